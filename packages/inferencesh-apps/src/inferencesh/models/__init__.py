@@ -1,0 +1,1 @@
+"""App-facing models under the import path the platform's docs use (``inferencesh.models``)."""

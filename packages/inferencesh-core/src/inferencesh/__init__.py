@@ -1,0 +1,199 @@
+"""The inference.sh Python SDK.
+
+This package is shared by three distributions that install separately:
+
+* ``inferencesh-core`` (this file): the client for tasks, files and sessions.
+* ``inferencesh-agents``: the agent chat client and the tool builder.
+* ``inferencesh-apps``: ``BaseApp`` and friends for app authors, the runtime and the local platform.
+
+The names below are re-exported lazily, so ``import inferencesh`` stays cheap and a name whose
+distribution is missing raises an ``ImportError`` that says what to install::
+
+    >>> from inferencesh import inference
+    >>> client = inference(api_key="inf_...")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Any
+
+# Sibling distributions install `inferencesh/agents`, `inferencesh/apps` and `inferencesh/models`
+# without an `__init__.py` of their own; this finds them on any `sys.path` entry, in any order.
+__path__ = pkgutil.extend_path(__path__, __name__)
+
+_CORE = ("inferencesh.core", "inferencesh-core")
+_AGENTS = ("inferencesh.agents", "inferencesh-agents")
+_APPS = ("inferencesh.apps", "inferencesh-apps")
+
+# name -> (module that defines it, distribution that ships the module)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(
+        [
+            "__version__",
+            "inference",
+            "async_inference",
+            "Inference",
+            "AsyncInference",
+            "UploadFileOptions",
+            "TaskStatus",
+            "Task",
+            "UploadedFile",
+            "SessionInfo",
+            "InferenceError",
+            "APIError",
+            "AuthenticationError",
+            "PermissionDeniedError",
+            "NotFoundError",
+            "RateLimitError",
+            "ServerError",
+            "APIConnectionError",
+            "APITimeoutError",
+            "RequirementsNotMetError",
+            "RequirementsNotMetException",
+            "TaskFailedError",
+            "TaskCancelledError",
+            "SessionError",
+            "SessionNotFoundError",
+            "SessionExpiredError",
+            "SessionEndedError",
+            "WorkerLostError",
+        ],
+        _CORE,
+    ),
+    **dict.fromkeys(
+        [
+            "Agent",
+            "AsyncAgent",
+            "tool",
+            "app_tool",
+            "agent_tool",
+            "webhook_tool",
+            "http_tool",
+            "internal_tools",
+            "string",
+            "number",
+            "integer",
+            "boolean",
+            "enum_of",
+            "array",
+            "obj",
+            "optional",
+        ],
+        _AGENTS,
+    ),
+    **dict.fromkeys(
+        [
+            "BaseApp",
+            "BaseAppInput",
+            "BaseAppOutput",
+            "BaseAppSetup",
+            "File",
+            "Metadata",
+            "OutputMeta",
+            "TextMeta",
+            "ImageMeta",
+            "VideoMeta",
+            "AudioMeta",
+            "RawMeta",
+        ],
+        _APPS,
+    ),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def _missing(distribution: str, name: str) -> ImportError:
+    return ImportError(
+        f"`inferencesh.{name}` is provided by the `{distribution}` distribution, which is not "
+        f"installed. Install it with: pip install {distribution}"
+    )
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, distribution = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'inferencesh' has no attribute {name!r}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only a missing sibling package is the user's install problem; a missing dependency
+        # inside an installed distribution must surface as itself.
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise _missing(distribution, name) from exc
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and IDEs
+    from inferencesh.agents import (
+        Agent,
+        AsyncAgent,
+        agent_tool,
+        app_tool,
+        array,
+        boolean,
+        enum_of,
+        http_tool,
+        integer,
+        internal_tools,
+        number,
+        obj,
+        optional,
+        string,
+        tool,
+        webhook_tool,
+    )
+    from inferencesh.apps import (
+        AudioMeta,
+        BaseApp,
+        BaseAppInput,
+        BaseAppOutput,
+        BaseAppSetup,
+        File,
+        ImageMeta,
+        Metadata,
+        OutputMeta,
+        RawMeta,
+        TextMeta,
+        VideoMeta,
+    )
+    from inferencesh.core import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AsyncInference,
+        AuthenticationError,
+        Inference,
+        InferenceError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequirementsNotMetError,
+        RequirementsNotMetException,
+        ServerError,
+        SessionEndedError,
+        SessionError,
+        SessionExpiredError,
+        SessionInfo,
+        SessionNotFoundError,
+        Task,
+        TaskCancelledError,
+        TaskFailedError,
+        TaskStatus,
+        UploadedFile,
+        UploadFileOptions,
+        WorkerLostError,
+        __version__,
+        async_inference,
+        inference,
+    )

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Set one version on every distribution and every sibling ``==`` pin.
+
+    python3 tools/bump_version.py 0.2.0
+    python3 tools/bump_version.py --show
+
+The version lives in ``src/inferencesh/<pkg>/_version.py`` of each code distribution (read by
+hatch's version source) and in the meta-package's ``pyproject.toml``; the ``==`` pins on
+``inferencesh-core``/``-agents``/``-apps`` are rewritten in every ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSION_FILES = {
+    "inferencesh-core": ROOT / "packages/inferencesh-core/src/inferencesh/core/_version.py",
+    "inferencesh-agents": ROOT / "packages/inferencesh-agents/src/inferencesh/agents/_version.py",
+    "inferencesh-apps": ROOT / "packages/inferencesh-apps/src/inferencesh/apps/_version.py",
+}
+META = ROOT / "packages/inferencesh/pyproject.toml"
+PYPROJECTS = [ROOT / "packages" / name / "pyproject.toml" for name in VERSION_FILES] + [META]
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?$")
+PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps))==[^"]*"')
+FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
+META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
+
+
+def current_versions() -> dict[str, str]:
+    """Every place a version is written, mapped to what it says."""
+    found: dict[str, str] = {}
+    for name, path in VERSION_FILES.items():
+        match = FILE_RE.search(path.read_text())
+        found[str(path.relative_to(ROOT))] = match.group(1) if match else "<missing>"
+    match = META_RE.search(META.read_text())
+    found[str(META.relative_to(ROOT))] = match.group(1) if match else "<missing>"
+    for path in PYPROJECTS:
+        for pin in re.finditer(r'"(inferencesh-(?:core|agents|apps))==([^"]*)"', path.read_text()):
+            found[f"{path.relative_to(ROOT)}:{pin.group(1)}"] = pin.group(2)
+    return found
+
+
+def bump(version: str) -> None:
+    if not VERSION_RE.match(version):
+        raise SystemExit(f"not a release version: {version!r} (expected e.g. 1.2.3 or 1.2.3rc1)")
+    for path in VERSION_FILES.values():
+        path.write_text(f'__version__ = "{version}"\n')
+    for path in PYPROJECTS:
+        text = PIN_RE.sub(lambda m: f'"{m.group(1)}=={version}"', path.read_text())
+        if path == META:
+            text = META_RE.sub(f'version = "{version}"', text, count=1)
+        path.write_text(text)
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--show"] or not argv:
+        for where, version in current_versions().items():
+            print(f"{version:12} {where}")
+        return 0
+    bump(argv[0])
+    versions = set(current_versions().values())
+    print(f"all distributions and pins now at {argv[0]}" if versions == {argv[0]} else versions)
+    return 0 if versions == {argv[0]} else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

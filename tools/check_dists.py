@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Build every distribution and check the artifacts, not the source tree.
+
+    python3 tools/check_dists.py [--out build/dist]
+
+For each distribution: build the sdist, then build the wheel *from that sdist alone* (so an sdist
+that lacks a file its wheel needs fails here), then check that the wheel holds only its own subtree
+plus its dist-info, and that its metadata lists exactly the intended dependencies and Python range.
+Run it with the dev environment's Python (``.venv``), which has ``build`` and ``hatchling``.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRES_PYTHON = ">=3.10"
+
+
+@dataclass(frozen=True)
+class Dist:
+    name: str
+    allowed: tuple[str, ...]  # path prefixes (or exact files) a wheel may contain
+    requires: frozenset[str]  # distribution names it depends on
+    pinned: frozenset[str]  # the subset pinned with `==` to our own version
+
+
+DISTS = [
+    Dist(
+        "inferencesh-core",
+        ("inferencesh/__init__.py", "inferencesh/__main__.py", "inferencesh/py.typed", "inferencesh/core/"),
+        frozenset({"httpx", "msgspec"}),
+        frozenset(),
+    ),
+    Dist(
+        "inferencesh-agents",
+        ("inferencesh/agents/",),
+        frozenset({"inferencesh-core"}),
+        frozenset({"inferencesh-core"}),
+    ),
+    Dist(
+        "inferencesh-apps",
+        ("inferencesh/apps/", "inferencesh/models/"),
+        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
+        frozenset({"inferencesh-core"}),
+    ),
+    Dist(
+        "inferencesh",
+        (),
+        frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),
+        frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),
+    ),
+]
+
+
+def project_version() -> str:
+    text = (ROOT / "packages/inferencesh-core/src/inferencesh/core/_version.py").read_text()
+    match = re.search(r'__version__ = "([^"]+)"', text)
+    assert match, "core _version.py has no __version__"
+    return match.group(1)
+
+
+def build(dist: Dist, out: Path) -> tuple[Path, Path]:
+    """Build the sdist, then the wheel from the unpacked sdist; return (sdist, wheel)."""
+    src = ROOT / "packages" / dist.name
+    quiet = {"stdout": subprocess.DEVNULL}
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), str(src)],
+        check=True,
+        **quiet,  # type: ignore[arg-type]
+    )
+    normalized = dist.name.replace("-", "_")
+    sdist = max(out.glob(f"{normalized}-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(sdist) as tar:
+            tar.extractall(tmp, filter="data") if sys.version_info >= (3, 12) else tar.extractall(tmp)  # noqa: S202
+        (unpacked,) = Path(tmp).iterdir()
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(unpacked)],
+            check=True,
+            **quiet,  # type: ignore[arg-type]
+        )
+    wheel = max(out.glob(f"{normalized}-*.whl"), key=lambda p: p.stat().st_mtime)
+    return sdist, wheel
+
+
+def check_wheel(dist: Dist, wheel: Path, version: str) -> list[str]:
+    """Return every problem found in one wheel (empty when it is right)."""
+    problems: list[str] = []
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        dist_info = next((n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")), None)
+        if dist_info is None:
+            return [f"{wheel.name}: no .dist-info"]
+        for name in names:
+            if name.startswith(dist_info + "/"):
+                continue
+            if not any(name == a or (a.endswith("/") and name.startswith(a)) for a in dist.allowed):
+                problems.append(f"{wheel.name}: unexpected file {name}")
+        for a in dist.allowed:
+            if a.endswith("/") and not any(n.startswith(a) for n in names):
+                problems.append(f"{wheel.name}: missing {a}")
+            if a.endswith("/") and a + "py.typed" not in names and a != "inferencesh/":
+                problems.append(f"{wheel.name}: {a} has no py.typed")
+        meta = email.parser.Parser().parsestr(zf.read(f"{dist_info}/METADATA").decode())
+    if meta["Version"] != version:
+        problems.append(f"{wheel.name}: version {meta['Version']} != {version}")
+    if meta["Requires-Python"] != REQUIRES_PYTHON:
+        problems.append(f"{wheel.name}: Requires-Python {meta['Requires-Python']!r} != {REQUIRES_PYTHON!r}")
+    requires = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
+    names_found = {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in requires}
+    if names_found != dist.requires:
+        problems.append(f"{wheel.name}: Requires-Dist {sorted(names_found)} != {sorted(dist.requires)}")
+    for pinned in dist.pinned:
+        if f"{pinned}=={version}" not in [r.replace(" ", "") for r in requires]:
+            problems.append(f"{wheel.name}: {pinned} is not pinned =={version}: {requires}")
+    return problems
+
+
+def build_and_check(out: Path) -> dict[str, Path]:
+    """Build all distributions into ``out``; raise ``SystemExit`` listing every problem."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in [*out.glob("*.whl"), *out.glob("*.tar.gz")]:
+        old.unlink()
+    version = project_version()
+    wheels: dict[str, Path] = {}
+    problems: list[str] = []
+    for dist in DISTS:
+        _, wheel = build(dist, out)
+        wheels[dist.name] = wheel
+        problems += check_wheel(dist, wheel, version)
+    if problems:
+        raise SystemExit("artifact check failed:\n  " + "\n  ".join(problems))
+    return wheels
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else ROOT / "build" / "dist"
+    wheels = build_and_check(out)
+    for name, wheel in wheels.items():
+        print(f"ok  {name:20} {wheel.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
