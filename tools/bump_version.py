@@ -16,41 +16,45 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION_FILES = {
-    "inferencesh-core": ROOT / "packages/inferencesh-core/src/inferencesh/core/_version.py",
-    "inferencesh-agents": ROOT / "packages/inferencesh-agents/src/inferencesh/agents/_version.py",
-    "inferencesh-apps": ROOT / "packages/inferencesh-apps/src/inferencesh/apps/_version.py",
-}
-META = ROOT / "packages/inferencesh/pyproject.toml"
-PYPROJECTS = [ROOT / "packages" / name / "pyproject.toml" for name in VERSION_FILES] + [META]
+CODE_DISTS = ("core", "agents", "apps")
+META = "packages/inferencesh/pyproject.toml"
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?$")
 PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps))==[^"]*"')
 FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
 
 
-def current_versions() -> dict[str, str]:
-    """Every place a version is written, mapped to what it says."""
+def _version_files(root: Path) -> list[Path]:
+    return [root / f"packages/inferencesh-{d}/src/inferencesh/{d}/_version.py" for d in CODE_DISTS]
+
+
+def _pyprojects(root: Path) -> list[Path]:
+    return [root / f"packages/inferencesh-{d}/pyproject.toml" for d in CODE_DISTS] + [root / META]
+
+
+def current_versions(root: Path = ROOT) -> dict[str, str]:
+    """Every place a version is written (file, or file:pinned-dist), mapped to what it says."""
     found: dict[str, str] = {}
-    for name, path in VERSION_FILES.items():
+    for path in _version_files(root):
         match = FILE_RE.search(path.read_text())
-        found[str(path.relative_to(ROOT))] = match.group(1) if match else "<missing>"
-    match = META_RE.search(META.read_text())
-    found[str(META.relative_to(ROOT))] = match.group(1) if match else "<missing>"
-    for path in PYPROJECTS:
+        found[str(path.relative_to(root))] = match.group(1) if match else "<missing>"
+    match = META_RE.search((root / META).read_text())
+    found[META] = match.group(1) if match else "<missing>"
+    for path in _pyprojects(root):
         for pin in re.finditer(r'"(inferencesh-(?:core|agents|apps))==([^"]*)"', path.read_text()):
-            found[f"{path.relative_to(ROOT)}:{pin.group(1)}"] = pin.group(2)
+            found[f"{path.relative_to(root)}:{pin.group(1)}"] = pin.group(2)
     return found
 
 
-def bump(version: str) -> None:
+def bump(version: str, root: Path = ROOT) -> None:
+    """Write ``version`` into every version file, the meta-package and every sibling pin."""
     if not VERSION_RE.match(version):
         raise SystemExit(f"not a release version: {version!r} (expected e.g. 1.2.3 or 1.2.3rc1)")
-    for path in VERSION_FILES.values():
+    for path in _version_files(root):
         path.write_text(f'__version__ = "{version}"\n')
-    for path in PYPROJECTS:
+    for path in _pyprojects(root):
         text = PIN_RE.sub(lambda m: f'"{m.group(1)}=={version}"', path.read_text())
-        if path == META:
+        if path == root / META:
             text = META_RE.sub(f'version = "{version}"', text, count=1)
         path.write_text(text)
 

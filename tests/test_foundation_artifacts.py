@@ -1,0 +1,138 @@
+"""Built artifacts, not the source tree: wheel contents, metadata, and installs in isolation.
+
+Each distribution is built (sdist, then the wheel from that sdist alone) and checked by
+`tools/check_dists.py`; then each is installed alone into a fresh virtual environment, as a user
+would, to see what imports and what raises the helpful ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("check_dists", ROOT / "tools/check_dists.py")
+assert spec and spec.loader
+check_dists = importlib.util.module_from_spec(spec)
+sys.modules["check_dists"] = check_dists
+spec.loader.exec_module(check_dists)
+
+pytestmark = pytest.mark.slow
+
+# What each install must offer: (expression that must work) and (name -> distribution it lacks).
+PROBE = textwrap.dedent(
+    """
+    import json, sys, importlib
+    report = {"ok": [], "missing": {}}
+    for stmt in sys.argv[1:]:
+        try:
+            exec(stmt, {})
+            report["ok"].append(stmt)
+        except ImportError as exc:
+            report["missing"][stmt] = str(exc)
+    print(json.dumps(report))
+    """
+)
+CORE = ["from inferencesh import inference, async_inference, UploadFileOptions, RequirementsNotMetException"]
+AGENTS = ["from inferencesh import tool, app_tool, string, internal_tools, Agent"]
+APPS = [
+    "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File",
+    "from inferencesh.models import ChatInput, ModelSettings, LLMOutput, LLMInput",
+]
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return check_dists.build_and_check(tmp_path_factory.mktemp("dist"))
+
+
+def _install(tmp: Path, wheels: dict[str, Path], dist: str) -> Path:
+    env_dir = tmp / dist
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    find_links = str(next(iter(wheels.values())).parent)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--find-links", find_links, str(wheels[dist])],
+        check=True,
+    )
+    return python
+
+
+def _probe(python: Path, statements: list[str]) -> dict[str, object]:
+    proc = subprocess.run(
+        [str(python), "-c", PROBE, *statements], capture_output=True, text=True, cwd="/", check=True
+    )
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _installed(python: Path) -> set[str]:
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
+        capture_output=True, text=True, check=True,
+    )
+    return {p["name"].lower() for p in json.loads(proc.stdout)}
+
+
+def test_artifacts_are_checked(wheels: dict[str, Path]) -> None:
+    assert set(wheels) == {d.name for d in check_dists.DISTS}
+
+
+def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+    import zipfile
+
+    bad = tmp_path / wheels["inferencesh-agents"].name
+    shutil.copy(wheels["inferencesh-agents"], bad)
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr("inferencesh/__init__.py", "")
+    agents = next(d for d in check_dists.DISTS if d.name == "inferencesh-agents")
+    problems = check_dists.check_wheel(agents, bad, check_dists.project_version())
+    assert problems == [f"{bad.name}: unexpected file inferencesh/__init__.py"]
+
+
+@pytest.mark.parametrize(
+    ("dist", "works", "lacks", "pulled_in", "absent"),
+    [
+        ("inferencesh-core", CORE, {AGENTS[0]: "inferencesh-agents", APPS[0]: "inferencesh-apps"},
+         {"httpx", "msgspec"}, {"pydantic", "inferencesh-agents", "inferencesh-apps"}),
+        ("inferencesh-apps", CORE + APPS, {AGENTS[0]: "inferencesh-agents"},
+         {"inferencesh-core", "pydantic"}, {"inferencesh-agents"}),
+        ("inferencesh-agents", CORE + AGENTS, {APPS[0]: "inferencesh-apps"},
+         {"inferencesh-core"}, {"pydantic", "inferencesh-apps"}),
+        ("inferencesh", CORE + AGENTS + APPS, {},
+         {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}, set()),
+    ],
+)
+def test_install_alone(
+    wheels: dict[str, Path],
+    tmp_path: Path,
+    dist: str,
+    works: list[str],
+    lacks: dict[str, str],
+    pulled_in: set[str],
+    absent: set[str],
+) -> None:
+    python = _install(tmp_path, wheels, dist)
+    installed = _installed(python)
+    assert pulled_in <= installed, installed
+    assert not (absent & installed), installed & absent
+    report = _probe(python, works + list(lacks))
+    assert report["ok"] == works, report
+    missing = report["missing"]
+    assert isinstance(missing, dict)
+    for stmt, needed in lacks.items():
+        assert f"pip install {needed}" in missing[stmt], missing[stmt]
+    cli = python.parent / "inferencesh"
+    top = subprocess.run([str(cli), "--help"], capture_output=True, text=True)
+    assert top.returncode == 0, top.stderr
+    app = subprocess.run([str(cli), "app", "--help"], capture_output=True, text=True)
+    # The `app` group exists exactly when inferencesh-apps is installed (entry points).
+    assert (app.returncode == 0) == ("inferencesh-apps" in installed), app.stderr
