@@ -40,7 +40,9 @@ PROBE = textwrap.dedent(
     print(json.dumps(report))
     """
 )
-CORE = ["from inferencesh import inference, async_inference, UploadFileOptions, RequirementsNotMetException"]
+CORE = [
+    "from inferencesh import inference, async_inference, UploadFileOptions, RequirementsNotMetException"
+]
 AGENTS = ["from inferencesh import tool, app_tool, string, internal_tools, Agent"]
 APPS = [
     "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File",
@@ -59,8 +61,17 @@ def _install(tmp: Path, wheels: dict[str, Path], dist: str) -> Path:
     python = env_dir / "bin" / "python"
     find_links = str(next(iter(wheels.values())).parent)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--find-links", find_links, str(wheels[dist])],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--find-links",
+            find_links,
+            str(wheels[dist]),
+        ],
         check=True,
     )
     return python
@@ -76,7 +87,9 @@ def _probe(python: Path, statements: list[str]) -> dict[str, object]:
 def _installed(python: Path) -> set[str]:
     proc = subprocess.run(
         [str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return {p["name"].lower() for p in json.loads(proc.stdout)}
 
@@ -101,14 +114,34 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
 @pytest.mark.parametrize(
     ("dist", "works", "lacks", "pulled_in", "absent"),
     [
-        ("inferencesh-core", CORE, {AGENTS[0]: "inferencesh-agents", APPS[0]: "inferencesh-apps"},
-         {"httpx", "msgspec"}, {"pydantic", "inferencesh-agents", "inferencesh-apps"}),
-        ("inferencesh-apps", CORE + APPS, {AGENTS[0]: "inferencesh-agents"},
-         {"inferencesh-core", "pydantic"}, {"inferencesh-agents"}),
-        ("inferencesh-agents", CORE + AGENTS, {APPS[0]: "inferencesh-apps"},
-         {"inferencesh-core"}, {"pydantic", "inferencesh-apps"}),
-        ("inferencesh", CORE + AGENTS + APPS, {},
-         {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}, set()),
+        (
+            "inferencesh-core",
+            CORE,
+            {AGENTS[0]: "inferencesh-agents", APPS[0]: "inferencesh-apps"},
+            {"httpx", "msgspec"},
+            {"pydantic", "inferencesh-agents", "inferencesh-apps"},
+        ),
+        (
+            "inferencesh-apps",
+            CORE + APPS,
+            {AGENTS[0]: "inferencesh-agents"},
+            {"inferencesh-core", "pydantic"},
+            {"inferencesh-agents"},
+        ),
+        (
+            "inferencesh-agents",
+            CORE + AGENTS,
+            {APPS[0]: "inferencesh-apps"},
+            {"inferencesh-core"},
+            {"pydantic", "inferencesh-apps"},
+        ),
+        (
+            "inferencesh",
+            CORE + AGENTS + APPS,
+            {},
+            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"},
+            set(),
+        ),
     ],
 )
 def test_install_alone(

@@ -40,7 +40,9 @@ def fake_tree(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(["core", "agents", "apps"])))
-def test_siblings_found_in_any_sys_path_order(fake_tree: dict[str, Path], order: tuple[str, ...]) -> None:
+def test_siblings_found_in_any_sys_path_order(
+    fake_tree: dict[str, Path], order: tuple[str, ...]
+) -> None:
     out = _run(
         """
         import inferencesh

@@ -18,7 +18,10 @@ spec.loader.exec_module(bump_version)
 
 
 def _copy_tree(dst: Path) -> Path:
-    for src in [*ROOT.glob("packages/*/pyproject.toml"), *ROOT.glob("packages/*/src/inferencesh/*/_version.py")]:
+    for src in [
+        *ROOT.glob("packages/*/pyproject.toml"),
+        *ROOT.glob("packages/*/src/inferencesh/*/_version.py"),
+    ]:
         target = dst / src.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, target)
@@ -67,7 +70,9 @@ def test_bump_rejects_bad_version(tmp_path: Path) -> None:
     root = _copy_tree(tmp_path)
     with pytest.raises(SystemExit, match="not a release version"):
         bump_version.bump("v1.2", root)
-    assert set(bump_version.current_versions(root).values()) == set(bump_version.current_versions().values())
+    assert set(bump_version.current_versions(root).values()) == set(
+        bump_version.current_versions().values()
+    )
 
 
 def test_bump_command_line(tmp_path: Path) -> None:
@@ -75,7 +80,9 @@ def test_bump_command_line(tmp_path: Path) -> None:
     (root / "tools").mkdir()
     shutil.copy(ROOT / "tools/bump_version.py", root / "tools/bump_version.py")
     proc = subprocess.run(
-        [sys.executable, str(root / "tools/bump_version.py"), "1.0.0"], capture_output=True, text=True
+        [sys.executable, str(root / "tools/bump_version.py"), "1.0.0"],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert set(bump_version.current_versions(root).values()) == {"1.0.0"}

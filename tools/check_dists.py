@@ -36,7 +36,12 @@ class Dist:
 DISTS = [
     Dist(
         "inferencesh-core",
-        ("inferencesh/__init__.py", "inferencesh/__main__.py", "inferencesh/py.typed", "inferencesh/core/"),
+        (
+            "inferencesh/__init__.py",
+            "inferencesh/__main__.py",
+            "inferencesh/py.typed",
+            "inferencesh/core/",
+        ),
         frozenset({"httpx", "msgspec"}),
         frozenset(),
     ),
@@ -73,7 +78,16 @@ def build(dist: Dist, out: Path) -> tuple[Path, Path]:
     src = ROOT / "packages" / dist.name
     quiet = {"stdout": subprocess.DEVNULL}
     subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
         check=True,
         **quiet,  # type: ignore[arg-type]
     )
@@ -81,10 +95,21 @@ def build(dist: Dist, out: Path) -> tuple[Path, Path]:
     sdist = max(out.glob(f"{normalized}-*.tar.gz"), key=lambda p: p.stat().st_mtime)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(sdist) as tar:
-            tar.extractall(tmp, filter="data") if sys.version_info >= (3, 12) else tar.extractall(tmp)  # noqa: S202
+            tar.extractall(tmp, filter="data") if sys.version_info >= (3, 12) else tar.extractall(
+                tmp
+            )
         (unpacked,) = Path(tmp).iterdir()
         subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(unpacked)],
+            [
+                sys.executable,
+                "-m",
+                "build",
+                "--wheel",
+                "--no-isolation",
+                "--outdir",
+                str(out),
+                str(unpacked),
+            ],
             check=True,
             **quiet,  # type: ignore[arg-type]
         )
@@ -97,7 +122,9 @@ def check_wheel(dist: Dist, wheel: Path, version: str) -> list[str]:
     problems: list[str] = []
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-        dist_info = next((n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")), None)
+        dist_info = next(
+            (n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")), None
+        )
         if dist_info is None:
             return [f"{wheel.name}: no .dist-info"]
         for name in names:
@@ -114,11 +141,15 @@ def check_wheel(dist: Dist, wheel: Path, version: str) -> list[str]:
     if meta["Version"] != version:
         problems.append(f"{wheel.name}: version {meta['Version']} != {version}")
     if meta["Requires-Python"] != REQUIRES_PYTHON:
-        problems.append(f"{wheel.name}: Requires-Python {meta['Requires-Python']!r} != {REQUIRES_PYTHON!r}")
+        problems.append(
+            f"{wheel.name}: Requires-Python {meta['Requires-Python']!r} != {REQUIRES_PYTHON!r}"
+        )
     requires = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
     names_found = {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in requires}
     if names_found != dist.requires:
-        problems.append(f"{wheel.name}: Requires-Dist {sorted(names_found)} != {sorted(dist.requires)}")
+        problems.append(
+            f"{wheel.name}: Requires-Dist {sorted(names_found)} != {sorted(dist.requires)}"
+        )
     for pinned in dist.pinned:
         if f"{pinned}=={version}" not in [r.replace(" ", "") for r in requires]:
             problems.append(f"{wheel.name}: {pinned} is not pinned =={version}: {requires}")

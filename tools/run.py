@@ -33,7 +33,10 @@ def _bin(name: str) -> Path:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256(sys.version.encode())
-    for path in [ROOT / "pyproject.toml", *(ROOT / "packages" / p / "pyproject.toml" for p in PACKAGES)]:
+    for path in [
+        ROOT / "pyproject.toml",
+        *(ROOT / "packages" / p / "pyproject.toml" for p in PACKAGES),
+    ]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -77,7 +80,16 @@ def main(argv: list[str]) -> int:
             [str(python), "-m", "ruff", "check", "."],
             [str(python), "-m", "ruff", "format", "--check", "."],
             [str(python), "-m", "mypy"],
-            [str(python), "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", "build/site"],
+            [
+                str(python),
+                "-m",
+                "mkdocs",
+                "build",
+                "--strict",
+                "--quiet",
+                "--site-dir",
+                "build/site",
+            ],
             [str(python), "-m", "pytest", *rest],
         ]
         for step in steps:
