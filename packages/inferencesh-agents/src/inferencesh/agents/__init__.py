@@ -1,5 +1,76 @@
-"""inferencesh-agents: the agent chat client and the fluent tool builder."""
+"""inferencesh-agents: the agent chat client and the fluent tool builder.
 
+    >>> from inferencesh.agents import tool, string
+    >>> tool("greet").describe("Greet someone").param("name", string("Who")).build()["type"]
+    'client'
+
+Agents are created from a core client: ``inference(api_key=...).agent("ns/agent@latest")``.
+"""
+
+from inferencesh.agents._config import AgentConfigError
 from inferencesh.agents._version import __version__
+from inferencesh.agents.agent import Agent, Agents, AsyncAgent, AsyncAgents
+from inferencesh.agents.errors import AgentError, AgentTurnFailedError
+from inferencesh.agents.params import (
+    ToolDefinitionError,
+    array,
+    boolean,
+    enum_of,
+    integer,
+    number,
+    obj,
+    optional,
+    string,
+)
+from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.agents.tools import (
+    AgentToolBuilder,
+    AppToolBuilder,
+    BuiltTool,
+    ClientToolBuilder,
+    HttpToolBuilder,
+    InternalToolsBuilder,
+    WebhookToolBuilder,
+    agent_tool,
+    app_tool,
+    http_tool,
+    internal_tools,
+    tool,
+    webhook_tool,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "Agent",
+    "AgentConfigError",
+    "AgentError",
+    "AgentResponse",
+    "AgentToolBuilder",
+    "AgentTurnFailedError",
+    "Agents",
+    "AppToolBuilder",
+    "AsyncAgent",
+    "AsyncAgents",
+    "BuiltTool",
+    "ClientToolBuilder",
+    "HttpToolBuilder",
+    "InternalToolsBuilder",
+    "MessageUpdate",
+    "ToolCallInfo",
+    "ToolDefinitionError",
+    "WebhookToolBuilder",
+    "__version__",
+    "agent_tool",
+    "app_tool",
+    "array",
+    "boolean",
+    "enum_of",
+    "http_tool",
+    "integer",
+    "internal_tools",
+    "number",
+    "obj",
+    "optional",
+    "string",
+    "tool",
+    "webhook_tool",
+]

@@ -1,1 +1,104 @@
-"""App-facing models under the import path the platform's docs use (``inferencesh.models``)."""
+"""App-facing models under the import path the platform's docs use (``inferencesh.models``).
+
+Everything here is also importable from :mod:`inferencesh.apps`; the LLM types and the capability
+mixins live in :mod:`inferencesh.models.llm`::
+
+    from inferencesh.models import ChatInput, LLMOutput, ModelSettings
+"""
+
+from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
+from inferencesh.apps.file import File
+from inferencesh.apps.metadata import Metadata
+from inferencesh.apps.output_meta import (
+    AudioMeta,
+    ImageMeta,
+    MetaItem,
+    MetaItemType,
+    OutputMeta,
+    RawMeta,
+    TextMeta,
+    VideoMeta,
+    VideoResolution,
+)
+from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
+from inferencesh.models.llm import (
+    BaseLLMInput,
+    BaseLLMOutput,
+    ChatInput,
+    ContextMessage,
+    ContextMessageRole,
+    FileCapabilityMixin,
+    ImageCapabilityMixin,
+    ImagesMixin,
+    LLMInput,
+    LLMOutput,
+    LLMUsage,
+    LLMUsageMixin,
+    Message,
+    ModelSettings,
+    ModelSettingsCapabilityMixin,
+    ReasoningCapabilityMixin,
+    ReasoningEffortEnum,
+    ReasoningMixin,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolCallsMixin,
+    ToolChoice,
+    ToolFunction,
+    ToolsCapabilityMixin,
+    build_messages,
+    build_openai_messages,
+    build_tools,
+)
+
+__all__ = [
+    "AudioMeta",
+    "BaseApp",
+    "BaseAppInput",
+    "BaseAppOutput",
+    "BaseAppSetup",
+    "BaseLLMInput",
+    "BaseLLMOutput",
+    "ChatInput",
+    "ContextMessage",
+    "ContextMessageRole",
+    "File",
+    "FileCapabilityMixin",
+    "ImageCapabilityMixin",
+    "ImageMeta",
+    "ImagesMixin",
+    "LLMInput",
+    "LLMOutput",
+    "LLMUsage",
+    "LLMUsageMixin",
+    "Message",
+    "MetaItem",
+    "MetaItemType",
+    "Metadata",
+    "ModelSettings",
+    "ModelSettingsCapabilityMixin",
+    "OutputMeta",
+    "RawMeta",
+    "ReasoningCapabilityMixin",
+    "ReasoningEffortEnum",
+    "ReasoningMixin",
+    "ResponseTransformer",
+    "ResponseFormat",
+    "TextMeta",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolCallsMixin",
+    "ToolChoice",
+    "ToolFunction",
+    "ToolsCapabilityMixin",
+    "VideoMeta",
+    "VideoResolution",
+    "build_messages",
+    "build_openai_messages",
+    "build_tools",
+    "stream_generate",
+    "timing_context",
+]

@@ -1,5 +1,187 @@
-"""inferencesh-core: the typed client for the inference.sh task, file and session API."""
+"""inferencesh-core: the typed client for the inference.sh task, file and session API.
+
+Names are loaded on first use (PEP 562), so ``import inferencesh.core`` is cheap and the
+wire types (``inferencesh.core.types``) can be used without loading the HTTP stack.
+
+    >>> from inferencesh.core import inference
+    >>> client = inference(api_key="inf_...")  # doctest: +SKIP
+    >>> client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from inferencesh.core._version import __version__
 
-__all__ = ["__version__"]
+_MODULES: dict[str, list[str]] = {
+    "inferencesh.core.client": ["AsyncInference", "Inference", "async_inference", "inference"],
+    "inferencesh.core.http": ["AsyncHTTPClient", "HTTPClient"],
+    "inferencesh.core.tasks": ["AsyncTaskStream", "TaskStream"],
+    "inferencesh.core.sessions": ["AsyncSessionHandle", "SessionHandle"],
+    "inferencesh.core.files": ["UploadFileOptions"],
+    "inferencesh.core.types": [
+        "TERMINAL_STATUSES",
+        "CancelTaskRequest",
+        "FileCreateRequest",
+        "PartialFile",
+        "RequirementError",
+        "ResourceStatus",
+        "RunRequest",
+        "SessionInfo",
+        "StreamEvent",
+        "Task",
+        "TaskEvent",
+        "TaskLog",
+        "TaskLogType",
+        "TaskStatus",
+        "UploadedFile",
+        "decode",
+        "encode",
+        "parse_status",
+    ],
+    "inferencesh.core.errors": [
+        "APIConnectionError",
+        "APIError",
+        "APITimeoutError",
+        "AuthenticationError",
+        "BadRequestError",
+        "ConflictError",
+        "InferenceError",
+        "MalformedResponseError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "RequirementsNotMetError",
+        "RequirementsNotMetException",
+        "ServerError",
+        "SessionEndedError",
+        "SessionError",
+        "SessionExpiredError",
+        "SessionNotFoundError",
+        "TaskCancelledError",
+        "TaskFailedError",
+        "WorkerLostError",
+    ],
+}
+
+_WHERE: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncHTTPClient",
+    "AsyncInference",
+    "AsyncSessionHandle",
+    "AsyncTaskStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "CancelTaskRequest",
+    "ConflictError",
+    "FileCreateRequest",
+    "HTTPClient",
+    "Inference",
+    "InferenceError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PartialFile",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequirementError",
+    "RequirementsNotMetError",
+    "RequirementsNotMetException",
+    "ResourceStatus",
+    "RunRequest",
+    "ServerError",
+    "SessionEndedError",
+    "SessionError",
+    "SessionExpiredError",
+    "SessionHandle",
+    "SessionInfo",
+    "SessionNotFoundError",
+    "StreamEvent",
+    "TERMINAL_STATUSES",
+    "Task",
+    "TaskCancelledError",
+    "TaskEvent",
+    "TaskFailedError",
+    "TaskLog",
+    "TaskLogType",
+    "TaskStatus",
+    "TaskStream",
+    "UploadFileOptions",
+    "UploadedFile",
+    "WorkerLostError",
+    "__version__",
+    "async_inference",
+    "decode",
+    "encode",
+    "inference",
+    "parse_status",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inferencesh.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
+    from inferencesh.core.client import AsyncInference, Inference, async_inference, inference
+    from inferencesh.core.errors import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        InferenceError,
+        MalformedResponseError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequirementsNotMetError,
+        RequirementsNotMetException,
+        ServerError,
+        SessionEndedError,
+        SessionError,
+        SessionExpiredError,
+        SessionNotFoundError,
+        TaskCancelledError,
+        TaskFailedError,
+        WorkerLostError,
+    )
+    from inferencesh.core.files import UploadFileOptions
+    from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.tasks import AsyncTaskStream, TaskStream
+    from inferencesh.core.types import (
+        TERMINAL_STATUSES,
+        CancelTaskRequest,
+        FileCreateRequest,
+        PartialFile,
+        RequirementError,
+        ResourceStatus,
+        RunRequest,
+        SessionInfo,
+        StreamEvent,
+        Task,
+        TaskEvent,
+        TaskLog,
+        TaskLogType,
+        TaskStatus,
+        UploadedFile,
+        decode,
+        encode,
+        parse_status,
+    )

@@ -1,0 +1,591 @@
+"""The chat protocol, written once, free of I/O.
+
+Each procedure here is a generator that yields *operations* (send a request, read the next
+stream event, call a user callback, ...) and receives their results. ``Agent`` runs them with
+blocking calls, ``AsyncAgent`` with awaits, so the two clients share every protocol decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Generator, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import msgspec
+from inferencesh.agents._config import AgentSpec
+from inferencesh.agents.errors import AgentError, AgentTurnFailedError
+from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
+from inferencesh.core.errors import APIConnectionError
+
+_log = logging.getLogger("inferencesh.agents")
+_T = TypeVar("_T")
+
+_WAITING = frozenset({"awaiting_input", "awaiting_approval"})
+_UNFINISHED = frozenset({"pending", "queued"})
+_RUN_STATE_TO_STATUS = {
+    "submitted": "busy",
+    "working": "busy",
+    "input_required": "awaiting_input",
+    "auth_required": "awaiting_input",
+    "completed": "idle",
+    "failed": "idle",
+    "canceled": "idle",
+    "rejected": "idle",
+}
+
+
+# ---- operations ------------------------------------------------------------------------------
+
+
+class Request(NamedTuple):
+    """Send a JSON request through the core client; the result is the decoded ``data``."""
+
+    method: str
+    path: str
+    json: Any = None
+
+
+class OpenStream(NamedTuple):
+    """Open ``GET path`` as an event stream (closing any stream already open)."""
+
+    path: str
+
+
+class NextEvent(NamedTuple):
+    """Read the next stream event; the result is a ``StreamEvent`` or ``EOF``."""
+
+
+class Call(NamedTuple):
+    """Call a user callback or tool handler with one argument (awaiting it if it is async)."""
+
+    fn: Callable[[Any], Any]
+    arg: Any
+
+
+class Sleep(NamedTuple):
+    """Wait before reconnecting."""
+
+    seconds: float
+
+
+class Upload(NamedTuple):
+    """Upload a file through the core client; the result is the uploaded file object."""
+
+    data: Any
+
+
+class Emit(NamedTuple):
+    """Hand a value to the consumer of a streaming procedure."""
+
+    value: Any
+
+
+Op = Request | OpenStream | NextEvent | Call | Sleep | Upload | Emit
+Proc = Generator[Op, Any, _T]
+EOF = object()
+
+
+class Callbacks(NamedTuple):
+    """The callbacks a turn reports to."""
+
+    on_message: Callable[[MessageUpdate], Any] | None = None
+    on_tool_call: Callable[[ToolCallInfo], Any] | None = None
+
+
+# ---- state -------------------------------------------------------------------------------------
+
+
+def _timestamp(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _older(new: str | None, old: str | None) -> bool:
+    """Whether timestamp ``new`` is strictly before ``old`` (unknown -> not older)."""
+    if not new or not old or new == old:
+        return False
+    a, b = _timestamp(new), _timestamp(old)
+    return a is not None and b is not None and a < b
+
+
+class Store:
+    """The latest snapshot of a chat and of each of its messages."""
+
+    __slots__ = ("chat", "messages")
+
+    def __init__(self) -> None:
+        self.chat: Chat | None = None
+        self.messages: dict[str, ChatMessage] = {}
+
+    def apply_message(self, msg: ChatMessage) -> bool:
+        """Upsert a message snapshot; False if it is stale or changes nothing."""
+        old = self.messages.get(msg.id)
+        if old is not None:
+            if old == msg:
+                return False
+            # A snapshot that left a final state or predates ours arrived late: keep ours.
+            if (old.is_final and not msg.is_final) or _older(msg.updated_at, old.updated_at):
+                return False
+        self.messages[msg.id] = msg
+        return True
+
+    def apply_chat(self, chat: Chat) -> tuple[bool, list[ChatMessage]]:
+        """Take a chat snapshot; returns whether its status changed and the messages that did."""
+        old = self.chat
+        if old is not None and _older(chat.updated_at, old.updated_at):
+            return False, []
+        changed = [m for m in chat.chat_messages or () if self.apply_message(m)]
+        # The chat event carries metadata and status; its message list (if any) went above.
+        self.chat = msgspec.structs.replace(chat, chat_messages=None)
+        return old is None or status_of(old) != status_of(chat), changed
+
+    def ordered(self) -> list[ChatMessage]:
+        """Messages by ``order`` (ties by arrival)."""
+        return sorted(self.messages.values(), key=lambda m: m.order)
+
+
+def status_of(chat: Chat | None) -> str | None:
+    """The chat's status, read from the active run when the chat has none."""
+    if chat is None:
+        return None
+    if chat.status:
+        return chat.status
+    if chat.active_run is not None and chat.active_run.state:
+        return _RUN_STATE_TO_STATUS.get(chat.active_run.state)
+    return None
+
+
+class _CallState:
+    __slots__ = ("decided", "deferred", "notified", "result_sent")
+
+    def __init__(self) -> None:
+        self.notified = False  # handed to on_tool_call
+        self.result_sent = False
+        self.decided = False  # approved or rejected
+        self.deferred: str | None = None  # a result to send once an approved call waits for it
+
+
+class Turn:
+    """One user message and what the agent does about it."""
+
+    __slots__ = ("assistant_id", "seen", "user_order")
+
+    def __init__(self, user: ChatMessage, assistant: ChatMessage) -> None:
+        self.user_order = user.order
+        self.assistant_id = assistant.id
+        self.seen: dict[str, tuple[str, str | None]] = {}  # message id -> (text, status)
+
+    def contains(self, msg: ChatMessage) -> bool:
+        """Whether ``msg`` belongs to this turn (it follows the user's message)."""
+        return msg.id == self.assistant_id or msg.order > self.user_order
+
+
+class ChatState:
+    """Everything an agent remembers about its chat between calls."""
+
+    def __init__(self, spec: AgentSpec) -> None:
+        self.spec = spec
+        self.chat_id: str | None = None
+        self.store = Store()
+        self.turn: Turn | None = None
+        self.calls: dict[str, _CallState] = {}
+        self.pending: list[Request] = []
+
+    def reset(self, chat_id: str | None = None) -> None:
+        """Forget the chat (the next message starts a new one, or continues ``chat_id``)."""
+        self.chat_id = chat_id
+        self.store = Store()
+        self.turn = None
+        self.calls = {}
+        self.pending = []
+
+    def call(self, invocation_id: str) -> _CallState:
+        """The client-side state of one tool invocation."""
+        state = self.calls.get(invocation_id)
+        if state is None:
+            state = self.calls[invocation_id] = _CallState()
+        return state
+
+    def invocation(self, invocation_id: str) -> ToolInvocation | None:
+        """The latest snapshot of a tool invocation, if any message carried it."""
+        for msg in self.store.messages.values():
+            for inv in msg.tool_invocations or ():
+                if inv.id == invocation_id:
+                    return inv
+        return None
+
+    # -- resolving tool calls (queued; the running procedure or the caller sends them) --------
+
+    def queue_result(self, invocation_id: str, result: Any) -> None:
+        """Queue a tool result; on a call still awaiting approval, approve or reject instead."""
+        _check_id(invocation_id)
+        call = self.call(invocation_id)
+        inv = self.invocation(invocation_id)
+        if inv is not None and inv.status == "awaiting_approval" and not call.decided:
+            # The seed's pattern: answer an approval with a result. A denial rejects the call;
+            # anything else approves it and the result follows once the call waits for it.
+            if isinstance(result, Mapping) and "error" in result:
+                self.queue_reject(invocation_id, str(result["error"]))
+            else:
+                self.queue_approve(invocation_id)
+                call.deferred = encode_result(result)
+            return
+        self.pending.append(
+            Request("POST", f"/tools/{invocation_id}", {"result": encode_result(result)})
+        )
+        call.result_sent = True
+
+    def queue_approve(self, invocation_id: str) -> None:
+        """Queue approving a call that waits for a person's decision."""
+        _check_id(invocation_id)
+        self.pending.append(Request("POST", f"/tools/{invocation_id}/invoke"))
+        self.call(invocation_id).decided = True
+
+    def queue_reject(self, invocation_id: str, reason: str | None) -> None:
+        """Queue rejecting a call that waits for a person's decision."""
+        _check_id(invocation_id)
+        body = {"reason": reason} if reason else {}
+        self.pending.append(Request("POST", f"/tools/{invocation_id}/reject", body))
+        self.call(invocation_id).decided = True
+
+    def queue_always_allow(self, invocation_id: str, tool_name: str | None) -> None:
+        """Queue approving a call and every later call of the same tool in this chat."""
+        _check_id(invocation_id)
+        if not self.chat_id:
+            raise AgentError("no chat yet: send a message first")
+        if tool_name is None:
+            inv = self.invocation(invocation_id)
+            if inv is None:
+                raise AgentError(
+                    f"unknown tool invocation {invocation_id!r}: pass tool_name= as well"
+                )
+            tool_name = inv.function.name
+        path = f"/chats/{self.chat_id}/tools/{invocation_id}/always-allow"
+        self.pending.append(Request("POST", path, {"tool_name": tool_name}))
+        self.call(invocation_id).decided = True
+
+    # -- turn outcome ---------------------------------------------------------------------------
+
+    def turn_messages(self) -> list[ChatMessage]:
+        """The current turn's messages, in order."""
+        turn = self.turn
+        return [m for m in self.store.ordered() if turn is not None and turn.contains(m)]
+
+    def waiting_calls(self) -> list[ToolInvocation]:
+        """Tool calls of this turn that wait on the client and have no answer yet."""
+        waiting = []
+        for msg in self.turn_messages():
+            for inv in msg.tool_invocations or ():
+                call = self.calls.get(inv.id)
+                answered = call is not None and (
+                    call.result_sent or (inv.status == "awaiting_approval" and call.decided)
+                )
+                if inv.status in _WAITING and not answered:
+                    waiting.append(inv)
+        return waiting
+
+    def outcome(self) -> str | None:
+        """``done`` or ``paused`` when the turn stopped, else ``None``."""
+        status = status_of(self.store.chat)
+        if status in ("idle", "completed"):
+            unfinished = any(
+                m.role == "assistant" and m.status in _UNFINISHED for m in self.turn_messages()
+            )
+            return None if unfinished else "done"
+        if status == "awaiting_input" and self.waiting_calls():
+            return "paused"
+        return None
+
+    def response(self, outcome: str) -> AgentResponse:
+        """The reply for a stopped turn; raises ``AgentTurnFailedError`` if it failed."""
+        assert self.turn is not None and self.chat_id is not None
+        messages = self.turn_messages()
+        replies = [m for m in messages if m.role == "assistant"]
+        final = replies[-1] if replies else self.store.messages[self.turn.assistant_id]
+        pending = [ToolCallInfo(inv) for inv in self.waiting_calls()] if outcome == "paused" else []
+        status = "awaiting_input" if outcome == "paused" else (final.status or "ready")
+        response = AgentResponse(
+            chat_id=self.chat_id,
+            message=final,
+            messages=messages,
+            status=status,
+            pending_tool_calls=pending,
+        )
+        if status == "failed":
+            errors = [c.error for c in final.content if c.error]
+            detail = errors[0] if errors else "the assistant message failed"
+            raise AgentTurnFailedError(
+                f"agent turn failed in chat {self.chat_id}: {detail}", response
+            )
+        return response
+
+
+def _check_id(invocation_id: object) -> None:
+    if not isinstance(invocation_id, str) or not invocation_id:
+        raise AgentError(f"a tool invocation id is a non-empty string, got {invocation_id!r}")
+
+
+def encode_result(result: Any) -> str:
+    """A tool result as the platform takes it: strings as they are, anything else as JSON."""
+    if isinstance(result, str):
+        return result
+    try:
+        return msgspec.json.encode(result).decode()
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise AgentError(
+            f"a tool result must be a string or JSON-serializable, got {type(result).__name__}: "
+            f"{exc}"
+        ) from None
+
+
+# ---- decoding stream events -------------------------------------------------------------------
+
+
+def _convert(data: Any, kind: type[_T], what: str) -> _T:
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise AgentError(f"malformed {what} from the server: {exc}") from None
+
+
+def ingest(store: Store, event: Any) -> tuple[bool, list[ChatMessage]]:
+    """Apply one chat-stream event; returns (chat status changed, messages that changed)."""
+    kind = getattr(event, "event", None)
+    data = getattr(event, "data", None)
+    fields = getattr(event, "fields", None)
+    if kind == "chat_messages" and isinstance(data, dict):
+        if fields and data.get("id") in store.messages:
+            # A partial update: only `fields` changed; merge it into what we have.
+            base = store.messages[data["id"]].to_dict()
+            data = {**base, **{f: data[f] for f in fields if f in data}}
+        msg = _convert(data, ChatMessage, "chat message")
+        return False, [msg] if store.apply_message(msg) else []
+    if kind == "chats" and isinstance(data, dict):
+        if fields and store.chat is not None:
+            data = {**store.chat.to_dict(), **{f: data[f] for f in fields if f in data}}
+        return store.apply_chat(_convert(data, Chat, "chat"))
+    return False, []
+
+
+# ---- procedures ------------------------------------------------------------------------------
+
+
+def flush(state: ChatState) -> Proc[None]:
+    """Send the queued tool answers."""
+    while state.pending:
+        yield state.pending.pop(0)
+
+
+def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> Proc[None]:
+    """Report turn messages to ``on_message``; hand waiting tool calls to callbacks/handlers."""
+    turn = state.turn
+    if turn is None:
+        return
+    for msg in messages:
+        if not turn.contains(msg):
+            continue
+        if msg.role == "assistant":
+            text = msg.text
+            previous = turn.seen.get(msg.id)
+            turn.seen[msg.id] = (text, msg.status)
+            if previous is None or previous != (text, msg.status):
+                old = previous[0] if previous else ""
+                delta = text[len(old) :] if text.startswith(old) else text
+                if cb.on_message is not None:
+                    yield Call(cb.on_message, MessageUpdate(msg, delta))
+                    yield from flush(state)
+        for inv in msg.tool_invocations or ():
+            if inv.status in _WAITING:
+                yield from _dispatch(state, inv, cb)
+
+
+def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Proc[None]:
+    call = state.call(inv.id)
+    if not call.notified:
+        call.notified = True
+        if cb.on_tool_call is not None:
+            yield Call(cb.on_tool_call, ToolCallInfo(inv))
+            yield from flush(state)
+    if inv.status != "awaiting_input" or call.result_sent:
+        return
+    if call.deferred is not None:
+        state.pending.append(Request("POST", f"/tools/{inv.id}", {"result": call.deferred}))
+        call.result_sent = True
+        yield from flush(state)
+        return
+    handler = state.spec.handlers.get(inv.function.name)
+    if handler is None or inv.type not in (None, "client"):
+        return
+    args = ToolCallInfo(inv).args
+    try:
+        result = yield Call(handler, args)
+    except Exception as exc:  # noqa: BLE001 - the model is told the tool failed, and it is logged
+        _log.warning("tool handler %r failed", inv.function.name, exc_info=True)
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    state.queue_result(inv.id, result)
+    yield from flush(state)
+
+
+def _session(
+    chat_id: str,
+    on_snapshot: Callable[[Any], Proc[bool]],
+    on_event: Callable[[Any], Proc[bool]],
+    max_reconnects: int,
+) -> Proc[None]:
+    """Follow a chat until a handler says done: GET it, then stream; on a drop, do it again.
+
+    The GET before each connection catches up on whatever happened while not connected, so a
+    dropped stream resumes without losing an update (repeats are filtered by the store).
+    """
+    failures = 0
+    while True:
+        if (yield from on_snapshot((yield Request("GET", f"/chats/{chat_id}")))):
+            return
+        yield OpenStream(f"/chats/{chat_id}/stream")
+        progressed = False
+        error: APIConnectionError | None = None
+        try:
+            while True:
+                event = yield NextEvent()
+                if event is EOF:
+                    break
+                progressed = True
+                if (yield from on_event(event)):
+                    return
+        except APIConnectionError as exc:
+            error = exc
+        failures = 0 if progressed else failures + 1
+        if failures > max_reconnects:
+            if error is not None:
+                raise error
+            raise AgentError(
+                f"the stream of chat {chat_id} closed {failures} times in a row without news"
+            )
+        _log.info("chat %s stream ended (%s); reconnecting", chat_id, error or "closed")
+        yield Sleep(min(0.2 * 2**failures, 5.0))
+
+
+def follow_turn(state: ChatState, cb: Callbacks, max_reconnects: int) -> Proc[AgentResponse]:
+    """Stream the current turn until it finishes or pauses on a tool call nobody answered."""
+    if state.turn is None or state.chat_id is None:
+        raise AgentError("no turn in progress: send a message first")
+
+    def on_snapshot(data: Any) -> Proc[bool]:
+        _, changed = state.store.apply_chat(_convert(data, Chat, "chat"))
+        yield from _react(state, sorted(changed, key=lambda m: m.order), cb)
+        return state.outcome() is not None
+
+    def on_event(event: Any) -> Proc[bool]:
+        _, changed = ingest(state.store, event)
+        yield from _react(state, changed, cb)
+        return state.outcome() is not None
+
+    yield from flush(state)
+    yield from _session(state.chat_id, on_snapshot, on_event, max_reconnects)
+    outcome = state.outcome()
+    assert outcome is not None
+    return state.response(outcome)
+
+
+def _attachment(item: Any) -> Proc[dict[str, Any]]:
+    """A file to attach, as a ``FileRef`` dict; local data is uploaded first."""
+    if isinstance(item, Mapping) and item.get("uri"):
+        return {
+            k: item[k] for k in ("id", "uri", "filename", "content_type", "size") if item.get(k)
+        }
+    if isinstance(item, str) and item.startswith(("http://", "https://")):
+        return {"uri": item}
+    if isinstance(item, (str, os.PathLike)):
+        if not str(item).startswith("data:") and not Path(item).is_file():
+            raise AgentError(f"attachment {str(item)[:200]!r} is not a file, a URL or a data URI")
+    elif getattr(item, "uri", None):
+        return _file_ref(item)
+    elif not isinstance(item, (bytes, bytearray, memoryview)) and not hasattr(item, "read"):
+        raise AgentError(
+            f"cannot attach {type(item).__name__}: use bytes, a path, a data URI, a URL or a file"
+        )
+    # bytes, data URIs, paths and file objects: the core client uploads (streaming from disk).
+    return _file_ref((yield Upload(item)))
+
+
+def _file_ref(uploaded: Any) -> dict[str, Any]:
+    ref = {k: getattr(uploaded, k, None) for k in ("id", "uri", "filename", "content_type", "size")}
+    return {k: v for k, v in ref.items() if v}
+
+
+def send_message(
+    state: ChatState,
+    text: str,
+    files: Iterable[Any] | None,
+    cb: Callbacks,
+    context: Mapping[str, str] | None,
+    max_reconnects: int,
+) -> Proc[AgentResponse]:
+    """Post the user's message (uploading attachments first), then follow the turn."""
+    if not isinstance(text, str):
+        raise AgentError(f"send_message() takes the message text as a string, got {text!r}")
+    if isinstance(files, (str, bytes)):
+        files = [files]
+    attachments = []
+    for item in files or ():
+        attachments.append((yield from _attachment(item)))
+    message: dict[str, Any] = {"text": text, "role": "user"}
+    if attachments:
+        message["attachments"] = attachments
+    body: dict[str, Any] = {}
+    if state.chat_id:
+        body["chat_id"] = state.chat_id
+    body.update(state.spec.run_fields())
+    body["input"] = message
+    if context:
+        body["context"] = dict(context)
+    data = yield Request("POST", "/agents/run", body)
+    if not data:
+        raise AgentError("empty response from POST /agents/run")
+    reply = _convert(data, AgentRunResponse, "POST /agents/run response")
+    chat_id = reply.assistant_message.chat_id or reply.user_message.chat_id or state.chat_id
+    if not chat_id:
+        raise AgentError("POST /agents/run returned messages without a chat_id")
+    if chat_id != state.chat_id:
+        state.reset(chat_id)
+    state.store.apply_message(reply.user_message)
+    state.store.apply_message(reply.assistant_message)
+    state.turn = Turn(reply.user_message, reply.assistant_message)
+    return (yield from follow_turn(state, cb, max_reconnects))
+
+
+def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> Proc[None]:
+    """Emit a chat's messages (``what="messages"``) or chat snapshots (``"chat"``) as they change.
+
+    Starts with the current state; ends when the chat is not busy unless ``follow``.
+    """
+    if not chat_id:
+        raise AgentError("no chat yet: send a message first")
+    store = Store()
+
+    def emit(status_changed: bool, changed: list[ChatMessage]) -> Proc[bool]:
+        if what == "messages":
+            for msg in changed:
+                yield Emit(msg)
+        elif status_changed or changed:
+            assert store.chat is not None
+            yield Emit(msgspec.structs.replace(store.chat, chat_messages=store.ordered()))
+        if follow or status_of(store.chat) in (None, "busy"):
+            return False
+        # The chat may go idle just before its last message snapshot: wait for that too.
+        return not any(m.status in _UNFINISHED for m in store.messages.values())
+
+    def on_snapshot(data: Any) -> Proc[bool]:
+        status_changed, changed = store.apply_chat(_convert(data, Chat, "chat"))
+        return (yield from emit(status_changed, sorted(changed, key=lambda m: m.order)))
+
+    def on_event(event: Any) -> Proc[bool]:
+        return (yield from emit(*ingest(store, event)))
+
+    yield from _session(chat_id, on_snapshot, on_event, max_reconnects)

@@ -1,0 +1,145 @@
+"""The app authoring bases: ``BaseApp`` and the pydantic ``BaseAppInput``/``Output``/``Setup``."""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from typing import Any, ClassVar
+
+from inferencesh.apps.file import File
+from inferencesh.apps.output_meta import OutputMeta
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+__all__ = ["BaseApp", "BaseAppInput", "BaseAppOutput", "BaseAppSetup", "SchemaModel"]
+
+
+def _field_order(cls: type[BaseModel]) -> list[str]:
+    """Field names as the schema shows them: the class's own new fields first, in source order,
+    then inherited fields, nearest base first; a redeclared field takes the place the most derived
+    class gives it.
+
+    Read from ``__annotations__`` along the MRO, so it works for classes without source code
+    (a REPL, a notebook cell, ``exec`` or ``pydantic.create_model``).
+    """
+    fields = cls.model_fields
+    origin: dict[str, tuple[int, int]] = {}
+    mro = cls.__mro__
+    for depth, klass in enumerate(mro):
+        annotations = inspect.get_annotations(klass)
+        for position, name in enumerate(annotations):
+            if name in fields and name not in origin:
+                origin[name] = (depth, position)
+    ordered = sorted((name for name in fields if name in origin), key=lambda n: origin[n])
+    return ordered + [name for name in fields if name not in origin]
+
+
+def _is_optional_file(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = typing.get_args(annotation)
+        return type(None) in args and any(arg is File for arg in args)
+    return False
+
+
+class SchemaModel(BaseModel):
+    """Base of the app models: JSON schemas list fields in declared order, own fields first.
+
+    Also reads an empty string or empty object sent for an ``Optional[File]`` field as ``None``,
+    which is what the platform's forms send for a file left blank.
+    """
+
+    _optional_file_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._optional_file_fields = frozenset(
+            name for name, info in cls.model_fields.items() if _is_optional_file(info.annotation)
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_files_are_none(cls, data: Any) -> Any:
+        if cls._optional_file_fields and isinstance(data, dict):
+            blanks = [
+                name
+                for name in cls._optional_file_fields
+                if name in data and data[name] in ("", {})
+            ]
+            if blanks:
+                data = {**data, **dict.fromkeys(blanks)}
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        properties = target.get("properties")
+        if isinstance(properties, dict):
+            # Properties are keyed by alias when the schema is by alias.
+            order: list[str] = []
+            for name in _field_order(cls):
+                info = cls.model_fields[name]
+                for key in (info.serialization_alias, info.validation_alias, info.alias, name):
+                    if isinstance(key, str) and key in properties and key not in order:
+                        order.append(key)
+                        break
+            order += [key for key in properties if key not in order]
+            target["properties"] = {key: properties[key] for key in order}
+            required = target.get("required")
+            if isinstance(required, list):
+                target["required"] = [key for key in order if key in required]
+        return json_schema
+
+
+class BaseAppInput(SchemaModel):
+    """Base of an app's input model (and of per-function inputs)."""
+
+
+class BaseAppSetup(SchemaModel):
+    """Base of an app's setup model: values that need a fresh ``setup`` when they change."""
+
+
+class BaseAppOutput(SchemaModel):
+    """Base of an app's output model; ``output_meta`` carries usage for billing."""
+
+    output_meta: OutputMeta | None = Field(
+        default=None,
+        description="Structured metadata about inputs/outputs for pricing calculation",
+    )
+
+
+class BaseApp:
+    """Base class of an app (``class App(BaseApp)`` in ``inference.py``).
+
+    Override what you need; each may be ``async`` or plain, and the runtime passes only the
+    parameters a method declares:
+
+    - ``setup(self)``, ``setup(self, config)``, ``setup(self, metadata)`` or
+      ``setup(self, config, metadata)``: load models; runs once per distinct setup config.
+    - ``run(self, input_data)`` or ``run(self, input_data, metadata)``: one request. May be an async
+      generator: every yield but the last is a partial output, the last is the result.
+    - ``unload(self)``: release resources on shutdown.
+    - ``on_cancel(self)``: the user cancelled the running task; return quickly.
+
+    Any other public method whose input and return are pydantic models is a function of a
+    multi-function app. This is a plain class, so ``self.model = ...`` needs no declaration.
+    """
+
+    async def setup(self) -> None:
+        """Load resources. The default does nothing."""
+
+    async def run(self, input_data: Any, metadata: Any = None) -> Any:
+        """Handle one request. Every app overrides this."""
+        raise NotImplementedError(f"{type(self).__name__}.run is not implemented")
+
+    async def unload(self) -> None:
+        """Release resources on shutdown. The default does nothing."""
+
+    async def on_cancel(self) -> None:
+        """React to a cancelled task. The default does nothing."""

@@ -1,0 +1,16 @@
+"""The local platform: the inference.sh task, file and session API over local app directories.
+
+Start it with ``inferencesh dev [APP_DIR ...]``, or build the ASGI app with :func:`create_app`.
+"""
+
+from inferencesh.apps.platform.config import AppEntry, PlatformConfig, discover_apps, load_app
+from inferencesh.apps.platform.server import PlatformContext, create_app
+
+__all__ = [
+    "AppEntry",
+    "PlatformConfig",
+    "PlatformContext",
+    "create_app",
+    "discover_apps",
+    "load_app",
+]

@@ -1,0 +1,232 @@
+"""In-memory view of live chats over the store, with change notification for streams.
+
+Every change to a chat, message or tool invocation goes through :class:`ChatHub`, which writes it
+to SQLite and pushes a full snapshot to the chat's stream subscribers (``chats`` /
+``chat_messages`` events, the shapes of ``ChatDTO`` / ``ChatMessageDTO``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .store import ChatStore, Record
+
+__all__ = ["ChatHub", "LiveChat", "Record", "TransitionError", "can_move", "new_id", "now"]
+
+# Private bookkeeping keys on a chat record start with "_" and never reach the wire.
+_PRIVATE = "_"
+
+ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
+TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
+
+# The tool-invocation status machine (platform-protocol §5.2).
+_INVOCATION_MOVES: dict[str, frozenset[str]] = {
+    "pending": frozenset({"in_progress", "awaiting_approval", *TERMINAL_INVOCATION}),
+    "in_progress": frozenset({"awaiting_input", *TERMINAL_INVOCATION}),
+    "awaiting_input": frozenset({"in_progress", *TERMINAL_INVOCATION}),
+    "awaiting_approval": frozenset({"in_progress", "failed", "cancelled"}),
+}
+
+
+class TransitionError(ValueError):
+    """A status change the platform's state machine forbids."""
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def can_move(invocation_status: str, target: str) -> bool:
+    return target in _INVOCATION_MOVES.get(invocation_status, frozenset())
+
+
+@dataclass
+class LiveChat:
+    """One chat's records as the loop sees them."""
+
+    chat: Record
+    messages: list[Record] = field(default_factory=list)
+    invocations: dict[str, Record] = field(default_factory=dict)
+    subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+
+    def message(self, message_id: str) -> Record:
+        for message in self.messages:
+            if message["id"] == message_id:
+                return message
+        raise KeyError(message_id)
+
+    def message_invocations(self, message_id: str) -> list[Record]:
+        return [i for i in self.invocations.values() if i["chat_message_id"] == message_id]
+
+
+class ChatHub:
+    """Owns the live records; the only writer of chats, messages and invocations."""
+
+    def __init__(self, store: ChatStore) -> None:
+        self.store = store
+        self._chats: dict[str, LiveChat] = {}
+        self._invocation_chat: dict[str, str] = {}
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def get(self, chat_id: str) -> LiveChat | None:
+        live = self._chats.get(chat_id)
+        if live is not None:
+            return live
+        chat = self.store.load_chat(chat_id)
+        if chat is None:
+            return None
+        live = LiveChat(chat=chat, messages=self.store.load_messages(chat_id))
+        for invocation in self.store.load_invocations(chat_id):
+            live.invocations[invocation["id"]] = invocation
+            self._invocation_chat[invocation["id"]] = chat_id
+        self._chats[chat_id] = live
+        return live
+
+    def find_invocation(self, invocation_id: str) -> tuple[LiveChat, Record] | None:
+        chat_id = self._invocation_chat.get(invocation_id) or self.store.find_invocation_chat(
+            invocation_id
+        )
+        if chat_id is None:
+            return None
+        live = self.get(chat_id)
+        if live is None or invocation_id not in live.invocations:
+            return None
+        return live, live.invocations[invocation_id]
+
+    # -- creation -------------------------------------------------------------------------
+
+    def create_chat(self, **fields: Any) -> LiveChat:
+        stamp = now()
+        chat: Record = {
+            "id": new_id("chat"),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "status": "idle",
+            "name": "",
+            "description": "",
+            "children": [],
+            "agent_data": {"plan_steps": [], "memory": {}, "always_allowed_tools": []},
+            **fields,
+        }
+        live = LiveChat(chat=chat)
+        self._chats[chat["id"]] = live
+        self.store.save_chat(chat)
+        return live
+
+    def add_message(self, live: LiveChat, **fields: Any) -> Record:
+        stamp = now()
+        order = (live.messages[-1]["order"] + 1) if live.messages else 0
+        message: Record = {
+            "id": new_id("msg"),
+            "chat_id": live.chat["id"],
+            "created_at": stamp,
+            "updated_at": stamp,
+            "order": order,
+            "status": "pending",
+            "content": [],
+            **fields,
+        }
+        live.messages.append(message)
+        self.store.save_message(message)
+        self._publish_message(live, message)
+        return message
+
+    def add_invocation(self, live: LiveChat, message: Record, **fields: Any) -> Record:
+        stamp = now()
+        invocation: Record = {
+            "id": new_id("tinv"),
+            "chat_id": live.chat["id"],
+            "chat_message_id": message["id"],
+            "created_at": stamp,
+            "updated_at": stamp,
+            "status": "pending",
+            **fields,
+        }
+        live.invocations[invocation["id"]] = invocation
+        self._invocation_chat[invocation["id"]] = live.chat["id"]
+        self.store.save_invocation(invocation)
+        self._publish_message(live, message)
+        return invocation
+
+    # -- updates --------------------------------------------------------------------------
+
+    def update_chat(self, live: LiveChat, **fields: Any) -> None:
+        live.chat.update(fields, updated_at=now())
+        self.store.save_chat(live.chat)
+        self._publish(live, {"event": "chats", "data": self.chat_dto(live, with_messages=False)})
+
+    def update_message(self, live: LiveChat, message: Record, **fields: Any) -> None:
+        message.update(fields, updated_at=now())
+        self.store.save_message(message)
+        self._publish_message(live, message)
+
+    def update_invocation(self, live: LiveChat, invocation: Record, **fields: Any) -> None:
+        target = fields.get("status")
+        if (
+            isinstance(target, str)
+            and target != invocation["status"]
+            and not can_move(invocation["status"], target)
+        ):
+            raise TransitionError(
+                f"tool invocation {invocation['id']} cannot go from "
+                f"{invocation['status']} to {target}"
+            )
+        invocation.update(fields, updated_at=now())
+        self.store.save_invocation(invocation)
+        self._publish_message(live, live.message(invocation["chat_message_id"]))
+
+    # -- wire shapes ----------------------------------------------------------------------
+
+    def message_dto(self, live: LiveChat, message: Record) -> Record:
+        dto = dict(message)
+        invocations = [
+            {k: v for k, v in inv.items() if not k.startswith(_PRIVATE)}
+            for inv in live.message_invocations(message["id"])
+        ]
+        if invocations:
+            dto["tool_invocations"] = invocations
+        return {k: v for k, v in dto.items() if not k.startswith(_PRIVATE)}
+
+    def chat_dto(self, live: LiveChat, *, with_messages: bool = True) -> Record:
+        dto = {k: v for k, v in live.chat.items() if not k.startswith(_PRIVATE)}
+        if with_messages:
+            dto["chat_messages"] = [self.message_dto(live, m) for m in live.messages]
+        return dto
+
+    def status_dto(self, live: LiveChat) -> Record:
+        return {
+            "id": live.chat["id"],
+            "status": live.chat["status"],
+            "updated_at": live.chat["updated_at"],
+        }
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def subscribe(self, live: LiveChat) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        live.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, live: LiveChat, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        live.subscribers.discard(queue)
+
+    def _publish_message(self, live: LiveChat, message: Record) -> None:
+        self._publish(live, {"event": "chat_messages", "data": self.message_dto(live, message)})
+
+    def _publish(self, live: LiveChat, event: dict[str, Any]) -> None:
+        for queue in live.subscribers:
+            queue.put_nowait(event)
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,263 @@
+"""The built-in tools: ``plan_*``, ``memory_*``, ``finish`` and ``skill_get``.
+
+They work on chat-scoped state kept in ``chat.agent_data`` (plan steps, memory) and on the chat's
+skills. Each handler returns ``(result_text, data)``; raising :class:`ToolFailure` fails the
+invocation with that message (the model sees it and can try again).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from .hub import ChatHub, LiveChat
+
+PLAN_STATUSES = ("pending", "in_progress", "completed", "cancelled")
+FINISH_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+class ToolFailure(Exception):
+    """A tool call that cannot be carried out; the message becomes the tool result."""
+
+
+def _obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+_PLAN_STEP = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "description": "Short name of the step"},
+        "description": {"type": "string", "description": "What the step does"},
+    },
+    "required": ["title"],
+}
+
+PLAN_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "plan_create": (
+        "Create (or replace) the plan for this task as an ordered list of steps.",
+        _obj(
+            {"steps": {"type": "array", "items": _PLAN_STEP, "description": "The steps"}}, ["steps"]
+        ),
+    ),
+    "plan_update": (
+        "Update one plan step: its status (pending, in_progress, completed, cancelled) and notes.",
+        _obj(
+            {
+                "index": {"type": "integer", "description": "Step index, from 0"},
+                "status": {"type": "string", "enum": list(PLAN_STATUSES)},
+                "notes": {"type": "string", "description": "Notes on the step"},
+            },
+            ["index"],
+        ),
+    ),
+    "plan_load": ("Read the current plan with each step's status.", _obj({}, [])),
+}
+
+MEMORY_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "memory_set": (
+        "Remember a value under a key for the rest of this chat.",
+        _obj(
+            {
+                "key": {"type": "string", "description": "Name of the memory"},
+                "value": {"type": "string", "description": "Value to remember"},
+            },
+            ["key", "value"],
+        ),
+    ),
+    "memory_get": (
+        "Recall the value stored under a key.",
+        _obj({"key": {"type": "string", "description": "Name of the memory"}}, ["key"]),
+    ),
+    "memory_getall": ("Recall every stored key and value.", _obj({}, [])),
+}
+
+
+def finish_tool(output_schema: Any) -> tuple[str, dict[str, Any]]:
+    """The ``finish`` tool; with an output schema its parameters are that schema."""
+    if isinstance(output_schema, dict) and output_schema.get("type") == "object":
+        return ("Finish the task and return the result in the required shape.", output_schema)
+    return (
+        "Finish the task: report the status and the final result.",
+        _obj(
+            {
+                "status": {"type": "string", "enum": list(FINISH_STATUSES)},
+                "result": {"type": "string", "description": "The final result"},
+            },
+            ["result"],
+        ),
+    )
+
+
+def skill_tool(skills: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The ``skill_get`` tool, listing the skills it can load."""
+    listing = "\n".join(f"- {s['name']}: {s.get('description') or ''}".rstrip() for s in skills)
+    return (
+        "Load the full content of a skill (reusable instructions). Available skills:\n" + listing,
+        _obj(
+            {
+                "skill": {"type": "string", "enum": [s["name"] for s in skills]},
+                "path": {"type": "string", "description": "A file inside the skill (optional)"},
+            },
+            ["skill"],
+        ),
+    )
+
+
+Handler = Callable[["InternalContext", dict[str, Any]], Awaitable[tuple[str, Any]]]
+
+
+class InternalContext:
+    """What an internal tool may touch: its chat and the hub that stores it."""
+
+    def __init__(self, hub: ChatHub, live: LiveChat, http: httpx.AsyncClient) -> None:
+        self.hub = hub
+        self.live = live
+        self.http = http
+
+    @property
+    def data(self) -> dict[str, Any]:
+        agent_data: dict[str, Any] = self.live.chat.setdefault(
+            "agent_data", {"plan_steps": [], "memory": {}, "always_allowed_tools": []}
+        )
+        return agent_data
+
+    def save(self) -> None:
+        self.hub.update_chat(self.live, agent_data=self.data)
+
+
+def _str_arg(args: dict[str, Any], name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str) or not value:
+        raise ToolFailure(f"argument {name!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+async def _plan_create(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    steps = args.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ToolFailure("argument 'steps' must be a non-empty list of {title, description}")
+    plan = []
+    for index, step in enumerate(steps):
+        if isinstance(step, str):
+            step = {"title": step}
+        if not isinstance(step, dict) or not step.get("title"):
+            raise ToolFailure(f"steps[{index}] needs a title")
+        plan.append(
+            {
+                "index": index,
+                "title": str(step["title"]),
+                "description": str(step.get("description") or ""),
+                "notes": "",
+                "status": "pending",
+            }
+        )
+    ctx.data["plan_steps"] = plan
+    ctx.save()
+    return (f"Plan created with {len(plan)} steps.", plan)
+
+
+async def _plan_update(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    plan = ctx.data.get("plan_steps") or []
+    index = args.get("index")
+    if not isinstance(index, int) or not 0 <= index < len(plan):
+        raise ToolFailure(f"no plan step {index!r}; the plan has {len(plan)} steps (from 0)")
+    status = args.get("status")
+    if status is not None and status not in PLAN_STATUSES:
+        raise ToolFailure(f"status must be one of {', '.join(PLAN_STATUSES)}, got {status!r}")
+    if status is not None:
+        plan[index]["status"] = status
+    if args.get("notes") is not None:
+        plan[index]["notes"] = str(args["notes"])
+    ctx.save()
+    return (f"Step {index} is {plan[index]['status']}.", plan[index])
+
+
+async def _plan_load(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    plan = ctx.data.get("plan_steps") or []
+    return (json.dumps(plan) if plan else "No plan yet.", plan)
+
+
+async def _memory_set(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    key = _str_arg(args, "key")
+    ctx.data.setdefault("memory", {})[key] = args.get("value")
+    ctx.save()
+    return (f"Stored {key}.", {key: args.get("value")})
+
+
+async def _memory_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    key = _str_arg(args, "key")
+    memory = ctx.data.get("memory") or {}
+    if key not in memory:
+        raise ToolFailure(f"nothing stored under {key!r}; stored keys: {sorted(memory) or 'none'}")
+    value = memory[key]
+    return (value if isinstance(value, str) else json.dumps(value), value)
+
+
+async def _memory_getall(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    memory = ctx.data.get("memory") or {}
+    return (json.dumps(memory), memory)
+
+
+async def _finish(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    config = ctx.live.chat.get("_config") or {}
+    schema = config.get("output_schema")
+    if isinstance(schema, dict) and schema.get("type") == "object":
+        missing = [k for k in schema.get("required") or [] if k not in args]
+        if missing:
+            raise ToolFailure(f"finish is missing required fields: {', '.join(missing)}")
+        output: Any = args
+        status = "succeeded"
+    else:
+        status = str(args.get("status") or "succeeded")
+        if status not in FINISH_STATUSES:
+            raise ToolFailure(f"status must be one of {', '.join(FINISH_STATUSES)}, got {status!r}")
+        output = args.get("result")
+    ctx.hub.update_chat(ctx.live, output=output, _finished=status)
+    text = output if isinstance(output, str) else json.dumps(output)
+    return (text, {"status": status, "result": output})
+
+
+async def _skill_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
+    name = _str_arg(args, "skill")
+    config = ctx.live.chat.get("_config") or {}
+    skills = {s.get("name"): s for s in config.get("skills") or [] if isinstance(s, dict)}
+    skill = skills.get(name)
+    if skill is None:
+        raise ToolFailure(f"no skill {name!r}; available: {', '.join(map(str, skills)) or 'none'}")
+    path = args.get("path")
+    cache: dict[str, str] = ctx.live.chat.setdefault("_skill_cache", {})
+    if skill.get("content") is not None and not path:
+        return (str(skill["content"]), None)
+    url = skill.get("url")
+    if not url:
+        raise ToolFailure(f"skill {name!r} has inline content only; it has no file {path!r}")
+    target = urljoin(str(url), str(path)) if path else str(url)
+    if target not in cache:
+        try:
+            response = await ctx.http.get(target, timeout=30.0, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise ToolFailure(f"could not fetch skill {name!r} from {target}: {exc}") from exc
+        if response.status_code >= 400:
+            raise ToolFailure(
+                f"could not fetch skill {name!r} from {target}: HTTP {response.status_code}"
+            )
+        cache[target] = response.text
+        ctx.hub.update_chat(ctx.live, _skill_cache=cache)
+    return (cache[target], None)
+
+
+HANDLERS: dict[str, Handler] = {
+    "plan_create": _plan_create,
+    "plan_update": _plan_update,
+    "plan_load": _plan_load,
+    "memory_set": _memory_set,
+    "memory_get": _memory_get,
+    "memory_getall": _memory_getall,
+    "finish": _finish,
+    "skill_get": _skill_get,
+}

@@ -1,0 +1,788 @@
+"""The agent loop: one user message in, model calls and tool calls until the reply is done.
+
+A turn (platform-protocol §5.3): store the user message and a ``pending`` assistant message, set
+the chat ``busy``; build the core LLM app's input (system prompt with preloaded skills, earlier
+messages with their tool calls and results, attachments, tools in function form, model
+settings); run the core app as a task on this platform and stream its growing reply into the
+assistant message; run every tool call of the reply in parallel (by type, see :mod:`.tools`);
+feed the results back as a new model call; stop when the model calls no tool or calls
+``finish``, or when the step limit is reached. The loop's state is the stored records, so a turn
+waiting on a person resumes after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
+from .internal import ToolFailure
+from .store import ChatStore
+from .tasks import TaskError, TaskRunner
+from .templates import TemplateError, TemplateRegistry
+from .tools import ConfigError, ToolSpec, collect_tools, execute, parse_arguments
+
+_log = logging.getLogger("inferencesh.platform.agents")
+
+DEFAULT_MAX_STEPS = 20
+"""Model calls per user message before the turn fails (``INFERENCESH_AGENT_MAX_STEPS``)."""
+
+_SETTINGS_KEYS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "frequency_penalty",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "reasoning_effort",
+    "reasoning_max_tokens",
+)
+_RESTARTED = "interrupted: the local platform restarted during this turn"
+
+
+class RequestError(ValueError):
+    """A bad request to the agent routes: ``status`` and ``code`` for the HTTP answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def normalize_config(raw: Any, where: str = "agent_config") -> dict[str, Any]:
+    """Check an agent config and fold top-level model settings into it."""
+    if not isinstance(raw, dict):
+        raise RequestError(400, "invalid_request", f"{where} must be an object")
+    config = dict(raw)
+    core = config.get("core_app")
+    if not isinstance(core, dict) or not isinstance(core.get("ref"), str) or not core["ref"]:
+        raise RequestError(
+            400,
+            "invalid_request",
+            f"{where}.core_app.ref must name the LLM app (e.g. local/scripted-model)",
+        )
+    # The seed passes temperature/max_tokens at the top level; they are model settings.
+    settings = {k: config.pop(k) for k in _SETTINGS_KEYS if k in config}
+    if settings:
+        config["model_settings"] = {**(config.get("model_settings") or {}), **settings}
+    for key in ("tools", "skills"):
+        if config.get(key) is not None and not isinstance(config[key], list):
+            raise RequestError(400, "invalid_request", f"{where}.{key} must be a list")
+    for index, skill in enumerate(config.get("skills") or []):
+        if not isinstance(skill, dict) or not isinstance(skill.get("name"), str):
+            raise RequestError(400, "invalid_request", f"{where}.skills[{index}] needs a name")
+        if skill.get("content") is None and not skill.get("url"):
+            raise RequestError(
+                400,
+                "invalid_request",
+                f"{where}.skills[{index}] ({skill['name']}) needs content or url",
+            )
+    return config
+
+
+def _attachment_items(user_input: dict[str, Any]) -> list[Record]:
+    """Message content items for the files sent with a user message, in every accepted form."""
+    items: list[Record] = []
+
+    def add(uri: Any, content_type: str | None = None, filename: str | None = None) -> None:
+        if not isinstance(uri, str) or not uri:
+            raise RequestError(400, "invalid_request", f"input attachment {uri!r} has no uri")
+        kind = content_type or mimetypes.guess_type(filename or uri)[0] or ""
+        if uri.startswith("data:"):
+            kind = kind or uri[5:].split(";", 1)[0]
+        if kind.startswith("image/"):
+            items.append({"type": "image", "image": uri})
+        else:
+            items.append({"type": "file", "file": uri})
+
+    for ref in user_input.get("attachments") or []:
+        if isinstance(ref, dict):
+            add(ref.get("uri"), ref.get("content_type"), ref.get("filename"))
+        else:
+            add(ref)
+    for uri in user_input.get("images") or []:
+        items.append({"type": "image", "image": uri})
+    if isinstance(user_input.get("image"), str):
+        items.append({"type": "image", "image": user_input["image"]})
+    for uri in user_input.get("files") or []:
+        items.append({"type": "file", "file": uri})
+    return items
+
+
+def _message_text(message: Record, kind: str = "text") -> str:
+    return "".join(
+        str(c.get("text") or "") for c in message.get("content") or [] if c.get("type") == kind
+    )
+
+
+def _message_tool_calls(message: Record) -> list[Record]:
+    for item in message.get("content") or []:
+        if item.get("type") == "tool" and item.get("tool_calls"):
+            return list(item["tool_calls"])
+    return []
+
+
+class AgentRuntime:
+    """Chats, turns and tool waits of one platform server."""
+
+    def __init__(
+        self,
+        *,
+        db_path: Path,
+        base_url: str,
+        api_key: str,
+        agents_dirs: list[Path],
+        max_steps: int | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.db_path = db_path
+        self.templates = TemplateRegistry(agents_dirs)
+        env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
+        self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
+        self._store: ChatStore | None = None
+        self._hub: ChatHub | None = None
+        self._runner: TaskRunner | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._turns: dict[str, asyncio.Task[None]] = {}
+        self._signals: dict[str, asyncio.Event] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> ChatHub:
+        if self._hub is None:
+            raise RuntimeError("the agent runtime is not started")
+        return self._hub
+
+    @property
+    def runner(self) -> TaskRunner:
+        if self._runner is None:
+            raise RuntimeError("the agent runtime is not started")
+        return self._runner
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("the agent runtime is not started")
+        return self._http
+
+    async def startup(self) -> None:
+        """Open the store and pick up chats a previous server left mid-turn."""
+        self._store = ChatStore(self.db_path)
+        self._hub = ChatHub(self._store)
+        self._runner = TaskRunner(self.base_url, self.api_key)
+        self._http = httpx.AsyncClient()
+        for chat_id in self._store.chats_with_status("busy"):
+            live = self.hub.get(chat_id)
+            if live is not None:
+                self._settle(live, "failed", _RESTARTED)
+        for chat_id in self._store.chats_with_status("awaiting_input"):
+            live = self.hub.get(chat_id)
+            if live is not None:
+                self._spawn_turn(live)
+
+    async def shutdown(self) -> None:
+        """Stop running turns without touching their records (a restart resumes or fails them)."""
+        tasks = list(self._turns.values())
+        self._turns.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._http is not None:
+            await self._http.aclose()
+        if self._runner is not None:
+            await self._runner.close()
+        if self._store is not None:
+            self._store.close()
+
+    # -- entry points used by the routes ------------------------------------------------
+
+    def chat(self, chat_id: str) -> LiveChat:
+        live = self.hub.get(chat_id)
+        if live is None:
+            raise RequestError(404, "not_found", f"chat {chat_id!r} not found")
+        return live
+
+    async def run(self, body: Any) -> tuple[LiveChat, Record, Record]:
+        """``POST /agents/run``: start a turn; returns the chat and the two new messages."""
+        if not isinstance(body, dict):
+            raise RequestError(400, "invalid_request", "the body must be a JSON object")
+        user_input = body.get("input")
+        if not isinstance(user_input, dict):
+            raise RequestError(
+                400, "invalid_request", "input must be an object with the message text"
+            )
+        text = user_input.get("text")
+        if text is not None and not isinstance(text, str):
+            raise RequestError(400, "invalid_request", "input.text must be a string")
+        attachments = _attachment_items(user_input)
+        if not text and not attachments:
+            raise RequestError(
+                400, "invalid_request", "input.text is empty and no file is attached"
+            )
+        config = self._config_from(body)
+        chat_id = body.get("chat_id")
+        if chat_id:
+            live = self.chat(str(chat_id))
+            if config is None:
+                config = live.chat["_config"]
+            status = live.chat["status"]
+            if status == "busy":
+                raise RequestError(
+                    409, "conflict", f"chat {chat_id} is busy with a turn; wait or stop it first"
+                )
+            if status == "awaiting_input":
+                # A new message supersedes the tool calls still waiting.
+                await self.stop(live.chat["id"], reason="superseded by a new user message")
+            self.hub.update_chat(live, _config=config)
+        else:
+            if config is None:
+                raise RequestError(
+                    400, "invalid_request", "give `agent` (a template ref) or `agent_config`"
+                )
+            context = body.get("context")
+            if context is not None and not isinstance(context, dict):
+                raise RequestError(400, "invalid_request", "context must be an object of strings")
+            live = self._new_chat(config, context=context)
+        user, assistant = self._start_turn(live, text or "", attachments)
+        return live, user, assistant
+
+    def _config_from(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        agent = body.get("agent")
+        if agent:
+            if not isinstance(agent, str):
+                raise RequestError(400, "invalid_request", "agent must be a ref like local/<name>")
+            try:
+                config = normalize_config(self.templates.resolve(agent), f"agent {agent}")
+            except TemplateError as exc:
+                raise RequestError(404, "not_found", str(exc)) from exc
+        elif body.get("agent_config") is not None:
+            config = normalize_config(body["agent_config"])
+            if body.get("agent_name") and not config.get("name"):
+                config["name"] = body["agent_name"]
+        else:
+            return None
+        try:
+            collect_tools(config, is_child=False)
+        except ConfigError as exc:
+            raise RequestError(400, "invalid_request", str(exc)) from exc
+        return config
+
+    def _new_chat(
+        self,
+        config: dict[str, Any],
+        *,
+        context: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+    ) -> LiveChat:
+        identity = config.get("_ref") or config.get("name") or _hash(config)
+        fields: dict[str, Any] = {
+            "name": str(config.get("name") or ""),
+            "description": str(config.get("description") or ""),
+            "agent_id": f"agent_{_hash(identity)}",
+            "agent_version_id": f"agentver_{_hash(config)}",
+            "_config": config,
+        }
+        if context:
+            fields["context"] = context
+        if parent_id:
+            fields["parent_id"] = parent_id
+        return self.hub.create_chat(**fields)
+
+    def _start_turn(
+        self, live: LiveChat, text: str, attachments: list[Record]
+    ) -> tuple[Record, Record]:
+        content: list[Record] = [{"type": "text", "text": text}] if text else []
+        user = self.hub.add_message(
+            live, role="user", status="ready", content=content + attachments
+        )
+        assistant = self.hub.add_message(live, role="assistant", status="pending")
+        self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None)
+        self._spawn_turn(live)
+        return user, assistant
+
+    def _spawn_turn(self, live: LiveChat) -> None:
+        chat_id = live.chat["id"]
+        task = asyncio.get_running_loop().create_task(
+            self._turn(live), name=f"agent-turn-{chat_id}"
+        )
+        self._turns[chat_id] = task
+
+    async def stop(self, chat_id: str, *, reason: str = "stopped by the user") -> None:
+        """``POST /chats/{id}/stop``: cancel the running turn; its message ends ``cancelled``."""
+        live = self.chat(chat_id)
+        task = self._turns.get(chat_id)
+        if task is not None and not task.done():
+            live.chat["_stop_reason"] = reason
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif live.chat["status"] in ACTIVE_CHAT_STATUSES:
+            self._settle(live, "cancelled", reason)
+
+    # -- tool results and approvals ---------------------------------------------------------
+
+    def _invocation(self, invocation_id: str) -> tuple[LiveChat, Record]:
+        found = self.hub.find_invocation(invocation_id)
+        if found is None:
+            raise RequestError(404, "not_found", f"tool invocation {invocation_id!r} not found")
+        return found
+
+    def _signal(self, invocation_id: str) -> None:
+        event = self._signals.get(invocation_id)
+        if event is not None:
+            event.set()
+
+    def submit_result(self, invocation_id: str, result: Any) -> Record:
+        """``POST /tools/{id}``: a client tool's result, a webhook callback, or the outcome of a
+        call awaiting approval (the caller decided and ran it, or refused it)."""
+        live, invocation = self._invocation(invocation_id)
+        if not isinstance(result, str):
+            result = json.dumps(result)
+        status = invocation["status"]
+        if status == "awaiting_approval":
+            self.hub.update_invocation(live, invocation, status="in_progress", _started=True)
+        elif status == "in_progress" and invocation.get("type") not in ("hook", "client"):
+            raise RequestError(
+                409, "conflict", f"tool invocation {invocation_id} is running on the platform"
+            )
+        elif status not in ("awaiting_input", "in_progress"):
+            raise RequestError(
+                409,
+                "conflict",
+                f"tool invocation {invocation_id} is {status}, not waiting for a result",
+            )
+        self.hub.update_invocation(live, invocation, status="completed", result=result)
+        self._signal(invocation_id)
+        self.refresh_chat_status(live)
+        return self.hub.message_dto(live, live.message(invocation["chat_message_id"]))
+
+    def approve(self, invocation_id: str) -> Record:
+        """``POST /tools/{id}/invoke``: run a call that waited for approval."""
+        live, invocation = self._awaiting_approval(invocation_id)
+        self.hub.update_invocation(live, invocation, status="in_progress")
+        self._signal(invocation_id)
+        self.refresh_chat_status(live)
+        return invocation
+
+    def reject(self, invocation_id: str, reason: str | None) -> Record:
+        """``POST /tools/{id}/reject``: the call does not run; the model reads why."""
+        live, invocation = self._awaiting_approval(invocation_id)
+        why = f"Rejected by the user: {reason}" if reason else "Rejected by the user."
+        self.hub.update_invocation(live, invocation, status="cancelled", result=why)
+        self._signal(invocation_id)
+        self.refresh_chat_status(live)
+        return invocation
+
+    def always_allow(self, chat_id: str, invocation_id: str, tool_name: str | None) -> Record:
+        """``POST /chats/{chat}/tools/{id}/always-allow``: approve, and skip approval for this
+        tool for the rest of the chat."""
+        live = self.chat(chat_id)
+        found_live, invocation = self._invocation(invocation_id)
+        if found_live is not live:
+            raise RequestError(
+                404, "not_found", f"tool invocation {invocation_id} is not in chat {chat_id}"
+            )
+        name = tool_name or invocation["function"]["name"]
+        data = live.chat.setdefault("agent_data", {})
+        allowed = data.setdefault("always_allowed_tools", [])
+        if name not in allowed:
+            allowed.append(name)
+        self.hub.update_chat(live, agent_data=data)
+        for other in list(live.invocations.values()):
+            if other["status"] == "awaiting_approval" and other["function"]["name"] == name:
+                self.hub.update_invocation(live, other, status="in_progress")
+                self._signal(other["id"])
+        self.refresh_chat_status(live)
+        return invocation
+
+    def _awaiting_approval(self, invocation_id: str) -> tuple[LiveChat, Record]:
+        live, invocation = self._invocation(invocation_id)
+        if invocation["status"] != "awaiting_approval":
+            raise RequestError(
+                409,
+                "conflict",
+                f"tool invocation {invocation_id} is {invocation['status']}, not awaiting approval",
+            )
+        return live, invocation
+
+    async def wait_resolved(self, invocation: Record, statuses: tuple[str, ...]) -> None:
+        """Wait until ``invocation`` leaves ``statuses`` (a route changes it and signals)."""
+        event = self._signals.setdefault(invocation["id"], asyncio.Event())
+        try:
+            while invocation["status"] in statuses:
+                await event.wait()
+                event.clear()
+        finally:
+            self._signals.pop(invocation["id"], None)
+
+    def refresh_chat_status(self, live: LiveChat) -> None:
+        """``awaiting_input`` while any call waits on a person, ``busy`` otherwise (mid-turn)."""
+        if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
+            return
+        waiting = any(
+            inv["status"] in ("awaiting_input", "awaiting_approval")
+            for inv in live.invocations.values()
+        )
+        target = "awaiting_input" if waiting else "busy"
+        if live.chat["status"] != target:
+            self.hub.update_chat(live, status=target)
+
+    # -- streaming ------------------------------------------------------------------------
+
+    async def events(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
+        """The chat stream: every message, then the chat, then changes as they happen, until
+        the chat is neither busy nor awaiting input."""
+        queue = self.hub.subscribe(live)
+        try:
+            for message in live.messages:
+                yield {"event": "chat_messages", "data": self.hub.message_dto(live, message)}
+            yield {"event": "chats", "data": self.hub.chat_dto(live, with_messages=False)}
+            if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
+                return
+            while True:
+                event = await queue.get()
+                yield event
+                if (
+                    event["event"] == "chats"
+                    and event["data"]["status"] not in ACTIVE_CHAT_STATUSES
+                ):
+                    return
+        finally:
+            self.hub.unsubscribe(live, queue)
+
+    # -- the turn -------------------------------------------------------------------------
+
+    async def _turn(self, live: LiveChat) -> None:
+        chat_id = live.chat["id"]
+        try:
+            await self._loop(live)
+        except asyncio.CancelledError:
+            if self._turns.get(chat_id) is not None:  # a stop, not a server shutdown
+                self._settle(
+                    live, "cancelled", live.chat.pop("_stop_reason", "stopped by the user")
+                )
+            raise
+        except (TaskError, ToolFailure, ConfigError, RequestError) as exc:
+            self._settle(live, "failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - the turn must end visibly, never hang busy
+            _log.exception("agent turn of chat %s failed", chat_id)
+            self._settle(live, "failed", f"internal error in the agent loop: {exc!r}")
+        finally:
+            if self._turns.get(chat_id) is asyncio.current_task():
+                del self._turns[chat_id]
+
+    def _head(self, live: LiveChat) -> Record:
+        for message in reversed(live.messages):
+            if message["role"] == "assistant":
+                return message
+        raise RuntimeError(f"chat {live.chat['id']} has no assistant message")
+
+    async def _loop(self, live: LiveChat) -> None:
+        config: dict[str, Any] = live.chat["_config"]
+        specs = collect_tools(config, is_child=bool(live.chat.get("parent_id")))
+        while True:
+            head = self._head(live)
+            if not live.message_invocations(head["id"]):
+                steps = int(live.chat.get("_steps") or 0)
+                if steps >= self.max_steps:
+                    raise ToolFailure(
+                        f"turn limit reached: {self.max_steps} model calls without a final reply"
+                    )
+                self.hub.update_chat(live, _steps=steps + 1)
+                calls = await self._call_model(live, head, config, specs)
+                if not calls:
+                    self._finish_turn(live, head)
+                    return
+                for call in calls:
+                    function = call.get("function") or {}
+                    name = str(function.get("name") or "")
+                    spec = specs.get(name)
+                    self.hub.add_invocation(
+                        live,
+                        head,
+                        tool_invocation_id=str(call.get("id") or ""),
+                        type=spec.type if spec else "internal",
+                        display_name=spec.display_name if spec else name,
+                        function={"name": name, "arguments": function.get("arguments") or {}},
+                    )
+            invocations = live.message_invocations(head["id"])
+            await asyncio.gather(*(self._run_invocation(live, inv, specs) for inv in invocations))
+            self.hub.update_message(live, head, status="ready")
+            if live.chat.get("_finished"):
+                self._finish_turn(live, None)
+                return
+            self.hub.add_message(live, role="assistant", status="pending")
+            self.refresh_chat_status(live)
+
+    def _finish_turn(self, live: LiveChat, head: Record | None) -> None:
+        if head is not None:
+            self.hub.update_message(live, head, status="ready")
+        child = bool(live.chat.get("parent_id"))
+        self.hub.update_chat(live, status="completed" if child else "idle")
+
+    def _settle(self, live: LiveChat, outcome: str, reason: str) -> None:
+        """End a turn early: open calls and the pending message become ``outcome``."""
+        for invocation in list(live.invocations.values()):
+            if invocation["status"] not in TERMINAL_INVOCATION:
+                self.hub.update_invocation(
+                    live, invocation, status=outcome, result=f"Error: {reason}"
+                )
+                self._signal(invocation["id"])
+        for message in live.messages:
+            if message["role"] == "assistant" and message["status"] == "pending":
+                content = [
+                    *message.get("content", []),
+                    {"type": "text", "text": "", "error": reason},
+                ]
+                self.hub.update_message(live, message, status=outcome, content=content)
+        if live.chat["status"] in ACTIVE_CHAT_STATUSES:
+            self.hub.update_chat(live, status="idle")
+
+    async def _run_invocation(
+        self, live: LiveChat, invocation: Record, specs: dict[str, ToolSpec]
+    ) -> None:
+        hub = self.hub
+        if invocation["status"] in TERMINAL_INVOCATION:
+            return
+        name = invocation["function"]["name"]
+        spec = specs.get(name)
+        if spec is None:
+            known = ", ".join(sorted(specs)) or "none"
+            hub.update_invocation(
+                live,
+                invocation,
+                status="failed",
+                result=f"Error: unknown tool {name!r}; tools: {known}",
+            )
+            return
+        try:
+            args = parse_arguments(invocation["function"].get("arguments"))
+        except ToolFailure as exc:
+            hub.update_invocation(live, invocation, status="failed", result=f"Error: {exc}")
+            return
+        if invocation["status"] == "pending":
+            allowed = live.chat.get("agent_data", {}).get("always_allowed_tools") or []
+            if spec.require_approval and name not in allowed:
+                hub.update_invocation(live, invocation, status="awaiting_approval")
+                self.refresh_chat_status(live)
+            else:
+                hub.update_invocation(live, invocation, status="in_progress")
+        if invocation["status"] == "awaiting_approval":
+            await self.wait_resolved(invocation, ("awaiting_approval",))
+            self.refresh_chat_status(live)
+        if invocation["status"] == "awaiting_input":
+            await self.wait_resolved(invocation, ("awaiting_input",))
+        elif invocation["status"] == "in_progress" and not invocation.get("_started"):
+            hub.update_invocation(live, invocation, _started=True)
+            await execute(self, live, invocation, spec, args)
+        elif invocation["status"] == "in_progress":
+            hub.update_invocation(live, invocation, status="failed", result=f"Error: {_RESTARTED}")
+        self.refresh_chat_status(live)
+
+    # -- the model call -------------------------------------------------------------------
+
+    async def _call_model(
+        self, live: LiveChat, head: Record, config: dict[str, Any], specs: dict[str, ToolSpec]
+    ) -> list[Record]:
+        core = config["core_app"]
+        llm_input = await self._build_input(live, head, config, specs)
+        body: dict[str, Any] = {
+            "app": self.templates.resolve_app(str(core["ref"])),
+            "input": llm_input,
+        }
+        if core.get("setup"):
+            body["setup"] = core["setup"]
+        if core.get("function"):
+            body["function"] = core["function"]
+        shown: dict[str, Any] = {}
+
+        async def created(task_id: str) -> None:
+            self.hub.update_message(live, head, task_id=task_id)
+
+        async def update(task: dict[str, Any]) -> None:
+            output = task.get("output")
+            if isinstance(output, dict):
+                self._show_output(live, head, output, shown)
+
+        task = await self.runner.run(body, on_created=created, on_update=update)
+        raw = task.get("output")
+        output: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        self._show_output(live, head, output, shown)
+        calls = output.get("tool_calls") or []
+        if not isinstance(calls, list):
+            raise ToolFailure(
+                f"the core app returned tool_calls that are not a list: {calls!r:.200}"
+            )
+        return [c for c in calls if isinstance(c, dict)]
+
+    def _show_output(
+        self, live: LiveChat, head: Record, output: dict[str, Any], shown: dict[str, Any]
+    ) -> None:
+        """Put the model's (cumulative) output into the assistant message if it changed."""
+        content: list[Record] = []
+        reasoning = output.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            content.append({"type": "reasoning", "text": reasoning})
+        response = output.get("response")
+        if isinstance(response, str) and response:
+            content.append({"type": "text", "text": response})
+        calls = output.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            content.append({"type": "tool", "tool_calls": calls})
+        if content != shown.get("content"):
+            shown["content"] = content
+            self.hub.update_message(live, head, content=content)
+
+    async def _system_prompt(self, live: LiveChat, config: dict[str, Any]) -> str:
+        parts = [str(config.get("system_prompt") or "")]
+        cache: dict[str, str] = live.chat.setdefault("_skill_cache", {})
+        for skill in config.get("skills") or []:
+            if not skill.get("preload"):
+                continue
+            content = skill.get("content")
+            if content is None:
+                url = str(skill["url"])
+                if url not in cache:
+                    try:
+                        response = await self.http.get(url, timeout=30.0, follow_redirects=True)
+                        response.raise_for_status()
+                    except httpx.HTTPError as exc:
+                        raise ToolFailure(
+                            f"cannot load preloaded skill {skill['name']!r}: {exc}"
+                        ) from exc
+                    cache[url] = response.text
+                    self.hub.update_chat(live, _skill_cache=cache)
+                content = cache[url]
+            parts.append(f"# Skill: {skill['name']}\n\n{content}")
+        return "\n\n".join(p for p in parts if p)
+
+    async def _build_input(
+        self, live: LiveChat, head: Record, config: dict[str, Any], specs: dict[str, ToolSpec]
+    ) -> dict[str, Any]:
+        entries: list[Record] = []
+        for message in live.messages:
+            if message is head:
+                break
+            if message["role"] == "user":
+                entry: Record = {"role": "user", "text": _message_text(message)}
+                images = [c["image"] for c in message["content"] if c.get("type") == "image"]
+                files = [c["file"] for c in message["content"] if c.get("type") == "file"]
+                if images:
+                    entry["images"] = images
+                if files:
+                    entry["files"] = files
+                entries.append(entry)
+            elif message["role"] == "assistant":
+                entries.extend(self._assistant_entries(live, message))
+        if not entries:
+            raise ToolFailure("nothing to send to the model: the chat has no user message")
+        current = entries.pop()
+        core_input = dict(config["core_app"].get("input") or {})
+        settings = {
+            **(core_input.pop("model_settings", None) or {}),
+            **(config.get("model_settings") or {}),
+        }
+        llm: dict[str, Any] = {
+            **core_input,
+            "system_prompt": await self._system_prompt(live, config),
+            "context": entries,
+            **current,
+        }
+        if settings:
+            llm["model_settings"] = settings
+        if specs:
+            llm["tools"] = [spec.function() for spec in specs.values()]
+        return llm
+
+    def _assistant_entries(self, live: LiveChat, message: Record) -> list[Record]:
+        text = _message_text(message)
+        calls = _message_tool_calls(message)
+        if not text and not calls:
+            return []
+        entry: Record = {"role": "assistant", "text": text}
+        reasoning = _message_text(message, "reasoning")
+        if reasoning:
+            entry["reasoning"] = reasoning
+        results: list[Record] = []
+        if calls:
+            by_call = {
+                inv["tool_invocation_id"]: inv for inv in live.message_invocations(message["id"])
+            }
+            entry["tool_calls"] = [_wire_call(call) for call in calls]
+            for call in calls:
+                inv = by_call.get(str(call.get("id") or ""))
+                result = inv.get("result") if inv else None
+                if result is None:
+                    result = (
+                        f"Error: the tool call ended {inv['status'] if inv else 'without a result'}"
+                    )
+                results.append(
+                    {"role": "tool", "tool_call_id": str(call.get("id") or ""), "text": result}
+                )
+        return [entry, *results]
+
+    # -- sub-agents -----------------------------------------------------------------------
+
+    async def run_sub_agent(
+        self, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+    ) -> tuple[str, Any]:
+        """An agent tool call: a child chat with the sub-agent; its result is the tool result."""
+        ref = str(spec.config["ref"])
+        try:
+            config = normalize_config(self.templates.resolve(ref), f"agent {ref}")
+        except (TemplateError, RequestError) as exc:
+            raise ToolFailure(str(exc)) from exc
+        if len(args) == 1 and isinstance(next(iter(args.values())), str):
+            text = str(next(iter(args.values())))
+        else:
+            text = json.dumps(args)
+        child = self._new_chat(config, parent_id=live.chat["id"], context=live.chat.get("context"))
+        children = [*live.chat.get("children", []), child.chat["id"]]
+        self.hub.update_chat(live, children=children)
+        self.hub.update_invocation(live, invocation, execution_id=child.chat["id"])
+        self._start_turn(child, text, [])
+        task = self._turns[child.chat["id"]]
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await self.stop(child.chat["id"], reason="the parent chat was stopped")
+            raise
+        head = self._head(child)
+        if head["status"] != "ready":
+            errors = [c.get("error") for c in head.get("content", []) if c.get("error")]
+            raise ToolFailure(
+                f"sub-agent {ref} {head['status']}: {'; '.join(errors) or 'no reply'}"
+            )
+        output = child.chat.get("output")
+        if output is not None:
+            return (output if isinstance(output, str) else json.dumps(output), output)
+        return (_message_text(head), None)
+
+
+def _wire_call(call: Record) -> Record:
+    function = dict(call.get("function") or {})
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        function["arguments"] = json.dumps(arguments or {})
+    return {"id": str(call.get("id") or ""), "type": "function", "function": function}

@@ -1,0 +1,118 @@
+"""HTTP routes of the agent loop (mounted by the local platform behind its API-key auth)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.apps.platform.responses import (
+    ok,
+    problem,
+    problem_from,
+    read_json,
+    stream_response,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .loop import AgentRuntime, RequestError
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+_MAX_BODY = 8 * 1024 * 1024
+
+
+def _guard(handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+    """Turn the loop's request errors into the platform's error envelopes."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except RequestError as exc:
+            return problem(request, exc.status, exc.code, exc.message)
+        except PlatformError as exc:
+            return problem_from(request, exc)
+
+    return endpoint
+
+
+def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route]:
+    """The agent and chat routes over ``runtime``."""
+
+    async def body(request: Request) -> Any:
+        return await read_json(request, max_body)
+
+    async def agents_run(request: Request) -> Response:
+        payload = await body(request)
+        live, user, assistant = await runtime.run(payload)
+        if isinstance(payload, dict) and payload.get("stream"):
+            return stream_response(request, runtime.events(live))
+        hub = runtime.hub
+        return ok(
+            request,
+            {
+                "user_message": hub.message_dto(live, user),
+                "assistant_message": hub.message_dto(live, assistant),
+            },
+        )
+
+    async def chat_get(request: Request) -> Response:
+        live = runtime.chat(request.path_params["chat_id"])
+        return ok(request, runtime.hub.chat_dto(live))
+
+    async def chat_status(request: Request) -> Response:
+        live = runtime.chat(request.path_params["chat_id"])
+        return ok(request, runtime.hub.status_dto(live))
+
+    async def chat_stream(request: Request) -> Response:
+        live = runtime.chat(request.path_params["chat_id"])
+        return stream_response(request, runtime.events(live))
+
+    async def chat_stop(request: Request) -> Response:
+        chat_id = request.path_params["chat_id"]
+        await runtime.stop(chat_id)
+        return ok(request, runtime.hub.status_dto(runtime.chat(chat_id)))
+
+    async def tool_result(request: Request) -> Response:
+        payload = await body(request)
+        if not isinstance(payload, dict) or "result" not in payload:
+            raise RequestError(400, "invalid_request", 'the body must be {"result": "<text>"}')
+        message = runtime.submit_result(request.path_params["invocation_id"], payload["result"])
+        return ok(request, message)
+
+    async def tool_approve(request: Request) -> Response:
+        return ok(request, runtime.approve(request.path_params["invocation_id"]))
+
+    async def tool_reject(request: Request) -> Response:
+        payload = await body(request)
+        reason = payload.get("reason") if isinstance(payload, dict) else None
+        if reason is not None and not isinstance(reason, str):
+            raise RequestError(400, "invalid_request", "reason must be a string")
+        return ok(request, runtime.reject(request.path_params["invocation_id"], reason))
+
+    async def tool_always_allow(request: Request) -> Response:
+        payload = await body(request)
+        name = payload.get("tool_name") if isinstance(payload, dict) else None
+        if name is not None and not isinstance(name, str):
+            raise RequestError(400, "invalid_request", "tool_name must be a string")
+        invocation = runtime.always_allow(
+            request.path_params["chat_id"], request.path_params["invocation_id"], name
+        )
+        return ok(request, invocation)
+
+    return [
+        Route("/agents/run", _guard(agents_run), methods=["POST"]),
+        Route("/chats/{chat_id}", _guard(chat_get), methods=["GET"]),
+        Route("/chats/{chat_id}/status", _guard(chat_status), methods=["GET"]),
+        Route("/chats/{chat_id}/stream", _guard(chat_stream), methods=["GET"]),
+        Route("/chats/{chat_id}/stop", _guard(chat_stop), methods=["POST"]),
+        Route("/tools/{invocation_id}", _guard(tool_result), methods=["POST"]),
+        Route("/tools/{invocation_id}/invoke", _guard(tool_approve), methods=["POST"]),
+        Route("/tools/{invocation_id}/reject", _guard(tool_reject), methods=["POST"]),
+        Route(
+            "/chats/{chat_id}/tools/{invocation_id}/always-allow",
+            _guard(tool_always_allow),
+            methods=["POST"],
+        ),
+    ]

@@ -1,0 +1,125 @@
+"""Running apps as ordinary tasks through the platform's own HTTP API.
+
+The agent loop is a client of the platform it lives in: the core LLM app and app tools run as
+tasks created with ``POST /apps/run`` and followed on ``GET /tasks/{id}/stream``, using the
+project's own async client, so every task the loop starts shows up (and can be inspected and
+cancelled) like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from inferencesh.core import AsyncInference
+
+_log = logging.getLogger("inferencesh.platform.agents")
+
+_COMPLETED, _FAILED, _CANCELLED = 10, 11, 12
+_TERMINAL = (_COMPLETED, _FAILED, _CANCELLED)
+_MAX_RECONNECTS = 5
+
+
+class TaskError(RuntimeError):
+    """A task the loop ran failed or was cancelled; ``task`` is its last known record."""
+
+    def __init__(self, message: str, task: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.task = task
+
+
+OnUpdate = Callable[[dict[str, Any]], Awaitable[None]]
+OnCreated = Callable[[str], Awaitable[None]]
+
+
+class TaskRunner:
+    """Creates tasks on the platform and follows them to the end."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.client = AsyncInference(base_url=base_url, api_key=api_key)
+
+    async def close(self) -> None:
+        closer = getattr(self.client, "aclose", None) or getattr(self.client, "close", None)
+        if closer is not None:
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def run(
+        self,
+        body: dict[str, Any],
+        *,
+        on_created: OnCreated | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> dict[str, Any]:
+        """Run a task to completion and return its final record.
+
+        ``on_update`` sees the merged task after every change (partial outputs included).
+        Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
+        coroutine cancels the task on the platform too.
+        """
+        created = await self.client.http.request("POST", "/apps/run", json=body)
+        if not isinstance(created, dict) or not created.get("id"):
+            raise TaskError(f"the platform did not return a task for {body.get('app')!r}", {})
+        task: dict[str, Any] = dict(created)
+        task_id = str(task["id"])
+        if on_created is not None:
+            await on_created(task_id)
+        try:
+            return await self._follow(task, on_update)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel(task_id))
+            raise
+
+    async def _cancel(self, task_id: str) -> None:
+        try:
+            await self.client.http.request(
+                "POST", f"/tasks/{task_id}/cancel", json={"force": False}
+            )
+        except Exception as exc:  # noqa: BLE001 - a task that already ended cannot be cancelled; nothing lost
+            _log.debug("cancel of task %s: %s", task_id, exc)
+
+    async def _follow(self, task: dict[str, Any], on_update: OnUpdate | None) -> dict[str, Any]:
+        task_id = str(task["id"])
+        reconnects = 0
+        while True:
+            if _status(task) in _TERMINAL:
+                return _finish(task)
+            async for event in self.client.http.stream("GET", f"/tasks/{task_id}/stream"):
+                data = getattr(event, "data", None)
+                if not isinstance(data, dict):
+                    continue
+                task.update(data)
+                if on_update is not None:
+                    await on_update(task)
+                if _status(task) in _TERMINAL:
+                    return _finish(task)
+            # The stream closed before the end: read the record, then follow again.
+            reconnects += 1
+            fresh = await self.client.http.request("GET", f"/tasks/{task_id}")
+            if isinstance(fresh, dict):
+                task.update(fresh)
+            if _status(task) not in _TERMINAL and reconnects > _MAX_RECONNECTS:
+                raise TaskError(f"lost the stream of task {task_id} {reconnects} times", task)
+            if _status(task) not in _TERMINAL:
+                await asyncio.sleep(0.2)
+
+
+def _status(task: dict[str, Any]) -> int:
+    status = task.get("status")
+    with contextlib.suppress(TypeError, ValueError):
+        return int(status)  # type: ignore[arg-type]
+    names = {"completed": _COMPLETED, "failed": _FAILED, "cancelled": _CANCELLED}
+    return names.get(str(status).lower(), 0)
+
+
+def _finish(task: dict[str, Any]) -> dict[str, Any]:
+    status = _status(task)
+    if status == _COMPLETED:
+        return task
+    if status == _CANCELLED:
+        raise TaskError(f"task {task.get('id')} was cancelled", task)
+    raise TaskError(str(task.get("error") or f"task {task.get('id')} failed"), task)

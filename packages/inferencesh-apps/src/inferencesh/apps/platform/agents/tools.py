@@ -1,0 +1,370 @@
+"""An agent's tools: what the model is offered, and how each call runs by tool type.
+
+* ``client``: waits in ``awaiting_input`` for ``POST /tools/{id}`` from the client.
+* ``app``: runs a task of the app on this platform (``setup`` and ``input`` presets applied).
+* ``agent``: starts a child chat with the sub-agent and returns its result.
+* ``hook``: POSTs the documented payload (with the secret header) and waits for the callback.
+* ``http``: one authenticated request; the response body is the result.
+* ``internal``: ``plan_*``, ``memory_*``, ``finish``, ``skill_get`` on chat state.
+
+``require_approval`` on any tool first parks the call in ``awaiting_approval``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import internal
+from .hub import LiveChat, Record, now
+from .internal import ToolFailure
+from .tasks import TaskError
+
+if TYPE_CHECKING:
+    from .loop import AgentRuntime
+
+TOOL_TYPES = ("client", "app", "agent", "hook", "http", "internal")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
+# Built-in capabilities that are ordinary app tools on the platform; the refs can be
+# re-pointed with the agents directory's aliases file.
+CAPABILITY_APPS = {
+    "web_search": ("local/web-search", "Search the web and return the top results.", "query"),
+    "code_execution": ("local/code-execution", "Run Python code and return its output.", "code"),
+    "image_generation": ("local/image-generation", "Generate an image from a prompt.", "prompt"),
+}
+
+
+class ConfigError(ValueError):
+    """The agent config is invalid; the message says which part."""
+
+
+@dataclass
+class ToolSpec:
+    """One tool as the loop sees it."""
+
+    name: str
+    type: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: dict(_OPEN_OBJECT))
+    display_name: str = ""
+    require_approval: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def function(self) -> dict[str, Any]:
+        """The tool in the function-call form the LLM app receives."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+
+def _schema(section: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+    for candidate in (
+        section.get("input_schema"),
+        tool.get("input_schema"),
+        tool.get("parameters"),
+    ):
+        if isinstance(candidate, dict):
+            return candidate
+    return dict(_OPEN_OBJECT)
+
+
+def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSpec]:
+    """Every tool of an agent config, by name. Raises :class:`ConfigError` on bad tools."""
+    specs: dict[str, ToolSpec] = {}
+
+    def add(spec: ToolSpec, where: str) -> None:
+        if spec.name in specs:
+            raise ConfigError(f"{where}: two tools are named {spec.name!r}")
+        specs[spec.name] = spec
+
+    for index, tool in enumerate(config.get("tools") or []):
+        if tool is None:
+            continue
+        where = f"agent_config.tools[{index}]"
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{where} must be an object, got {type(tool).__name__}")
+        name = tool.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(
+                f"{where}.name must be 1-64 letters, digits, '_' or '-', got {name!r}"
+            )
+        kind = tool.get("type")
+        if kind not in TOOL_TYPES:
+            raise ConfigError(f"{where}.type must be one of {', '.join(TOOL_TYPES)}, got {kind!r}")
+        section = tool.get(kind) or {}
+        if not isinstance(section, dict):
+            raise ConfigError(f"{where}.{kind} must be an object")
+        params = _schema(section, tool)
+        if kind == "app":
+            if not section.get("ref"):
+                raise ConfigError(f"{where}.app.ref names no app")
+            params = _without_required(params, set((section.get("input") or {}).keys()))
+        elif kind == "agent":
+            if not section.get("ref"):
+                raise ConfigError(f"{where}.agent.ref names no agent")
+            if params == _OPEN_OBJECT:
+                params = {
+                    "type": "object",
+                    "properties": {"message": {"type": "string", "description": "The task"}},
+                    "required": ["message"],
+                }
+        elif kind in ("hook", "http") and not section.get("url"):
+            raise ConfigError(f"{where}.{kind}.url is missing")
+        elif kind == "internal" and name not in internal.HANDLERS:
+            raise ConfigError(f"{where}: unknown internal tool {name!r}")
+        add(
+            ToolSpec(
+                name=name,
+                type=kind,
+                description=str(tool.get("description") or ""),
+                parameters=params,
+                display_name=str(tool.get("display_name") or name),
+                require_approval=bool(tool.get("require_approval")),
+                config=section,
+            ),
+            where,
+        )
+
+    flags = config.get("internal_tools") or {}
+    if not isinstance(flags, dict):
+        raise ConfigError("agent_config.internal_tools must be an object of switches")
+    groups = (("plan", internal.PLAN_TOOLS), ("memory", internal.MEMORY_TOOLS))
+    for flag, table in groups:
+        if flags.get(flag, True):
+            for name, (description, params) in table.items():
+                add(ToolSpec(name, "internal", description, params, name), f"internal_tools.{flag}")
+    if flags.get("finish", is_child) or config.get("output_schema") is not None:
+        description, params = internal.finish_tool(config.get("output_schema"))
+        add(ToolSpec("finish", "internal", description, params, "finish"), "internal_tools.finish")
+    on_demand = [
+        s for s in config.get("skills") or [] if isinstance(s, dict) and not s.get("preload")
+    ]
+    if on_demand and flags.get("skills", True):
+        description, params = internal.skill_tool(on_demand)
+        add(ToolSpec("skill_get", "internal", description, params, "skill_get"), "skills")
+    for flag, (ref, description, arg) in CAPABILITY_APPS.items():
+        value = flags.get(flag)
+        if not value or (isinstance(value, dict) and not value.get("enabled", True)):
+            continue
+        app_ref = value.get("app_ref") if isinstance(value, dict) else None
+        params = {
+            "type": "object",
+            "properties": {arg: {"type": "string", "description": arg.capitalize()}},
+            "required": [arg],
+        }
+        add(
+            ToolSpec(flag, "app", description, params, flag, config={"ref": app_ref or ref}),
+            f"internal_tools.{flag}",
+        )
+    return specs
+
+
+def _without_required(schema: dict[str, Any], preset: set[str]) -> dict[str, Any]:
+    if not preset or not isinstance(schema.get("required"), list):
+        return schema
+    return {**schema, "required": [k for k in schema["required"] if k not in preset]}
+
+
+def parse_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's arguments (object or JSON string; ``""``/``"{}"``/``null`` mean none)."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ToolFailure(f"the arguments are not valid JSON ({exc}): {raw[:200]}") from exc
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+    raise ToolFailure(f"the arguments must be a JSON object, got {raw!r:.200}")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# -- execution by type ----------------------------------------------------------------------
+
+
+async def execute(
+    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+) -> None:
+    """Run an ``in_progress`` invocation to a terminal status (or to ``awaiting_input``, then on).
+
+    Failures end the invocation ``failed`` with the reason as its result, for the model to read.
+    """
+    hub = runtime.hub
+    try:
+        if spec.type == "client":
+            hub.update_invocation(live, invocation, status="awaiting_input")
+            runtime.refresh_chat_status(live)
+            await runtime.wait_resolved(invocation, ("awaiting_input",))
+            return
+        if spec.type == "internal":
+            ctx = internal.InternalContext(hub, live, runtime.http)
+            result, data = await internal.HANDLERS[spec.name](ctx, args)
+            hub.update_invocation(live, invocation, status="completed", result=result, data=data)
+            return
+        if spec.type == "app":
+            result, data = await _run_app(runtime, live, invocation, spec, args)
+        elif spec.type == "agent":
+            result, data = await runtime.run_sub_agent(live, invocation, spec, args)
+        elif spec.type == "hook":
+            await _call_hook(runtime, live, invocation, spec, args)
+            return
+        else:
+            result, data = await _call_http(runtime, live, spec, args)
+        hub.update_invocation(live, invocation, status="completed", result=result, data=data)
+    except ToolFailure as exc:
+        hub.update_invocation(live, invocation, status="failed", result=f"Error: {exc}")
+    except TaskError as exc:
+        hub.update_invocation(live, invocation, status="failed", result=f"Error: {exc}")
+
+
+async def _run_app(
+    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+) -> tuple[str, Any]:
+    section = spec.config
+    ref = runtime.templates.resolve_app(str(section["ref"]))
+    body: dict[str, Any] = {"app": ref, "input": {**(section.get("input") or {}), **args}}
+    if section.get("setup"):
+        body["setup"] = section["setup"]
+    if section.get("function"):
+        body["function"] = section["function"]
+    if section.get("session_enabled") and "session" in body["input"]:
+        body["session"] = body["input"].pop("session")
+
+    async def created(task_id: str) -> None:
+        runtime.hub.update_invocation(live, invocation, execution_id=task_id)
+
+    try:
+        task = await runtime.runner.run(body, on_created=created)
+    except TaskError as exc:
+        task_id = exc.task.get("id") or invocation.get("execution_id") or "?"
+        raise ToolFailure(f"Task {task_id} {ref} failed: {exc}") from exc
+    output = task.get("output")
+    extra = f" (session_id: {task['session_id']})" if task.get("session_id") else ""
+    return (f"Task {task['id']} {ref} completed with output: {json.dumps(output)}{extra}", output)
+
+
+def _secret(name: str | None) -> str | None:
+    return os.environ.get(name) if name else None
+
+
+async def _call_hook(
+    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+) -> None:
+    section = spec.config
+    chat = live.chat
+    payload = {
+        "tool_invocation_id": invocation["id"],
+        "hook_name": spec.name,
+        "chat_id": chat["id"],
+        "agent_id": chat.get("agent_id"),
+        "agent_version_id": chat.get("agent_version_id"),
+        "callback_url": f"{runtime.base_url}/tools/{invocation['id']}",
+        "callback_method": "POST",
+        "timestamp": now(),
+        "arguments": args,
+    }
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    secret_name = section.get("secret")
+    secret = _secret(secret_name)
+    if secret_name and secret is None:
+        raise ToolFailure(
+            f"webhook {spec.name!r} needs the secret {secret_name!r}: set it in the environment "
+            "of the local platform"
+        )
+    if secret is not None:
+        headers["X-Hook-Secret"] = secret
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Webhook-Signature"] = f"sha256={digest}"
+    # Waiting for the callback starts before the POST, so a fast callback is never missed.
+    runtime.hub.update_invocation(live, invocation, _hook_sent=True)
+    try:
+        response = await runtime.http.post(
+            str(section["url"]), content=body, headers=headers, timeout=30.0
+        )
+    except httpx.HTTPError as exc:
+        raise ToolFailure(f"webhook {spec.name!r} at {section['url']} failed: {exc}") from exc
+    if response.status_code >= 400:
+        raise ToolFailure(
+            f"webhook {spec.name!r} answered HTTP {response.status_code}: {response.text[:500]}"
+        )
+    reply: Any = None
+    if response.content:
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = None
+    if isinstance(reply, dict) and reply.get("success") is False:
+        raise ToolFailure(f"webhook {spec.name!r} refused: {reply.get('message') or reply}")
+    if invocation["status"] != "in_progress":
+        return  # the callback already arrived while the POST was answered
+    if isinstance(reply, dict) and "result" in reply:
+        runtime.hub.update_invocation(
+            live, invocation, status="completed", result=_text(reply["result"])
+        )
+        return
+    runtime.hub.update_invocation(live, invocation, status="awaiting_input")
+    await runtime.wait_resolved(invocation, ("awaiting_input",))
+
+
+_CONTEXT_REF = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
+_SECRET_REF = re.compile(r"\$\{\{\s*secrets\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+async def _call_http(
+    runtime: AgentRuntime, live: LiveChat, spec: ToolSpec, args: dict[str, Any]
+) -> tuple[str, Any]:
+    section = spec.config
+    context = live.chat.get("context") or {}
+    url = _CONTEXT_REF.sub(lambda m: str(context.get(m.group(1), "")), str(section["url"]))
+    method = str(section.get("method") or "POST").upper()
+    headers = {
+        key: _SECRET_REF.sub(lambda m: os.environ.get(m.group(1), ""), str(value))
+        for key, value in (section.get("headers") or {}).items()
+    }
+    auth = section.get("auth") or {}
+    if auth.get("type") in ("api_key", "bearer"):
+        value = _secret(auth.get("secret"))
+        if value is None:
+            raise ToolFailure(f"http tool {spec.name!r} needs the secret {auth.get('secret')!r}")
+        if auth["type"] == "bearer":
+            headers["Authorization"] = f"Bearer {value}"
+        else:
+            headers[str(auth.get("header") or "X-API-Key")] = value
+    try:
+        if method in ("GET", "DELETE"):
+            response = await runtime.http.request(
+                method, url, params=args, headers=headers, timeout=30.0
+            )
+        else:
+            response = await runtime.http.request(
+                method, url, json=args, headers=headers, timeout=30.0
+            )
+    except httpx.HTTPError as exc:
+        raise ToolFailure(f"{method} {url} failed: {exc}") from exc
+    if response.status_code >= 400:
+        raise ToolFailure(
+            f"{method} {url} answered HTTP {response.status_code}: {response.text[:500]}"
+        )
+    return (response.text, None)

@@ -1,0 +1,179 @@
+"""``inferencesh dev``: start the local platform over app directories."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register_dev", "run_dev"]
+
+DEFAULT_PORT = 8200
+
+
+def register_dev(commands: Any) -> None:
+    """Add ``inferencesh dev [APP_DIR ...]`` to the CLI's sub-parsers."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "dev",
+        help="serve the inference.sh API locally over app directories",
+        description=(
+            "Serve the inference.sh task, file and session API on 127.0.0.1 over app directories. "
+            "Each APP_DIR is an app (inference.py, optional inf.yml) or a folder of apps; "
+            "each app is served as local/<name>."
+        ),
+    )
+    parser.add_argument(
+        "app_dirs", nargs="*", metavar="APP_DIR", type=Path, help="app directories (default: .)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface (default 127.0.0.1; others only if you mean it)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".inferencesh-data"),
+        help="records, files and the API key (default ./.inferencesh-data)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("INFERENCESH_DEV_API_KEY"),
+        help="API key to require (default: $INFERENCESH_DEV_API_KEY, else generated once and kept in the data dir)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="workers per app outside sessions (default 2)"
+    )
+    parser.add_argument(
+        "--cancel-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a cancelled task gets before its worker is killed",
+    )
+    parser.add_argument(
+        "--hang-timeout",
+        type=float,
+        default=60.0,
+        help="seconds without a /health answer before a worker counts as hung",
+    )
+    parser.add_argument(
+        "--heartbeat", type=float, default=10.0, help="seconds between stream heartbeats"
+    )
+    parser.add_argument(
+        "--max-request-mb", type=float, default=8.0, help="largest JSON request body, in MiB"
+    )
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=512.0, help="largest file upload, in MiB"
+    )
+    parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
+    parser.add_argument(
+        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+    )
+    parser.set_defaults(func=run_dev)
+
+
+def _check_host(host: str) -> None:
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        print(
+            f"warning: serving on {host}, which is reachable from other machines", file=sys.stderr
+        )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    """Run the platform until interrupted; returns the exit code."""
+    import uvicorn
+    from inferencesh.apps.platform.config import PlatformConfig, discover_apps
+    from inferencesh.apps.platform.server import create_app
+
+    try:
+        apps = discover_apps(list(args.app_dirs) or [Path(".")])
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.concurrency < 1:
+        print("error: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    _check_host(args.host)
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    port = sock.getsockname()[1]
+    config = PlatformConfig(
+        data_dir=args.data_dir.resolve(),
+        apps=apps,
+        host=args.host,
+        port=port,
+        api_key=args.api_key,
+        concurrency=args.concurrency,
+        cancel_timeout=args.cancel_timeout,
+        hang_timeout=args.hang_timeout,
+        heartbeat_interval=args.heartbeat,
+        max_request_bytes=int(args.max_request_mb * 1024 * 1024),
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(config)
+    platform = app.state.platform
+    print(f"inferencesh dev: {platform.base_url}", flush=True)
+    print(f"  api key: {platform.api_key}", flush=True)
+    print(f"  data:    {config.data_dir}", flush=True)
+    for entry in apps:
+        print(f"  app:     {entry.ref}  ({entry.directory})", flush=True)
+    print(f'  client:  inference(api_key="<api key>", base_url="{platform.base_url}")', flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
+
+    async def serve() -> None:
+        if args.warm:
+
+            async def warm() -> None:
+                await asyncio.sleep(0)
+                for pool in platform.tasks.pools.values():
+                    with contextlib.suppress(Exception):
+                        await pool.warm()
+
+            asyncio.get_running_loop().create_task(warm())
+        await server.serve(sockets=[sock])
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0

@@ -1,0 +1,220 @@
+"""File storage: bytes on disk under the data directory, records in SQLite.
+
+``POST /files`` creates a record and returns a presigned-style ``upload_url`` on this server;
+the client ``PUT``s the bytes there, and the content is served at the record's ``uri``, a signed
+URL that workers and clients can fetch without the API key. Disk names are the server's own ids:
+nothing in a request ever becomes a filesystem path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import re
+import shutil
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from inferencesh.apps.platform.auth import Signer
+from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.apps.platform.ids import new_id, now_iso
+from inferencesh.apps.platform.store import Store
+
+__all__ = ["CATEGORIES", "FileStore"]
+
+CATEGORIES = ("uploads", "inputs", "outputs", "repos")
+_ID_RE = re.compile(r"^[0-9a-z]{26}$")
+_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_filename(name: str | None, fallback: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/"))
+    cleaned = _SAFE_NAME_RE.sub("_", base).strip("._")
+    return cleaned[:120] or fallback
+
+
+class FileStore:
+    """Stores file bytes under ``root`` and hands out signed upload and download URLs."""
+
+    def __init__(
+        self, root: Path, store: Store, signer: Signer, *, max_upload_bytes: int, url_ttl: float
+    ) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp = root / ".incoming"
+        self._tmp.mkdir(exist_ok=True)
+        self._store = store
+        self._signer = signer
+        self.max_upload_bytes = max_upload_bytes
+        self._url_ttl = url_ttl
+        self.base_url = ""
+
+    # URLs
+    def _download_url(self, file_id: str, filename: str) -> str:
+        sig = self._signer.sign(f"GET:{file_id}")
+        return f"{self.base_url}/storage/files/{file_id}/{urllib.parse.quote(filename)}?sig={sig}"
+
+    def _upload_url(self, file_id: str) -> str:
+        expires = int(time.time() + self._url_ttl)
+        sig = self._signer.sign(f"PUT:{file_id}:{expires}")
+        return f"{self.base_url}/storage/upload/{file_id}?expires={expires}&sig={sig}"
+
+    def check_download(self, file_id: str, sig: str) -> dict[str, Any]:
+        """The record behind a download URL, or 403/404."""
+        if not _ID_RE.match(file_id) or not self._signer.verify(f"GET:{file_id}", sig):
+            raise PlatformError(403, "forbidden", "invalid or missing signature on this file URL")
+        record = self._store.get_file(file_id)
+        if record is None or not self.path_of(file_id).is_file():
+            raise PlatformError.not_found(
+                f"file {file_id} has no content (not uploaded yet, or deleted)"
+            )
+        return record
+
+    def path_of(self, file_id: str) -> Path:
+        """Where the bytes of a (validated) file id live."""
+        if not _ID_RE.match(file_id):
+            raise PlatformError.not_found(f"no file {file_id!r}")
+        return self.root / file_id
+
+    def public(self, record: dict[str, Any], *, with_upload_url: bool = False) -> dict[str, Any]:
+        """The FileDTO sent to clients (``upload_url`` only right after creation)."""
+        doc = dict(record)
+        doc["uri"] = self._download_url(record["id"], record["filename"])
+        if with_upload_url:
+            doc["upload_url"] = self._upload_url(record["id"])
+        return doc
+
+    # operations
+    def create(self, spec: dict[str, Any], category: str) -> dict[str, Any]:
+        """Create a record for an upload described by a ``PartialFile`` and return its FileDTO."""
+        if category not in CATEGORIES:
+            raise PlatformError.bad_request(
+                f"files: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
+            )
+        size = spec.get("size")
+        if size is not None and (not isinstance(size, int) or size < 0):
+            raise PlatformError.bad_request("files[].size must be a non-negative integer")
+        if isinstance(size, int) and size > self.max_upload_bytes:
+            raise PlatformError(
+                413,
+                "payload_too_large",
+                f"file of {size} bytes exceeds the upload limit of {self.max_upload_bytes} bytes",
+            )
+        file_id = new_id()
+        filename = _safe_filename(
+            spec.get("filename") if isinstance(spec.get("filename"), str) else None, file_id
+        )
+        content_type = spec.get("content_type")
+        if not isinstance(content_type, str) or not content_type:
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        stamp = now_iso()
+        remote = spec.get("path")
+        record: dict[str, Any] = {
+            "id": file_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "filename": filename,
+            "content_type": content_type,
+            "size": size or 0,
+            "category": category,
+            # The client's path is only a label on the record; it is never used on disk.
+            "remote_path": remote if isinstance(remote, str) else None,
+            "path": remote if isinstance(remote, str) else None,
+            "uploaded": False,
+        }
+        self._store.put_file(record)
+        return self.public(record, with_upload_url=True)
+
+    async def receive(
+        self,
+        file_id: str,
+        expires: str,
+        sig: str,
+        chunks: AsyncIterator[bytes],
+        content_type: str | None,
+    ) -> dict[str, Any]:
+        """Write an upload's bytes (bounded by the limit) and mark the record uploaded."""
+        if (
+            not _ID_RE.match(file_id)
+            or not expires.isdigit()
+            or not self._signer.verify(f"PUT:{file_id}:{expires}", sig)
+        ):
+            raise PlatformError(403, "forbidden", "invalid or missing signature on this upload URL")
+        if int(expires) < time.time():
+            raise PlatformError(
+                403, "forbidden", "this upload URL has expired; create the file again"
+            )
+        record = self._store.get_file(file_id)
+        if record is None:
+            raise PlatformError.not_found(f"no file {file_id}")
+        tmp = self._tmp / f"{file_id}.{new_id()}"
+        size = 0
+        try:
+            with tmp.open("wb") as handle:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_upload_bytes:
+                        raise PlatformError(
+                            413,
+                            "payload_too_large",
+                            f"upload exceeds the limit of {self.max_upload_bytes} bytes",
+                        )
+                    handle.write(chunk)
+            os.replace(tmp, self.path_of(file_id))
+        finally:
+            tmp.unlink(missing_ok=True)
+        record.update(size=size, uploaded=True, updated_at=now_iso())
+        if content_type and record.get("content_type") in (None, "", "application/octet-stream"):
+            record["content_type"] = content_type.split(";")[0].strip()
+        self._store.put_file(record)
+        return self.public(record)
+
+    async def store_local(
+        self,
+        source: Path,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        category: str = "outputs",
+    ) -> dict[str, Any]:
+        """Copy a local file (an app's output) into storage; returns its FileDTO."""
+        file_id = new_id()
+        name = _safe_filename(filename or source.name, file_id)
+        tmp = self._tmp / f"{file_id}.{new_id()}"
+        try:
+            await asyncio.to_thread(shutil.copyfile, source, tmp)
+            os.replace(tmp, self.path_of(file_id))
+        finally:
+            tmp.unlink(missing_ok=True)
+        stamp = now_iso()
+        record: dict[str, Any] = {
+            "id": file_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "filename": name,
+            "content_type": content_type
+            or mimetypes.guess_type(name)[0]
+            or "application/octet-stream",
+            "size": self.path_of(file_id).stat().st_size,
+            "category": category,
+            "uploaded": True,
+        }
+        self._store.put_file(record)
+        return self.public(record)
+
+    def get(self, file_id: str) -> dict[str, Any]:
+        """The FileDTO of a file id, or 404."""
+        record = self._store.get_file(file_id) if _ID_RE.match(file_id) else None
+        if record is None:
+            raise PlatformError.not_found(f"no file {file_id!r}")
+        return self.public(record)
+
+    def delete(self, file_id: str) -> None:
+        """Delete a file's bytes and record, or 404."""
+        if not _ID_RE.match(file_id) or not self._store.delete_file(file_id):
+            raise PlatformError.not_found(f"no file {file_id!r}")
+        self.path_of(file_id).unlink(missing_ok=True)

@@ -1,0 +1,197 @@
+"""Response helpers shared by every route (contract C5).
+
+* :func:`ok` wraps data in the v1 envelope ``{"success": true, "status", "data"}`` unless the
+  request carries ``X-API-Version: 2``, which gets the bare body.
+* :func:`problem` is the matching error: v1 ``{"success": false, "status", "error": {code, message}}``
+  or an RFC 9457 ``application/problem+json`` document for v2.
+* :func:`stream_response` serves an async iterator of dicts as NDJSON (default) or SSE (when the
+  ``Accept`` header asks for ``text/event-stream``), with heartbeats while nothing happens.
+* :func:`read_json` reads a bounded JSON body (413 when too large, 400 naming the problem).
+
+Everything is encoded with msgspec, so core wire types (msgspec Structs) and builtins mix freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from inferencesh.apps.platform.errors import PlatformError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+__all__ = [
+    "NDJSON",
+    "SSE",
+    "api_version",
+    "encode",
+    "ok",
+    "problem",
+    "problem_from",
+    "read_json",
+    "stream_response",
+    "wants_sse",
+]
+
+NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
+_ERROR_TYPE_BASE = "https://api.inference.sh/errors/"
+_encoder = msgspec.json.Encoder()
+_HEARTBEAT_NDJSON = b'{"type":"heartbeat"}\n'
+_HEARTBEAT_SSE = b": heartbeat\n\n"
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def encode(obj: Any) -> bytes:
+    """JSON bytes of builtins and msgspec Structs."""
+    return _encoder.encode(obj)
+
+
+def api_version(request: Request) -> int:
+    """2 when the request asks for the bare v2 bodies, else 1."""
+    return 2 if request.headers.get("x-api-version", "").strip() == "2" else 1
+
+
+def ok(request: Request, data: Any, status: int = 200) -> Response:
+    """A success response in the envelope the request asked for (204 has no body)."""
+    if status == 204:
+        return Response(status_code=204)
+    body = data if api_version(request) == 2 else {"success": True, "status": status, "data": data}
+    return Response(encode(body), status_code=status, media_type="application/json")
+
+
+def problem(request: Request, status: int, code: str, message: str) -> Response:
+    """An error response: the v1 error envelope, or RFC 9457 problem+json for v2."""
+    if api_version(request) == 2:
+        doc = {
+            "type": _ERROR_TYPE_BASE + code,
+            "title": _TITLES.get(status, "Error"),
+            "status": status,
+            "detail": message,
+            "code": code,
+        }
+        return Response(encode(doc), status_code=status, media_type="application/problem+json")
+    # `message` at the top level too: clients that read problem fields (`detail`/`title`/`message`)
+    # then still show the reason instead of the raw JSON.
+    doc = {
+        "success": False,
+        "status": status,
+        "error": {"code": code, "message": message},
+        "message": message,
+    }
+    return Response(encode(doc), status_code=status, media_type="application/json")
+
+
+def problem_from(request: Request, error: PlatformError) -> Response:
+    """The response for a raised :class:`PlatformError`."""
+    if error.body is not None:
+        return Response(encode(error.body), status_code=error.status, media_type="application/json")
+    return problem(request, error.status, error.code, error.message)
+
+
+def wants_sse(request: Request) -> bool:
+    """Whether the client asked for Server-Sent Events rather than NDJSON."""
+    accept = request.headers.get("accept", "")
+    return SSE in accept and NDJSON not in accept
+
+
+def _sse_frame(event: dict[str, Any]) -> bytes:
+    name = event.get("event")
+    if isinstance(name, str):
+        rest = {k: v for k, v in event.items() if k != "event"}
+        payload = rest["data"] if set(rest) == {"data"} else rest
+        return b"event: " + name.encode() + b"\ndata: " + encode(payload) + b"\n\n"
+    return b"data: " + encode(event) + b"\n\n"
+
+
+def stream_response(
+    request: Request,
+    events: AsyncIterator[dict[str, Any]],
+    *,
+    heartbeat_interval: float | None = None,
+) -> Response:
+    """Serve ``events`` as NDJSON lines or SSE frames; heartbeats fill silences.
+
+    The interval defaults to ``request.app.state.heartbeat_interval`` (10 s when unset). The
+    stream ends when ``events`` ends; a client that goes away closes ``events``.
+    """
+    sse = wants_sse(request)
+    interval = heartbeat_interval
+    if interval is None:
+        interval = float(getattr(request.app.state, "heartbeat_interval", 10.0))
+
+    async def body() -> AsyncIterator[bytes]:
+        iterator = events.__aiter__()
+        pending: asyncio.Future[dict[str, Any]] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(iterator.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=interval)
+                if not done:
+                    yield _HEARTBEAT_SSE if sse else _HEARTBEAT_NDJSON
+                    continue
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    pending = None
+                yield _sse_frame(event) if sse else encode(event) + b"\n"
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+            closer = getattr(iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type=SSE if sse else NDJSON, headers=headers)
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request's JSON body (``None`` when empty), at most ``max_bytes`` long.
+
+    Raises :class:`PlatformError` 413 when the body is larger and 400 when it is not JSON.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PlatformError(
+            413,
+            "payload_too_large",
+            f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PlatformError(
+                413, "payload_too_large", f"request body exceeds the limit of {max_bytes} bytes"
+            )
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise PlatformError.bad_request(f"request body is not valid JSON: {exc}") from None

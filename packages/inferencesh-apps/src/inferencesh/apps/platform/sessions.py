@@ -1,0 +1,250 @@
+"""Sessions: a worker leased to one caller, keeping the app's in-memory state between calls.
+
+``session: "new"`` on a run creates a session and starts a dedicated worker (never one from the
+shared pool). Calls with ``session: "sess_..."`` go to that worker one at a time, in order. Each
+call and each keepalive push the idle deadline forward; an idle session expires, ``DELETE`` ends
+it; both stop the worker. A session whose worker dies is ended with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from inferencesh.apps.platform.config import AppEntry, PlatformConfig
+from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.apps.platform.ids import new_id, now_iso
+from inferencesh.apps.platform.store import Store
+from inferencesh.apps.platform.workers import Worker
+
+__all__ = ["Session", "SessionManager"]
+
+MIN_TIMEOUT = 1
+MAX_TIMEOUT = 3600
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclasses.dataclass(eq=False)
+class Session:
+    """A live session: its record, its worker and the lock that orders its calls."""
+
+    doc: dict[str, Any]
+    app: AppEntry
+    idle_timeout: int
+    deadline: float
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    worker: Worker | None = None
+    inflight: int = 0
+
+    @property
+    def id(self) -> str:
+        """The ``sess_...`` id."""
+        return str(self.doc["id"])
+
+
+class SessionManager:
+    """Creates, routes to, keeps alive and ends sessions."""
+
+    def __init__(self, config: PlatformConfig, store: Store) -> None:
+        self._config = config
+        self._store = store
+        self._live: dict[str, Session] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    # lifecycle
+    def recover(self) -> int:
+        """End sessions left active by a previous run (their workers are gone)."""
+        count = 0
+        for doc in self._store.active_sessions():
+            stamp = now_iso()
+            doc.update(
+                status="ended",
+                ended_at=stamp,
+                updated_at=stamp,
+                end_reason="the local platform restarted",
+            )
+            self._store.put_session(doc)
+            count += 1
+        return count
+
+    def start(self) -> None:
+        """Start the idle-expiry loop."""
+        self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def close(self) -> None:
+        """Stop the expiry loop and end every live session."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        await asyncio.gather(
+            *(
+                self._finish(s, "ended", "the local platform shut down")
+                for s in list(self._live.values())
+            ),
+            return_exceptions=True,
+        )
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.time()
+            for session in list(self._live.values()):
+                if session.inflight == 0 and now >= session.deadline:
+                    await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
+
+    # operations
+    @staticmethod
+    def validate_timeout(value: Any) -> int:
+        """A ``session_timeout`` checked against 1..3600 seconds."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PlatformError.bad_request(
+                f"session_timeout must be an integer number of seconds, got {value!r}"
+            )
+        if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+            raise PlatformError.bad_request(
+                f"session_timeout must be between {MIN_TIMEOUT} and {MAX_TIMEOUT} seconds, got {value}"
+            )
+        return value
+
+    def create(self, app: AppEntry, timeout: int | None, task_id: str) -> Session:
+        """A new active session for ``app`` (its worker starts with the first call)."""
+        if sum(1 for s in self._live.values() if s.worker is not None) >= self._config.max_sessions:
+            raise PlatformError(
+                429,
+                "rate_limited",
+                f"too many live sessions (limit {self._config.max_sessions}); end one with DELETE /sessions/{{id}}",
+            )
+        idle = timeout if timeout is not None else self._config.default_session_timeout
+        stamp = now_iso()
+        session_id = new_id("sess_")
+        deadline = time.time() + idle
+        doc: dict[str, Any] = {
+            "id": session_id,
+            "short_id": session_id[-8:],
+            "created_at": stamp,
+            "updated_at": stamp,
+            "app_id": app.ref,
+            "app_version_id": "local",
+            "status": "active",
+            "expires_at": _iso(deadline),
+            "task_id": task_id,
+            "call_count": 0,
+            "idle_timeout": idle,
+        }
+        session = Session(doc, app, idle, deadline)
+        self._live[session_id] = session
+        self._store.put_session(doc)
+        return session
+
+    def lookup(self, session_id: str, app: AppEntry | None = None) -> Session:
+        """The live session, or the error its record calls for (404, 410, 400 on app mismatch)."""
+        session = self._live.get(session_id)
+        if session is None:
+            doc = self._store.get_session(session_id)
+            if doc is None:
+                raise PlatformError(404, "SESSION_NOT_FOUND", f"Session not found: {session_id}")
+            status = doc.get("status")
+            reason = doc.get("end_reason")
+            suffix = f" ({reason})" if reason else ""
+            if status == "expired":
+                raise PlatformError(
+                    410, "SESSION_EXPIRED", f"Session expired: {session_id}{suffix}"
+                )
+            raise PlatformError(410, "SESSION_ENDED", f"Session ended: {session_id}{suffix}")
+        if app is not None and session.app.name != app.name:
+            raise PlatformError(
+                400,
+                "APP_MISMATCH",
+                f"session {session_id} belongs to {session.app.ref}, not {app.ref}",
+            )
+        return session
+
+    def get(self, session_id: str) -> dict[str, Any]:
+        """The session record (live or finished), or 404."""
+        session = self._live.get(session_id)
+        if session is not None:
+            return session.doc
+        doc = self._store.get_session(session_id)
+        if doc is None:
+            raise PlatformError(404, "SESSION_NOT_FOUND", f"Session not found: {session_id}")
+        return doc
+
+    def list(self) -> list[dict[str, Any]]:
+        """All session records, newest first."""
+        return self._store.list_sessions()
+
+    def _extend(self, session: Session) -> None:
+        session.deadline = time.time() + session.idle_timeout
+        stamp = now_iso()
+        session.doc.update(expires_at=_iso(session.deadline), updated_at=stamp)
+        self._store.put_session(session.doc)
+
+    def keepalive(self, session_id: str) -> dict[str, Any]:
+        """Reset the idle deadline of an active session."""
+        session = self.lookup(session_id)
+        self._extend(session)
+        return session.doc
+
+    async def lease(self, session: Session) -> Worker:
+        """The session's worker, started on first use (call with ``session.lock`` held)."""
+        if session.id not in self._live:
+            self.lookup(session.id)  # raises the ended/expired error
+        if session.worker is None or not session.worker.alive:
+            if session.worker is not None:
+                raise PlatformError(
+                    410, "SESSION_ENDED", f"Session ended: {session.id} (its worker was lost)"
+                )
+            worker = await Worker.start(session.app, self._config)
+            worker.session_id = session.id
+            session.worker = worker
+            session.doc["worker_id"] = worker.id
+        return session.worker
+
+    def begin_call(self, session: Session) -> None:
+        """Mark a call queued or running (the session cannot expire meanwhile)."""
+        session.inflight += 1
+
+    def end_call(self, session: Session, task_id: str, counted: bool) -> None:
+        """Mark a call finished: count it and push the idle deadline."""
+        session.inflight -= 1
+        if session.id not in self._live:
+            return
+        if counted:
+            stamp = now_iso()
+            session.doc["call_count"] = int(session.doc.get("call_count", 0)) + 1
+            session.doc["last_call_at"] = stamp
+            session.doc["task_id"] = task_id
+        self._extend(session)
+
+    async def worker_lost(self, session: Session, reason: str) -> None:
+        """End a session whose worker died."""
+        await self._finish(session, "ended", f"worker lost: {reason.splitlines()[0]}")
+
+    async def end(self, session_id: str) -> dict[str, Any]:
+        """End a session (``DELETE``); ending an already finished one is a no-op."""
+        session = self._live.get(session_id)
+        if session is None:
+            return self.get(session_id)
+        await self._finish(session, "ended", None)
+        return session.doc
+
+    async def _finish(self, session: Session, status: str, reason: str | None) -> None:
+        if self._live.pop(session.id, None) is None:
+            return
+        stamp = now_iso()
+        session.doc.update(status=status, updated_at=stamp, ended_at=stamp)
+        if reason:
+            session.doc["end_reason"] = reason
+        self._store.put_session(session.doc)
+        worker, session.worker = session.worker, None
+        if worker is not None:
+            # A call still running on it fails with a lost worker; the session is over either way.
+            await worker.stop(timeout=2.0)

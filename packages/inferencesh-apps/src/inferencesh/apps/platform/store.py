@@ -1,0 +1,149 @@
+"""SQLite records of tasks, sessions and files, kept under the data directory.
+
+Each record is a JSON document plus a few indexed columns. One connection is used from the
+event loop thread; every write is its own short transaction in WAL mode, so a crash loses at
+most the write in flight and readers never see half a record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+__all__ = ["Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, status INTEGER NOT NULL, app TEXT NOT NULL, session_id TEXT,
+    created_at TEXT NOT NULL, doc BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, app TEXT NOT NULL, created_at TEXT NOT NULL,
+    doc BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, doc BLOB NOT NULL);
+"""
+
+_TERMINAL = (10, 11, 12)
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+class Store:
+    """Task, session and file records in one SQLite database."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    # tasks
+    def put_task(self, task: dict[str, Any]) -> None:
+        """Insert or replace a task record."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO tasks (id, status, app, session_id, created_at, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                task["id"],
+                task["status"],
+                task.get("app", ""),
+                task.get("session_id"),
+                task["created_at"],
+                _encoder.encode(task),
+            ),
+        )
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        """The task record, or ``None``."""
+        row = self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return None if row is None else _decoder.decode(row[0])
+
+    def list_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Tasks, newest first."""
+        rows = self._db.execute(
+            "SELECT doc FROM tasks ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [_decoder.decode(r[0]) for r in rows]
+
+    def count_tasks(self) -> int:
+        """How many task records exist."""
+        return int(self._db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
+
+    def delete_task(self, task_id: str) -> bool:
+        """Delete a task record; whether it existed."""
+        return self._db.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount > 0
+
+    def unfinished_tasks(self) -> list[dict[str, Any]]:
+        """Tasks whose status is not terminal (used at start-up to fail them)."""
+        rows = self._db.execute(
+            "SELECT doc FROM tasks WHERE status NOT IN (?, ?, ?)", _TERMINAL
+        ).fetchall()
+        return [_decoder.decode(r[0]) for r in rows]
+
+    # sessions
+    def put_session(self, session: dict[str, Any]) -> None:
+        """Insert or replace a session record."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO sessions (id, status, app, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+            (
+                session["id"],
+                session["status"],
+                session.get("app_id", ""),
+                session["created_at"],
+                _encoder.encode(session),
+            ),
+        )
+
+    def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """The session record, or ``None``."""
+        row = self._db.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else _decoder.decode(row[0])
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        """All sessions, newest first."""
+        rows = self._db.execute(
+            "SELECT doc FROM sessions ORDER BY created_at DESC, id DESC"
+        ).fetchall()
+        return [_decoder.decode(r[0]) for r in rows]
+
+    def active_sessions(self) -> list[dict[str, Any]]:
+        """Sessions still marked active."""
+        rows = self._db.execute("SELECT doc FROM sessions WHERE status = 'active'").fetchall()
+        return [_decoder.decode(r[0]) for r in rows]
+
+    # files
+    def put_file(self, record: dict[str, Any]) -> None:
+        """Insert or replace a file record."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO files (id, created_at, doc) VALUES (?, ?, ?)",
+            (record["id"], record["created_at"], _encoder.encode(record)),
+        )
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        """The file record, or ``None``."""
+        row = self._db.execute("SELECT doc FROM files WHERE id = ?", (file_id,)).fetchone()
+        return None if row is None else _decoder.decode(row[0])
+
+    def list_files(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Files, newest first."""
+        rows = self._db.execute(
+            "SELECT doc FROM files ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [_decoder.decode(r[0]) for r in rows]
+
+    def delete_file(self, file_id: str) -> bool:
+        """Delete a file record; whether it existed."""
+        return self._db.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount > 0

@@ -1,0 +1,540 @@
+"""Tasks: records, live updates to streams, and running each task on a worker.
+
+Every task gets a runner (an asyncio task) that waits for a worker (the app's pool, or the
+session's leased worker), sends the run over the worker contract and turns the worker's events
+into status changes, logs and partial outputs. Each change is saved to SQLite and sent to the
+task's stream subscribers as ``{"data": {...changed fields}, "fields": [...]}``; the terminal update
+carries the whole task. A worker that dies or stops answering fails its task with the reason and
+is replaced; the server itself keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+from inferencesh.apps.platform.config import AppEntry, PlatformConfig
+from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.apps.platform.files import FileStore
+from inferencesh.apps.platform.ids import new_id, now_iso
+from inferencesh.apps.platform.scheduler import AppPool
+from inferencesh.apps.platform.sessions import Session, SessionManager
+from inferencesh.apps.platform.status import TERMINAL, Status, can_transition
+from inferencesh.apps.platform.store import Store
+from inferencesh.apps.platform.workers import Worker, WorkerError, WorkerLost
+
+__all__ = ["RunSpec", "TaskManager"]
+
+log = logging.getLogger("inferencesh.platform")
+
+_LOG_TYPES = {"build": 0, "run": 1, "serve": 2, "setup": 3, "task": 4}
+_END = object()  # closes a subscriber queue
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """A validated run request."""
+
+    app: AppEntry
+    input: Any
+    function: str
+    setup: dict[str, Any] | None
+    session: str | None  # None, "new" or a session id
+    session_timeout: int | None
+    webhook: str | None
+    metadata: dict[str, Any] | None
+
+
+@dataclasses.dataclass(eq=False)
+class _Live:
+    doc: dict[str, Any]
+    subscribers: set[asyncio.Queue[Any]] = dataclasses.field(default_factory=set)
+    done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    runner: asyncio.Task[None] | None = None
+    worker: Worker | None = None
+    cancel_requested: bool = False
+    lost_reason: str | None = None
+    session: Session | None = None
+    session_released: bool = False
+
+
+def _full(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"data": doc, "fields": list(doc)}
+
+
+def _setup_key(setup: dict[str, Any] | None) -> str:
+    return msgspec.json.encode(setup or {}, order="sorted").decode()
+
+
+class TaskManager:
+    """Creates tasks, runs them on workers and serves their state and streams."""
+
+    def __init__(
+        self, config: PlatformConfig, store: Store, files: FileStore, sessions: SessionManager
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._files = files
+        self._sessions = sessions
+        self._pools = {app.name: AppPool(app, config, config.concurrency) for app in config.apps}
+        self._live: dict[str, _Live] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def pools(self) -> dict[str, AppPool]:
+        """The worker pool of each app, by app name."""
+        return self._pools
+
+    # lifecycle
+    def recover(self) -> int:
+        """Fail tasks a previous run left unfinished, saying so; returns how many."""
+        count = 0
+        for doc in self._store.unfinished_tasks():
+            previous = Status(doc.get("status", 0)).name.lower()
+            stamp = now_iso()
+            doc.update(
+                status=int(Status.FAILED),
+                error=f"the local platform stopped while this task was {previous}; it did not finish",
+                updated_at=stamp,
+            )
+            doc.setdefault("events", []).append(self._event(doc["id"], Status.FAILED, stamp))
+            self._store.put_task(doc)
+            count += 1
+        return count
+
+    async def close(self) -> None:
+        """Fail running tasks (the server is stopping) and stop every worker."""
+        runners = [live.runner for live in self._live.values() if live.runner is not None]
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(
+            *(pool.close() for pool in self._pools.values()), return_exceptions=True
+        )
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # creation and reads
+    def create(self, spec: RunSpec) -> dict[str, Any]:
+        """Create a task and start running it; returns the new task record."""
+        task_id = new_id()
+        session: Session | None = None
+        if spec.session == "new":
+            session = self._sessions.create(spec.app, spec.session_timeout, task_id)
+        elif spec.session is not None:
+            session = self._sessions.lookup(spec.session, spec.app)
+        stamp = now_iso()
+        doc: dict[str, Any] = {
+            "id": task_id,
+            "short_id": task_id[-8:],
+            "created_at": stamp,
+            "updated_at": stamp,
+            "status": int(Status.RECEIVED),
+            "app": spec.app.ref,
+            "app_id": spec.app.ref,
+            "app_version_id": "local",
+            "app_variant": "default",
+            "function": spec.function,
+            "infra": "local",
+            "input": spec.input,
+            "output": None,
+            "logs": [],
+            "events": [self._event(task_id, Status.RECEIVED, stamp)],
+        }
+        if spec.setup is not None:
+            doc["setup"] = spec.setup
+        if session is not None:
+            doc["session_id"] = session.id
+            if spec.session == "new":
+                doc["session_timeout"] = session.idle_timeout
+        if spec.webhook:
+            doc["webhook"] = spec.webhook
+        if spec.metadata:
+            doc["metadata"] = spec.metadata
+        self._store.put_task(doc)
+        live = _Live(doc, session=session)
+        self._live[task_id] = live
+        if session is not None:
+            self._sessions.begin_call(session)
+        live.runner = asyncio.get_running_loop().create_task(self._run(live, spec, session))
+        live.runner.add_done_callback(lambda _: self._settle(live))
+        return doc
+
+    def _settle(self, live: _Live) -> None:
+        # A runner cancelled before its first step never runs its own handlers.
+        if live.session is not None and not live.session_released:
+            live.session_released = True
+            self._sessions.end_call(live.session, live.doc["id"], False)
+        if live.doc["status"] not in TERMINAL:
+            if live.cancel_requested:
+                self._update(live, Status.CANCELLED)
+            else:
+                self._update(
+                    live,
+                    Status.FAILED,
+                    error="the local platform shut down while this task was queued",
+                )
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """The task record, or 404."""
+        live = self._live.get(task_id)
+        if live is not None:
+            return live.doc
+        doc = self._store.get_task(task_id)
+        if doc is None:
+            raise PlatformError.not_found(f"no task {task_id!r}")
+        return doc
+
+    def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Task records, newest first."""
+        return self._store.list_tasks(limit, offset)
+
+    def delete(self, task_id: str) -> None:
+        """Delete a finished task's record (a live one must be cancelled first: 409)."""
+        if task_id in self._live:
+            raise PlatformError(
+                409, "conflict", f"task {task_id} is still running; cancel it first"
+            )
+        if not self._store.delete_task(task_id):
+            raise PlatformError.not_found(f"no task {task_id!r}")
+
+    async def wait(self, task_id: str) -> dict[str, Any]:
+        """Wait for the task to reach a terminal status; returns the final record."""
+        live = self._live.get(task_id)
+        if live is None:
+            return self.get(task_id)
+        await live.done.wait()
+        return live.doc
+
+    async def events(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The stream of a task: a full snapshot, then partial updates; ends after terminal."""
+        live = self._live.get(task_id)
+        if live is None:
+            yield _full(self.get(task_id))
+            return
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        live.subscribers.add(queue)
+        try:
+            yield _full(live.doc)
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    return
+                yield item
+        finally:
+            live.subscribers.discard(queue)
+
+    # updates
+    @staticmethod
+    def _event(task_id: str, status: Status, stamp: str) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "created_at": stamp,
+            "event_time": stamp,
+            "task_id": task_id,
+            "status": int(status),
+        }
+
+    def _update(self, live: _Live, status: Status | None = None, **fields: Any) -> None:
+        doc = live.doc
+        changed = list(fields)
+        if status is not None and status != doc["status"]:
+            if not can_transition(doc["status"], status):
+                log.debug("task %s: ignoring transition %s -> %s", doc["id"], doc["status"], status)
+                status = None
+            else:
+                fields["status"] = int(status)
+                changed.append("status")
+        if not changed:
+            return
+        stamp = now_iso()
+        doc.update(fields)
+        doc["updated_at"] = stamp
+        if status is not None:
+            doc["events"].append(self._event(doc["id"], status, stamp))
+        terminal = doc["status"] in TERMINAL
+        # Logs and partial outputs are saved with the next status change, keeping writes few.
+        if status is not None or terminal:
+            self._store.put_task(doc)
+        if terminal:
+            message: dict[str, Any] = _full(doc)
+        else:
+            partial = {"id": doc["id"], "status": doc["status"], "updated_at": stamp}
+            for key in changed:
+                partial[key] = doc[key]
+            message = {"data": partial, "fields": [*dict.fromkeys([*changed, "updated_at"])]}
+        for queue in live.subscribers:
+            queue.put_nowait(message)
+        if terminal:
+            for queue in live.subscribers:
+                queue.put_nowait(_END)
+            live.done.set()
+            self._live.pop(doc["id"], None)
+            if doc.get("webhook"):
+                self._spawn(self._webhook(doc))
+
+    def _append_log(self, live: _Live, log_type: str, content: str) -> None:
+        kind = _LOG_TYPES.get(log_type, 1)
+        logs: list[dict[str, Any]] = live.doc["logs"]
+        stamp = now_iso()
+        entry = next((e for e in logs if e["log_type"] == kind), None)
+        if entry is None:
+            entry = {
+                "id": new_id(),
+                "created_at": stamp,
+                "task_id": live.doc["id"],
+                "log_type": kind,
+                "content": "",
+            }
+            logs.append(entry)
+        text = content if content.endswith("\n") else content + "\n"
+        entry["content"] += text
+        entry["updated_at"] = stamp
+        self._update(live, logs=logs)
+
+    # running
+    async def _run(self, live: _Live, spec: RunSpec, session: Session | None) -> None:
+        worker: Worker | None = None
+        pool = self._pools[spec.app.name]
+        completed = False
+        try:
+            self._update(live, Status.QUEUED)
+            if session is not None:
+                async with session.lock:
+                    worker = await self._sessions.lease(session)
+                    completed = await self._execute(live, spec, worker)
+            else:
+                worker = await pool.acquire(_setup_key(spec.setup))
+                completed = await self._execute(live, spec, worker)
+        except asyncio.CancelledError:
+            if worker is not None and live.worker is not None:
+                worker.kill()  # the run was abandoned mid-way; its state is unknown
+            if live.cancel_requested:
+                self._update(live, Status.CANCELLED)
+            else:
+                self._update(
+                    live,
+                    Status.FAILED,
+                    error="the local platform shut down while this task was running",
+                )
+                raise
+        except WorkerLost as exc:
+            reason = live.lost_reason or str(exc)
+            if live.cancel_requested:
+                self._update(live, Status.CANCELLED)
+            else:
+                self._update(live, Status.FAILED, error=f"worker lost: {reason}")
+        except PlatformError as exc:
+            self._update(live, Status.FAILED, error=exc.message)
+        except (WorkerError, OSError) as exc:
+            self._update(live, Status.FAILED, error=str(exc))
+        except Exception as exc:  # a bug here must fail the task loudly, not leave it hanging
+            log.exception("task %s: unexpected error", live.doc["id"])
+            self._update(live, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            live.worker = None
+            if worker is not None:
+                if session is None:
+                    pool.release(worker)
+                elif not worker.alive:
+                    await self._sessions.worker_lost(
+                        session, live.lost_reason or live.doc.get("error") or "worker died"
+                    )
+            if session is not None and not live.session_released:
+                live.session_released = True
+                self._sessions.end_call(session, live.doc["id"], completed)
+            if live.doc["status"] not in TERMINAL:  # never leave a task hanging
+                self._update(live, Status.FAILED, error="the task ended without a result")
+
+    async def _execute(self, live: _Live, spec: RunSpec, worker: Worker) -> bool:
+        """Run on ``worker``; returns whether the task completed."""
+        if live.cancel_requested:
+            self._update(live, Status.CANCELLED)
+            return False
+        live.worker = worker
+        self._update(live, Status.DISPATCHED, worker_id=worker.id)
+        body = {
+            "input": spec.input,
+            "function": spec.function,
+            "setup": spec.setup,
+            "metadata": {
+                "task_id": live.doc["id"],
+                "app_id": spec.app.ref,
+                "app_version_id": "local",
+                "worker_id": worker.id,
+                "session_id": live.doc.get("session_id"),
+            },
+        }
+        worker.setup_key = _setup_key(spec.setup)
+        watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
+        final: dict[str, Any] | None = None
+        try:
+            async for event in worker.run(body):
+                kind = event.get("type")
+                if kind == "status":
+                    status = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}.get(
+                        event.get("status", "")
+                    )
+                    if status is not None and not live.cancel_requested:
+                        self._update(live, status)
+                elif kind == "log":
+                    self._append_log(
+                        live, str(event.get("log_type", "run")), str(event.get("content", ""))
+                    )
+                elif kind == "output":
+                    self._update(live, output=event.get("output"))
+                elif kind in ("result", "error"):
+                    final = event
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        if final is None:
+            raise WorkerLost(live.lost_reason or await worker.loss_reason())
+        if final["type"] == "error":
+            error_kind = final.get("kind", "app")
+            if error_kind == "cancelled" or live.cancel_requested:
+                self._update(live, Status.CANCELLED)
+                return False
+            trace = final.get("traceback")
+            if trace and not any(str(trace).strip() in e["content"] for e in live.doc["logs"]):
+                self._append_log(live, "task", str(trace))
+            message = str(final.get("error") or "the app failed")
+            label = {
+                "validation": "invalid input",
+                "setup": "setup failed",
+                "not_found": "unknown function",
+            }.get(error_kind)
+            self._update(live, Status.FAILED, error=f"{label}: {message}" if label else message)
+            return False
+        output = final.get("output")
+        if _has_local_files(output):
+            self._update(live, Status.UPLOADING)
+            output = await self._store_files(output)
+        self._update(live, Status.COMPLETED, output=output)
+        return True
+
+    async def _watch(self, live: _Live, worker: Worker) -> None:
+        """Kill a worker that stops answering ``/health`` (a hang) so its task fails."""
+        timeout = self._config.hang_timeout
+        interval = max(0.2, min(timeout / 3, 5.0))
+        while True:
+            await asyncio.sleep(interval)
+            started = time.monotonic()
+            try:
+                await worker.health(timeout)
+            except httpx.TimeoutException:
+                live.lost_reason = f"the worker stopped responding (no /health answer within {timeout:g}s) and was killed"
+                worker.kill()
+                return
+            except httpx.HTTPError:
+                if worker.process.returncode is not None:
+                    return  # died; the run stream reports it
+                if time.monotonic() - started >= timeout:
+                    live.lost_reason = (
+                        f"the worker stopped responding for {timeout:g}s and was killed"
+                    )
+                    worker.kill()
+                    return
+
+    async def _store_files(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [await self._store_files(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if _is_local_file(value):
+            source = Path(value["path"])
+            if not await asyncio.to_thread(source.is_file):
+                raise PlatformError(
+                    500, "internal_error", f"the app returned a file that does not exist: {source}"
+                )
+            record = await self._files.store_local(
+                source, filename=value.get("filename"), content_type=value.get("content_type")
+            )
+            return {
+                "uri": record["uri"],
+                "filename": record["filename"],
+                "content_type": record["content_type"],
+                "size": record["size"],
+            }
+        return {k: await self._store_files(v) for k, v in value.items()}
+
+    # cancellation
+    async def cancel(
+        self, task_id: str, force: bool = False, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Cancel a task: queued ones at once; running ones gracefully, killed after ``timeout``."""
+        live = self._live.get(task_id)
+        if live is None:
+            return self.get(task_id)  # already finished: nothing to do
+        if live.cancel_requested and not force:
+            return live.doc
+        live.cancel_requested = True
+        worker = live.worker
+        if worker is None:
+            if live.runner is not None:
+                live.runner.cancel()
+            return live.doc
+        self._update(live, Status.CANCELLING)
+        if force:
+            worker.kill()
+            return live.doc
+        grace = self._config.cancel_timeout if timeout is None else timeout
+        self._spawn(self._cancel_running(live, worker, grace))
+        return live.doc
+
+    async def _cancel_running(self, live: _Live, worker: Worker, grace: float) -> None:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            await worker.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(live.done.wait(), grace)
+        if not live.done.is_set() and live.worker is worker:
+            log.info(
+                "task %s did not stop within %.1fs of cancel; killing its worker",
+                live.doc["id"],
+                grace,
+            )
+            worker.kill()
+
+    async def _webhook(self, doc: dict[str, Any]) -> None:
+        event = {Status.COMPLETED: "task.completed", Status.FAILED: "task.failed"}.get(
+            Status(doc["status"]), "task.cancelled"
+        )
+        payload = {"event": event, "timestamp": now_iso(), "data": doc}
+        try:
+            async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
+                await client.post(
+                    doc["webhook"],
+                    content=msgspec.json.encode(payload),
+                    headers={"Content-Type": "application/json"},
+                )
+        except httpx.HTTPError as exc:
+            log.warning("task %s: webhook delivery failed: %s", doc["id"], exc)
+
+
+def _is_local_file(value: dict[str, Any]) -> bool:
+    path = value.get("path")
+    return isinstance(path, str) and path.startswith("/") and not value.get("uri")
+
+
+def _has_local_files(value: Any) -> bool:
+    if isinstance(value, dict):
+        return _is_local_file(value) or any(_has_local_files(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_local_files(v) for v in value)
+    return False

@@ -1,0 +1,234 @@
+"""Worker subprocesses driven through the worker HTTP contract (C3).
+
+A :class:`Worker` is one ``python -m inferencesh.apps.worker`` process serving one app directory
+on a loopback port. The platform talks to it over HTTP only, so a crash, a hang or a misbehaving
+app can fail its task but never the server: the worker is killed and a new one is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from inferencesh.apps.platform.config import AppEntry, PlatformConfig
+from inferencesh.apps.platform.ids import new_id
+
+__all__ = ["Worker", "WorkerError", "WorkerLost"]
+
+_LOG_TAIL_BYTES = 4000
+
+
+class WorkerError(RuntimeError):
+    """A worker could not be started or answered outside the contract."""
+
+
+class WorkerLost(WorkerError):
+    """The worker died or stopped answering while it held a task."""
+
+
+class Worker:
+    """One worker process and an HTTP client to it."""
+
+    def __init__(
+        self,
+        app: AppEntry,
+        process: asyncio.subprocess.Process,
+        port: int,
+        log_path: Path,
+        worker_id: str,
+    ) -> None:
+        self.id = worker_id
+        self.app = app
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+        self.setup_key: str | None = None
+        self.session_id: str | None = None
+        self.busy = False
+        self.broken = False
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=httpx.Timeout(30.0, read=None),
+            trust_env=False,  # loopback: never through a proxy from the environment
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        )
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.id} app={self.app.name} pid={self.process.pid} port={self.port}>"
+
+    @classmethod
+    async def start(cls, app: AppEntry, config: PlatformConfig) -> Worker:
+        """Start a worker for ``app`` and wait until it announces readiness."""
+        worker_id = new_id("wrk_")
+        run_dir = config.data_dir / "workers"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ready = run_dir / f"{worker_id}.ready"
+        log_path = run_dir / f"{worker_id}.log"
+        cmd = [
+            *config.worker_command,
+            "--app-dir",
+            str(app.directory),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "INFERENCESH_WORKER_ID": worker_id}
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=str(app.directory),
+                env=env,
+                start_new_session=True,  # our Ctrl-C goes to the server, which shuts workers down
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + config.worker_start_timeout
+        try:
+            while True:
+                if ready.is_file():
+                    try:
+                        port = int(json.loads(ready.read_text(encoding="utf-8"))["port"])
+                        break
+                    except (ValueError, KeyError, TypeError):
+                        pass  # written atomically by contract; tolerate a partial read anyway
+                if process.returncode is not None:
+                    raise WorkerError(
+                        f"worker for {app.ref} exited with code {process.returncode} before it was ready:\n"
+                        + _tail(log_path)
+                    )
+                if time.monotonic() > deadline:
+                    raise WorkerError(
+                        f"worker for {app.ref} was not ready after {config.worker_start_timeout:.0f}s:\n"
+                        + _tail(log_path)
+                    )
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(process.wait(), 0.02)
+        except BaseException:
+            _kill(process)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(process.wait(), 5)
+            raise
+        finally:
+            ready.unlink(missing_ok=True)
+        return cls(app, process, port, log_path, worker_id)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is still running and not known broken."""
+        return self.process.returncode is None and not self.broken
+
+    async def health(self, timeout: float) -> dict[str, Any]:
+        """``GET /health`` within ``timeout`` seconds."""
+        response = await self.http.get("/health", timeout=timeout)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` if the process dies."""
+        try:
+            async with self.http.stream("POST", "/run", json=body) as response:
+                if response.status_code == 409:
+                    raise WorkerError(f"worker {self.id} is busy with another run")
+                if response.status_code != 200:
+                    text = (await response.aread()).decode(errors="replace")[:500]
+                    raise WorkerError(
+                        f"worker {self.id} answered /run with HTTP {response.status_code}: {text}"
+                    )
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        event = json.loads(line)
+                        if isinstance(event, dict):
+                            yield event
+        except (httpx.TransportError, json.JSONDecodeError) as exc:
+            raise WorkerLost(await self.loss_reason(exc)) from exc
+
+    async def loss_reason(self, exc: BaseException | None = None) -> str:
+        """Why the worker is gone: its exit status and the end of its log."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 2)
+        code = self.process.returncode
+        if code is None:
+            what = (
+                f"the worker connection failed ({type(exc).__name__}: {exc})"
+                if exc
+                else "the worker stopped answering"
+            )
+        elif code < 0:
+            try:
+                what = f"the worker process was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                what = f"the worker process was killed by signal {-code}"
+        else:
+            what = f"the worker process exited with code {code}"
+        tail = _tail(self.log_path)
+        return what + (f"; last worker output:\n{tail}" if tail else "")
+
+    async def cancel(self) -> bool:
+        """Ask the app to stop its current run (``POST /cancel``)."""
+        response = await self.http.post("/cancel", timeout=5.0)
+        return bool(response.is_success and response.json().get("cancelled"))
+
+    def kill(self) -> None:
+        """Kill the worker's process group at once."""
+        self.broken = True
+        _kill(self.process)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Shut down gracefully (``POST /shutdown``), then kill after ``timeout`` seconds."""
+        self.broken = True
+        if self.process.returncode is None:
+            with contextlib.suppress(httpx.HTTPError):
+                await self.http.post("/shutdown", timeout=min(timeout, 2.0))
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except asyncio.TimeoutError:
+                _kill(self.process)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.process.wait(), 5)
+        await self.http.aclose()
+        self.log_path.unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:
+    # Linux: a worker gets SIGTERM when the server process dies, even by SIGKILL, so workers
+    # are never left behind. Elsewhere the server's shutdown stops them.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - _LOG_TAIL_BYTES))
+            return handle.read().decode(errors="replace").strip()
+    except OSError:
+        return ""

@@ -1,0 +1,283 @@
+"""Function discovery and signature introspection for ``App`` classes.
+
+Apps in the wild use many signatures (``setup()``, ``setup(config)``, ``setup(metadata)``,
+``setup(config, metadata)``; ``run(input)``, ``run(input, metadata)``) and any parameter names,
+so each method is inspected once and called with only what it declares.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from inferencesh.apps.metadata import Metadata
+
+__all__ = [
+    "LIFECYCLE_METHODS",
+    "AppFunction",
+    "Binding",
+    "bind_setup",
+    "discover_functions",
+    "is_framework_default",
+    "setup_model_of",
+]
+
+LIFECYCLE_METHODS = frozenset({"setup", "unload", "on_cancel"})
+_METADATA_NAMES = frozenset({"metadata", "meta"})
+_CONFIG_NAMES = frozenset({"config", "cfg", "setup", "setup_config", "settings", "app_setup"})
+_ITERATOR_ORIGINS = (
+    collections.abc.AsyncGenerator,
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncIterable,
+    collections.abc.Generator,
+    collections.abc.Iterator,
+    collections.abc.Iterable,
+)
+
+Role = Literal["input", "config", "metadata"]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How to call a method: which value goes to each declared parameter."""
+
+    positional: tuple[Role, ...]
+    keyword: tuple[tuple[str, Role], ...] = ()
+
+    def arguments(self, values: dict[Role, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """The ``(args, kwargs)`` for a call given the available values."""
+        return [values[r] for r in self.positional], {n: values[r] for n, r in self.keyword}
+
+
+@dataclass(frozen=True)
+class AppFunction:
+    """One callable function of an app (``run`` or a method of a multi-function app)."""
+
+    name: str
+    input_model: type[BaseModel] | None
+    output_model: type[BaseModel] | None
+    description: str
+    binding: Binding
+
+
+def is_framework_default(app_class: type, name: str) -> bool:
+    """Whether ``app_class.name`` is only the framework's do-nothing default (``BaseApp``)."""
+    attr = inspect.getattr_static(app_class, name, None)
+    module = getattr(attr, "__module__", "") or ""
+    return module.startswith("inferencesh.")
+
+
+def discover_functions(app_class: type, module: types.ModuleType) -> dict[str, AppFunction]:
+    """``run`` plus every public method whose input and return are pydantic models."""
+    found: dict[str, AppFunction] = {}
+    for name in dir(app_class):
+        if name.startswith("_") or name in LIFECYCLE_METHODS:
+            continue
+        if is_framework_default(app_class, name):
+            continue
+        attr = inspect.getattr_static(app_class, name, None)
+        if isinstance(attr, (staticmethod, classmethod, property)) or not inspect.isfunction(attr):
+            continue
+        hints = _hints(attr, module)
+        params = _parameters(attr)
+        if name == "run":
+            found[name] = _run_function(name, attr, hints, params, module)
+            continue
+        input_model = _first_model(params, hints)
+        output_model = _output_model(hints.get("return"))
+        if input_model is None or output_model is None:
+            continue
+        found[name] = AppFunction(
+            name=name,
+            input_model=input_model,
+            output_model=output_model,
+            description=_description(attr),
+            binding=_bind(name, params, hints, primary="input"),
+        )
+    # `run` first, then the rest in source order where it is known.
+    return dict(sorted(found.items(), key=lambda item: (item[0] != "run", _line(app_class, item[0]))))
+
+
+def setup_model_of(app_class: type, module: types.ModuleType) -> type[BaseModel] | None:
+    """The setup config model: the annotation of ``setup``'s config parameter, else ``AppSetup``."""
+    setup = inspect.getattr_static(app_class, "setup", None)
+    if inspect.isfunction(setup) and not is_framework_default(app_class, "setup"):
+        hints = _hints(setup, module)
+        for param in _parameters(setup):
+            model = _model(hints.get(param.name))
+            if model is not None and not issubclass(model, Metadata):
+                return model
+    candidate = getattr(module, "AppSetup", None)
+    if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+        return candidate
+    return None
+
+
+def bind_setup(app_class: type, module: types.ModuleType) -> Binding | None:
+    """How to call ``setup``, or ``None`` when the app has no setup of its own."""
+    setup = inspect.getattr_static(app_class, "setup", None)
+    if not inspect.isfunction(setup) or is_framework_default(app_class, "setup"):
+        return None
+    params = _parameters(setup)
+    hints = _hints(setup, module)
+    if len(params) == 1 and _role_from_hint_or_name(params[0], hints) is None:
+        # `setup(self, x)`: a config when the app has a setup model, else the metadata.
+        has_model = setup_model_of(app_class, module) is not None
+        role: Role = "config" if has_model else "metadata"
+        return _binding_from_roles(params, {params[0].name: role})
+    return _bind("setup", params, hints, primary="config")
+
+
+def _run_function(
+    name: str,
+    func: Any,
+    hints: dict[str, Any],
+    params: list[inspect.Parameter],
+    module: types.ModuleType,
+) -> AppFunction:
+    binding = _bind(name, params, hints, primary="input")
+    input_model = _first_model(params, hints) if binding.positional or binding.keyword else None
+    if input_model is None:
+        input_model = _module_model(module, "AppInput")
+    output_model = _output_model(hints.get("return")) or _module_model(module, "AppOutput")
+    return AppFunction(
+        name=name,
+        input_model=input_model,
+        output_model=output_model,
+        description=_description(func),
+        binding=binding,
+    )
+
+
+def _module_model(module: types.ModuleType, name: str) -> type[BaseModel] | None:
+    candidate = getattr(module, name, None)
+    if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+        return candidate
+    return None
+
+
+def _hints(func: Any, module: types.ModuleType) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, globalns=getattr(func, "__globals__", vars(module)))
+    except Exception:
+        # An unresolvable forward reference: use the annotations that are real objects.
+        raw = getattr(func, "__annotations__", {}) or {}
+        return {key: value for key, value in raw.items() if not isinstance(value, str)}
+
+
+def _parameters(func: Any) -> list[inspect.Parameter]:
+    """Declared parameters after ``self``, without ``*args``/``**kwargs``."""
+    params = list(inspect.signature(func).parameters.values())[1:]
+    return [
+        p
+        for p in params
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        models = [m for m in (_model(arg) for arg in typing.get_args(annotation)) if m]
+        if len(models) == 1:
+            return models[0]
+    if origin is typing.Annotated:
+        return _model(typing.get_args(annotation)[0])
+    return None
+
+
+def _output_model(annotation: Any) -> type[BaseModel] | None:
+    origin = typing.get_origin(annotation)
+    if origin in _ITERATOR_ORIGINS:
+        args = typing.get_args(annotation)
+        return _model(args[0]) if args else None
+    return _model(annotation)
+
+
+def _first_model(params: list[inspect.Parameter], hints: dict[str, Any]) -> type[BaseModel] | None:
+    for param in params:
+        model = _model(hints.get(param.name))
+        if model is not None and not issubclass(model, Metadata):
+            return model
+    return None
+
+
+def _role_from_hint_or_name(param: inspect.Parameter, hints: dict[str, Any]) -> Role | None:
+    model = _model(hints.get(param.name))
+    if model is not None:
+        return "metadata" if issubclass(model, Metadata) else None
+    if param.name in _METADATA_NAMES:
+        return "metadata"
+    return None
+
+
+def _bind(
+    name: str,
+    params: list[inspect.Parameter],
+    hints: dict[str, Any],
+    *,
+    primary: Literal["input", "config"],
+) -> Binding:
+    """Give each parameter a role: metadata by type or name; the primary value by model type or
+    by config-like name; the rest in order (primary first, then metadata)."""
+    roles: dict[str, Role] = {}
+    for param in params:
+        if _role_from_hint_or_name(param, hints) == "metadata" and "metadata" not in roles.values():
+            roles[param.name] = "metadata"
+    for param in params:
+        if param.name in roles or primary in roles.values():
+            continue
+        model = _model(hints.get(param.name))
+        if model is not None or (primary == "config" and param.name in _CONFIG_NAMES):
+            roles[param.name] = primary
+    for param in params:
+        if param.name in roles:
+            continue
+        if primary not in roles.values():
+            roles[param.name] = primary
+        elif "metadata" not in roles.values():
+            roles[param.name] = "metadata"
+        elif param.default is inspect.Parameter.empty:
+            raise TypeError(
+                f"`{name}` has a parameter `{param.name}` the runtime cannot fill: it passes "
+                f"at most one {primary} and the metadata"
+            )
+    return _binding_from_roles(params, roles)
+
+
+def _binding_from_roles(params: list[inspect.Parameter], roles: dict[str, Role]) -> Binding:
+    positional: list[Role] = []
+    keyword: list[tuple[str, Role]] = []
+    by_keyword = False
+    for param in params:
+        role = roles.get(param.name)
+        if role is None:
+            # A parameter left to its default: later ones must be passed by name.
+            by_keyword = True
+            continue
+        if by_keyword or param.kind is inspect.Parameter.KEYWORD_ONLY:
+            by_keyword = True
+            keyword.append((param.name, role))
+        else:
+            positional.append(role)
+    return Binding(positional=tuple(positional), keyword=tuple(keyword))
+
+
+def _description(func: Any) -> str:
+    # The method's own docstring only: an inherited one (BaseApp.run's) describes nothing.
+    doc = inspect.cleandoc(func.__doc__) if func.__doc__ else ""
+    return doc.split("\n\n", 1)[0].strip()
+
+
+def _line(app_class: type, name: str) -> int:
+    func = inspect.getattr_static(app_class, name, None)
+    code = getattr(func, "__code__", None)
+    return code.co_firstlineno if code is not None else 0

@@ -1,0 +1,74 @@
+"""The schema document of a loaded app (``GET /schema``) and the schema files ``app schema`` writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from inferencesh.apps.runtime.functions import AppFunction
+from inferencesh.apps.runtime.loader import LoadedApp
+from inferencesh.apps.schema import input_schema, output_schema, setup_schema
+
+__all__ = ["app_schemas", "write_schema_files"]
+
+
+def _function_schema(fn: AppFunction) -> dict[str, Any]:
+    return {
+        "description": fn.description,
+        "input_schema": input_schema(fn.input_model) if fn.input_model else None,
+        "output_schema": output_schema(fn.output_model) if fn.output_model else None,
+    }
+
+
+def app_schemas(app: LoadedApp) -> dict[str, Any]:
+    """``{"input_schema", "output_schema", "setup_schema", "functions"}``.
+
+    Input and output are those of the default function; ``functions`` maps every function name
+    to ``{"description", "input_schema", "output_schema"}``.
+    """
+    functions = {name: _function_schema(fn) for name, fn in app.functions.items()}
+    default = functions[app.default_function]
+    return {
+        "input_schema": default["input_schema"],
+        "output_schema": default["output_schema"],
+        "setup_schema": setup_schema(app.setup_model) if app.setup_model else None,
+        "functions": functions,
+    }
+
+
+def write_schema_files(app: LoadedApp, directory: str | Path | None = None) -> list[Path]:
+    """Write ``input_schema.json``, ``output_schema.json``, ``setup_schema.json`` (when the app
+    has a setup model) and ``functions_schema.json`` into ``directory`` (the app's by default).
+
+    Each file is written whole or not at all (temporary file, then rename). Returns the paths.
+    """
+    target = Path(directory) if directory is not None else app.directory
+    document = app_schemas(app)
+    files = {
+        "input_schema.json": document["input_schema"],
+        "output_schema.json": document["output_schema"],
+        "setup_schema.json": document["setup_schema"],
+        "functions_schema.json": document["functions"],
+    }
+    written = []
+    for name, content in files.items():
+        if content is None:
+            continue
+        path = target / name
+        _write_atomic(path, json.dumps(content, indent=2, ensure_ascii=False) + "\n")
+        written.append(path)
+    return written
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,295 @@
+"""The worker: one app directory served over HTTP on loopback (the contract in ``docs/worker.md``).
+
+    python -m inferencesh.apps.worker --app-dir DIR [--host 127.0.0.1] [--port 0] [--ready-file PATH]
+
+The app is imported (and ``App()`` created) before the server listens; with ``--ready-file`` the
+worker writes ``{"port": ..., "pid": ...}`` there, atomically, once it accepts connections.
+Endpoints: ``GET /health``, ``GET /schema``, ``POST /run`` (an NDJSON stream of run events),
+``POST /cancel`` and ``POST /shutdown``. SIGTERM and SIGINT shut down like ``/shutdown``: the
+call in flight is cancelled, then the app's ``unload`` runs, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import msgspec
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from inferencesh.apps.runtime import AppLoadError, AppRunner, BusyError, RunHandle, app_schemas
+
+__all__ = ["create_worker_app", "main", "serve"]
+
+NDJSON = "application/x-ndjson"
+_MAX_BODY = 64 * 1024 * 1024
+
+
+def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Starlette:
+    """The worker's ASGI app over ``runner``; ``shutdown`` is called by ``POST /shutdown``."""
+    schema_cache: list[dict[str, Any]] = []
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": runner.status,
+                "app": runner.app.name,
+                "functions": list(runner.app.functions),
+                "setup": runner.setup_config,
+            }
+        )
+
+    async def schema(request: Request) -> Response:
+        if not schema_cache:
+            schema_cache.append(app_schemas(runner.app))
+        return JSONResponse(schema_cache[0])
+
+    async def run(request: Request) -> Response:
+        body = await _read_object(request)
+        if isinstance(body, Response):
+            return body
+        problem = _check_run_body(body)
+        if problem:
+            return _bad_request(problem)
+        try:
+            handle = runner.start(
+                {} if body.get("input") is None else body["input"],
+                function=body.get("function") or None,
+                setup=body.get("setup"),
+                metadata=body.get("metadata"),
+            )
+        except BusyError:
+            return JSONResponse({"error": "busy"}, status_code=409)
+        return StreamingResponse(_ndjson(handle), media_type=NDJSON)
+
+    async def cancel(request: Request) -> Response:
+        return JSONResponse({"cancelled": await runner.cancel()})
+
+    async def stop(request: Request) -> Response:
+        shutdown()
+        return JSONResponse({"shutting_down": True})
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/schema", schema, methods=["GET"]),
+            Route("/run", run, methods=["POST"]),
+            Route("/cancel", cancel, methods=["POST"]),
+            Route("/shutdown", stop, methods=["POST"]),
+        ]
+    )
+
+
+async def _ndjson(handle: RunHandle) -> AsyncIterator[bytes]:
+    encoder = msgspec.json.Encoder()
+    async for event in handle:
+        yield encoder.encode(event) + b"\n"
+
+
+async def _read_object(request: Request) -> dict[str, Any] | Response:
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        return JSONResponse({"error": f"body larger than {_MAX_BODY} bytes"}, status_code=413)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _bad_request(f"the body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object")
+    return body
+
+
+def _check_run_body(body: dict[str, Any]) -> str | None:
+    expected = {"function": str, "setup": dict, "metadata": dict}
+    for key, kind in expected.items():
+        value = body.get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"`{key}` must be {'a string' if kind is str else 'an object'} or null"
+    return None
+
+
+def _bad_request(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus: the ready file once listening, and cancel-before-close on shutdown."""
+
+    def __init__(
+        self, config: uvicorn.Config, runner: AppRunner, ready_file: Path | None, announce: bool
+    ) -> None:
+        super().__init__(config)
+        self._runner = runner
+        self._ready_file = ready_file
+        self._announce = announce
+        self.port: int | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.started or self.should_exit:
+            return
+        if self._ready_file is not None:
+            _write_ready(self._ready_file, {"port": self.port, "pid": os.getpid()})
+        if self._announce:
+            app = self._runner.app
+            print(
+                f"serving app {app.name!r} (functions: {', '.join(app.functions)}) on "
+                f"http://{self.config.host}:{self.port}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # A streaming run would hold its connection open: end it first.
+        await self._runner.cancel()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises a caught SIGTERM once served, which would kill the process before
+        # `unload` runs; here a signal only asks for the graceful shutdown, then we exit 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting for connections
+        else:
+            self.should_exit = True
+
+
+def _write_ready(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def serve(
+    runner: AppRunner,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready_file: str | Path | None = None,
+    log_level: str = "warning",
+    announce: bool = False,
+) -> None:
+    """Serve ``runner`` until shut down, then unload the app. ``port`` 0 picks a free port."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server: _Server | None = None
+
+    def request_shutdown() -> None:
+        if server is not None:
+            server.should_exit = True
+
+    config = uvicorn.Config(
+        create_worker_app(runner, shutdown=request_shutdown),
+        host=host,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=int(runner.cancel_grace) + 5,
+    )
+    ready_path = Path(ready_file).resolve() if ready_file else None
+    server = _Server(config, runner, ready_path, announce)
+    server.port = sock.getsockname()[1]
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
+        await runner.unload()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m inferencesh.apps.worker",
+        description="Serve one inference.sh app directory over HTTP on loopback.",
+    )
+    parser.add_argument("--app-dir", default=".", help="the app directory (default: .)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
+    parser.add_argument("--ready-file", help="write {port, pid} here once listening")
+    parser.add_argument("--log-level", default="warning", help="server log level")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the worker; returns the exit code (1 when the app cannot be loaded)."""
+    args = _parser().parse_args(argv)
+    return run_worker(
+        args.app_dir,
+        host=args.host,
+        port=args.port,
+        ready_file=args.ready_file,
+        log_level=args.log_level,
+    )
+
+
+def run_worker(
+    app_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready_file: str | Path | None = None,
+    log_level: str = "warning",
+    announce: bool = False,
+) -> int:
+    """Load the app, serve it until shut down and return the exit code."""
+    # App loggers at INFO reach the task logs (the root logger defaults to WARNING).
+    logging.getLogger().setLevel(logging.INFO)
+    ready_path = Path(ready_file).resolve() if ready_file else None
+    try:
+        runner = AppRunner.from_dir(app_dir)
+    except AppLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    # Like the platform's engine: app code finds files next to inference.py by relative path.
+    os.chdir(runner.app.directory)
+    asyncio.run(
+        serve(
+            runner,
+            host=host,
+            port=port,
+            ready_file=ready_path,
+            log_level=log_level,
+            announce=announce,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""``inferencesh.apps.schema``: model schemas, function discovery and the app schema document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import pytest
+from inferencesh.apps import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup, File, Metadata
+from inferencesh.apps.schema import (
+    app_schema,
+    discover_functions,
+    function_schema,
+    function_types,
+    input_schema,
+    output_schema,
+    setup_model,
+)
+from pydantic import BaseModel, create_model
+
+
+class GreetInput(BaseModel):
+    name: str = "World"
+
+
+class GreetOutput(BaseModel):
+    message: str
+
+
+class ReverseInput(BaseModel):
+    text: str
+
+
+class ReverseOutput(BaseModel):
+    reversed_text: str
+
+
+class SeedMultiApp:
+    """The seed's multi-function app, verbatim in shape."""
+
+    async def run(self, input_data: GreetInput) -> GreetOutput:
+        return GreetOutput(message=f"Hello, {input_data.name}!")
+
+    async def reverse(self, input_data: ReverseInput) -> ReverseOutput:
+        """Reverse a string.
+
+        Longer text that is not part of the description.
+        """
+        return ReverseOutput(reversed_text=input_data.text[::-1])
+
+
+class Setup(BaseAppSetup):
+    model_id: str = "gpt2"
+
+
+class RichApp(BaseApp):
+    async def setup(self, config: Setup, metadata: Metadata) -> None:
+        pass
+
+    def helper(self, x: int) -> int:  # not a function: no model types
+        return x
+
+    def _private(self, input_data: GreetInput) -> GreetOutput:
+        return GreetOutput(message="")
+
+    async def stream(
+        self, input_data: ReverseInput, metadata: Metadata
+    ) -> AsyncGenerator[ReverseOutput, None]:
+        yield ReverseOutput(reversed_text="")
+
+    def sync_fn(self, app_input: GreetInput, meta: Any = None) -> GreetOutput | None:
+        return None
+
+    async def run(self, input_data: GreetInput, metadata: Metadata) -> GreetOutput:
+        return GreetOutput(message="")
+
+    @staticmethod
+    def static(input_data: GreetInput) -> GreetOutput:
+        return GreetOutput(message="")
+
+
+def test_discovers_seed_functions() -> None:
+    functions = discover_functions(SeedMultiApp)
+    assert list(functions) == ["run", "reverse"]
+    schema = app_schema(SeedMultiApp)
+    assert schema["input_schema"] == GreetInput.model_json_schema()
+    assert schema["output_schema"]["required"] == ["message"]
+    assert schema["setup_schema"] is None
+    assert schema["functions"]["reverse"] == {
+        "description": "Reverse a string.",
+        "input_schema": ReverseInput.model_json_schema(),
+        "output_schema": ReverseOutput.model_json_schema(mode="serialization"),
+    }
+
+
+def test_discovery_rules() -> None:
+    functions = discover_functions(RichApp)
+    assert list(functions) == ["run", "stream", "sync_fn"]
+    assert function_types(functions["stream"]) == (ReverseInput, ReverseOutput)
+    assert function_types(functions["sync_fn"]) == (GreetInput, GreetOutput)
+    bound = discover_functions(RichApp())
+    assert bound["run"].__self__.__class__ is RichApp  # type: ignore[attr-defined]
+    assert setup_model(RichApp) is Setup
+    assert app_schema(RichApp)["setup_schema"]["properties"]["model_id"]["default"] == "gpt2"
+
+
+def test_base_app_without_typed_run_has_no_functions() -> None:
+    class Bare(BaseApp):
+        pass
+
+    assert discover_functions(Bare) == {}
+    doc = app_schema(Bare, setup=Setup)
+    assert doc["input_schema"] is None
+    assert doc["setup_schema"]["title"] == "Setup"
+
+
+def test_function_schema_requires_model_types() -> None:
+    with pytest.raises(TypeError, match="pydantic model"):
+        function_schema(RichApp.helper)
+
+
+def test_functions_defined_with_create_model_and_exec() -> None:
+    made_in = create_model("MadeIn", __base__=BaseAppInput, text=(str, ...))
+    made_out = create_model("MadeOut", __base__=BaseAppOutput, file=(File, ...))
+    namespace: dict[str, Any] = {"MadeIn": made_in, "MadeOut": made_out}
+    exec(
+        "class App:\n"
+        "    async def run(self, input_data: MadeIn) -> MadeOut:\n"
+        "        '''Made in a REPL.'''\n",
+        namespace,
+    )
+    doc = app_schema(namespace["App"])
+    assert doc["input_schema"]["required"] == ["text"]
+    assert doc["output_schema"]["properties"]["file"] == {
+        "format": "file",
+        "title": "File",
+        "type": "string",
+    }
+    assert doc["functions"]["run"]["description"] == "Made in a REPL."
+
+
+def test_string_annotations_that_cannot_resolve_are_skipped() -> None:
+    namespace: dict[str, Any] = {"GreetInput": GreetInput, "GreetOutput": GreetOutput}
+    exec(
+        "from __future__ import annotations\n"
+        "class App:\n"
+        "    async def run(self, input_data: GreetInput, metadata: NotImported) -> GreetOutput:\n"
+        "        ...\n",
+        namespace,
+    )
+    assert function_types(namespace["App"].run) == (GreetInput, GreetOutput)
+
+
+def test_input_and_output_schema_helpers() -> None:
+    assert input_schema(GreetInput)["properties"]["name"]["default"] == "World"
+    assert output_schema(GreetOutput)["required"] == ["message"]
+    with pytest.raises(TypeError, match="pydantic model class"):
+        input_schema(int)  # type: ignore[arg-type]

@@ -1,0 +1,228 @@
+"""LLM input/output types: ChatInput, ModelSettings, legacy LLMInput, mixins, LLMOutput."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from inferencesh.apps import BaseAppInput, BaseAppOutput, File
+from inferencesh.models import (
+    BaseApp,
+    BaseLLMInput,
+    ChatInput,
+    ContextMessage,
+    LLMInput,
+    LLMOutput,
+    ModelSettings,
+    ModelSettingsCapabilityMixin,
+)
+from inferencesh.models.llm import (
+    ContextMessageRole,
+    FileCapabilityMixin,
+    ImageCapabilityMixin,
+    ImagesMixin,
+    LLMUsage,
+    ReasoningCapabilityMixin,
+    ReasoningEffortEnum,
+    ToolCall,
+    ToolCallsMixin,
+    ToolsCapabilityMixin,
+)
+from pydantic import ValidationError
+
+
+def test_seed_imports() -> None:
+    from inferencesh import BaseApp as TopBaseApp
+    from inferencesh.models import BaseAppInput as ModelsInput
+    from inferencesh.models import File as ModelsFile
+
+    assert TopBaseApp is BaseApp
+    assert ModelsInput is BaseAppInput
+    assert ModelsFile is File
+
+
+class AppInput(ChatInput):
+    pass
+
+
+def test_chat_input_from_seed_json() -> None:
+    value = AppInput.model_validate(
+        {
+            "text": "Summarize this release",
+            "model_settings": {"temperature": 0.3, "max_tokens": 1024},
+        }
+    )
+    settings = value.model_settings
+    assert settings is not None
+    assert settings.temperature == 0.3
+    assert settings.max_tokens == 1024
+    assert settings.top_p is None
+    assert value.role is ContextMessageRole.USER
+    assert value.context == []
+
+
+def test_chat_input_schema_has_one_nested_settings_object() -> None:
+    schema = AppInput.model_json_schema()
+    props = schema["properties"]
+    assert list(props)[:5] == ["text", "images", "files", "context", "system_prompt"]
+    assert list(props)[-1] == "model_settings"
+    assert "temperature" not in props
+    assert "required" not in schema  # nothing is required
+    settings = schema["$defs"]["ModelSettings"]
+    assert settings["properties"]["temperature"]["anyOf"][0] == {
+        "maximum": 2,
+        "minimum": 0,
+        "type": "number",
+    }
+    assert "required" not in settings
+    assert props["images"]["anyOf"][0] == {
+        "items": {"type": "string", "format": "file"},
+        "type": "array",
+    }
+    assert props["text"]["description"] == "The current message"
+
+
+def test_unset_model_settings_are_not_sent() -> None:
+    settings = ModelSettings(temperature=0.2, seed=None)
+    assert settings.model_dump() == {"temperature": 0.2, "seed": None}
+    assert settings.as_kwargs() == {"temperature": 0.2}
+    assert json.loads(settings.model_dump_json()) == {"temperature": 0.2, "seed": None}
+    assert ModelSettings().model_dump() == {}
+    value = AppInput.model_validate({"text": "hi", "model_settings": {"top_p": 0.5}})
+    dumped = value.model_dump(mode="json", exclude_none=True)
+    assert dumped["model_settings"] == {"top_p": 0.5}
+    # Round-tripping keeps exactly the same set fields.
+    again = AppInput.model_validate(dumped)
+    assert again.model_settings is not None
+    assert again.model_settings.model_fields_set == {"top_p"}
+
+
+def test_model_settings_bounds_and_stop() -> None:
+    with pytest.raises(ValidationError) as info:
+        AppInput.model_validate({"model_settings": {"temperature": 3}})
+    assert info.value.errors()[0]["loc"] == ("model_settings", "temperature")
+    assert ModelSettings(stop="END").stop == ["END"]  # type: ignore[arg-type]
+    assert ModelSettings(reasoning_effort="high").reasoning_effort is ReasoningEffortEnum.HIGH  # type: ignore[arg-type]
+
+
+def test_flat_settings_fold_into_model_settings() -> None:
+    value = AppInput.model_validate(
+        {"text": "x", "temperature": 0.9, "max_tokens": 5, "model_settings": {"temperature": 0.1}}
+    )
+    assert value.model_settings is not None
+    assert value.model_settings.temperature == 0.1  # nested wins
+    assert value.model_settings.max_tokens == 5
+    assert value.model_settings.model_fields_set == {"temperature", "max_tokens"}
+
+
+def test_model_settings_mixin_on_a_custom_input() -> None:
+    class Custom(BaseAppInput, ModelSettingsCapabilityMixin):
+        prompt: str
+
+    value = Custom.model_validate({"prompt": "p", "model_settings": {"seed": 7}})
+    assert value.model_settings == ModelSettings(seed=7)
+    assert list(Custom.model_json_schema()["properties"]) == ["prompt", "model_settings"]
+
+
+def test_legacy_llm_input_flat_fields() -> None:
+    value = LLMInput(text="hi")
+    assert (value.temperature, value.top_p, value.max_tokens, value.context_size) == (
+        0.7,
+        0.95,
+        64000,
+        4096,
+    )
+    assert value.system_prompt.startswith("you are a helpful assistant")
+    assert isinstance(value, BaseLLMInput)
+    schema = LLMInput.model_json_schema()
+    assert schema["title"] == "LLMInput"
+    assert {"temperature", "top_p", "max_tokens"} <= set(schema["properties"])
+    with pytest.raises(ValidationError, match="top_p"):
+        LLMInput(text="x", top_p=1.5)
+
+
+def test_capability_mixins_add_fields() -> None:
+    class Full(
+        LLMInput,
+        ImageCapabilityMixin,
+        FileCapabilityMixin,
+        ReasoningCapabilityMixin,
+        ToolsCapabilityMixin,
+    ):
+        pass
+
+    value = Full.model_validate(
+        {
+            "text": "look",
+            "images": ["https://cdn.example/a.png"],
+            "files": [{"uri": "https://cdn.example/a.pdf"}],
+            "reasoning_effort": "low",
+            "tools": [{"type": "function", "function": {"name": "f"}}],
+            "tool_call_id": "c1",
+        }
+    )
+    assert value.images is not None and value.images[0].uri == "https://cdn.example/a.png"
+    assert value.files is not None and value.files[0].filename == "a.pdf"
+    assert value.reasoning_effort is ReasoningEffortEnum.LOW
+    assert value.tools == [{"type": "function", "function": {"name": "f"}}]
+    assert {"images", "files", "reasoning", "reasoning_effort", "tools", "tool_call_id"} <= set(
+        Full.model_json_schema()["properties"]
+    )
+
+
+def test_context_messages() -> None:
+    message = ContextMessage.model_validate(
+        {"role": "assistant", "tool_calls": [{"id": "1", "function": {"name": "f"}}]}
+    )
+    assert message.text is None
+    assert message.role is ContextMessageRole.ASSISTANT
+    with pytest.raises(ValidationError, match="role"):
+        ContextMessage.model_validate({"text": "x"})
+    with pytest.raises(ValidationError):
+        ContextMessage.model_validate({"role": "wizard"})
+
+
+def test_llm_output() -> None:
+    out = LLMOutput(
+        response="hi",
+        reasoning="thought",
+        tool_calls=[{"id": "1", "type": "function", "function": {"name": "f", "arguments": '{"a'}}],
+        usage=LLMUsage(prompt_tokens=3, completion_tokens=1, total_tokens=4),
+    )
+    dumped = out.model_dump(mode="json", exclude_none=True)
+    assert dumped["response"] == "hi"
+    assert dumped["tool_calls"][0]["function"]["arguments"] == '{"a'  # partial JSON kept as is
+    assert dumped["usage"]["total_tokens"] == 4
+    assert "output_meta" not in dumped
+    assert isinstance(out, BaseAppOutput)
+    schema = LLMOutput.model_json_schema()
+    assert schema["title"] == "LLMOutput"
+    assert list(schema["properties"]) == [
+        "response",
+        "reasoning",
+        "tool_calls",
+        "usage",
+        "output_meta",
+    ]
+    assert LLMOutput().response == ""
+
+
+def test_output_mixins() -> None:
+    class ImageOut(BaseAppOutput, ImagesMixin, ToolCallsMixin):
+        pass
+
+    out = ImageOut(images=[File(path="/tmp/x.png")], tool_calls=[])
+    assert out.model_dump(mode="json", exclude_none=True)["images"] == [
+        {"path": "/tmp/x.png", "content_type": "image/png", "filename": "x.png"}
+    ]
+
+
+def test_tool_call_arguments_accept_json_strings() -> None:
+    assert ToolCall.model_validate(
+        {"id": "1", "function": {"name": "f", "arguments": '{"x": 1}'}}
+    ).function.arguments == {"x": 1}
+    for empty in ("", None, "{}"):
+        call = ToolCall.model_validate({"id": "1", "function": {"name": "f", "arguments": empty}})
+        assert call.function.arguments == {}
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        ToolCall.model_validate({"id": "1", "function": {"name": "f", "arguments": "{x"}})

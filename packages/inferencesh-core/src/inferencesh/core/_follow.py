@@ -1,0 +1,253 @@
+"""Following a task to its end across stream drops: the pure state machine.
+
+``TaskFollower`` merges stream lines into the current task, drops repeats and stale updates,
+and decides what the I/O loop does next: read the stream, fetch the task with a plain GET,
+wait, or stop. The sync and async clients run the same follower; only their loops differ.
+
+Rules:
+
+* Partial updates (``data`` + ``fields``) replace only the named fields; full updates replace
+  every field they carry and keep the ones they leave unset.
+* An update equal to the last one handed out is not handed out again, and an update whose
+  status could not follow the current one (a replay after a reconnect) is ignored.
+* On a drop the stream is opened again at once; if that attempt brings nothing new, the task
+  is fetched with ``GET /tasks/{id}`` so a terminal update is never lost, then the stream is
+  opened again after a growing pause.
+* Consecutive attempts that fail before receiving a single byte are limited by
+  ``max_reconnects``; any received byte (heartbeats included) resets the count. An overall
+  ``deadline`` bounds the whole wait.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from inferencesh.core.errors import APIConnectionError, APITimeoutError
+from inferencesh.core.streaming import TaskLine
+from inferencesh.core.types import Task, TaskStatus, parse_status
+
+_TASK_FIELDS: tuple[str, ...] = Task.__struct_fields__
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Open the task stream with this per-read (idle) timeout."""
+
+    read_timeout: float
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Fetch the task with ``GET /tasks/{id}``."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait this many seconds."""
+
+    seconds: float
+
+
+Action = Stream | Fetch | Sleep | None
+
+
+def merge(current: Task | None, update: Task, fields: list[str] | None) -> Task:
+    """Fold one update into the task known so far."""
+    if current is None:
+        return update
+    if fields is not None:
+        changes = {f: getattr(update, f) for f in fields if f in _TASK_FIELDS}
+        return msgspec.structs.replace(current, **changes) if changes else current
+    kept = {
+        f: getattr(current, f)
+        for f in _TASK_FIELDS
+        if getattr(update, f) is None and getattr(current, f) is not None
+    }
+    # `id` and `status` default to ""/UNKNOWN rather than None: unset all the same.
+    if not update.id and current.id:
+        kept["id"] = current.id
+    if update.status == TaskStatus.UNKNOWN and current.status != TaskStatus.UNKNOWN:
+        kept["status"] = current.status
+    return msgspec.structs.replace(update, **kept) if kept else update
+
+
+def line_update(line: TaskLine) -> tuple[Task, list[str] | None] | None:
+    """The task update a stream line carries, or ``None`` for heartbeats and other lines."""
+    if line.data is not None:
+        return line.data, line.fields
+    if line.type == "heartbeat" or line.delta is not None or not line.id:
+        return None
+    return Task(**{f: getattr(line, f) for f in _TASK_FIELDS}), None
+
+
+class TaskFollower:
+    """The state of one task being followed to a terminal status."""
+
+    def __init__(
+        self,
+        task_id: str,
+        initial: Task | None = None,
+        *,
+        idle_timeout: float,
+        max_reconnects: int = 5,
+        reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 5.0,
+        timeout: float | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        if not task_id:
+            raise ValueError("a task id is required to follow a task")
+        self.task_id = task_id
+        self.current = initial
+        self.emitted: Task | None = None
+        self.idle_timeout = idle_timeout
+        self.max_reconnects = max_reconnects
+        self.reconnect_delay = reconnect_delay
+        self.max_reconnect_delay = max_reconnect_delay
+        self._clock = clock
+        self.timeout = timeout
+        self.deadline = None if timeout is None else clock() + timeout
+        self._failures = 0  # consecutive attempts that received nothing at all
+        self._fruitless = 0  # consecutive rounds that brought no new update
+        self._new_this_attempt = False
+        self._bytes_this_attempt = False
+        self._next: Action = Stream(idle_timeout)
+        self.attempts = 0
+
+    # -- what to do next -------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True once the current task is terminal."""
+        return self.current is not None and parse_status(self.current.status).is_terminal
+
+    def next_action(self) -> Action:
+        """The next step for the I/O loop (``None`` when the task is terminal)."""
+        if self.done:
+            return None
+        action = self._next
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self.timeout_error()
+        if isinstance(action, Stream):
+            self.attempts += 1
+            self._new_this_attempt = False
+            self._bytes_this_attempt = False
+            read = self.idle_timeout if remaining is None else min(self.idle_timeout, remaining)
+            return Stream(max(read, 0.001))
+        if isinstance(action, Sleep) and remaining is not None:
+            return Sleep(min(action.seconds, remaining))
+        return action
+
+    def remaining(self) -> float | None:
+        """Seconds left before the overall deadline (``None`` without one)."""
+        return None if self.deadline is None else self.deadline - self._clock()
+
+    def timeout_error(self) -> APITimeoutError:
+        """The error for a wait that ran past its deadline."""
+        status = parse_status(self.current.status) if self.current else TaskStatus.UNKNOWN
+        return APITimeoutError(
+            f"task {self.task_id} did not finish within {self.timeout:g} s (last status: {status})"
+        )
+
+    # -- what happened -----------------------------------------------------------------------
+    def received_bytes(self) -> None:
+        """Bytes arrived on the stream: the connection is alive."""
+        self._bytes_this_attempt = True
+        self._failures = 0
+
+    def feed_line(self, line: TaskLine) -> Task | None:
+        """Fold one stream line in; returns the update to hand out, if it is new."""
+        found = line_update(line)
+        if found is None:
+            return None
+        return self.feed(*found)
+
+    def feed(self, update: Task, fields: list[str] | None = None) -> Task | None:
+        """Fold one update in; returns the merged task if it is new, else ``None``."""
+        current = self.current
+        if (
+            current is not None
+            and update.status != current.status
+            and touches_status(update, fields)
+            and not parse_status(current.status).can_transition_to(update.status)
+        ):
+            return None  # a stale replay: the task is already further along
+        merged = merge(current, update, fields)
+        self.current = merged
+        if merged == self.emitted:
+            return None
+        self.emitted = merged
+        self._new_this_attempt = True
+        self._fruitless = 0
+        return merged
+
+    def initial(self) -> Task | None:
+        """The starting task, once, if it has not been handed out yet."""
+        if self.current is None or self.current == self.emitted:
+            return None
+        self.emitted = self.current
+        return self.current
+
+    def stream_ended(self, error: APIConnectionError | None) -> None:
+        """The stream closed (``error`` None) or dropped; plan the next step or give up."""
+        if self.done:
+            return
+        if error is not None and not self._bytes_this_attempt:
+            self._failures += 1
+            if self._failures > self.max_reconnects:
+                raise error
+        if self._new_this_attempt:
+            self._next = Stream(self.idle_timeout)  # it was making progress: reconnect now
+        else:
+            self._next = Fetch()
+
+    def fetched(self, task: Task) -> Task | None:
+        """The result of ``GET /tasks/{id}``; returns it if it is new."""
+        update = self.feed(task)
+        if not self.done:
+            delay = min(self.reconnect_delay * (2.0**self._fruitless), self.max_reconnect_delay)
+            if update is None:
+                self._fruitless += 1
+            self._next = Sleep(delay)
+        return update
+
+    def slept(self) -> None:
+        """The pause is over: open the stream again."""
+        self._next = Stream(self.idle_timeout)
+
+
+def touches_status(update: Task, fields: list[str] | None) -> bool:
+    """Whether an update (full when ``fields`` is None) sets the status."""
+    if fields is None:
+        return update.status != TaskStatus.UNKNOWN
+    return "status" in fields
+
+
+def outcome(task: Task) -> Task:
+    """The final task if it completed; raise ``TaskFailedError``/``TaskCancelledError`` else."""
+    from inferencesh.core.errors import TaskCancelledError, TaskFailedError
+
+    status = parse_status(task.status)
+    if status is TaskStatus.FAILED:
+        raise TaskFailedError(task)
+    if status is TaskStatus.CANCELLED:
+        raise TaskCancelledError(task)
+    return task
+
+
+def stream_path(task_id: str) -> str:
+    """The stream endpoint of a task."""
+    from urllib.parse import quote
+
+    return f"/tasks/{quote(task_id, safe='')}/stream"
+
+
+def task_path(task_id: str) -> str:
+    """The endpoint of a task."""
+    from urllib.parse import quote
+
+    return f"/tasks/{quote(task_id, safe='')}"

@@ -1,0 +1,275 @@
+"""Every client operation, written once as a generator of I/O effects.
+
+An operation yields effects (``Call`` an API endpoint, ``Put`` bytes to a presigned URL, run
+something ``Blocking`` such as a disk check, ``Follow`` a task to its end) and receives each
+effect's result back; it returns the operation's result. ``Inference`` and ``AsyncInference``
+each have one small driver that performs effects with their own I/O, so request building,
+validation and response handling exist exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from inferencesh.core._transport import convert, new_idempotency_key
+from inferencesh.core.errors import MalformedResponseError
+from inferencesh.core.files import (
+    Source,
+    UploadFileOptions,
+    find_uploads,
+    is_existing_file,
+    source_of,
+    substitute,
+)
+from inferencesh.core.types import (
+    CancelTaskRequest,
+    FileCreateRequest,
+    PartialFile,
+    SessionInfo,
+    Task,
+    UploadedFile,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """Send an API request; the result is the reply's data as builtins."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Put:
+    """Upload a source to a presigned URL (no API auth)."""
+
+    url: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Run a blocking function (disk access); async drivers run it in a worker thread."""
+
+    fn: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Wait for a task to reach a terminal status; the result is the final task."""
+
+    task: Task
+    timeout: float | None
+
+
+Effect = Call | Put | Blocking | Follow
+Op = Generator[Effect, Any, T]
+
+# Keys of `run` params that the client handles itself; the rest go to the API unchanged.
+_SESSION_TIMEOUT_RANGE = (1, 3600)
+
+
+def _id_path(prefix: str, value: str, what: str, suffix: str = "") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return f"{prefix}/{quote(value, safe='')}{suffix}"
+
+
+def validate_run_params(params: Any) -> dict[str, Any]:
+    """Check ``run`` params before any request; returns a copy."""
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"run() takes a dict of params such as {{'app': ..., 'input': ...}}, "
+            f"got {type(params).__name__}"
+        )
+    body = dict(params)
+    app = body.get("app")
+    if app is None and not body.get("app_id"):
+        raise ValueError("params['app'] is required: an app ref such as 'namespace/name@version'")
+    if app is not None and (not isinstance(app, str) or not app.strip()):
+        raise ValueError(f"params['app'] must be a non-empty string, got {app!r}")
+    for key in ("stream", "wait"):
+        if key in body:
+            raise ValueError(
+                f"params[{key!r}] is not a request field here: use client.run(params, "
+                f"{key}=True) instead"
+            )
+    session = body.get("session")
+    if session is not None and (not isinstance(session, str) or not session.strip()):
+        raise ValueError(f"params['session'] must be 'new' or a session id string, got {session!r}")
+    timeout = body.get("session_timeout")
+    if timeout is not None:
+        low, high = _SESSION_TIMEOUT_RANGE
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not low <= timeout <= high:
+            raise ValueError(
+                f"params['session_timeout'] must be a whole number of seconds from {low} to "
+                f"{high}, got {timeout!r}"
+            )
+        if session != "new":
+            raise ValueError(
+                "params['session_timeout'] is only valid together with params['session'] = 'new'"
+            )
+    if "input" in body and body["input"] is None:
+        body["input"] = {}
+    body.setdefault("input", {})
+    return body
+
+
+def upload_file(data: Any, options: UploadFileOptions | None = None) -> Op[UploadedFile]:
+    """Upload bytes, a path, a data: URI or a file object; returns the file record."""
+    source = source_of(data, options)
+    if source.kind != "bytes":
+        source = yield Blocking(source.probe)
+    opts = options or UploadFileOptions()
+    body = FileCreateRequest(
+        files=[
+            PartialFile(
+                filename=source.filename,
+                content_type=source.content_type,
+                path=opts.path,
+                size=source.size,
+                public=opts.public,
+            )
+        ],
+        category=opts.category,
+    )
+    data_out = yield Call("POST", "/files", json=body)
+    records = data_out if isinstance(data_out, list) else [data_out]
+    if not records or records[0] is None:
+        raise MalformedResponseError(
+            200, "POST /files answered without a file record", body=data_out
+        )
+    record: UploadedFile = convert(records[0], UploadedFile, "POST /files")
+    if not record.upload_url:
+        raise MalformedResponseError(
+            200, "POST /files answered without an upload_url for the file", body=data_out
+        )
+    yield Put(record.upload_url, source)
+    return record
+
+
+def prepare_input(value: Any, upload_paths: bool) -> Op[Any]:
+    """Upload the files in a task input and return the input with their URIs."""
+    found, candidates = find_uploads(value, upload_paths)
+    if candidates:
+        unique = list(dict.fromkeys(candidates))
+        existing = yield Blocking(lambda: [p for p in unique if is_existing_file(p)])
+        for path in existing:
+            found.setdefault(("str", path), path)
+    if not found:
+        return substitute(value, {}) if isinstance(value, (dict, list, tuple)) else value
+    uris: dict[Any, str] = {}
+    for key, item in found.items():
+        record = yield from upload_file(item)
+        uris[key] = record.uri
+    return substitute(value, uris)
+
+
+def create_task(params: Any, upload_paths: bool) -> Op[Task]:
+    """Validate params, upload input files and ``POST /apps/run``; returns the new task."""
+    body = validate_run_params(params)
+    body["input"] = yield from prepare_input(body["input"], upload_paths)
+    if "setup" in body and body["setup"] is not None:
+        body["setup"] = yield from prepare_input(body["setup"], upload_paths)
+    data = yield Call("POST", "/apps/run", json=body, idempotency_key=new_idempotency_key())
+    task: Task = convert(data, Task, "POST /apps/run")
+    if not task.id:
+        raise MalformedResponseError(200, "POST /apps/run answered without a task id", body=data)
+    return task
+
+
+def run(params: Any, upload_paths: bool, timeout: float | None) -> Op[Task]:
+    """Create a task and wait for its end; returns the completed task or raises."""
+    task = yield from create_task(params, upload_paths)
+    final: Task = yield Follow(task, timeout)
+    return final
+
+
+def get_task(task_id: str) -> Op[Task]:
+    """``GET /tasks/{id}``."""
+    path = _id_path("/tasks", task_id, "task_id")
+    data = yield Call("GET", path)
+    result: Task = convert(data, Task, f"GET {path}")
+    return result
+
+
+def follow_task(task_id: str, timeout: float | None) -> Op[Task]:
+    """Wait for an existing task's end."""
+    _id_path("/tasks", task_id, "task_id")
+    final: Task = yield Follow(Task(id=task_id), timeout)
+    return final
+
+
+def cancel(task_id: str, force: bool | None = None) -> Op[None]:
+    """``POST /tasks/{id}/cancel``."""
+    path = _id_path("/tasks", task_id, "task_id", "/cancel")
+    body = CancelTaskRequest(force=force) if force is not None else None
+    yield Call("POST", path, json=body)
+    return None
+
+
+def get_session(session_id: str) -> Op[SessionInfo]:
+    """``GET /sessions/{id}``."""
+    path = _id_path("/sessions", session_id, "session_id")
+    data = yield Call("GET", path)
+    result: SessionInfo = convert(data, SessionInfo, f"GET {path}")
+    return result
+
+
+def list_sessions() -> Op[list[SessionInfo]]:
+    """``GET /sessions``."""
+    data = yield Call("GET", "/sessions")
+    if isinstance(data, dict) and "items" in data:
+        data = data["items"]
+    result: list[SessionInfo] = convert(data or [], list[SessionInfo], "GET /sessions")
+    return result
+
+
+def keepalive(session_id: str) -> Op[SessionInfo]:
+    """``POST /sessions/{id}/keepalive``: reset the idle timer."""
+    path = _id_path("/sessions", session_id, "session_id", "/keepalive")
+    data = yield Call("POST", path)
+    result: SessionInfo = convert(data or {"id": session_id}, SessionInfo, f"POST {path}")
+    return result
+
+
+def end_session(session_id: str) -> Op[None]:
+    """``DELETE /sessions/{id}``: end the session and release its worker."""
+    path = _id_path("/sessions", session_id, "session_id")
+    yield Call("DELETE", path)
+    return None
+
+
+def session_params(
+    app: str,
+    function: str | None,
+    input: Any,
+    session: str,
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The run params of a session call."""
+    params: dict[str, Any] = {"app": app, "input": {} if input is None else input}
+    params.update(extra)
+    if function is not None:
+        params["function"] = function
+    params["session"] = session
+    return params
+
+
+def start_session(params: dict[str, Any], upload_paths: bool, timeout: float | None) -> Op[Task]:
+    """Run the first call of a new session; returns its completed task (with ``session_id``)."""
+    task = yield from run(params, upload_paths, timeout)
+    if not task.session_id or task.session_id == "new":
+        raise MalformedResponseError(
+            200, f"task {task.id} started with session='new' returned no session_id", body=None
+        )
+    return task

@@ -1,0 +1,317 @@
+"""The pure half of the transport: request building, retry decisions and reply handling.
+
+Nothing here does I/O, so the sync and async clients share every decision and differ only
+in how they send bytes and sleep.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import msgspec
+
+from inferencesh.core._version import __version__
+from inferencesh.core.errors import (
+    APIConnectionError,
+    APIError,
+    MalformedResponseError,
+    error_from_response,
+)
+
+DEFAULT_BASE_URL = "https://api.inference.sh"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_STREAM_IDLE_TIMEOUT = 60.0
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 120.0
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
+
+_JSON_DECODER = msgspec.json.Decoder()
+_JSON_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings shared by a client's requests (the key is kept out of ``repr``)."""
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
+    api_version: int = 2
+
+    def base_headers(self) -> dict[str, str]:
+        """The headers every API request carries."""
+        headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "User-Agent": f"inferencesh-py/{__version__}",
+            "Accept": "application/json",
+        }
+        if self.api_version >= 2:
+            headers["X-API-Version"] = str(self.api_version)
+        return headers
+
+
+def resolve_config(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    connect_timeout: float | None,
+    max_retries: int | None,
+    stream_idle_timeout: float | None,
+    api_version: int,
+) -> Config:
+    """Build a ``Config`` from arguments and the environment, rejecting bad values clearly."""
+    key = api_key if api_key is not None else os.environ.get("INFERENCE_API_KEY")
+    if not key:
+        raise ValueError(
+            "no API key: pass api_key=... or set the INFERENCE_API_KEY environment variable"
+        )
+    url = base_url or os.environ.get("INFERENCE_BASE_URL") or DEFAULT_BASE_URL
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+    retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+    if retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, got {retries}")
+    if api_version not in (1, 2):
+        raise ValueError(f"api_version must be 1 or 2, got {api_version!r}")
+    values = {
+        "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
+        "connect_timeout": DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+        "stream_idle_timeout": (
+            DEFAULT_STREAM_IDLE_TIMEOUT if stream_idle_timeout is None else stream_idle_timeout
+        ),
+    }
+    for name, value in values.items():
+        if value <= 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return Config(
+        api_key=key,
+        base_url=url.rstrip("/"),
+        max_retries=retries,
+        api_version=api_version,
+        **values,
+    )
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one logical request, reused by all of its retries."""
+    return os.urandom(16).hex()
+
+
+@dataclass
+class Prepared:
+    """One request, ready for either I/O loop."""
+
+    method: str
+    url: str
+    where: str
+    headers: dict[str, str]
+    content: bytes | None
+    params: Mapping[str, Any] | None
+
+
+def prepare(
+    config: Config,
+    base_headers: dict[str, str],
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    idempotency_key: str | None = None,
+    accept: str | None = None,
+) -> Prepared:
+    """Build the URL, headers and body of an API request."""
+    method = method.upper()
+    if not path.startswith("/"):
+        path = "/" + path
+    merged = dict(base_headers)
+    content: bytes | None = None
+    if json is not None:
+        try:
+            content = _JSON_ENCODER.encode(json)
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise TypeError(f"the body of {method} {path} cannot be sent as JSON: {exc}") from exc
+        merged["Content-Type"] = "application/json"
+    if accept:
+        merged["Accept"] = accept
+    if method == "POST" or idempotency_key is not None:
+        # Every POST carries a key, created once per logical request, so a retry after a lost
+        # reply cannot create a second task or file.
+        merged["Idempotency-Key"] = idempotency_key or new_idempotency_key()
+    if headers:
+        merged.update(headers)
+    return Prepared(method, config.base_url + path, f"{method} {path}", merged, content, params)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The server's requested delay in seconds (``retry-after-ms``, seconds or HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(float(when.timestamp()) - time.time(), 0.0)
+
+
+def backoff(attempt: int) -> float:
+    """Jittered exponential backoff before retry number ``attempt`` (0-based)."""
+    ceiling = min(INITIAL_RETRY_DELAY * (2.0**attempt), MAX_RETRY_DELAY)
+    return ceiling * (0.5 + random.random() / 2)
+
+
+def status_retryable(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an error status may succeed when sent again."""
+    explicit = headers.get("x-should-retry")
+    if explicit == "true":
+        return True
+    if explicit == "false":
+        return False
+    return status in RETRY_STATUSES or status >= 500
+
+
+class RetryState:
+    """Counts attempts of one request and decides whether and when to try again."""
+
+    def __init__(self, max_retries: int) -> None:
+        self.max_retries = max_retries
+        self.attempt = 0
+
+    def delay_after_status(self, status: int, headers: Mapping[str, str]) -> float | None:
+        """Seconds to wait before retrying this error status, or ``None`` to give up."""
+        if self.attempt >= self.max_retries or not status_retryable(status, headers):
+            return None
+        requested = retry_after(headers)
+        if requested is not None and requested > MAX_RETRY_AFTER:
+            return None  # the server asks for longer than a client should block
+        delay = requested if requested is not None else backoff(self.attempt)
+        self.attempt += 1
+        return delay
+
+    def delay_after_error(self) -> float | None:
+        """Seconds to wait before retrying a connection failure, or ``None`` to give up."""
+        if self.attempt >= self.max_retries:
+            return None
+        delay = backoff(self.attempt)
+        self.attempt += 1
+        return delay
+
+
+def parse_body(status: int, headers: Mapping[str, str], body: bytes, where: str) -> Any:
+    """The data of a successful reply, unwrapped from either envelope, as builtins.
+
+    v1 replies ``{"success": true, "data": ...}`` give ``data``; ``success: false`` raises;
+    v2 replies are the bare object. 204 and empty bodies give ``None``.
+    """
+    if status == 204 or not body.strip():
+        return None
+    try:
+        payload = _JSON_DECODER.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedResponseError(
+            status,
+            f"{where} answered with a body that is not JSON ({exc}): {_snippet(body)}",
+            request_id=request_id(headers),
+            body=_snippet(body),
+        ) from None
+    if isinstance(payload, dict) and isinstance(payload.get("success"), bool):
+        if payload["success"]:
+            return payload.get("data")
+        raise error_from_response(
+            _status_of(payload, status), body, request_id=request_id(headers), where=where
+        )
+    return payload
+
+
+def raise_for_status(status: int, headers: Mapping[str, str], body: bytes, where: str) -> NoReturn:
+    """Raise the mapped ``APIError`` for an error reply."""
+    raise error_from_response(max(status, 400), body, request_id=request_id(headers), where=where)
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The request id the server assigned, if any."""
+    return headers.get("x-request-id") or headers.get("request-id")
+
+
+def convert(data: Any, type_: type[Any], where: str) -> Any:
+    """Convert decoded builtins into a wire type, with a clear error for a wrong shape."""
+    try:
+        return msgspec.convert(data, type_)
+    except msgspec.ValidationError as exc:
+        raise MalformedResponseError(
+            200, f"{where} answered with an unexpected {type_.__name__}: {exc}", body=data
+        ) from None
+
+
+def connection_error(exc: BaseException, where: str) -> APIConnectionError:
+    """Wrap a transport failure; the text names the request, never its headers."""
+    from inferencesh.core.errors import APITimeoutError
+
+    kind = type(exc).__name__
+    detail = str(exc) or kind
+    if "Timeout" in kind:
+        return APITimeoutError(f"{where} timed out ({kind}: {detail})")
+    return APIConnectionError(f"{where} failed: {kind}: {detail}")
+
+
+def _status_of(payload: dict[str, Any], status: int) -> int:
+    value = payload.get("status")
+    return value if isinstance(value, int) and value >= 400 else max(status, 400)
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return text + ("…" if len(body) > limit else "")
+
+
+__all__ = [
+    "APIError",
+    "Config",
+    "Prepared",
+    "RetryState",
+    "convert",
+    "parse_body",
+    "prepare",
+    "raise_for_status",
+    "resolve_config",
+]
+
+
+def sleep(seconds: float) -> None:
+    """Block for ``seconds`` (one place, so tests can skip real waits)."""
+    time.sleep(seconds)
+
+
+async def asleep(seconds: float) -> None:
+    """Wait ``seconds`` without blocking the event loop (asyncio or trio)."""
+    import anyio
+
+    await anyio.sleep(seconds)

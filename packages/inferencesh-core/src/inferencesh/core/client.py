@@ -1,0 +1,568 @@
+"""The clients: ``Inference`` (sync) and ``AsyncInference`` (async), with the same surface.
+
+Each operation is written once in ``_ops`` as a generator of I/O effects; the two classes
+here perform those effects with their own transport (``HTTPClient`` / ``AsyncHTTPClient``)
+and otherwise only forward arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+import httpx
+
+from inferencesh.core import _ops
+from inferencesh.core._follow import TaskFollower
+from inferencesh.core._transport import resolve_config
+from inferencesh.core.files import UploadFileOptions
+from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+from inferencesh.core.resources import (
+    AsyncFiles,
+    AsyncSessions,
+    AsyncTasks,
+    Files,
+    Sessions,
+    Tasks,
+)
+from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+from inferencesh.core.tasks import AsyncTaskStream, TaskStream
+from inferencesh.core.types import SessionInfo, Task, UploadedFile
+
+if TYPE_CHECKING:
+    from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
+
+__all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
+
+T = TypeVar("T")
+
+_DEFAULT_MAX_RECONNECTS = 5
+
+
+def _agents_module() -> Any:
+    try:
+        import inferencesh.agents as agents
+    except ModuleNotFoundError as exc:
+        if exc.name and "inferencesh.agents".startswith(exc.name):
+            raise ImportError(
+                "agents need the `inferencesh-agents` distribution, which is not installed. "
+                "Install it with: pip install inferencesh-agents"
+            ) from exc
+        raise
+    return agents
+
+
+class _ClientBase:
+    """Settings and helpers shared by both clients (no I/O)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float | None,
+        connect_timeout: float | None,
+        max_retries: int | None,
+        stream_idle_timeout: float | None,
+        max_reconnects: int,
+        api_version: int,
+        upload_paths: bool,
+    ) -> None:
+        self._config = resolve_config(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            stream_idle_timeout=stream_idle_timeout,
+            api_version=api_version,
+        )
+        if max_reconnects < 0:
+            raise ValueError(f"max_reconnects must be 0 or more, got {max_reconnects}")
+        self.max_reconnects = max_reconnects
+        self.upload_paths = upload_paths
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+
+    def _paths(self, upload_paths: bool | None) -> bool:
+        return self.upload_paths if upload_paths is None else upload_paths
+
+    def _follower(
+        self, task: Task, timeout: float | None, max_reconnects: int | None
+    ) -> TaskFollower:
+        return TaskFollower(
+            task.id,
+            task if task.status else None,
+            idle_timeout=self._config.stream_idle_timeout,
+            max_reconnects=self.max_reconnects if max_reconnects is None else max_reconnects,
+            timeout=timeout,
+        )
+
+
+class Inference(_ClientBase):
+    """The sync client of the inference.sh API.
+
+    Args:
+        api_key: the API key (default: the ``INFERENCE_API_KEY`` environment variable).
+        base_url: the API URL (default: ``INFERENCE_BASE_URL``, else the cloud API).
+        timeout: seconds for one request (read, write and pool; default 60).
+        connect_timeout: seconds to connect (default 10).
+        max_retries: retries of a failed request (connection errors, 408, 409, 429, 5xx;
+            default 2).
+        stream_idle_timeout: seconds without a byte (heartbeats count) before a stream is
+            treated as dropped and reopened (default 60).
+        max_reconnects: consecutive failed stream reconnects before giving up (default 5).
+        api_version: 2 (bare bodies, RFC 9457 errors; default) or 1 (``{success, data}``).
+            Replies of either shape are understood.
+        upload_paths: upload input strings that are paths of existing files (default True).
+        http_client: an ``httpx.Client`` to use (its proxies, certificates, limits); it is not
+            closed by ``close()``.
+
+    The client pools connections; use it as a context manager or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
+        stream_idle_timeout: float | None = None,
+        max_reconnects: int = _DEFAULT_MAX_RECONNECTS,
+        api_version: int = 2,
+        upload_paths: bool = True,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            stream_idle_timeout=stream_idle_timeout,
+            max_reconnects=max_reconnects,
+            api_version=api_version,
+            upload_paths=upload_paths,
+        )
+        self.http = HTTPClient(self._config, http_client)
+        """The low-level transport: ``request(...)`` and ``stream(...)`` on any endpoint."""
+        self.tasks = Tasks(self)
+        self.files = Files(self)
+        self.sessions = Sessions(self)
+
+    # -- the effect driver ----------------------------------------------------------------
+    def _drive(self, op: _ops.Op[T]) -> T:
+        try:
+            effect = next(op)
+            while True:
+                effect = op.send(self._perform(effect))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            op.close()
+
+    def _perform(self, effect: _ops.Effect) -> Any:
+        if isinstance(effect, _ops.Call):
+            return self.http.request(
+                effect.method,
+                effect.path,
+                json=effect.json,
+                params=effect.params,
+                timeout=effect.timeout,
+                idempotency_key=effect.idempotency_key,
+            )
+        if isinstance(effect, _ops.Blocking):
+            return effect.fn()
+        if isinstance(effect, _ops.Put):
+            return self.http.put(effect.url, effect.source)
+        stream = TaskStream(self.http, self._follower(effect.task, effect.timeout, None))
+        return stream.wait()
+
+    # -- tasks ------------------------------------------------------------------------------
+    @overload
+    def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        timeout: float | None = ...,
+        upload_paths: bool | None = ...,
+        max_reconnects: int | None = ...,
+    ) -> Task: ...
+
+    @overload
+    def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = ...,
+        stream: Literal[True],
+        timeout: float | None = ...,
+        upload_paths: bool | None = ...,
+        max_reconnects: int | None = ...,
+    ) -> TaskStream: ...
+
+    def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = True,
+        stream: bool = False,
+        timeout: float | None = None,
+        upload_paths: bool | None = None,
+        max_reconnects: int | None = None,
+    ) -> Task | TaskStream:
+        """Run an app.
+
+        ``params`` holds ``app`` (``namespace/name@version[:function]``), ``input``, and
+        optionally ``setup``, ``function``, ``infra``, ``session`` (``"new"`` or a session
+        id), ``session_timeout`` (1-3600 s, with ``session="new"``), ``webhook`` and any other
+        field of the API's run request. Files in ``input`` are uploaded first (see
+        ``inferencesh.core.files``).
+
+        Returns the completed task (``wait=True``, the default; raises ``TaskFailedError`` /
+        ``TaskCancelledError``), the created task at once (``wait=False``), or a
+        ``TaskStream`` of every update (``stream=True``). ``timeout`` bounds the wait.
+        """
+        task = self._drive(_ops.create_task(params, self._paths(upload_paths)))
+        if stream:
+            return TaskStream(self.http, self._follower(task, timeout, max_reconnects))
+        if not wait:
+            return task
+        return self._wait(task, timeout, max_reconnects)
+
+    def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
+        return TaskStream(self.http, self._follower(task, timeout, max_reconnects)).wait()
+
+    def get_task(self, task_id: str) -> Task:
+        """Fetch a task (``GET /tasks/{id}``)."""
+        return self._drive(_ops.get_task(task_id))
+
+    def cancel(self, task_id: str, *, force: bool | None = None) -> None:
+        """Ask the platform to cancel a task (``force=True`` skips the grace period)."""
+        self._drive(_ops.cancel(task_id, force))
+
+    def wait_for_completion(
+        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+    ) -> Task:
+        """Wait for a task to end; returns it when completed, raises when it failed or was
+        cancelled, and raises ``APITimeoutError`` after ``timeout`` seconds."""
+        _ops.get_task(task_id).close()  # validates the id without a request
+        return self._wait(Task(id=task_id), timeout, max_reconnects)
+
+    def stream_task(
+        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+    ) -> TaskStream:
+        """Follow an existing task: a ``TaskStream`` of its updates."""
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        return TaskStream(self.http, self._follower(Task(id=task_id), timeout, max_reconnects))
+
+    # -- files ------------------------------------------------------------------------------
+    def upload_file(self, data: Any, options: UploadFileOptions | None = None) -> UploadedFile:
+        """Upload a file: a path (``str`` or ``Path``), ``bytes``, a ``data:`` URI or a binary
+        file object. Streams from disk. Returns the file record; use its ``uri`` in inputs."""
+        return self._drive(_ops.upload_file(data, options))
+
+    # -- sessions ---------------------------------------------------------------------------
+    def session(
+        self,
+        app: str,
+        *,
+        input: Any = None,
+        function: str | None = None,
+        session_timeout: int | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> SessionHandle:
+        """Start a session: run a first call with ``session="new"`` on a leased worker.
+
+        Returns a ``SessionHandle`` (``.result`` is the first call's task) whose ``call``
+        runs later calls on the same warm worker; ``end()`` (or leaving a ``with`` block)
+        releases it. Extra keyword arguments are run request fields (``setup``, ``infra``).
+        """
+        extra = dict(params)
+        if session_timeout is not None:
+            extra["session_timeout"] = session_timeout
+        run_params = _ops.session_params(app, function, input, "new", extra)
+        task = self._drive(_ops.start_session(run_params, self.upload_paths, timeout))
+        assert task.session_id is not None
+        return SessionHandle(self, app, task.session_id, task)
+
+    def get_session(self, session_id: str) -> SessionInfo:
+        """Fetch a session (``GET /sessions/{id}``)."""
+        return self._drive(_ops.get_session(session_id))
+
+    def list_sessions(self) -> list[SessionInfo]:
+        """The account's sessions (``GET /sessions``)."""
+        return self._drive(_ops.list_sessions())
+
+    def keepalive(self, session_id: str) -> SessionInfo:
+        """Reset a session's idle timer."""
+        return self._drive(_ops.keepalive(session_id))
+
+    def end_session(self, session_id: str) -> None:
+        """End a session and release its worker."""
+        self._drive(_ops.end_session(session_id))
+
+    # -- agents -----------------------------------------------------------------------------
+    def agent(self, config_or_ref: Any, **kwargs: Any) -> Agent:
+        """An agent chat client (needs ``inferencesh-agents``)."""
+        agent: Agent = _agents_module().Agent(self, config_or_ref, **kwargs)
+        return agent
+
+    @property
+    def agents(self) -> Agents:
+        """The agents namespace (needs ``inferencesh-agents``)."""
+        agents: Agents = _agents_module().Agents(self)
+        return agents
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pool (not a pool passed in as ``http_client``)."""
+        self.http.close()
+
+    def __enter__(self) -> Inference:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncInference(_ClientBase):
+    """The async client of the inference.sh API; the same arguments and methods as
+    ``Inference``, awaited. Pass ``http_client=httpx.AsyncClient(...)`` to share a pool."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
+        stream_idle_timeout: float | None = None,
+        max_reconnects: int = _DEFAULT_MAX_RECONNECTS,
+        api_version: int = 2,
+        upload_paths: bool = True,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            max_retries=max_retries,
+            stream_idle_timeout=stream_idle_timeout,
+            max_reconnects=max_reconnects,
+            api_version=api_version,
+            upload_paths=upload_paths,
+        )
+        self.http = AsyncHTTPClient(self._config, http_client)
+        """The low-level transport: ``await request(...)`` and ``stream(...)``."""
+        self.tasks = AsyncTasks(self)
+        self.files = AsyncFiles(self)
+        self.sessions = AsyncSessions(self)
+
+    # -- the effect driver ----------------------------------------------------------------
+    async def _drive(self, op: _ops.Op[T]) -> T:
+        try:
+            effect = next(op)
+            while True:
+                effect = op.send(await self._perform(effect))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            op.close()
+
+    async def _perform(self, effect: _ops.Effect) -> Any:
+        if isinstance(effect, _ops.Call):
+            return await self.http.request(
+                effect.method,
+                effect.path,
+                json=effect.json,
+                params=effect.params,
+                timeout=effect.timeout,
+                idempotency_key=effect.idempotency_key,
+            )
+        if isinstance(effect, _ops.Blocking):
+            import anyio.to_thread
+
+            return await anyio.to_thread.run_sync(effect.fn)
+        if isinstance(effect, _ops.Put):
+            return await self.http.put(effect.url, effect.source)
+        stream = AsyncTaskStream(self.http, self._follower(effect.task, effect.timeout, None))
+        return await stream.wait()
+
+    # -- tasks ------------------------------------------------------------------------------
+    @overload
+    async def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        timeout: float | None = ...,
+        upload_paths: bool | None = ...,
+        max_reconnects: int | None = ...,
+    ) -> Task: ...
+
+    @overload
+    async def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = ...,
+        stream: Literal[True],
+        timeout: float | None = ...,
+        upload_paths: bool | None = ...,
+        max_reconnects: int | None = ...,
+    ) -> AsyncTaskStream: ...
+
+    async def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        wait: bool = True,
+        stream: bool = False,
+        timeout: float | None = None,
+        upload_paths: bool | None = None,
+        max_reconnects: int | None = None,
+    ) -> Task | AsyncTaskStream:
+        """Run an app; see ``Inference.run``. With ``stream=True`` use
+        ``async for update in await client.run(params, stream=True)``."""
+        task = await self._drive(_ops.create_task(params, self._paths(upload_paths)))
+        if stream:
+            return AsyncTaskStream(self.http, self._follower(task, timeout, max_reconnects))
+        if not wait:
+            return task
+        return await self._wait(task, timeout, max_reconnects)
+
+    async def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
+        stream = AsyncTaskStream(self.http, self._follower(task, timeout, max_reconnects))
+        return await stream.wait()
+
+    async def get_task(self, task_id: str) -> Task:
+        """Fetch a task (``GET /tasks/{id}``)."""
+        return await self._drive(_ops.get_task(task_id))
+
+    async def cancel(self, task_id: str, *, force: bool | None = None) -> None:
+        """Ask the platform to cancel a task (``force=True`` skips the grace period)."""
+        await self._drive(_ops.cancel(task_id, force))
+
+    async def wait_for_completion(
+        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+    ) -> Task:
+        """Wait for a task to end; see ``Inference.wait_for_completion``."""
+        _ops.get_task(task_id).close()
+        return await self._wait(Task(id=task_id), timeout, max_reconnects)
+
+    def stream_task(
+        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+    ) -> AsyncTaskStream:
+        """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        follower = self._follower(Task(id=task_id), timeout, max_reconnects)
+        return AsyncTaskStream(self.http, follower)
+
+    # -- files ------------------------------------------------------------------------------
+    async def upload_file(
+        self, data: Any, options: UploadFileOptions | None = None
+    ) -> UploadedFile:
+        """Upload a file; see ``Inference.upload_file``. Disk reads run off the event loop."""
+        return await self._drive(_ops.upload_file(data, options))
+
+    # -- sessions ---------------------------------------------------------------------------
+    async def session(
+        self,
+        app: str,
+        *,
+        input: Any = None,
+        function: str | None = None,
+        session_timeout: int | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> AsyncSessionHandle:
+        """Start a session; see ``Inference.session``. Use
+        ``async with await client.session(app, ...) as s:``."""
+        extra = dict(params)
+        if session_timeout is not None:
+            extra["session_timeout"] = session_timeout
+        run_params = _ops.session_params(app, function, input, "new", extra)
+        task = await self._drive(_ops.start_session(run_params, self.upload_paths, timeout))
+        assert task.session_id is not None
+        return AsyncSessionHandle(self, app, task.session_id, task)
+
+    async def get_session(self, session_id: str) -> SessionInfo:
+        """Fetch a session (``GET /sessions/{id}``)."""
+        return await self._drive(_ops.get_session(session_id))
+
+    async def list_sessions(self) -> list[SessionInfo]:
+        """The account's sessions (``GET /sessions``)."""
+        return await self._drive(_ops.list_sessions())
+
+    async def keepalive(self, session_id: str) -> SessionInfo:
+        """Reset a session's idle timer."""
+        return await self._drive(_ops.keepalive(session_id))
+
+    async def end_session(self, session_id: str) -> None:
+        """End a session and release its worker."""
+        await self._drive(_ops.end_session(session_id))
+
+    # -- agents -----------------------------------------------------------------------------
+    def agent(self, config_or_ref: Any, **kwargs: Any) -> AsyncAgent:
+        """An async agent chat client (needs ``inferencesh-agents``)."""
+        agent: AsyncAgent = _agents_module().AsyncAgent(self, config_or_ref, **kwargs)
+        return agent
+
+    @property
+    def agents(self) -> AsyncAgents:
+        """The agents namespace (needs ``inferencesh-agents``)."""
+        agents: AsyncAgents = _agents_module().AsyncAgents(self)
+        return agents
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the connection pool (not a pool passed in as ``http_client``)."""
+        await self.http.close()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncInference:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def inference(**kwargs: Any) -> Inference:
+    """Create a sync client; takes the arguments of ``Inference``."""
+    return Inference(**kwargs)
+
+
+def async_inference(**kwargs: Any) -> AsyncInference:
+    """Create an async client; takes the arguments of ``AsyncInference``."""
+    return AsyncInference(**kwargs)

@@ -1,0 +1,284 @@
+"""The exceptions of the inference.sh client, one hierarchy for every failure.
+
+::
+
+    InferenceError (RuntimeError)
+    ├── APIError                      an HTTP error reply (status, code, message, request_id, body)
+    │   ├── BadRequestError           400, 422
+    │   ├── AuthenticationError       401
+    │   ├── PermissionDeniedError     403
+    │   ├── NotFoundError             404
+    │   ├── ConflictError             409
+    │   ├── RateLimitError            429
+    │   ├── ServerError               5xx
+    │   ├── RequirementsNotMetError   412 (alias RequirementsNotMetException), with ``.errors``
+    │   ├── MalformedResponseError    a reply the client cannot read
+    │   └── SessionError              SessionNotFoundError, SessionExpiredError,
+    │                                 SessionEndedError, WorkerLostError
+    ├── APIConnectionError            the server could not be reached / the connection dropped
+    │   └── APITimeoutError           (also a TimeoutError)
+    ├── TaskFailedError               the task ended FAILED; ``.task`` holds it
+    └── TaskCancelledError            the task ended CANCELLED; ``.task`` holds it
+
+No exception text ever contains the API key: messages are built from the reply body and the
+request's method and path only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from inferencesh.core.types import Task
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InferenceError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequirementsNotMetError",
+    "RequirementsNotMetException",
+    "ServerError",
+    "SessionEndedError",
+    "SessionError",
+    "SessionExpiredError",
+    "SessionNotFoundError",
+    "TaskCancelledError",
+    "TaskFailedError",
+    "WorkerLostError",
+    "error_from_response",
+]
+
+
+class InferenceError(RuntimeError):
+    """Base of every error raised by the inference.sh client."""
+
+
+class APIError(InferenceError):
+    """The API answered with an error.
+
+    Attributes: ``status`` (HTTP status), ``code`` (the platform's error code such as
+    ``"not_found"``, or ``None``), ``message``, ``request_id`` (from ``X-Request-ID``, for
+    support), ``body`` (the decoded error body, or the raw text when it was not JSON).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.body = body
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = f"HTTP {self.status}"
+        if self.code:
+            text += f" {self.code}"
+        text += f": {self.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    @property
+    def status_code(self) -> int:
+        """Alias of ``status`` (the name the published SDK used)."""
+        return self.status
+
+
+class BadRequestError(APIError):
+    """400 or 422: the request was invalid; the message says what was wrong."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the API key lacks the scope for this call."""
+
+
+class NotFoundError(APIError):
+    """404: no such task, file, app or session."""
+
+
+class ConflictError(APIError):
+    """409: the resource is busy or in a conflicting state (retried automatically)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests (retried automatically, honouring ``Retry-After``)."""
+
+
+class ServerError(APIError):
+    """5xx: the platform failed (retried automatically)."""
+
+
+class MalformedResponseError(APIError):
+    """The reply could not be read: not JSON, or JSON of the wrong shape."""
+
+
+class RequirementsNotMetError(APIError):
+    """412: the app needs secrets, credentials or OAuth scopes the account does not have.
+
+    ``errors`` is a list of dicts with ``type`` (``"secret"``, ``"credential"``/
+    ``"integration"``, ``"scope"``), ``key``, ``message`` and ``action``.
+    """
+
+    def __init__(
+        self,
+        errors: list[dict[str, Any]],
+        status: int = 412,
+        *,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.errors = errors
+        first = errors[0].get("message") if errors else None
+        message = str(first) if first else "requirements not met"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more)"
+        super().__init__(
+            status, message, code="requirements_not_met", request_id=request_id, body=body
+        )
+
+
+RequirementsNotMetException = RequirementsNotMetError
+"""The name the documentation uses for :class:`RequirementsNotMetError`."""
+
+
+class SessionError(APIError):
+    """A stateful session could not be used."""
+
+
+class SessionNotFoundError(SessionError, NotFoundError):
+    """404 ``SESSION_NOT_FOUND``: no session with that id."""
+
+
+class SessionExpiredError(SessionError):
+    """410 ``SESSION_EXPIRED``: the session idled past its timeout."""
+
+
+class SessionEndedError(SessionError):
+    """410 ``SESSION_ENDED``: the session was ended."""
+
+
+class WorkerLostError(SessionError, ServerError):
+    """The worker holding the session went away; its in-memory state is lost."""
+
+
+class APIConnectionError(InferenceError):
+    """The request did not get an answer: connection refused, reset or dropped mid-stream."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A connect, read or overall timeout ran out."""
+
+
+class TaskFailedError(InferenceError):
+    """The task ended with status FAILED; ``task`` is the final task, ``task.error`` the cause."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        super().__init__(f"task {task.id} failed: {task.error or 'no error message'}")
+
+
+class TaskCancelledError(InferenceError):
+    """The task ended with status CANCELLED; ``task`` is the final task."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        super().__init__(f"task {task.id} was cancelled")
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+_BY_CODE: dict[str, type[APIError]] = {
+    "session_not_found": SessionNotFoundError,
+    "session_expired": SessionExpiredError,
+    "session_ended": SessionEndedError,
+    "worker_lost": WorkerLostError,
+}
+
+_SNIPPET = 300
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:_SNIPPET].decode("utf-8", "replace").strip()
+    return text + ("…" if len(body) > _SNIPPET else "")
+
+
+def error_from_response(
+    status: int, body: bytes, *, request_id: str | None = None, where: str = ""
+) -> APIError:
+    """Build the exception for an error reply (pure: used by the sync and async clients).
+
+    Reads the v1 envelope ``{"success": false, "error": {"code", "message"}}``, an RFC 9457
+    problem ``{"type", "title", "status", "detail"}``, ``{"error": "text"}`` or
+    ``{"message": "text"}``; a 412 ``{"errors": [...]}`` becomes ``RequirementsNotMetError``.
+    """
+    payload: Any
+    try:
+        payload = msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError:
+        payload = None
+    code: str | None = None
+    message: str | None = None
+    if isinstance(payload, dict):
+        errors = payload.get("errors")
+        if status == 412 and isinstance(errors, list):
+            items = [e if isinstance(e, dict) else {"message": str(e)} for e in errors]
+            return RequirementsNotMetError(items, status, request_id=request_id, body=payload)
+        error = payload.get("error")
+        if isinstance(error, dict):
+            code = _str(error.get("code"))
+            message = _str(error.get("message"))
+        elif isinstance(error, str):
+            message = error
+        problem_type = _str(payload.get("type"))
+        if code is None and problem_type and problem_type != "about:blank":
+            code = problem_type.rstrip("/").rsplit("/", 1)[-1]
+        if code is None:
+            code = _str(payload.get("code"))
+        message = (
+            message
+            or _str(payload.get("detail"))
+            or _str(payload.get("title"))
+            or _str(payload.get("message"))
+        )
+    if not message:
+        message = _snippet(body) if body else "no error details in the reply"
+    if where:
+        message = f"{message} [{where}]"
+    cls = _BY_CODE.get(code.lower()) if code else None
+    if cls is None:
+        cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    return cls(status, message, code=code, request_id=request_id, body=payload or _snippet(body))
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,316 @@
+"""File uploads: what can be uploaded, how it is read, and which inputs are uploaded for you.
+
+An upload is two requests: ``POST /files`` announces the file and returns a record with a
+presigned ``upload_url``; the bytes then go to that URL with ``PUT``, streamed from disk in
+chunks (memory does not grow with the file's size). The record's ``uri`` is what app inputs
+take.
+
+Auto-upload of task input (``client.run``): every value in ``input`` (nested dicts, lists and
+tuples included) that is a ``pathlib.Path``, an open binary file, ``bytes``, or a ``data:``
+URI is uploaded and replaced by its ``uri``; an ``UploadedFile`` is replaced by its ``uri``.
+A plain string is uploaded only when paths are allowed (``upload_paths=True``, the default)
+and it is the path of an existing regular file written with a directory part
+(``/path/to/image.png``, ``./image.png``); URLs and ordinary text are sent unchanged, and
+nothing is ever guessed to be base64.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import PurePath
+from typing import IO, Any
+
+from inferencesh.core.types import UploadedFile
+
+__all__ = ["CHUNK_SIZE", "Source", "UploadFileOptions"]
+
+CHUNK_SIZE = 1 << 20
+_MAX_PATH = 4096
+_DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?),(?P<data>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class UploadFileOptions:
+    """Options of ``upload_file``.
+
+    ``filename`` (default: the file's name), ``content_type`` (default: guessed from the
+    name, else ``application/octet-stream``), ``path`` (a storage path hint), ``public``
+    (make the file readable without auth) and ``category`` (``uploads`` by default).
+    """
+
+    filename: str | None = None
+    content_type: str | None = None
+    path: str | None = None
+    public: bool | None = None
+    category: str | None = None
+
+
+@dataclass
+class Source:
+    """Bytes to upload: in memory, a file on disk, or an open file object."""
+
+    kind: str  # "bytes" | "path" | "file"
+    value: Any
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    start: int = 0
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the bytes can be sent again (a retry after a failed ``PUT``)."""
+        if self.kind != "file":
+            return True
+        seekable = getattr(self.value, "seekable", None)
+        return bool(seekable and seekable())
+
+    def probe(self) -> Source:
+        """Check that the file exists and measure it (blocking: run in a thread when async)."""
+        if self.kind == "path":
+            path = self.value
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"cannot upload {path!r}: no such file") from None
+            if not _is_regular(st.st_mode):
+                raise IsADirectoryError(f"cannot upload {path!r}: it is not a regular file")
+            return replace(self, size=st.st_size)
+        if self.kind == "file":
+            fileobj = self.value
+            start = _tell(fileobj)
+            size = None
+            fileno = getattr(fileobj, "fileno", None)
+            try:
+                size = os.fstat(fileno()).st_size - start if fileno else None
+            except (OSError, ValueError):
+                size = None
+            if size is None and getattr(fileobj, "seekable", lambda: False)():
+                end = fileobj.seek(0, os.SEEK_END)
+                fileobj.seek(start)
+                size = end - start
+            if size is None:
+                raise ValueError(
+                    "cannot upload a file object whose size is unknown (not seekable, no "
+                    "fileno): read it into bytes first"
+                )
+            return replace(self, size=size, start=start)
+        return self
+
+    def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> Callable[[], bytes]:
+        """Open the source for reading and return a function giving the next chunk (blocking).
+
+        The function returns ``b""`` at the end and closes what it opened.
+        """
+        if self.kind == "bytes":
+            view = memoryview(self.value)
+            pos = 0
+
+            def next_bytes() -> bytes:
+                nonlocal pos
+                piece = bytes(view[pos : pos + chunk_size])
+                pos += len(piece)
+                return piece
+
+            return next_bytes
+        if self.kind == "path":
+            handle: IO[bytes] = open(self.value, "rb")  # noqa: SIM115 - closed at EOF below
+            owned = True
+        else:
+            handle = self.value
+            owned = False
+            if self.start and self.replayable:
+                handle.seek(self.start)
+        remaining = self.size if self.size is not None else -1
+
+        def next_file() -> bytes:
+            nonlocal remaining
+            if remaining == 0:
+                piece = b""
+            else:
+                want = chunk_size if remaining < 0 else min(chunk_size, remaining)
+                piece = handle.read(want)
+                if isinstance(piece, str):
+                    raise TypeError("cannot upload a text-mode file: open it with 'rb'")
+                remaining -= len(piece)
+            if not piece and owned:
+                handle.close()
+            return piece
+
+        return next_file
+
+    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The bytes in chunks, read as they are sent."""
+        read = self.open_chunks(chunk_size)
+        while piece := read():
+            yield piece
+
+    async def aiter_chunks(self, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """The bytes in chunks; file reads run in a worker thread, off the event loop."""
+        if self.kind == "bytes":
+            for piece in self.iter_chunks(chunk_size):
+                yield piece
+            return
+        import anyio.to_thread
+
+        read = await anyio.to_thread.run_sync(self.open_chunks, chunk_size)
+        while piece := await anyio.to_thread.run_sync(read):
+            yield piece
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _tell(fileobj: Any) -> int:
+    try:
+        return int(fileobj.tell())
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def guess_content_type(filename: str | None) -> str:
+    """The MIME type for a file name, or ``application/octet-stream``."""
+    if filename:
+        import mimetypes
+
+        guessed, _ = mimetypes.guess_type(filename)
+        if guessed:
+            return guessed
+    return "application/octet-stream"
+
+
+def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
+    """The bytes and media type of a ``data:`` URI (base64 or percent-encoded)."""
+    match = _DATA_URI.match(uri)
+    if match is None:
+        raise ValueError(f"invalid data: URI (expected data:<type>;base64,<data>): {uri[:60]!r}")
+    params = match["params"].split(";")
+    payload = match["data"]
+    if "base64" in params:
+        import base64
+
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"invalid base64 in data: URI: {exc}") from None
+    else:
+        data = urllib.parse.unquote_to_bytes(payload)
+    return data, match["type"] or None
+
+
+def source_of(data: Any, options: UploadFileOptions | None = None) -> Source:
+    """Classify what ``upload_file`` was given (pure: existence is checked by ``probe``)."""
+    opts = options or UploadFileOptions()
+    source: Source
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        source = Source("bytes", raw, size=len(raw))
+    elif isinstance(data, str) and data.startswith("data:"):
+        raw, media = decode_data_uri(data)
+        source = Source("bytes", raw, size=len(raw), content_type=media)
+    elif isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        source = Source("path", path, filename=os.path.basename(path))
+    elif hasattr(data, "read"):
+        name = getattr(data, "name", None)
+        filename = os.path.basename(name) if isinstance(name, str) else None
+        source = Source("file", data, filename=filename)
+    else:
+        raise TypeError(
+            "upload_file expects bytes, a data: URI, a path (str or pathlib.Path) or a binary "
+            f"file object, got {type(data).__name__}"
+        )
+    filename = opts.filename or source.filename
+    content_type = opts.content_type or source.content_type or guess_content_type(filename)
+    return replace(source, filename=filename, content_type=content_type)
+
+
+# -- auto-upload of task input ------------------------------------------------------------
+
+
+def _maybe_path(text: str) -> bool:
+    """Whether a string is worth checking on disk (it names a path with a directory part)."""
+    return (
+        0 < len(text) <= _MAX_PATH
+        and ("/" in text or os.sep in text)
+        and "://" not in text
+        and "\n" not in text
+        and "\x00" not in text
+    )
+
+
+def _key(value: Any) -> Any:
+    if isinstance(value, str):
+        return ("str", value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return ("bytes", bytes(value))
+    if isinstance(value, PurePath):
+        return ("path", os.fspath(value))
+    return ("obj", id(value))
+
+
+def _walk(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _walk(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, leaf) for v in value]
+    if isinstance(value, tuple):
+        return [_walk(v, leaf) for v in value]
+    return leaf(value)
+
+
+def is_uploadable(value: Any) -> bool:
+    """Whether an input value is uploaded regardless of the path setting."""
+    return (
+        isinstance(value, (bytes, bytearray, memoryview, PurePath))
+        or (isinstance(value, str) and value.startswith("data:"))
+        or (not isinstance(value, (str, int, float, bool, type(None))) and hasattr(value, "read"))
+    )
+
+
+def find_uploads(value: Any, upload_paths: bool) -> tuple[dict[Any, Any], list[str]]:
+    """The values in ``value`` to upload (by key) and the strings to check on disk."""
+    found: dict[Any, Any] = {}
+    candidates: list[str] = []
+
+    def visit(item: Any) -> Any:
+        if is_uploadable(item):
+            found.setdefault(_key(item), item)
+        elif upload_paths and isinstance(item, str) and _maybe_path(item):
+            candidates.append(item)
+        return item
+
+    _walk(value, visit)
+    return found, candidates
+
+
+def is_existing_file(path: str) -> bool:
+    """Whether ``path`` is an existing regular file (blocking)."""
+    try:
+        return os.path.isfile(path)
+    except (OSError, ValueError):
+        return False
+
+
+def substitute(value: Any, uris: dict[Any, str]) -> Any:
+    """A copy of ``value`` with uploaded values and ``UploadedFile``\\ s replaced by URIs."""
+
+    def leaf(item: Any) -> Any:
+        if isinstance(item, UploadedFile):
+            return item.uri
+        if isinstance(item, (str, bytes, bytearray, memoryview, PurePath)) or hasattr(item, "read"):
+            uri = uris.get(_key(item))
+            if uri is not None:
+                return uri
+        return item
+
+    return _walk(value, leaf)

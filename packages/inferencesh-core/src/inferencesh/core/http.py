@@ -1,0 +1,446 @@
+"""The low-level HTTP clients: ``HTTPClient`` (sync) and ``AsyncHTTPClient`` (async).
+
+Both send API requests with auth, retry per the policy in ``_transport``, unwrap either
+response envelope and raise the core errors; both stream NDJSON or SSE. Every decision lives
+in ``_transport`` and ``streaming``; the two classes below hold only their I/O loops.
+
+Use them through a client (``client.http``) for endpoints the client has no method for::
+
+    data = client.http.request("GET", "/tasks/abc/status")
+    for event in client.http.stream("GET", "/chats/xyz/stream"):
+        print(event.event, event.data)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+
+from inferencesh.core import _transport
+from inferencesh.core._log import configure_from_env, logger
+from inferencesh.core._transport import (
+    NDJSON,
+    SSE,
+    Config,
+    Prepared,
+    RetryState,
+    connection_error,
+    parse_body,
+    prepare,
+    raise_for_status,
+    status_retryable,
+)
+from inferencesh.core.errors import APIConnectionError, MalformedResponseError
+from inferencesh.core.files import Source
+from inferencesh.core.streaming import (
+    EventDecoder,
+    StreamProtocolError,
+    StreamTruncated,
+    TaskLine,
+    TaskLineDecoder,
+    is_sse,
+)
+from inferencesh.core.types import StreamEvent
+
+__all__ = ["AsyncHTTPClient", "HTTPClient"]
+
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+class _Base:
+    """What the sync and async clients share: settings, headers and pure helpers."""
+
+    def __init__(self, config: Config, owns: bool) -> None:
+        configure_from_env()
+        self.config = config
+        self._headers = config.base_headers()
+        self._timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        self._owns = owns
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r})"
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        accept: str | None = None,
+    ) -> Prepared:
+        return prepare(
+            self.config,
+            self._headers,
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            idempotency_key=idempotency_key,
+            accept=accept,
+        )
+
+    def _timeout_for(self, timeout: float | None) -> httpx.Timeout:
+        if timeout is None:
+            return self._timeout
+        return httpx.Timeout(timeout, connect=min(timeout, self.config.connect_timeout))
+
+    def _stream_timeout(self, read: float | None) -> httpx.Timeout:
+        return httpx.Timeout(
+            self.config.timeout,
+            connect=self.config.connect_timeout,
+            read=read if read is not None else self.config.stream_idle_timeout,
+        )
+
+    def _retry_state(self) -> RetryState:
+        return RetryState(self.config.max_retries)
+
+    @staticmethod
+    def _log_reply(prep: Prepared, status: int, started: float, attempt: int) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug("%s -> %d in %.1f ms (attempt %d)", prep.where, status, elapsed, attempt)
+
+    @staticmethod
+    def _log_retry(prep: Prepared, why: str, delay: float, state: RetryState) -> None:
+        logger.info(
+            "retrying %s in %.2f s after %s (retry %d of %d)",
+            prep.where,
+            delay,
+            why,
+            state.attempt,
+            state.max_retries,
+        )
+
+    @staticmethod
+    def _stream_error(exc: BaseException, where: str) -> Exception:
+        if isinstance(exc, StreamTruncated):
+            return APIConnectionError(f"{where}: {exc}")
+        if isinstance(exc, StreamProtocolError):
+            return MalformedResponseError(200, f"{where}: {exc}")
+        return connection_error(exc, where)
+
+
+_STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
+
+
+class HTTPClient(_Base):
+    """Sync API transport over one pooled ``httpx.Client``."""
+
+    def __init__(self, config: Config, client: httpx.Client | None = None) -> None:
+        super().__init__(config, owns=client is None)
+        self._client = client or httpx.Client(timeout=self._timeout, limits=_LIMITS)
+
+    @property
+    def httpx_client(self) -> httpx.Client:
+        """The underlying ``httpx.Client``."""
+        return self._client
+
+    def close(self) -> None:
+        """Close the connection pool (only if this object created it)."""
+        if self._owns:
+            self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send an API request and return the reply's data as builtins (``None`` for 204)."""
+        prep = self._prepare(
+            method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
+        )
+        response = self._send(prep, self._timeout_for(timeout), stream=False)
+        return parse_body(response.status_code, response.headers, response.content, prep.where)
+
+    def _send(self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool) -> httpx.Response:
+        state = self._retry_state()
+        while True:
+            started = time.perf_counter()
+            try:
+                request = self._client.build_request(
+                    prep.method,
+                    prep.url,
+                    headers=prep.headers,
+                    content=prep.content,
+                    params=prep.params,
+                    timeout=timeout,
+                )
+                response = self._client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                delay = state.delay_after_error()
+                if delay is None:
+                    raise connection_error(exc, prep.where) from exc
+                self._log_retry(prep, type(exc).__name__, delay, state)
+                _transport.sleep(delay)
+                continue
+            self._log_reply(prep, response.status_code, started, state.attempt + 1)
+            if response.status_code < 400:
+                return response
+            delay = state.delay_after_status(response.status_code, response.headers)
+            if delay is None:
+                try:
+                    body = response.read()
+                except httpx.TransportError as exc:
+                    raise connection_error(exc, prep.where) from exc
+                finally:
+                    response.close()
+                raise_for_status(response.status_code, response.headers, body, prep.where)
+            response.close()
+            self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
+            _transport.sleep(delay)
+
+    @contextmanager
+    def _open_stream(
+        self, prep: Prepared, read_timeout: float | None
+    ) -> Iterator[tuple[httpx.Response, bool]]:
+        response = self._send(prep, self._stream_timeout(read_timeout), stream=True)
+        try:
+            yield response, is_sse(response.headers.get("content-type"))
+        finally:
+            response.close()
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_timeout: float | None = None,
+        sse: bool = False,
+    ) -> Iterator[StreamEvent]:
+        """Stream a platform endpoint: NDJSON (or SSE with ``sse=True``) to ``StreamEvent``\\ s.
+
+        HTTP errors raise before the first event; a dropped connection raises
+        ``APIConnectionError``; the iterator ends when the server closes the stream.
+        """
+        prep = self._prepare(
+            method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
+        )
+        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            decoder = EventDecoder(is_sse_reply)
+            try:
+                for chunk in response.iter_raw():
+                    yield from decoder.feed(chunk)
+                yield from decoder.close()
+            except _STREAM_FAILURES as exc:
+                raise self._stream_error(exc, prep.where) from exc
+
+    def task_lines(self, path: str, read_timeout: float) -> Generator[list[TaskLine], None, None]:
+        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
+        prep = self._prepare("GET", path, accept=NDJSON)
+        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            decoder = TaskLineDecoder(is_sse_reply)
+            try:
+                for chunk in response.iter_raw():
+                    yield decoder.feed(chunk)
+                tail = decoder.close()
+                if tail:
+                    yield tail
+            except _STREAM_FAILURES as exc:
+                raise self._stream_error(exc, prep.where) from exc
+
+    def put(self, url: str, source: Source) -> None:
+        """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
+        where = "PUT <upload_url>"
+        headers = {"Content-Type": source.content_type or "application/octet-stream"}
+        if source.size is not None:
+            headers["Content-Length"] = str(source.size)
+        state = RetryState(self.config.max_retries if source.replayable else 0)
+        while True:
+            try:
+                response = self._client.put(
+                    url, content=source.iter_chunks(), headers=headers, timeout=self._timeout
+                )
+            except httpx.TransportError as exc:
+                delay = state.delay_after_error()
+                if delay is None:
+                    raise connection_error(exc, where) from exc
+                _transport.sleep(delay)
+                continue
+            if response.status_code < 300:
+                return
+            delay = (
+                state.delay_after_status(response.status_code, response.headers)
+                if status_retryable(response.status_code, response.headers)
+                else None
+            )
+            if delay is None:
+                raise_for_status(response.status_code, response.headers, response.content, where)
+            _transport.sleep(delay)
+
+
+class AsyncHTTPClient(_Base):
+    """Async API transport over one pooled ``httpx.AsyncClient``."""
+
+    def __init__(self, config: Config, client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(config, owns=client is None)
+        self._client = client or httpx.AsyncClient(timeout=self._timeout, limits=_LIMITS)
+
+    @property
+    def httpx_client(self) -> httpx.AsyncClient:
+        """The underlying ``httpx.AsyncClient``."""
+        return self._client
+
+    async def close(self) -> None:
+        """Close the connection pool (only if this object created it)."""
+        if self._owns:
+            await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send an API request and return the reply's data as builtins (``None`` for 204)."""
+        prep = self._prepare(
+            method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
+        )
+        response = await self._send(prep, self._timeout_for(timeout), stream=False)
+        return parse_body(response.status_code, response.headers, response.content, prep.where)
+
+    async def _send(
+        self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool
+    ) -> httpx.Response:
+        state = self._retry_state()
+        while True:
+            started = time.perf_counter()
+            try:
+                request = self._client.build_request(
+                    prep.method,
+                    prep.url,
+                    headers=prep.headers,
+                    content=prep.content,
+                    params=prep.params,
+                    timeout=timeout,
+                )
+                response = await self._client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                delay = state.delay_after_error()
+                if delay is None:
+                    raise connection_error(exc, prep.where) from exc
+                self._log_retry(prep, type(exc).__name__, delay, state)
+                await _transport.asleep(delay)
+                continue
+            self._log_reply(prep, response.status_code, started, state.attempt + 1)
+            if response.status_code < 400:
+                return response
+            delay = state.delay_after_status(response.status_code, response.headers)
+            if delay is None:
+                try:
+                    body = await response.aread()
+                except httpx.TransportError as exc:
+                    raise connection_error(exc, prep.where) from exc
+                finally:
+                    await response.aclose()
+                raise_for_status(response.status_code, response.headers, body, prep.where)
+            await response.aclose()
+            self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
+            await _transport.asleep(delay)
+
+    @asynccontextmanager
+    async def _open_stream(
+        self, prep: Prepared, read_timeout: float | None
+    ) -> AsyncIterator[tuple[httpx.Response, bool]]:
+        response = await self._send(prep, self._stream_timeout(read_timeout), stream=True)
+        try:
+            yield response, is_sse(response.headers.get("content-type"))
+        finally:
+            await response.aclose()
+
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_timeout: float | None = None,
+        sse: bool = False,
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream a platform endpoint: NDJSON (or SSE with ``sse=True``) to ``StreamEvent``\\ s.
+
+        HTTP errors raise before the first event; a dropped connection raises
+        ``APIConnectionError``; the iterator ends when the server closes the stream.
+        """
+        prep = self._prepare(
+            method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
+        )
+        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            decoder = EventDecoder(is_sse_reply)
+            try:
+                async for chunk in response.aiter_raw():
+                    for event in decoder.feed(chunk):
+                        yield event
+                for event in decoder.close():
+                    yield event
+            except _STREAM_FAILURES as exc:
+                raise self._stream_error(exc, prep.where) from exc
+
+    async def task_lines(
+        self, path: str, read_timeout: float
+    ) -> AsyncGenerator[list[TaskLine], None]:
+        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
+        prep = self._prepare("GET", path, accept=NDJSON)
+        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            decoder = TaskLineDecoder(is_sse_reply)
+            try:
+                async for chunk in response.aiter_raw():
+                    yield decoder.feed(chunk)
+                tail = decoder.close()
+                if tail:
+                    yield tail
+            except _STREAM_FAILURES as exc:
+                raise self._stream_error(exc, prep.where) from exc
+
+    async def put(self, url: str, source: Source) -> None:
+        """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
+        where = "PUT <upload_url>"
+        headers = {"Content-Type": source.content_type or "application/octet-stream"}
+        if source.size is not None:
+            headers["Content-Length"] = str(source.size)
+        state = RetryState(self.config.max_retries if source.replayable else 0)
+        while True:
+            try:
+                response = await self._client.put(
+                    url, content=source.aiter_chunks(), headers=headers, timeout=self._timeout
+                )
+            except httpx.TransportError as exc:
+                delay = state.delay_after_error()
+                if delay is None:
+                    raise connection_error(exc, where) from exc
+                await _transport.asleep(delay)
+                continue
+            if response.status_code < 300:
+                return
+            delay = (
+                state.delay_after_status(response.status_code, response.headers)
+                if status_retryable(response.status_code, response.headers)
+                else None
+            )
+            if delay is None:
+                raise_for_status(response.status_code, response.headers, response.content, where)
+            await _transport.asleep(delay)

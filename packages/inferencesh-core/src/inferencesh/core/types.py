@@ -1,0 +1,400 @@
+"""Wire types: every object that crosses the inference.sh HTTP API, as msgspec ``Struct``\\ s.
+
+The client decodes responses into these and the local platform encodes its replies with them,
+so both sides agree byte for byte. Conventions:
+
+* Structs are keyword-only; unknown fields in a payload are ignored (the platform adds fields
+  over time); fields left at their default are omitted when encoding.
+* Result objects also answer dict-style access so code written against plain dicts keeps
+  working: ``task["output"]``, ``task.get("logs")``, ``"session_id" in task``.
+* ``encode(obj)`` and ``decode(data, type)`` are the one codec for both client and server.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import msgspec
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "CancelTaskRequest",
+    "FileCreateRequest",
+    "PartialFile",
+    "RequirementError",
+    "ResourceStatus",
+    "RunRequest",
+    "SessionInfo",
+    "StreamEvent",
+    "Task",
+    "TaskEvent",
+    "TaskLog",
+    "TaskLogType",
+    "TaskStatus",
+    "UploadedFile",
+    "WireStruct",
+    "decode",
+    "encode",
+    "parse_status",
+]
+
+T = TypeVar("T")
+
+
+class TaskStatus(enum.IntEnum):
+    """A task's status, as the integer the platform sends.
+
+    ``str(status)`` is the lower-case name (``"completed"``), so printing a task's status reads
+    naturally; comparisons and JSON use the integer.
+    """
+
+    UNKNOWN = 0
+    RECEIVED = 1
+    QUEUED = 2
+    DISPATCHED = 3
+    PREPARING = 4
+    SERVING = 5
+    SETTING_UP = 6
+    RUNNING = 7
+    CANCELLING = 8
+    UPLOADING = 9
+    COMPLETED = 10
+    FAILED = 11
+    CANCELLED = 12
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else int.__format__(int(self), spec)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for COMPLETED, FAILED and CANCELLED: the task will not change again."""
+        return self >= TaskStatus.COMPLETED
+
+    def can_transition_to(self, other: int) -> bool:
+        """The platform's rule for a legal status change from ``self`` to ``other``.
+
+        Terminal statuses are final; any other status may go to a terminal one or to
+        CANCELLING; otherwise statuses only move forward, except that DISPATCHED may fall back
+        to RECEIVED or QUEUED (a worker rejected the task and it was queued again).
+        """
+        target = parse_status(other)
+        if self.is_terminal:
+            return False
+        if target.is_terminal or target is TaskStatus.CANCELLING:
+            return True
+        if self is TaskStatus.DISPATCHED and target in (TaskStatus.RECEIVED, TaskStatus.QUEUED):
+            return True
+        return _ORDER[target] > _ORDER[self]
+
+
+# The platform's StatusOrder: the wire values are not in lifecycle order around CANCELLING.
+_ORDER: dict[TaskStatus, int] = {
+    TaskStatus.UNKNOWN: 0,
+    TaskStatus.RECEIVED: 10,
+    TaskStatus.QUEUED: 20,
+    TaskStatus.DISPATCHED: 30,
+    TaskStatus.PREPARING: 40,
+    TaskStatus.SERVING: 50,
+    TaskStatus.SETTING_UP: 60,
+    TaskStatus.RUNNING: 70,
+    TaskStatus.CANCELLING: 80,
+    TaskStatus.UPLOADING: 90,
+    TaskStatus.COMPLETED: 100,
+    TaskStatus.FAILED: 100,
+    TaskStatus.CANCELLED: 100,
+}
+
+TERMINAL_STATUSES: frozenset[TaskStatus] = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+)
+
+_BY_VALUE: dict[int, TaskStatus] = {s.value: s for s in TaskStatus}
+_BY_NAME: dict[str, TaskStatus] = {s.name.lower(): s for s in TaskStatus}
+
+
+def parse_status(value: object) -> TaskStatus:
+    """Turn a wire status (an int, or a name such as ``"completed"``) into a ``TaskStatus``.
+
+    Unknown values give ``TaskStatus.UNKNOWN``.
+    """
+    if isinstance(value, TaskStatus):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _BY_VALUE.get(value, TaskStatus.UNKNOWN)
+    if isinstance(value, str):
+        return _BY_NAME.get(value.strip().lower(), TaskStatus.UNKNOWN)
+    return TaskStatus.UNKNOWN
+
+
+class TaskLogType(enum.IntEnum):
+    """Where a task log line came from."""
+
+    BUILD = 0
+    RUN = 1
+    SERVE = 2
+    SETUP = 3
+    TASK = 4
+
+
+class WireStruct(
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    repr_omit_defaults=True,
+    forbid_unknown_fields=False,
+):
+    """Base of the wire types: keyword-only, unknown fields ignored, defaults omitted.
+
+    Adds read-only dict-style access over the fields, so results behave like the JSON objects
+    the platform documents: ``obj["field"]``, ``obj.get("field", default)``, ``"field" in obj``
+    (true when the field is set, that is not ``None``), ``obj.keys()`` and ``obj.to_dict()``.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.__struct_fields__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field's value, or ``default`` when it is unset (``None``) or not a field."""
+        if key in self.__struct_fields__:
+            value = getattr(self, key)
+            if value is not None:
+                return value
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return (
+            isinstance(key, str)
+            and key in self.__struct_fields__
+            and getattr(self, key) is not None
+        )
+
+    def keys(self) -> list[str]:
+        """The names of the fields that are set."""
+        return [k for k in self.__struct_fields__ if getattr(self, k) is not None]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as JSON-ready builtins (unset fields left out)."""
+        result: dict[str, Any] = msgspec.to_builtins(self)
+        return result
+
+
+class TaskLog(WireStruct):
+    """One log record of a task (``TaskLog``)."""
+
+    id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    task_id: str | None = None
+    log_type: int | None = None
+    content: str = ""
+
+    def __str__(self) -> str:
+        return self.content
+
+
+class TaskEvent(WireStruct):
+    """A status change of a task with its time (``TaskEvent``)."""
+
+    id: str | None = None
+    created_at: str | None = None
+    event_time: str | None = None
+    task_id: str | None = None
+    status: int | None = None
+
+
+class Task(WireStruct):
+    """A task (the platform's ``TaskDTO``, the fields a client uses and a few more).
+
+    ``status`` is a ``TaskStatus``; ``input``, ``output`` and ``setup`` are the app's JSON.
+    """
+
+    id: str = ""
+    status: int = TaskStatus.UNKNOWN
+    short_id: str | None = None
+    app: str | None = None
+    app_id: str | None = None
+    app_version_id: str | None = None
+    app_variant: str | None = None
+    function: str | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    logs: list[TaskLog] | None = None
+    events: list[TaskEvent] | None = None
+    session_id: str | None = None
+    session_timeout: int | None = None
+    setup: Any = None
+    infra: str | None = None
+    workers: list[str] | None = None
+    webhook: str | None = None
+    run_at: str | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+    chat_id: str | None = None
+    agent_id: str | None = None
+    engine_id: str | None = None
+    worker_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def __post_init__(self) -> None:
+        # Statuses arrive as plain ints; keep the enum member so it prints as its name.
+        status = self.status
+        if type(status) is int:
+            self.status = _BY_VALUE.get(status, status)
+
+    @property
+    def task_status(self) -> TaskStatus:
+        """``status`` as a ``TaskStatus`` (UNKNOWN for a value this SDK does not know)."""
+        return parse_status(self.status)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the task is completed, failed or cancelled."""
+        return self.task_status.is_terminal
+
+
+class UploadedFile(WireStruct):
+    """A file record (``FileDTO``); use ``file.uri`` (or ``file["uri"]``) in app inputs."""
+
+    id: str = ""
+    uri: str = ""
+    upload_url: str | None = None
+    path: str | None = None
+    remote_path: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    category: str | None = None
+    rating: Any = None
+    metadata: Any = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class PartialFile(WireStruct):
+    """One file announced to ``POST /files`` before its bytes are uploaded."""
+
+    uri: str = ""
+    filename: str | None = None
+    content_type: str | None = None
+    path: str | None = None
+    size: int | None = None
+    public: bool | None = None
+
+
+class FileCreateRequest(WireStruct):
+    """The body of ``POST /files``: the files to create and their storage category."""
+
+    files: list[PartialFile]
+    category: str | None = None
+
+
+class SessionInfo(WireStruct):
+    """A stateful app session (``AppSessionDTO``); ``status`` is active, ended or expired."""
+
+    id: str = ""
+    short_id: str | None = None
+    status: str | None = None
+    app_id: str | None = None
+    app_version_id: str | None = None
+    worker_id: str | None = None
+    task_id: str | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+    visibility: str | None = None
+    call_count: int | None = None
+    idle_timeout: int | None = None
+    expires_at: str | None = None
+    ended_at: str | None = None
+    last_call_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ResourceStatus(WireStruct):
+    """The cheap status of a task or chat (``ResourceStatusDTO``)."""
+
+    id: str = ""
+    status: Any = None
+    updated_at: str | None = None
+
+
+class RequirementError(WireStruct):
+    """One unmet requirement of an app (a missing secret, credential or OAuth scope)."""
+
+    type: str
+    key: str
+    message: str = ""
+    action: dict[str, Any] | None = None
+
+
+class RunRequest(WireStruct):
+    """The body of ``POST /apps/run`` (``ApiAppRunRequest``)."""
+
+    app: str | None = None
+    app_id: str | None = None
+    version_id: str | None = None
+    input: Any = None
+    setup: Any = None
+    function: str | None = None
+    infra: str | None = None
+    workers: list[str] | None = None
+    webhook: str | None = None
+    session: str | None = None
+    session_timeout: int | None = None
+    run_at: str | None = None
+    metadata: Any = None
+    stream: bool | None = None
+    wait: bool | None = None
+
+
+class CancelTaskRequest(WireStruct):
+    """The optional body of ``POST /tasks/{id}/cancel``; ``timeout`` is in milliseconds."""
+
+    force: bool | None = None
+    timeout: int | None = None
+
+
+class StreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One event of a platform stream (NDJSON line or SSE event).
+
+    ``event`` is the event name (``"chats"``, ``"chat_messages"``; ``None`` for plain
+    updates), ``data`` the JSON payload as builtins, and ``fields`` the names of the fields a
+    partial update carries (``None`` for a full object).
+    """
+
+    event: str | None = None
+    data: Any = None
+    fields: list[str] | None = None
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def encode(obj: Any) -> bytes:
+    """Encode a wire struct (or any builtins) to JSON bytes."""
+    return _ENCODER.encode(obj)
+
+
+def decode(data: bytes | str, type: type[T] = Any) -> T:  # type: ignore[assignment]
+    """Decode JSON bytes into ``type`` (builtins when omitted).
+
+    Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` naming the bad field path.
+    """
+    decoder = _DECODERS.get(type)
+    if decoder is None:
+        decoder = _DECODERS[type] = msgspec.json.Decoder(type)
+    result: T = decoder.decode(data)
+    return result
