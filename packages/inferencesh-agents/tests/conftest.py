@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from inferencesh.core import AsyncInference, Inference
 
 BASE = "http://127.0.0.1:8765"
@@ -115,6 +114,7 @@ class ChatScript:
     inv = staticmethod(inv)
     chat = staticmethod(chat)
     ndjson = staticmethod(ndjson)
+    ok = staticmethod(ok)
     dropping = DroppingStream
 
     def __init__(self, mock: Any) -> None:

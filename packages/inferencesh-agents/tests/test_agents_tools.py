@@ -7,7 +7,6 @@ import json
 from typing import Annotated, Literal
 
 import pytest
-
 from inferencesh.agents import (
     ToolDefinitionError,
     agent_tool,
@@ -500,7 +499,7 @@ def test_from_function_rejects_unsupported_annotations() -> None:
 
     def h(x: object) -> None: ...
 
-    with pytest.raises(ToolDefinitionError, match="only `T | None`"):
+    with pytest.raises(ToolDefinitionError, match=r"only `T \| None`"):
         tool.from_function(f)
     with pytest.raises(ToolDefinitionError, match=r"list\[str\]"):
         tool.from_function(g)

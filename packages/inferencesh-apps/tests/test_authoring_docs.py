@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from inferencesh.apps import File, Metadata
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "apps.md"
@@ -19,6 +20,12 @@ def _section_blocks() -> list[str]:
     following = re.search(r"^## ", text[start + 3 :], re.M)
     section = text[start : start + 3 + following.start()] if following else text[start:]
     return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFERENCESH_FILE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INFERENCESH_STORAGE_ROOT", str(tmp_path / "storage"))
 
 
 def test_examples_run_and_print_what_they_say() -> None:

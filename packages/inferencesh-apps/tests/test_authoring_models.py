@@ -35,6 +35,18 @@ def test_every_top_level_apps_name_resolves() -> None:
         assert name in inferencesh.apps.__all__
 
 
+def test_llm_and_storage_names_load_lazily_from_apps() -> None:
+    import inferencesh.models
+    import inferencesh.models.generation
+
+    assert inferencesh.apps.LLMInput is inferencesh.models.LLMInput
+    assert inferencesh.apps.build_messages is inferencesh.models.build_messages
+    assert inferencesh.apps.stream_generate is inferencesh.models.generation.stream_generate
+    assert "StorageDir" in dir(inferencesh.apps)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        inferencesh.apps.Nope  # noqa: B018
+
+
 class Color(str, enum.Enum):
     RED = "red"
     BLUE = "blue"

@@ -226,3 +226,59 @@ def test_tool_call_arguments_accept_json_strings() -> None:
         assert call.function.arguments == {}
     with pytest.raises(ValidationError, match="not valid JSON"):
         ToolCall.model_validate({"id": "1", "function": {"name": "f", "arguments": "{x"}})
+
+
+def test_llm_input_takes_the_agent_loop_payload() -> None:
+    payload = {
+        "system_prompt": "sys",
+        "context": [{"role": "user", "text": "a"}, {"role": "assistant", "text": "b"}],
+        "role": "user",
+        "text": "c",
+        "images": ["https://cdn.example/i.png"],
+        "temperature": 1.3,
+        "top_k": 40,
+        "seed": 1,
+        "stop": ["###"],
+        "reasoning_effort": "medium",
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "description": "find",
+                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+                },
+            }
+        ],
+        "tool_choice": {"mode": "function", "name": "lookup"},
+        "response_format": {"type": "json_schema", "name": "r", "json_schema": {}, "strict": True},
+        "unknown_future_field": 1,
+    }
+    value = LLMInput.model_validate(payload)
+    assert value.temperature == 1.3
+    assert value.top_k == 40
+    assert value.reasoning_effort is ReasoningEffortEnum.MEDIUM
+    assert value.tool_choice is not None and value.tool_choice.name == "lookup"
+    assert value.response_format is not None and value.response_format.strict is True
+    assert value.images is not None and value.images[0].filename == "i.png"
+    properties = list(LLMInput.model_json_schema()["properties"])
+    assert properties[:4] == ["text", "images", "files", "context"]
+    assert properties[-3:] == ["tools", "tool_choice", "response_format"]
+
+
+def test_mixins_combine_with_llm_input_without_changing_defaults() -> None:
+    class WithReasoning(LLMInput, ReasoningCapabilityMixin, ImageCapabilityMixin):
+        pass
+
+    value = WithReasoning(text="x")
+    assert value.reasoning_effort is ReasoningEffortEnum.NONE
+    assert value.images is None
+    assert ReasoningCapabilityMixin.model_fields["reasoning_effort"].description == (
+        LLMInput.model_fields["reasoning_effort"].description
+    )
+
+
+def test_model_settings_schema_is_the_same_in_both_modes() -> None:
+    validation = ModelSettings.model_json_schema(mode="validation")
+    assert ModelSettings.model_json_schema(mode="serialization") == validation
+    assert "temperature" in validation["properties"]

@@ -24,7 +24,18 @@ from inferencesh.core.errors import APIConnectionError
 _log = logging.getLogger("inferencesh.agents")
 _T = TypeVar("_T")
 
-_WAITING = frozenset({"awaiting_input", "awaiting_approval"})
+# Tool types whose `awaiting_input` waits on this client: its own tools, and the platform's
+# interactive widgets. (A webhook tool also waits in `awaiting_input`, for its hook's callback.)
+_ANSWERED_HERE = frozenset({"client", "internal", None})
+
+
+def waits_on_client(inv: ToolInvocation) -> bool:
+    """Whether a tool invocation waits for this client: a result, or a person's decision."""
+    if inv.status == "awaiting_approval":
+        return True
+    return inv.status == "awaiting_input" and inv.type in _ANSWERED_HERE
+
+
 _UNFINISHED = frozenset({"pending", "queued"})
 _RUN_STATE_TO_STATUS = {
     "submitted": "busy",
@@ -110,6 +121,8 @@ def _older(new: str | None, old: str | None) -> bool:
     """Whether timestamp ``new`` is strictly before ``old`` (unknown -> not older)."""
     if not new or not old or new == old:
         return False
+    if len(new) == len(old) and new[-1] == old[-1] == "Z":
+        return new < old  # same RFC 3339 layout in UTC: text order is time order
     a, b = _timestamp(new), _timestamp(old)
     return a is not None and b is not None and a < b
 
@@ -286,7 +299,7 @@ class ChatState:
                 answered = call is not None and (
                     call.result_sent or (inv.status == "awaiting_approval" and call.decided)
                 )
-                if inv.status in _WAITING and not answered:
+                if not answered and waits_on_client(inv):
                     waiting.append(inv)
         return waiting
 
@@ -398,10 +411,10 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
                 old = previous[0] if previous else ""
                 delta = text[len(old) :] if text.startswith(old) else text
                 if cb.on_message is not None:
-                    yield Call(cb.on_message, MessageUpdate(msg, delta))
+                    yield Call(cb.on_message, MessageUpdate(msg, delta, text))
                     yield from flush(state)
         for inv in msg.tool_invocations or ():
-            if inv.status in _WAITING:
+            if waits_on_client(inv):
                 yield from _dispatch(state, inv, cb)
 
 

@@ -92,18 +92,21 @@ class _SyncRunner:
             close()
 
     def _step(self, op: p.Op) -> Any:
-        if isinstance(op, p.Request):
-            return self._client.http.request(op.method, op.path, json=op.json)
+        # The per-event operations first: they run once or twice for every stream line.
         if isinstance(op, p.NextEvent):
             assert self._stream is not None
             return next(self._stream, p.EOF)
+        if isinstance(op, p.Call):
+            value = op.fn(op.arg)
+            if value is not None and inspect.isawaitable(value):
+                return _resolve_sync(value)
+            return value
+        if isinstance(op, p.Request):
+            return self._client.http.request(op.method, op.path, json=op.json)
         if isinstance(op, p.OpenStream):
             self._close()
             self._stream = iter(self._client.http.stream("GET", op.path))
             return None
-        if isinstance(op, p.Call):
-            value = op.fn(op.arg)
-            return _resolve_sync(value) if inspect.isawaitable(value) else value
         if isinstance(op, p.Upload):
             return self._client.upload_file(op.data)
         if isinstance(op, p.Sleep):
@@ -155,21 +158,24 @@ class _AsyncRunner:
             await close()
 
     async def _step(self, op: p.Op) -> Any:
-        if isinstance(op, p.Request):
-            return await self._client.http.request(op.method, op.path, json=op.json)
+        # The per-event operations first: they run once or twice for every stream line.
         if isinstance(op, p.NextEvent):
             assert self._stream is not None
             try:
                 return await self._stream.__anext__()
             except StopAsyncIteration:
                 return p.EOF
+        if isinstance(op, p.Call):
+            value = op.fn(op.arg)
+            if value is not None and inspect.isawaitable(value):
+                return await value
+            return value
+        if isinstance(op, p.Request):
+            return await self._client.http.request(op.method, op.path, json=op.json)
         if isinstance(op, p.OpenStream):
             await self._close()
             self._stream = aiter(self._client.http.stream("GET", op.path))
             return None
-        if isinstance(op, p.Call):
-            value = op.fn(op.arg)
-            return await value if inspect.isawaitable(value) else value
         if isinstance(op, p.Upload):
             return await self._client.upload_file(op.data)
         if isinstance(op, p.Sleep):

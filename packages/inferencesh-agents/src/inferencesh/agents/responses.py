@@ -73,17 +73,21 @@ class MessageUpdate(_ReadsLikeDict):
     """An assistant message as it grows: ``content`` is the new text since the last update,
     ``text`` all of it so far, ``message`` the whole snapshot."""
 
-    __slots__ = ("content", "id", "message", "reasoning", "role", "status", "text")
+    __slots__ = ("content", "id", "message", "role", "status", "text")
     _keys = ("id", "role", "status", "content", "text", "reasoning")
 
-    def __init__(self, message: ChatMessage, content: str) -> None:
+    def __init__(self, message: ChatMessage, content: str, text: str | None = None) -> None:
         self.id: str = message.id
         self.role: str | None = message.role
         self.status: str | None = message.status
         self.content: str = content
-        self.text: str = message.text
-        self.reasoning: str = message.reasoning
+        self.text: str = message.text if text is None else text
         self.message = message
+
+    @property
+    def reasoning(self) -> str:
+        """The message's reasoning so far."""
+        return self.message.reasoning
 
     @property
     def is_final(self) -> bool:

@@ -3,7 +3,15 @@
 App authors import from here (or from the top-level ``inferencesh``)::
 
     from inferencesh.apps import BaseApp, BaseAppInput, BaseAppOutput, File, Metadata
+
+The LLM types (``LLMInput``, ``build_messages``, ...) and the storage helpers are importable from
+here as well; they load on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from inferencesh.apps._version import __version__
 from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
@@ -21,23 +29,78 @@ from inferencesh.apps.output_meta import (
     VideoResolution,
 )
 
+# Names the published SDK exported at the top level, loaded lazily: `inferencesh.models.llm`
+# imports this package, so an eager import here would be circular.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "ContextMessage",
+            "ContextMessageRole",
+            "LLMInput",
+            "LLMOutput",
+            "Message",
+            "build_messages",
+        ],
+        "inferencesh.models.llm",
+    ),
+    **dict.fromkeys(["stream_generate", "timing_context"], "inferencesh.models.generation"),
+    **dict.fromkeys(["StorageDir", "download", "adownload"], "inferencesh.apps.storage"),
+}
+
 __all__ = [
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
     "BaseAppOutput",
     "BaseAppSetup",
+    "ContextMessage",
+    "ContextMessageRole",
     "File",
     "FileDownloadError",
     "ImageMeta",
+    "LLMInput",
+    "LLMOutput",
+    "Message",
     "MetaItem",
     "MetaItemType",
     "Metadata",
     "OutputMeta",
     "RawMeta",
+    "StorageDir",
     "TextMeta",
     "VideoMeta",
     "VideoResolution",
     "__version__",
+    "adownload",
+    "build_messages",
+    "download",
     "resolve_files",
+    "stream_generate",
+    "timing_context",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inferencesh.apps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
+    from inferencesh.apps.storage import StorageDir, adownload, download
+    from inferencesh.models.generation import stream_generate, timing_context
+    from inferencesh.models.llm import (
+        ContextMessage,
+        ContextMessageRole,
+        LLMInput,
+        LLMOutput,
+        Message,
+        build_messages,
+    )

@@ -239,7 +239,9 @@ async def _test(runner: Any, input_value: Any, setup: Any, function: str | None)
             else:
                 final = event
     finally:
-        await runner.unload()
+        # stdout carries only the output JSON; what `unload` prints is a log line like the rest.
+        with contextlib.redirect_stdout(err):
+            await runner.unload()
     if final is None or final["type"] != "result":
         if final is not None and final["type"] == "error":
             return _fail(f"{final['kind']}: {final['error']}")

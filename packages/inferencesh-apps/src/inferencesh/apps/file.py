@@ -407,32 +407,49 @@ async def resolve_files(model: Any, *, concurrency: int = 8) -> None:
             (where, file)
         )
 
-    async with _new_client() as client:
+    # The HTTP client (and its TLS context) is made only if something must be downloaded.
+    client: httpx.AsyncClient | None = None
+    client_lock = asyncio.Lock()
 
-        async def one(group: list[tuple[str, File]]) -> None:
-            where, first = group[0]
-            async with semaphore:
-                try:
-                    await first.aresolve(client=client)
-                except FileDownloadError as exc:
-                    raise exc.with_field(where) from exc.__cause__
-                except FileNotFoundError as exc:
-                    raise FileNotFoundError(f"{exc} (field '{where}')") from exc
-            for _, other in group[1:]:
-                if other is not first:
-                    other._path = first._path
-                    other._fill_metadata()
+    async def shared_client() -> httpx.AsyncClient:
+        nonlocal client
+        async with client_lock:
+            if client is None:
+                client = _new_client()
+            return client
 
-        tasks = [asyncio.ensure_future(one(group)) for group in by_key.values()]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    async def one(group: list[tuple[str, File]]) -> None:
+        where, first = group[0]
+        async with semaphore:
+            needs_network = (
+                first.uri is not None
+                and first.is_remote()
+                and not first.is_resolved()
+                and _cached_download(first.uri) is None
+            )
+            try:
+                await first.aresolve(client=await shared_client() if needs_network else None)
+            except FileDownloadError as exc:
+                raise exc.with_field(where) from exc.__cause__
+            except FileNotFoundError as exc:
+                raise FileNotFoundError(f"{exc} (field '{where}')") from exc
+        for _, other in group[1:]:
+            if other is not first:
+                other._path = first._path
+                other._fill_metadata()
+
+    tasks = [asyncio.ensure_future(one(group)) for group in by_key.values()]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
         for task in tasks:
-            if task in done and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if client is not None:
+            await client.aclose()
+    for task in tasks:
+        if task in done and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
 
 
 # -- downloads ----------------------------------------------------------------------------

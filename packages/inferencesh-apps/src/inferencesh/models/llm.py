@@ -14,7 +14,7 @@ import enum
 import json
 import mimetypes
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from inferencesh.apps.app import BaseAppInput, BaseAppOutput
 from inferencesh.apps.file import File
@@ -22,12 +22,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -173,7 +176,7 @@ class ResponseFormat(BaseModel):
 _TEXT = Field(default="", description="The current message")
 _IMAGES = Field(default=None, description="Images sent with the message")
 _FILES = Field(default=None, description="Files sent with the message")
-_CONTEXT = Field(default_factory=list, description="Earlier messages, oldest first")
+_CONTEXT: Any = Field(default_factory=list, description="Earlier messages, oldest first")
 _ROLE = Field(default=ContextMessageRole.USER, description="Who wrote the current message")
 _REASONING = Field(default=None, description="Reasoning carried into this turn")
 _TOOL_CALL_ID = Field(default=None, description="For a tool result turn: the call it answers")
@@ -259,6 +262,17 @@ class ModelSettings(BaseModel):
     ) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         return {key: value for key, value in data.items() if key in self.model_fields_set}
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The serializer above only drops keys, so the fields describe the dumped form too;
+        # without this, serialization-mode schemas would show a bare object.
+        fields_only = cast(
+            core_schema.CoreSchema, {k: v for k, v in schema.items() if k != "serialization"}
+        )
+        return handler(fields_only)
 
     def as_kwargs(self) -> dict[str, Any]:
         """The set, non-null settings as JSON values, ready to pass to a provider."""

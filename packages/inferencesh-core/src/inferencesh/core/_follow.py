@@ -21,7 +21,6 @@ Rules:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -33,20 +32,17 @@ from inferencesh.core.types import Task, TaskStatus, parse_status
 _TASK_FIELDS: tuple[str, ...] = Task.__struct_fields__
 
 
-@dataclass(frozen=True)
-class Stream:
+class Stream(msgspec.Struct, frozen=True):
     """Open the task stream with this per-read (idle) timeout."""
 
     read_timeout: float
 
 
-@dataclass(frozen=True)
-class Fetch:
+class Fetch(msgspec.Struct, frozen=True):
     """Fetch the task with ``GET /tasks/{id}``."""
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(msgspec.Struct, frozen=True):
     """Wait this many seconds."""
 
     seconds: float

@@ -10,9 +10,10 @@ validation and response handling exist exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
+
+import msgspec
 
 from inferencesh.core._transport import convert, new_idempotency_key
 from inferencesh.core.errors import MalformedResponseError
@@ -36,8 +37,7 @@ from inferencesh.core.types import (
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(msgspec.Struct, frozen=True):
     """Send an API request; the result is the reply's data as builtins."""
 
     method: str
@@ -48,23 +48,20 @@ class Call:
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class Put:
+class Put(msgspec.Struct, frozen=True):
     """Upload a source to a presigned URL (no API auth)."""
 
     url: str
     source: Source
 
 
-@dataclass(frozen=True)
-class Blocking:
+class Blocking(msgspec.Struct, frozen=True):
     """Run a blocking function (disk access); async drivers run it in a worker thread."""
 
     fn: Callable[[], Any]
 
 
-@dataclass(frozen=True)
-class Follow:
+class Follow(msgspec.Struct, frozen=True):
     """Wait for a task to reach a terminal status; the result is the final task."""
 
     task: Task

@@ -11,7 +11,6 @@ import os
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import msgspec
@@ -41,17 +40,19 @@ _JSON_DECODER = msgspec.json.Decoder()
 _JSON_ENCODER = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True, kw_only=True):
     """Settings shared by a client's requests (the key is kept out of ``repr``)."""
 
-    api_key: str = field(repr=False)
+    api_key: str
     base_url: str = DEFAULT_BASE_URL
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
     api_version: int = 2
+
+    def __repr__(self) -> str:
+        return f"Config(base_url={self.base_url!r}, api_key='***')"
 
     def base_headers(self) -> dict[str, str]:
         """The headers every API request carries."""
@@ -104,7 +105,9 @@ def resolve_config(
         base_url=url.rstrip("/"),
         max_retries=retries,
         api_version=api_version,
-        **values,
+        timeout=values["timeout"],
+        connect_timeout=values["connect_timeout"],
+        stream_idle_timeout=values["stream_idle_timeout"],
     )
 
 
@@ -113,8 +116,7 @@ def new_idempotency_key() -> str:
     return os.urandom(16).hex()
 
 
-@dataclass
-class Prepared:
+class Prepared(msgspec.Struct):
     """One request, ready for either I/O loop."""
 
     method: str

@@ -21,9 +21,10 @@ import os
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import IO, Any
+
+import msgspec
 
 from inferencesh.core.types import UploadedFile
 
@@ -31,11 +32,10 @@ __all__ = ["CHUNK_SIZE", "Source", "UploadFileOptions"]
 
 CHUNK_SIZE = 1 << 20
 _MAX_PATH = 4096
-_DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?),(?P<data>.*)$", re.S)
+_DATA_URI = r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?),(?P<data>.*)$"
 
 
-@dataclass(frozen=True)
-class UploadFileOptions:
+class UploadFileOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Options of ``upload_file``.
 
     ``filename`` (default: the file's name), ``content_type`` (default: guessed from the
@@ -50,8 +50,7 @@ class UploadFileOptions:
     category: str | None = None
 
 
-@dataclass
-class Source:
+class Source(msgspec.Struct):
     """Bytes to upload: in memory, a file on disk, or an open file object."""
 
     kind: str  # "bytes" | "path" | "file"
@@ -79,7 +78,7 @@ class Source:
                 raise FileNotFoundError(f"cannot upload {path!r}: no such file") from None
             if not _is_regular(st.st_mode):
                 raise IsADirectoryError(f"cannot upload {path!r}: it is not a regular file")
-            return replace(self, size=st.st_size)
+            return msgspec.structs.replace(self, size=st.st_size)
         if self.kind == "file":
             fileobj = self.value
             start = _tell(fileobj)
@@ -98,7 +97,7 @@ class Source:
                     "cannot upload a file object whose size is unknown (not seekable, no "
                     "fileno): read it into bytes first"
                 )
-            return replace(self, size=size, start=start)
+            return msgspec.structs.replace(self, size=size, start=start)
         return self
 
     def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> Callable[[], bytes]:
@@ -188,7 +187,7 @@ def guess_content_type(filename: str | None) -> str:
 
 def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
     """The bytes and media type of a ``data:`` URI (base64 or percent-encoded)."""
-    match = _DATA_URI.match(uri)
+    match = re.match(_DATA_URI, uri, re.S)
     if match is None:
         raise ValueError(f"invalid data: URI (expected data:<type>;base64,<data>): {uri[:60]!r}")
     params = match["params"].split(";")
@@ -231,7 +230,7 @@ def source_of(data: Any, options: UploadFileOptions | None = None) -> Source:
         )
     filename = opts.filename or source.filename
     content_type = opts.content_type or source.content_type or guess_content_type(filename)
-    return replace(source, filename=filename, content_type=content_type)
+    return msgspec.structs.replace(source, filename=filename, content_type=content_type)
 
 
 # -- auto-upload of task input ------------------------------------------------------------
@@ -254,7 +253,7 @@ def _key(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return ("bytes", bytes(value))
     if isinstance(value, PurePath):
-        return ("path", os.fspath(value))
+        return ("str", os.fspath(value))  # a Path and its string upload once
     return ("obj", id(value))
 
 

@@ -282,8 +282,11 @@ class UploadedFile(WireStruct):
     updated_at: str | None = None
 
 
-class PartialFile(WireStruct):
-    """One file announced to ``POST /files`` before its bytes are uploaded."""
+class PartialFile(WireStruct, omit_defaults=False):
+    """One file announced to ``POST /files`` before its bytes are uploaded.
+
+    Encoded with every key (``"uri": ""``, nulls included), as the platform's clients send it.
+    """
 
     uri: str = ""
     filename: str | None = None

@@ -17,6 +17,7 @@ from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.files import FileStore
 from inferencesh.apps.platform.responses import (
+    encode,
     ok,
     problem,
     problem_from,
@@ -477,7 +478,7 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
 
     async def openapi(request: Request) -> Response:
         """This document: the routes this server answers."""
-        return Response(wire.encode(spec), media_type="application/json")
+        return Response(encode(spec), media_type="application/json")
 
     routes.append(Route("/openapi.json", openapi, methods=["GET"]))
 

@@ -27,9 +27,10 @@ from inferencesh.apps.platform.files import FileStore
 from inferencesh.apps.platform.ids import new_id, now_iso
 from inferencesh.apps.platform.scheduler import AppPool
 from inferencesh.apps.platform.sessions import Session, SessionManager
-from inferencesh.apps.platform.status import TERMINAL, Status, can_transition
 from inferencesh.apps.platform.store import Store
 from inferencesh.apps.platform.workers import Worker, WorkerError, WorkerLost
+from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
+from inferencesh.core.types import TaskStatus as Status
 
 __all__ = ["RunSpec", "TaskManager"]
 
@@ -254,7 +255,7 @@ class TaskManager:
         doc = live.doc
         changed = list(fields)
         if status is not None and status != doc["status"]:
-            if not can_transition(doc["status"], status):
+            if not Status(doc["status"]).can_transition_to(status):
                 log.debug("task %s: ignoring transition %s -> %s", doc["id"], doc["status"], status)
                 status = None
             else:

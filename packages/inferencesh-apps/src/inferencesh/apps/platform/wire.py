@@ -1,30 +1,30 @@
-"""Encoding of records into the wire shapes (TaskDTO, FileDTO, AppSessionDTO).
+"""Records to wire types: the one place the platform's dict records become the core wire types
+(``Task``, ``UploadedFile``, ``SessionInfo`` from ``inferencesh.core.types``) that responses encode.
 
-Records are plain dicts in the platform; this is the one place that turns them into what
-clients receive, dropping null fields and internal bookkeeping.
+Going through the shared structs keeps the server's JSON exactly the shape the client decodes:
+unknown record keys (internal bookkeeping) are dropped and unset fields are omitted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from inferencesh.apps.platform.responses import encode
+import msgspec
+from inferencesh.core.types import SessionInfo, Task, UploadedFile
 
-__all__ = ["encode", "file", "session", "task"]
-
-_FILE_INTERNAL = ("uploaded",)
-
-
-def task(doc: dict[str, Any]) -> dict[str, Any]:
-    """A TaskDTO (``output`` stays present, even when null, as clients read it)."""
-    return {k: v for k, v in doc.items() if v is not None or k == "output"}
+__all__ = ["file", "session", "task"]
 
 
-def file(doc: dict[str, Any]) -> dict[str, Any]:
-    """A FileDTO."""
-    return {k: v for k, v in doc.items() if v is not None and k not in _FILE_INTERNAL}
+def task(doc: dict[str, Any]) -> Task:
+    """A ``Task`` (TaskDTO) from a task record or a partial update of one."""
+    return msgspec.convert(doc, Task)
 
 
-def session(doc: dict[str, Any]) -> dict[str, Any]:
-    """An AppSessionDTO."""
-    return {k: v for k, v in doc.items() if v is not None}
+def file(doc: dict[str, Any]) -> UploadedFile:
+    """An ``UploadedFile`` (FileDTO) from a file record."""
+    return msgspec.convert(doc, UploadedFile)
+
+
+def session(doc: dict[str, Any]) -> SessionInfo:
+    """A ``SessionInfo`` (AppSessionDTO) from a session record."""
+    return msgspec.convert(doc, SessionInfo)

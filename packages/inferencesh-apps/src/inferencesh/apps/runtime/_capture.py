@@ -114,7 +114,7 @@ class _CaptureHandler(logging.Handler):
                 original = _originals[1] if _originals else sys.__stderr__
                 if original is not None:
                     original.write(self.format(record) + "\n")
-        except Exception:  # pragma: no cover - logging must never raise into app code
+        except Exception:  # noqa: BLE001 - logging must never raise into app code
             self.handleError(record)
 
 

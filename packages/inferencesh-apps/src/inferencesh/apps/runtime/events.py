@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "ErrorEvent",
@@ -61,7 +61,7 @@ class ErrorEvent(_ErrorEventRequired, total=False):
     traceback: str
 
 
-RunEvent = Union[StatusEvent, LogEvent, OutputEvent, ResultEvent, ErrorEvent]
+RunEvent = StatusEvent | LogEvent | OutputEvent | ResultEvent | ErrorEvent
 
 
 def is_final(event: RunEvent) -> bool:

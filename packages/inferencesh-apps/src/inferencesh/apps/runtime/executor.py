@@ -12,6 +12,7 @@ methods run on the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import ctypes
 import inspect
@@ -24,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
-
-from pydantic import BaseModel, ValidationError
 
 from inferencesh.apps.file import resolve_files
 from inferencesh.apps.metadata import Metadata
@@ -41,8 +40,9 @@ from inferencesh.apps.runtime.events import (
     StatusEvent,
     is_final,
 )
-from inferencesh.apps.runtime.functions import AppFunction, Binding, Role, bind_setup
+from inferencesh.apps.runtime.functions import AppFunction, Role
 from inferencesh.apps.runtime.loader import AppLoadError, LoadedApp, load_app
+from pydantic import BaseModel, ValidationError
 
 __all__ = ["AppRunner", "BusyError", "RunCancelled", "RunHandle", "RunResult", "RunnerStatus"]
 
@@ -132,7 +132,7 @@ class _AppThread:
                 if job is None:
                     return
                 job()
-            except BaseException:  # noqa: BLE001, S112 - a late interrupt must not kill the thread
+            except BaseException:  # noqa: BLE001 - a late interrupt must not kill the thread
                 continue
 
     async def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -152,20 +152,20 @@ class _AppThread:
             with self._lock:
                 self._interruptible = True
                 self.busy = True
+            ok, value = True, None
             try:
                 try:
-                    result = context.run(func, *args, **kwargs)
+                    value = context.run(func, *args, **kwargs)
                 finally:
                     with self._lock:
                         self._interruptible = False
                         # Drop an interrupt that arrived too late to hit the app's code.
                         _set_async_exc(threading.get_ident(), None)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-                loop.call_soon_threadsafe(settle, False, exc)
-            else:
-                loop.call_soon_threadsafe(settle, True, result)
-            finally:
-                self.busy = False
+                ok, value = False, exc
+            # Idle before the result is delivered, so the next call never sees us busy.
+            self.busy = False
+            loop.call_soon_threadsafe(settle, ok, value)
 
         self._jobs.put(job)
         try:
@@ -178,10 +178,9 @@ class _AppThread:
         """Run ``func`` on the thread after the current call, without waiting for it."""
 
         def job() -> None:
-            try:
+            # Cleanup after an already-failed call: its own error adds nothing.
+            with contextlib.suppress(Exception):
                 func()
-            except Exception:  # noqa: BLE001, S110 - cleanup of an already-failed call
-                pass
 
         self._jobs.put(job)
 
@@ -238,7 +237,7 @@ class AppRunner:
                 f"creating the app (`App()` in {app.directory / 'inference.py'}) failed: "
                 f"{type(exc).__name__}: {exc}\n{_format_traceback(exc)}"
             ) from exc
-        self._setup_binding = bind_setup(app.app_class, app.module)
+        self._setup_binding = app.setup_binding
         self._setup_key: str | None = None
         self._setup_config: dict[str, Any] | None = None
         self._setup_failed = False
@@ -370,16 +369,27 @@ class RunHandle:
         return self._done
 
     async def __aiter__(self) -> AsyncIterator[RunEvent]:
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self) -> AsyncIterator[list[RunEvent]]:
+        """The events in batches: each one holds every event available at that moment.
+
+        Lets a server write several events at once. The last batch ends with the final event.
+        Leaving early (a reader that goes away) cancels the run.
+        """
         try:
             while True:
-                event = await self._queue.get()
-                yield event
-                if is_final(event):
+                batch = [await self._queue.get()]
+                while not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                yield batch
+                if is_final(batch[-1]):
                     return
         finally:
             if not self._done:
-                # The reader went away (a client disconnected): stop the run. Not awaited here,
-                # because the reader may itself be being cancelled.
+                # Not awaited here, because the reader may itself be being cancelled.
                 task = self._loop.create_task(self.cancel())
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
@@ -409,7 +419,7 @@ class RunHandle:
                         await asyncio.wait_for(
                             asyncio.to_thread(on_cancel), self._runner.cancel_grace
                         )
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported in the run's logs
                 collector.line(f"on_cancel failed: {type(exc).__name__}: {exc}")
         if not self._done:
             self._task.cancel()
@@ -444,7 +454,7 @@ class RunHandle:
             final = failed.event
         except (asyncio.CancelledError, RunCancelled):
             final = _error("cancelled", "the run was cancelled")
-        except Exception as exc:  # a bug in the runtime itself: still end the stream properly
+        except Exception as exc:  # noqa: BLE001 - a runtime bug must still end the stream
             final = _error("app", f"internal runtime error: {type(exc).__name__}: {exc}", exc)
         runner = self._runner
         if final["type"] == "error" and final["kind"] == "cancelled":

@@ -14,9 +14,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from inferencesh.apps.metadata import Metadata
+from pydantic import BaseModel
 
 __all__ = [
     "LIFECYCLE_METHODS",
@@ -101,7 +100,9 @@ def discover_functions(app_class: type, module: types.ModuleType) -> dict[str, A
             binding=_bind(name, params, hints, primary="input"),
         )
     # `run` first, then the rest in source order where it is known.
-    return dict(sorted(found.items(), key=lambda item: (item[0] != "run", _line(app_class, item[0]))))
+    return dict(
+        sorted(found.items(), key=lambda item: (item[0] != "run", _line(app_class, item[0])))
+    )
 
 
 def setup_model_of(app_class: type, module: types.ModuleType) -> type[BaseModel] | None:
@@ -165,7 +166,7 @@ def _module_model(module: types.ModuleType, name: str) -> type[BaseModel] | None
 def _hints(func: Any, module: types.ModuleType) -> dict[str, Any]:
     try:
         return typing.get_type_hints(func, globalns=getattr(func, "__globals__", vars(module)))
-    except Exception:
+    except Exception:  # noqa: BLE001
         # An unresolvable forward reference: use the annotations that are real objects.
         raw = getattr(func, "__annotations__", {}) or {}
         return {key: value for key, value in raw.items() if not isinstance(value, str)}

@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from inferencesh.apps.runtime.functions import (
+    AppFunction,
+    Binding,
+    bind_setup,
+    discover_functions,
+    setup_model_of,
+)
 from pydantic import BaseModel
-
-from inferencesh.apps.runtime.functions import AppFunction, discover_functions, setup_model_of
 
 __all__ = ["AppLoadError", "LoadedApp", "load_app"]
 
@@ -37,6 +42,7 @@ class LoadedApp:
     module: types.ModuleType
     app_class: type
     setup_model: type[BaseModel] | None
+    setup_binding: Binding | None
     functions: dict[str, AppFunction]
     default_function: str
 
@@ -59,8 +65,12 @@ def load_app(directory: str | Path) -> LoadedApp:
     app_class = getattr(module, "App", None)
     if not isinstance(app_class, type):
         raise AppLoadError(f"{entry} defines no `App` class")
-    setup_model = setup_model_of(app_class, module)
-    functions = discover_functions(app_class, module)
+    try:
+        setup_model = setup_model_of(app_class, module)
+        setup_binding = bind_setup(app_class, module)
+        functions = discover_functions(app_class, module)
+    except TypeError as exc:
+        raise AppLoadError(f"{entry}: {exc}") from exc
     if not functions:
         raise AppLoadError(
             f"{entry}: `App` has no functions: define `run(self, input_data)` or a public method "
@@ -82,6 +92,7 @@ def load_app(directory: str | Path) -> LoadedApp:
         module=module,
         app_class=app_class,
         setup_model=setup_model,
+        setup_binding=setup_binding,
         functions=functions,
         default_function=default,
     )

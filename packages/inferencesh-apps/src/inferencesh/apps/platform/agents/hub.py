@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -198,7 +197,28 @@ class ChatHub:
         return {k: v for k, v in dto.items() if not k.startswith(_PRIVATE)}
 
     def chat_dto(self, live: LiveChat, *, with_messages: bool = True) -> Record:
-        dto = {k: v for k, v in live.chat.items() if not k.startswith(_PRIVATE)}
+        chat = live.chat
+        dto = {k: v for k, v in chat.items() if not k.startswith(_PRIVATE)}
+        run = chat.get("_run")
+        if run:
+            dto["active_run"] = {
+                **run,
+                "chat_id": chat["id"],
+                "agent_id": chat.get("agent_id"),
+            }
+            dto["pending_interrupts"] = [
+                {
+                    "id": f"intr_{inv['id']}",
+                    "run_id": run["id"],
+                    "chat_id": chat["id"],
+                    "reason": reason,
+                    "resource_id": inv["id"],
+                    "resource_type": "tool_invocation",
+                    "status": "pending",
+                }
+                for inv in live.invocations.values()
+                if (reason := _interrupt_reason(inv)) is not None
+            ]
         if with_messages:
             dto["chat_messages"] = [self.message_dto(live, m) for m in live.messages]
         return dto
@@ -228,5 +248,9 @@ class ChatHub:
             queue.put_nowait(event)
 
 
-def monotonic() -> float:
-    return time.monotonic()
+def _interrupt_reason(invocation: Record) -> str | None:
+    if invocation["status"] == "awaiting_approval":
+        return "tool_approval"
+    if invocation["status"] == "awaiting_input" and invocation.get("type") == "client":
+        return "client_tool"
+    return None

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
+from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record, new_id
 from .internal import ToolFailure
 from .store import ChatStore
 from .tasks import TaskError, TaskRunner
@@ -201,6 +201,8 @@ class AgentRuntime:
 
     async def shutdown(self) -> None:
         """Stop running turns without touching their records (a restart resumes or fails them)."""
+        if self._runner is not None:
+            self._runner.closing = True
         tasks = list(self._turns.values())
         self._turns.clear()
         for task in tasks:
@@ -317,7 +319,8 @@ class AgentRuntime:
             live, role="user", status="ready", content=content + attachments
         )
         assistant = self.hub.add_message(live, role="assistant", status="pending")
-        self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None)
+        run = {"id": new_id("run"), "user_message_id": user["id"], "state": "working"}
+        self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None, _run=run)
         self._spawn_turn(live)
         return user, assistant
 
@@ -440,13 +443,12 @@ class AgentRuntime:
         """``awaiting_input`` while any call waits on a person, ``busy`` otherwise (mid-turn)."""
         if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
             return
-        waiting = any(
-            inv["status"] in ("awaiting_input", "awaiting_approval")
-            for inv in live.invocations.values()
-        )
+        # Only a person can unblock these; a webhook waiting for its callback keeps the chat busy.
+        waiting = any(_waits_on_client(inv) for inv in live.invocations.values())
         target = "awaiting_input" if waiting else "busy"
         if live.chat["status"] != target:
-            self.hub.update_chat(live, status=target)
+            state = "input_required" if waiting else "working"
+            self.hub.update_chat(live, status=target, _run=_run_state(live, state))
 
     # -- streaming ------------------------------------------------------------------------
 
@@ -505,9 +507,10 @@ class AgentRuntime:
             head = self._head(live)
             if not live.message_invocations(head["id"]):
                 steps = int(live.chat.get("_steps") or 0)
-                if steps >= self.max_steps:
+                limit = int(config.get("max_steps") or self.max_steps)
+                if steps >= limit:
                     raise ToolFailure(
-                        f"turn limit reached: {self.max_steps} model calls without a final reply"
+                        f"turn limit reached: {limit} model calls without a final reply"
                     )
                 self.hub.update_chat(live, _steps=steps + 1)
                 calls = await self._call_model(live, head, config, specs)
@@ -539,7 +542,9 @@ class AgentRuntime:
         if head is not None:
             self.hub.update_message(live, head, status="ready")
         child = bool(live.chat.get("parent_id"))
-        self.hub.update_chat(live, status="completed" if child else "idle")
+        self.hub.update_chat(
+            live, status="completed" if child else "idle", _run=_run_state(live, "completed")
+        )
 
     def _settle(self, live: LiveChat, outcome: str, reason: str) -> None:
         """End a turn early: open calls and the pending message become ``outcome``."""
@@ -557,7 +562,10 @@ class AgentRuntime:
                 ]
                 self.hub.update_message(live, message, status=outcome, content=content)
         if live.chat["status"] in ACTIVE_CHAT_STATUSES:
-            self.hub.update_chat(live, status="idle")
+            state = "canceled" if outcome == "cancelled" else "failed"
+            self.hub.update_chat(
+                live, status="idle", _run={**_run_state(live, state), "error": reason}
+            )
 
     async def _run_invocation(
         self, live: LiveChat, invocation: Record, specs: dict[str, ToolSpec]
@@ -778,6 +786,17 @@ class AgentRuntime:
         if output is not None:
             return (output if isinstance(output, str) else json.dumps(output), output)
         return (_message_text(head), None)
+
+
+def _waits_on_client(invocation: Record) -> bool:
+    status = invocation["status"]
+    return status == "awaiting_approval" or (
+        status == "awaiting_input" and invocation.get("type") == "client"
+    )
+
+
+def _run_state(live: LiveChat, state: str) -> Record:
+    return {**(live.chat.get("_run") or {"id": new_id("run")}), "state": state}
 
 
 def _wire_call(call: Record) -> Record:

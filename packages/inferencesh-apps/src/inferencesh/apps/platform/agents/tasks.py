@@ -40,6 +40,9 @@ class TaskRunner:
 
     def __init__(self, base_url: str, api_key: str) -> None:
         self.client = AsyncInference(base_url=base_url, api_key=api_key)
+        self.closing = False
+        """Set at server shutdown: the platform itself stops its tasks then, so a cancelled
+        turn must not call back into a server that no longer answers."""
 
     async def close(self) -> None:
         closer = getattr(self.client, "aclose", None) or getattr(self.client, "close", None)
@@ -71,7 +74,8 @@ class TaskRunner:
         try:
             return await self._follow(task, on_update)
         except asyncio.CancelledError:
-            await asyncio.shield(self._cancel(task_id))
+            if not self.closing:
+                await asyncio.shield(self._cancel(task_id))
             raise
 
     async def _cancel(self, task_id: str) -> None:

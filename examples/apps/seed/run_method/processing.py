@@ -1,0 +1,5 @@
+"""The `process` the docs' run method calls."""
+
+
+def process(prompt: str) -> str:
+    return prompt.upper()

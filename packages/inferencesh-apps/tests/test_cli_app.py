@@ -1,0 +1,234 @@
+"""`inferencesh app init|test|schema|serve`, in-process through core's CLI entry point and, for the
+console script and the worker, as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from inferencesh.core.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["app", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_scaffolds_an_app_that_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "my-app"
+    code, out, _ = cli(capsys, "init", str(target))
+    assert code == 0
+    assert "created" in out
+    names = {p.name for p in target.iterdir()}
+    assert {"inf.yml", "inference.py", "requirements.txt", "input.json"} <= names
+    code, out, err = cli(capsys, "test", str(target))
+    assert code == 0, err
+    assert json.loads(out) == {"message": "Hello, World!"}
+    assert "greeting World" in err
+    code, out, err = cli(
+        capsys,
+        "test",
+        str(target),
+        "--input",
+        '{"name": "Ada", "times": 2}',
+        "--setup",
+        '{"greeting": "Hi"}',
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"message": "Hi, Ada! Hi, Ada!"}
+
+
+def test_init_refuses_existing_directory_and_bad_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("x")
+    code, _, err = cli(capsys, "init", str(tmp_path / "taken"))
+    assert code == 1
+    assert "already exists" in err
+    assert (tmp_path / "taken" / "file").read_text() == "x"
+    code, _, err = cli(capsys, "init", str(tmp_path / "bad name!"))
+    assert code == 1
+    assert "invalid app name" in err
+
+
+def test_test_input_forms_and_function(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = str(EXAMPLES / "multi_function")
+    input_file = tmp_path / "in.json"
+    input_file.write_text('{"text": "stressed"}')
+    code, out, _ = cli(capsys, "test", app, "--input", str(input_file), "--function", "reverse")
+    assert code == 0
+    assert json.loads(out) == {"reversed_text": "desserts"}
+    code, out, _ = cli(capsys, "test", app, "-i", f"@{input_file}", "-f", "reverse")
+    assert json.loads(out) == {"reversed_text": "desserts"}
+    # Without --input: the app's input.json.
+    code, out, _ = cli(capsys, "test", app)
+    assert json.loads(out) == {"message": "Hello, inference.sh!"}
+
+
+def test_test_prints_logs_partials_and_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "test", str(EXAMPLES / "streaming"), "--input", '{"text": "x y"}')
+    assert code == 0
+    assert json.loads(out) == {"text": "x y", "words": 2, "done": True}
+    lines = err.splitlines()
+    assert lines[0] == "-- running"
+    assert '-- partial output: {"text": "x", "words": 1, "done": false}' in lines
+    assert "[progress] 50% (1/2)" in lines
+
+
+def test_test_failures_exit_1_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(capsys, "test", str(EXAMPLES / "failing"), "--input", '{"fail": true}')
+    assert code == 1
+    assert out == ""
+    assert "ValueError: boom" in err
+    assert "in explode" in err
+    assert err.rstrip().endswith("error: app: ValueError: boom")
+
+    code, _, err = cli(capsys, "test", str(EXAMPLES / "hello"), "--input", '{"count": "x"}')
+    assert code == 1
+    assert "error: validation: invalid input: prompt: Field required" in err
+
+    code, _, err = cli(capsys, "test", str(EXAMPLES / "hello"), "--input", "{bad")
+    assert code == 1
+    assert "--input: invalid JSON in the argument" in err
+
+    code, _, err = cli(capsys, "test", str(EXAMPLES / "hello"), "--input", "nope.json")
+    assert code == 1
+    assert "neither JSON nor an existing file" in err
+
+    code, _, err = cli(capsys, "test", str(tmp_path), "--input", "{}")
+    assert code == 1
+    assert "has no inference.py" in err
+
+    empty = tmp_path / "noinput"
+    shutil.copytree(EXAMPLES / "multi_function", empty)
+    (empty / "input.json").unlink()
+    code, _, err = cli(capsys, "test", str(empty))
+    assert code == 1
+    assert "no input: pass --input" in err
+
+    code, _, err = cli(capsys, "test", str(EXAMPLES / "hello"), "--input", "{}", "--setup", "[1]")
+    assert code == 1
+    assert "--setup must be a JSON object" in err
+
+
+def test_test_leaves_output_files_on_disk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("keep me")
+    cwd = os.getcwd()
+    code, out, err = cli(
+        capsys, "test", str(EXAMPLES / "files"), "--input", json.dumps({"document": str(doc)})
+    )
+    assert code == 0, err
+    assert os.getcwd() == cwd
+    path = json.loads(out)["upper"]["path"]
+    assert Path(path).read_text() == "KEEP ME"
+    assert f"-- output file: {path}" in err
+
+
+def test_relative_input_paths_are_read_from_the_app_directory(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = cli(capsys, "test", str(EXAMPLES / "files"))
+    assert code == 0, err
+    assert Path(json.loads(out)["upper"]["path"]).read_text() == "HELLO FROM A FILE\n"
+
+
+def test_schema_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = tmp_path / "hello"
+    shutil.copytree(EXAMPLES / "hello", app)
+    code, out, _ = cli(capsys, "schema", str(app))
+    assert code == 0
+    written = sorted(p.name for p in app.glob("*_schema.json"))
+    assert written == [
+        "functions_schema.json",
+        "input_schema.json",
+        "output_schema.json",
+        "setup_schema.json",
+    ]
+    assert out.count("wrote ") == 4
+    inputs = json.loads((app / "input_schema.json").read_text())
+    assert list(inputs["properties"]) == ["prompt", "style", "count"]
+    functions = json.loads((app / "functions_schema.json").read_text())
+    assert functions["run"]["input_schema"] == inputs
+    assert not list(app.glob(".*.tmp"))
+
+    multi = tmp_path / "multi"
+    shutil.copytree(EXAMPLES / "multi_function", multi)
+    assert cli(capsys, "schema", str(multi))[0] == 0
+    assert not (multi / "setup_schema.json").exists()
+    functions = json.loads((multi / "functions_schema.json").read_text())
+    assert list(functions) == ["run", "reverse"]
+    assert functions["reverse"]["output_schema"]["properties"]["reversed_text"]["type"] == "string"
+
+
+def test_serve_runs_the_worker_and_console_script_works(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    script = Path(sys.executable).parent / "inferencesh"
+    proc = subprocess.Popen(
+        [
+            str(script),
+            "app",
+            "serve",
+            str(EXAMPLES / "counter"),
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        port = json.loads(ready.read_text())["port"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/health").json()["app"] == "counter"
+            lines = client.post("/run", json={"input": {"by": 3}, "function": "increment"})
+            assert json.loads(lines.text.splitlines()[-1])["output"] == {"value": 3}
+            client.post("/shutdown")
+        assert proc.wait(15) == 0
+        assert proc.stderr is not None
+        assert f"on http://127.0.0.1:{port}" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_console_script_app_test_end_to_end() -> None:
+    script = Path(sys.executable).parent / "inferencesh"
+    done = subprocess.run(
+        [str(script), "app", "test", str(EXAMPLES / "hello"), "--input", '{"prompt": "p"}'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"result": "modern: p", "model_id": "gpt2"}
+    assert done.stderr.splitlines()[:4] == [
+        "-- setting up",
+        "loading gpt2",
+        "-- running",
+        "Processing...",
+    ]

@@ -1,0 +1,295 @@
+"""Uploads, input auto-upload, run-parameter validation and sessions, through both clients."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import httpx
+import pytest
+from core_testkit import BASE, Driver, FakePlatform
+from inferencesh.core import (
+    APIError,
+    SessionEndedError,
+    SessionInfo,
+    SessionNotFoundError,
+    UploadedFile,
+    UploadFileOptions,
+)
+from pytest_httpx import HTTPXMock
+
+
+@pytest.fixture
+def platform(httpx_mock: HTTPXMock) -> FakePlatform:
+    return FakePlatform().install(httpx_mock)
+
+
+def test_upload_path_streams_and_sends_metadata(
+    driver: Driver, platform: FakePlatform, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    data = bytes(range(256)) * 9000  # > 2 chunks of 1 MiB
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    record = driver.call(lambda c: c.upload_file(path))
+    assert isinstance(record, UploadedFile)
+    assert record["uri"] == "https://cdn.example/files/f1/clip.mp4"
+    spec = platform.files["f1"]["spec"]
+    assert spec == {
+        "uri": "",
+        "filename": "clip.mp4",
+        "content_type": "video/mp4",
+        "path": None,
+        "size": len(data),
+        "public": None,
+    }
+    assert platform.uploads["f1"] == data
+    put = next(r for r in httpx_mock.get_requests() if r.method == "PUT")
+    assert "authorization" not in put.headers  # the presigned URL is its own auth
+    assert put.headers["content-length"] == str(len(data))
+    assert put.headers["content-type"] == "video/mp4"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "content_type"),
+    [
+        (b"raw bytes", b"raw bytes", "application/octet-stream"),
+        ("data:text/plain;base64,aGVsbG8=", b"hello", "text/plain"),
+        ("data:,a%20b", b"a b", "application/octet-stream"),
+        (io.BytesIO(b"from a file object"), b"from a file object", "application/octet-stream"),
+    ],
+)
+def test_upload_kinds(
+    driver: Driver, platform: FakePlatform, data: object, expected: bytes, content_type: str
+) -> None:
+    if isinstance(data, io.BytesIO):
+        data.seek(0)
+    driver.call(lambda c: c.files.upload(data))
+    assert platform.uploads["f1"] == expected
+    assert platform.files["f1"]["spec"]["content_type"] == content_type
+
+
+def test_upload_options_do_not_mutate(
+    driver: Driver, platform: FakePlatform, tmp_path: Path
+) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("x")
+    options = UploadFileOptions(content_type="text/markdown", path="docs/a.md", public=False)
+    driver.call(lambda c: c.upload_file(str(path), options))
+    spec = platform.files["f1"]["spec"]
+    assert (spec["filename"], spec["content_type"], spec["path"], spec["public"]) == (
+        "a.txt",
+        "text/markdown",
+        "docs/a.md",
+        False,
+    )
+    assert options.filename is None
+
+
+def test_upload_bad_inputs_fail_before_any_request(driver: Driver, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        driver.call(lambda c: c.upload_file(str(tmp_path / "missing.png")))
+    with pytest.raises(IsADirectoryError):
+        driver.call(lambda c: c.upload_file(tmp_path))
+    with pytest.raises(TypeError, match="upload_file expects"):
+        driver.call(lambda c: c.upload_file(12))
+    with pytest.raises(ValueError, match="base64"):
+        driver.call(lambda c: c.upload_file("data:image/png;base64,@@@"))
+
+
+def test_put_retried_with_the_whole_body(
+    driver: Driver, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"z" * 3000)
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{BASE}/files",
+        json=[{"id": "f", "uri": "u", "upload_url": f"{BASE}/up"}],
+    )
+    httpx_mock.add_response(method="PUT", url=f"{BASE}/up", status_code=503)
+    httpx_mock.add_response(method="PUT", url=f"{BASE}/up", status_code=200)
+    driver.call(lambda c: c.upload_file(path))
+    puts = [r for r in httpx_mock.get_requests() if r.method == "PUT"]
+    assert [p.read() for p in puts] == [b"z" * 3000, b"z" * 3000]
+
+
+def test_put_rejected(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{BASE}/files",
+        json=[{"id": "f", "uri": "u", "upload_url": f"{BASE}/up"}],
+    )
+    httpx_mock.add_response(method="PUT", url=f"{BASE}/up", status_code=403, text="expired")
+    with pytest.raises(APIError, match="expired"):
+        driver.call(lambda c: c.upload_file(b"x"))
+
+
+def test_missing_upload_url_is_clear(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="POST", url=f"{BASE}/files", json=[{"id": "f", "uri": "u"}])
+    with pytest.raises(APIError, match="upload_url"):
+        driver.call(lambda c: c.upload_file(b"x"))
+
+
+def test_auto_upload_rules(driver: Driver, platform: FakePlatform, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"jpeg")
+    user_input = {
+        "path_obj": photo,
+        "path_str": str(photo),
+        "same_again": [str(photo)],
+        "raw": b"bytes!",
+        "uri": "data:text/plain;base64,aGk=",
+        "text": "abcdefghijklmnop",  # looks like base64: must stay text
+        "words": "a prompt / with a slash",
+        "url": "https://example.com/x.png",
+        "relative_name": "photo.jpg",  # no directory part: never a path
+        "nested": {"list": [1, 2.5, None, True, ("t", photo)]},
+    }
+    driver.call(lambda c: c.run({"app": "a/b", "input": user_input}, wait=False))
+    sent = platform.runs[0]["input"]
+    uri = "https://cdn.example/files/f1/photo.jpg"
+    assert sent["path_obj"] == sent["path_str"] == sent["same_again"][0] == uri
+    assert sent["nested"]["list"] == [1, 2.5, None, True, ["t", uri]]
+    assert sent["raw"].startswith("https://cdn.example/files/")
+    assert sent["uri"].startswith("https://cdn.example/files/")
+    for key in ("text", "words", "url", "relative_name"):
+        assert sent[key] == user_input[key]
+    assert sorted(platform.uploads.values()) == sorted([b"jpeg", b"bytes!", b"hi"])
+    assert user_input["path_obj"] == photo  # the caller's dict is untouched
+
+
+def test_auto_upload_of_strings_can_be_turned_off(platform: FakePlatform, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"jpeg")
+    Driver("sync", upload_paths=False).call(
+        lambda c: c.run({"app": "a/b", "input": {"p": str(photo)}}, wait=False)
+    )
+    Driver("async").call(
+        lambda c: c.run({"app": "a/b", "input": {"p": str(photo)}}, wait=False, upload_paths=False)
+    )
+    assert [r["input"]["p"] for r in platform.runs] == [str(photo), str(photo)]
+    assert platform.uploads == {}
+
+
+def test_uploaded_file_in_input_becomes_uri(driver: Driver, platform: FakePlatform) -> None:
+    record = UploadedFile(id="f9", uri="https://cdn.example/f9")
+    driver.call(lambda c: c.run({"app": "a/b", "input": {"img": record}}, wait=False))
+    assert platform.runs[0]["input"] == {"img": "https://cdn.example/f9"}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"app": "a/b", "session": "new", "session_timeout": 0}, "from 1 to 3600"),
+        ({"app": "a/b", "session": "new", "session_timeout": 3601}, "from 1 to 3600"),
+        ({"app": "a/b", "session": "new", "session_timeout": "300"}, "from 1 to 3600"),
+        ({"app": "a/b", "session_timeout": 30}, "only valid together"),
+        ({"input": {}}, "params\\['app'\\] is required"),
+        ({"app": ""}, "non-empty string"),
+        ({"app": "a/b", "stream": True}, "client.run\\(params, stream=True\\)"),
+        ({"app": "a/b", "session": 5}, "'new' or a session id"),
+    ],
+)
+def test_run_params_validated_before_any_request(
+    driver: Driver, params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        driver.call(lambda c: c.run(params))
+
+
+def test_run_params_must_be_a_mapping(driver: Driver) -> None:
+    with pytest.raises(TypeError, match="dict of params"):
+        driver.call(lambda c: c.run("infsh/flux"))
+
+
+def test_unencodable_input_is_clear(driver: Driver) -> None:
+    with pytest.raises(TypeError, match="cannot be sent as JSON"):
+        driver.call(lambda c: c.run({"app": "a/b", "input": {"x": object()}}))
+
+
+def test_session_handle(driver: Driver, platform: FakePlatform) -> None:
+    def scenario(client):
+        handle = client.session(
+            "my-app", input={"action": "init"}, session_timeout=120, setup={"k": 1}
+        )
+        return handle
+
+    if driver.kind == "sync":
+
+        def go_sync(client):
+            with scenario(client) as handle:
+                assert handle.session_id == "sess_1"
+                assert handle.result.output["echo"] == {"action": "init"}
+                second = handle.call("process", {"n": 2})
+                assert second.session_id == "sess_1"
+                assert handle.info().call_count == 2
+                assert handle.keepalive().id == "sess_1"
+            assert handle.ended
+            with pytest.raises(SessionEndedError):
+                handle.call("process", {})
+
+        driver.call(go_sync)
+    else:
+
+        async def go(client):
+            async with await scenario(client) as handle:
+                second = await handle.call("process", {"n": 2})
+                assert second.session_id == "sess_1"
+                assert (await handle.info()).call_count == 2
+            assert handle.ended
+
+        driver.call(go)
+    first, second = platform.runs
+    assert first == {
+        "app": "my-app",
+        "input": {"action": "init"},
+        "setup": {"k": 1},
+        "session_timeout": 120,
+        "session": "new",
+    }
+    assert second == {
+        "app": "my-app",
+        "input": {"n": 2},
+        "function": "process",
+        "session": "sess_1",
+    }
+    assert platform.sessions["sess_1"]["status"] == "ended"
+
+
+def test_sessions_namespace(driver: Driver, platform: FakePlatform) -> None:
+    platform.sessions["sess_9"] = {"id": "sess_9", "status": "active", "call_count": 3}
+    listed = driver.call(lambda c: c.sessions.list())
+    assert listed == [SessionInfo(id="sess_9", status="active", call_count=3)]
+    assert driver.call(lambda c: c.sessions.get("sess_9"))["call_count"] == 3
+    assert driver.call(lambda c: c.sessions.end("sess_9")) is None
+    with pytest.raises(SessionNotFoundError):
+        driver.call(lambda c: c.sessions.get("sess_nope"))
+
+
+def test_ended_session_call_raises(driver: Driver, platform: FakePlatform) -> None:
+    platform.sessions["sess_1"] = {"id": "sess_1", "status": "ended", "call_count": 1}
+    with pytest.raises(SessionEndedError):
+        driver.call(lambda c: c.run({"app": "a/b", "input": {}, "session": "sess_1"}))
+
+
+def test_cancel_and_tasks_namespace(driver: Driver, platform: FakePlatform) -> None:
+    created = driver.call(lambda c: c.tasks.run({"app": "a/b", "input": {}}, wait=False))
+    assert driver.call(lambda c: c.tasks.cancel(created.id)) is None
+    assert driver.call(lambda c: c.tasks.get(created.id)).status == 12
+
+
+def test_task_id_validated(driver: Driver) -> None:
+    with pytest.raises(ValueError, match="task_id"):
+        driver.call(lambda c: c.get_task(""))
+
+
+def test_request_body_encodes_wire_structs(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="POST", url=f"{BASE}/x", json={"ok": True})
+    Driver("sync").call(
+        lambda c: c.http.request("POST", "/x", json={"f": UploadedFile(id="1", uri="u")})
+    )
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.read() == b'{"f":{"id":"1","uri":"u"}}'
+    assert request.headers["content-type"] == "application/json"
+    assert isinstance(request, httpx.Request)

@@ -1,0 +1,898 @@
+"""The local agent loop end to end: the real platform in a subprocess, the scripted model in a
+real worker, driven over HTTP (these tests speak the wire protocol directly; the agents client
+and the seed snippets are in ``test_agentloop_seed.py``)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "examples" / "apps"
+AGENTS = ROOT / "examples" / "agents"
+KEY = "inf_agentloop_test_key"
+
+# Starts the platform the way `inferencesh dev` does, with an agents directory, on a free port.
+_LAUNCH = """
+import json, socket, sys
+from pathlib import Path
+import uvicorn
+from inferencesh.apps.platform.config import PlatformConfig, discover_apps
+from inferencesh.apps.platform.server import create_app
+args = json.loads(sys.argv[1])
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+config = PlatformConfig(
+    data_dir=Path(args["data_dir"]),
+    apps=discover_apps([Path(p) for p in args["apps"]]),
+    port=sock.getsockname()[1],
+    api_key=args["api_key"],
+    heartbeat_interval=1.0,
+    cancel_timeout=3.0,
+)
+app = create_app(config, agents_dirs=[Path(p) for p in args["agents_dirs"]])
+print(json.dumps({"base_url": app.state.platform.base_url}), flush=True)
+server = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+uvicorn.Server(server).run(sockets=[sock])
+"""
+
+
+class Platform:
+    """A local platform subprocess and an HTTP client for it."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        agents_dirs: list[Path],
+        env: dict[str, str],
+        apps: list[Path] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.agents_dirs = agents_dirs
+        self.env = env
+        self.apps = [APPS / "scripted-model", APPS / "hello", *(apps or [])]
+        self.script_path = data_dir.parent / "script.json"
+        self.env.setdefault("SCRIPTED_MODEL_SCRIPT", str(self.script_path))
+        self.proc: subprocess.Popen[str] | None = None
+        self.base_url = ""
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30.0)
+
+    def start(self) -> None:
+        args = {
+            "data_dir": str(self.data_dir),
+            "apps": [str(p) for p in self.apps],
+            "agents_dirs": [str(p) for p in self.agents_dirs],
+            "api_key": KEY,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH, json.dumps(args)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **self.env},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line, "the platform exited before announcing its URL"
+        self.base_url = json.loads(line)["base_url"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.http.get(self.url("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("the platform did not answer /health")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def script(self, *turns: dict[str, Any]) -> None:
+        """The turns the scripted model plays for agents without a script of their own."""
+        tmp = self.script_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(list(turns)))
+        tmp.replace(self.script_path)
+
+    # -- the wire protocol --------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+        response = self.http.request(method, self.url(path), json=body)
+        assert response.status_code == status, response.text
+        return response.json().get("data") if response.content else None
+
+    def run(self, body: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = self.call("POST", "/agents/run", body)
+        return data
+
+    def chat(self, chat_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.call("GET", f"/chats/{chat_id}")
+        return data
+
+    def events(
+        self,
+        chat_id: str,
+        until: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float = 30,
+    ) -> list[dict[str, Any]]:
+        """Read the chat stream until it ends (or ``until`` an event), returning the events."""
+        seen: list[dict[str, Any]] = []
+        with self.http.stream(
+            "GET", self.url(f"/chats/{chat_id}/stream"), timeout=timeout
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("application/x-ndjson")
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "heartbeat":
+                    continue
+                seen.append(event)
+                if until is not None and until(event):
+                    break
+        return seen
+
+    def wait_for(self, chat_id: str, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """Poll the chat until ``check(chat)`` holds."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            chat = self.chat(chat_id)
+            if check(chat):
+                return chat
+            time.sleep(0.05)
+        raise AssertionError(f"chat {chat_id} never got there: {json.dumps(self.chat(chat_id))}")
+
+    def finish(self, chat_id: str) -> dict[str, Any]:
+        """Follow the turn to its end; the chat as it stands then."""
+        self.events(chat_id)
+        return self.wait_for(chat_id, lambda c: c["status"] in ("idle", "completed"))
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return "".join(c.get("text") or "" for c in message["content"] if c.get("type") == "text")
+
+
+def last_reply(chat: dict[str, Any]) -> dict[str, Any]:
+    replies = [m for m in chat["chat_messages"] if m["role"] == "assistant"]
+    return replies[-1]
+
+
+def invocations(chat: dict[str, Any]) -> list[dict[str, Any]]:
+    return [inv for m in chat["chat_messages"] for inv in m.get("tool_invocations") or []]
+
+
+def scripted(*turns: dict[str, Any], **config: Any) -> dict[str, Any]:
+    """An ad-hoc agent config on the scripted model playing ``turns``."""
+    return {
+        "core_app": {"ref": "local/scripted-model", "input": {"script": list(turns)}},
+        "internal_tools": {"plan": False, "memory": False},
+        **config,
+    }
+
+
+def client_tool(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "client",
+        "description": f"the {name} tool",
+        "client": {
+            "input_schema": {
+                "type": "object",
+                "properties": {"x": {"type": "string"}},
+                "required": ["x"],
+            }
+        },
+        **extra,
+    }
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"name": name, "arguments": arguments}
+
+
+# -- a loopback web server for webhooks and skill URLs --------------------------------------------
+
+
+class Receiver:
+    """Records webhook deliveries and serves skill files, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.hooks: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.reply: dict[str, Any] = {"success": True, "message": "accepted"}
+        self.callback: tuple[str, str] | None = None  # (api key, result) to post back later
+
+        async def hook(request: Request) -> JSONResponse:
+            payload = json.loads(await request.body())
+            self.hooks.append((dict(request.headers), payload))
+            if self.callback is not None:
+                key, result = self.callback
+                threading.Timer(
+                    0.2,
+                    httpx.post,
+                    args=(payload["callback_url"],),
+                    kwargs={
+                        "json": {"result": result},
+                        "headers": {"Authorization": f"Bearer {key}"},
+                    },
+                ).start()
+            return JSONResponse(self.reply)
+
+        async def skill(request: Request) -> PlainTextResponse:
+            name = request.path_params["path"]
+            if name == "missing.md":
+                return PlainTextResponse("gone", status_code=404)
+            return PlainTextResponse(f"# Skill file {name}\n\nAlways check the {name} rules.")
+
+        app = Starlette(
+            routes=[
+                Route("/hook", hook, methods=["POST"]),
+                Route("/skills/{path:path}", skill, methods=["GET"]),
+            ]
+        )
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+def _write_agents(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "limited.yaml").write_text(
+        "core_app:\n"
+        "  ref: local/scripted-model\n"
+        "  input:\n"
+        "    script:\n" + "      - tool_calls: [{name: memory_getall}]\n" * 6 + "max_steps: 3\n"
+    )
+    (directory / "child-approval.json").write_text(
+        json.dumps(
+            {
+                "namespace": "my-org",
+                "core_app": {"ref": "local/scripted-model"},
+                "system_prompt": "A sub-agent.",
+            }
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Platform]:
+    base = tmp_path_factory.mktemp("agentloop")
+    _write_agents(base / "agents")
+    server = Platform(
+        base / "data",
+        [AGENTS, base / "agents"],
+        {"HOOK_SECRET": "s3cret-value", "INFERENCESH_AGENT_MAX_STEPS": "8"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+def test_template_agent_streams_a_reply(platform: Platform) -> None:
+    reply = platform.run(
+        {"agent": "local/assistant", "input": {"text": "hi there", "role": "user"}}
+    )
+    user, assistant = reply["user_message"], reply["assistant_message"]
+    assert user["role"] == "user" and text_of(user) == "hi there"
+    assert assistant["role"] == "assistant" and assistant["status"] == "pending"
+    assert assistant["chat_id"] == user["chat_id"]
+    chat = platform.finish(assistant["chat_id"])
+    assert chat["status"] == "idle"
+    final = last_reply(chat)
+    assert final["id"] == assistant["id"]
+    assert final["status"] == "ready"
+    assert text_of(final) == "Hello! You said: hi there"
+    assert final["task_id"]
+    task = platform.call("GET", f"/tasks/{final['task_id']}")
+    assert task["status"] == 10
+    assert task["input"]["system_prompt"] == "You are a helpful assistant."
+
+
+def test_reply_grows_in_message_snapshots(platform: Platform) -> None:
+    config = scripted({"text": "one two three four five", "delay": 0.15})
+    reply = platform.run({"agent_config": config, "input": {"text": "count"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    events = platform.events(chat_id)
+    texts = [
+        text_of(e["data"])
+        for e in events
+        if e["event"] == "chat_messages" and e["data"]["role"] == "assistant"
+    ]
+    growing = [t for i, t in enumerate(texts) if t and (i == 0 or t != texts[i - 1])]
+    assert len(growing) >= 3, texts
+    assert all(b.startswith(a) for a, b in itertools.pairwise(growing))
+    assert growing[-1] == "one two three four five"
+    assert events[-1]["event"] == "chats" and events[-1]["data"]["status"] == "idle"
+
+
+def test_multi_turn_context_reaches_the_model(platform: Platform) -> None:
+    first = platform.run({"agent": "local/assistant", "input": {"text": "my name is Ada"}})
+    chat_id = first["assistant_message"]["chat_id"]
+    platform.finish(chat_id)
+    second = platform.run(
+        {"chat_id": chat_id, "agent": "local/assistant", "input": {"text": "who?"}}
+    )
+    assert second["assistant_message"]["chat_id"] == chat_id
+    chat = platform.finish(chat_id)
+    assert [m["role"] for m in chat["chat_messages"]] == ["user", "assistant", "user", "assistant"]
+    assert [m["order"] for m in chat["chat_messages"]] == [0, 1, 2, 3]
+    assert text_of(last_reply(chat)) == (
+        "Earlier in this chat: user: my name is Ada | "
+        "assistant: Hello! You said: my name is Ada | user: who?"
+    )
+
+
+def test_sse_when_asked(platform: Platform) -> None:
+    reply = platform.run({"agent": "local/assistant", "input": {"text": "sse"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    platform.finish(chat_id)
+    with platform.http.stream(
+        "GET", platform.url(f"/chats/{chat_id}/stream"), headers={"Accept": "text/event-stream"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        body = response.read().decode()
+    assert "event: chat_messages\ndata: {" in body
+    assert body.rstrip().split("\n")[-2] == "event: chats"
+
+
+def test_client_tool_waits_for_the_client(platform: Platform) -> None:
+    config = scripted(
+        {"tool_calls": [call("lookup", x="42")]},
+        {"text": "The tool said: {{tool_results}}"},
+        tools=[client_tool("lookup")],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "look it up"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    events = platform.events(
+        chat_id, until=lambda e: e["event"] == "chats" and e["data"]["status"] == "awaiting_input"
+    )
+    assert events[-1]["data"]["status"] == "awaiting_input"
+    chat = platform.chat(chat_id)
+    (inv,) = invocations(chat)
+    assert inv["type"] == "client"
+    assert inv["status"] == "awaiting_input"
+    assert inv["function"] == {"name": "lookup", "arguments": '{"x": "42"}'}
+    assert inv["tool_invocation_id"] == "call_0_0"
+    assert platform.call("GET", f"/chats/{chat_id}/status")["status"] == "awaiting_input"
+    platform.call("POST", f"/tools/{inv['id']}", {"result": "forty-two"})
+    chat = platform.finish(chat_id)
+    (inv,) = invocations(chat)
+    assert inv["status"] == "completed" and inv["result"] == "forty-two"
+    assert text_of(last_reply(chat)) == "The tool said: forty-two"
+    # The reply that made the call is ready and carries the call; the answer is a new message.
+    roles = [(m["role"], m["status"]) for m in chat["chat_messages"]]
+    assert roles == [("user", "ready"), ("assistant", "ready"), ("assistant", "ready")]
+    # A second result for the same call is refused.
+    platform.call("POST", f"/tools/{inv['id']}", {"result": "again"}, status=409)
+
+
+def test_parallel_tool_calls_run_at_once(platform: Platform) -> None:
+    config = scripted(
+        {"tool_calls": [call("a", x="1"), call("b", x="2")]},
+        {"text": "Both: {{tool_results}}"},
+        tools=[client_tool("a"), client_tool("b")],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "both"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.wait_for(
+        chat_id,
+        lambda c: (
+            len(invocations(c)) == 2
+            and all(i["status"] == "awaiting_input" for i in invocations(c))
+        ),
+    )
+    first, second = invocations(chat)
+    # Answer in the opposite order: results are matched by call, not by arrival.
+    platform.call("POST", f"/tools/{second['id']}", {"result": "B"})
+    assert platform.chat(chat_id)["status"] == "awaiting_input"
+    platform.call("POST", f"/tools/{first['id']}", {"result": "A"})
+    chat = platform.finish(chat_id)
+    assert text_of(last_reply(chat)) == "Both: A\nB"
+    task = platform.call("GET", f"/tasks/{last_reply(chat)['task_id']}")
+    context = task["input"]["context"]
+    assert [m["role"] for m in context] == ["user", "assistant", "tool"]
+    assert [c["id"] for c in context[1]["tool_calls"]] == ["call_0_0", "call_0_1"]
+    assert task["input"]["role"] == "tool" and task["input"]["tool_call_id"] == "call_0_1"
+
+
+def test_app_tool_runs_a_task_with_presets(platform: Platform) -> None:
+    tool = {
+        "name": "write",
+        "type": "app",
+        "description": "Write something",
+        "app": {
+            "ref": "local/hello",
+            "setup": {"model_id": "tiny-model"},
+            "input": {"style": "plain", "count": 2},
+            "input_schema": {
+                "type": "object",
+                "properties": {"prompt": {"type": "string"}, "style": {"type": "string"}},
+                "required": ["prompt", "style"],
+            },
+        },
+    }
+    config = scripted(
+        {"tool_calls": [call("write", prompt="a poem")]},
+        {"text": "Done: {{tool_results}}"},
+        tools=[tool],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "write"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    (inv,) = invocations(chat)
+    assert inv["type"] == "app" and inv["status"] == "completed", inv
+    task = platform.call("GET", f"/tasks/{inv['execution_id']}")
+    assert task["status"] == 10
+    assert task["input"] == {"style": "plain", "count": 2, "prompt": "a poem"}
+    assert task["output"]["model_id"] == "tiny-model"
+    assert inv["result"].startswith(f"Task {task['id']} local/hello completed with output: {{")
+    assert json.loads(inv["result"].split("output: ", 1)[1]) == task["output"]
+    assert text_of(last_reply(chat)) == f"Done: {inv['result']}"
+    # The preset input is not required from the model.
+    model_task = platform.call("GET", f"/tasks/{chat['chat_messages'][1]['task_id']}")
+    (offered,) = model_task["input"]["tools"]
+    assert offered["function"]["parameters"]["required"] == ["prompt"]
+
+
+def test_failing_app_tool_reports_the_error_to_the_model(platform: Platform) -> None:
+    tool = {"name": "broken", "type": "app", "app": {"ref": "local/hello"}}
+    config = scripted(
+        {"tool_calls": [call("broken", wrong="x")]},
+        {"text": "It said: {{tool_results}}"},
+        tools=[tool],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    (inv,) = invocations(chat)
+    assert inv["status"] == "failed"
+    assert "local/hello failed" in inv["result"] and "prompt" in inv["result"]
+    assert text_of(last_reply(chat)).startswith("It said: Error: Task ")
+
+
+def test_sub_agent_runs_in_a_child_chat(platform: Platform) -> None:
+    tool = {
+        "name": "research",
+        "type": "agent",
+        "description": "Research a topic",
+        "agent": {"ref": "local/researcher"},
+    }
+    config = scripted(
+        {"tool_calls": [call("research", message="quantum dots")]},
+        {"text": "Research says: {{tool_results}}"},
+        tools=[tool],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "research it"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.finish(chat_id)
+    (inv,) = invocations(chat)
+    assert inv["type"] == "agent" and inv["status"] == "completed"
+    assert inv["result"] == "Report: the topic is well understood."
+    child = platform.chat(inv["execution_id"])
+    assert chat["children"] == [child["id"]]
+    assert child["parent_id"] == chat_id
+    assert child["status"] == "completed"
+    assert child["output"] == "Report: the topic is well understood."
+    assert text_of(child["chat_messages"][0]) == "quantum dots"
+    assert text_of(last_reply(chat)) == "Research says: Report: the topic is well understood."
+
+
+def test_webhook_tool_posts_and_waits_for_the_callback(
+    platform: Platform, receiver: Receiver
+) -> None:
+    tool = {
+        "name": "notify",
+        "type": "hook",
+        "description": "Notify",
+        "hook": {
+            "url": receiver.base_url + "/hook",
+            "secret": "HOOK_SECRET",
+            "input_schema": {"type": "object", "properties": {"channel": {"type": "string"}}},
+        },
+    }
+    config = scripted(
+        {"tool_calls": [call("notify", channel="#ops")]},
+        {"text": "Hook said: {{tool_results}}"},
+        tools=[tool],
+    )
+    receiver.hooks.clear()
+    reply = platform.run({"agent_config": config, "input": {"text": "tell ops"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.wait_for(
+        chat_id, lambda c: any(i["status"] == "awaiting_input" for i in invocations(c))
+    )
+    (inv,) = invocations(chat)
+    ((headers, payload),) = receiver.hooks
+    assert headers["x-hook-secret"] == "s3cret-value"
+    assert headers["x-webhook-signature"].startswith("sha256=")
+    assert payload["tool_invocation_id"] == inv["id"]
+    assert payload["hook_name"] == "notify"
+    assert payload["chat_id"] == chat_id
+    assert payload["arguments"] == {"channel": "#ops"}
+    assert payload["callback_method"] == "POST"
+    assert payload["callback_url"] == platform.url(f"/tools/{inv['id']}")
+    assert payload["timestamp"]
+    # The receiver calls back later, as a webhook service would.
+    response = platform.http.post(payload["callback_url"], json={"result": "posted to #ops"})
+    assert response.status_code == 200
+    chat = platform.finish(chat_id)
+    assert text_of(last_reply(chat)) == "Hook said: posted to #ops"
+
+
+def test_webhook_tool_without_its_secret_fails_clearly(
+    platform: Platform, receiver: Receiver
+) -> None:
+    tool = {
+        "name": "notify",
+        "type": "hook",
+        "hook": {"url": receiver.base_url + "/hook", "secret": "NOT_SET_ANYWHERE"},
+    }
+    config = scripted({"tool_calls": [call("notify")]}, {"text": "{{tool_results}}"}, tools=[tool])
+    reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    assert "NOT_SET_ANYWHERE" in text_of(last_reply(chat))
+    assert invocations(chat)[0]["status"] == "failed"
+
+
+def _approval_chat(platform: Platform) -> tuple[str, dict[str, Any]]:
+    tool = {
+        "name": "write",
+        "type": "app",
+        "require_approval": True,
+        "app": {"ref": "local/hello", "input": {"prompt": "approved run"}},
+    }
+    config = scripted(
+        {"tool_calls": [call("write")]},
+        {"text": "Result: {{tool_results}}"},
+        {"tool_calls": [call("write")]},
+        {"text": "Again: {{tool_results}}"},
+        tools=[tool],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "write"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.wait_for(chat_id, lambda c: c["status"] == "awaiting_input")
+    (inv,) = invocations(chat)
+    assert inv["status"] == "awaiting_approval"
+    assert not inv.get("execution_id")
+    return chat_id, config
+
+
+def test_approval_granted_runs_the_tool(platform: Platform) -> None:
+    chat_id, _ = _approval_chat(platform)
+    (inv,) = invocations(platform.chat(chat_id))
+    platform.call("POST", f"/tools/{inv['id']}/invoke")
+    chat = platform.finish(chat_id)
+    (inv,) = invocations(chat)
+    assert inv["status"] == "completed" and inv["execution_id"]
+    assert "approved run" in text_of(last_reply(chat))
+
+
+def test_approval_denied_tells_the_model(platform: Platform) -> None:
+    chat_id, _ = _approval_chat(platform)
+    (inv,) = invocations(platform.chat(chat_id))
+    platform.call("POST", f"/tools/{inv['id']}/reject", {"reason": "not today"})
+    chat = platform.finish(chat_id)
+    (inv,) = invocations(chat)
+    assert inv["status"] == "cancelled" and not inv.get("execution_id")
+    assert text_of(last_reply(chat)) == "Result: Rejected by the user: not today"
+    platform.call("POST", f"/tools/{inv['id']}/invoke", status=409)
+
+
+def test_always_allow_skips_later_approvals(platform: Platform) -> None:
+    chat_id, config = _approval_chat(platform)
+    (inv,) = invocations(platform.chat(chat_id))
+    platform.call(
+        "POST", f"/chats/{chat_id}/tools/{inv['id']}/always-allow", {"tool_name": "write"}
+    )
+    chat = platform.finish(chat_id)
+    assert chat["agent_data"]["always_allowed_tools"] == ["write"]
+    assert invocations(chat)[0]["status"] == "completed"
+    platform.run({"chat_id": chat_id, "agent_config": config, "input": {"text": "again"}})
+    chat = platform.finish(chat_id)
+    second = invocations(chat)[-1]
+    assert second["status"] == "completed"  # no approval asked this time
+    assert text_of(last_reply(chat)).startswith("Again: Task ")
+
+
+def test_stop_mid_reply_cancels_the_message_and_the_task(platform: Platform) -> None:
+    words = " ".join(f"w{i}" for i in range(60))
+    config = scripted({"text": words, "delay": 0.1})
+    reply = platform.run({"agent_config": config, "input": {"text": "talk"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    platform.wait_for(chat_id, lambda c: len(text_of(last_reply(c))) > 0)
+    platform.call("POST", f"/chats/{chat_id}/stop")
+    chat = platform.chat(chat_id)
+    assert chat["status"] == "idle"
+    message = last_reply(chat)
+    assert message["status"] == "cancelled"
+    assert 0 < len(text_of(message)) < len(words)
+    deadline = time.monotonic() + 15
+    while platform.call("GET", f"/tasks/{message['task_id']}")["status"] != 12:
+        assert time.monotonic() < deadline, "the model task was not cancelled"
+        time.sleep(0.05)
+    # The chat takes the next message.
+    platform.run({"chat_id": chat_id, "agent": "local/assistant", "input": {"text": "hi"}})
+    assert platform.finish(chat_id)["status"] == "idle"
+
+
+def _upload(platform: Platform, data: bytes, filename: str, content_type: str) -> dict[str, Any]:
+    (file,) = platform.call(
+        "POST",
+        "/files",
+        {"files": [{"filename": filename, "content_type": content_type, "size": len(data)}]},
+    )
+    put = httpx.put(file["upload_url"], content=data, headers={"Content-Type": content_type})
+    assert put.status_code < 300, put.text
+    return file
+
+
+def test_file_attachments_reach_the_model(platform: Platform) -> None:
+    image = _upload(platform, b"\x89PNG\r\n\x1a\n" + b"0" * 92, "cat.png", "image/png")
+    notes = _upload(platform, b"hello notes", "notes.txt", "text/plain")
+    config = scripted({"text": "I got {{files}}"})
+    attachments = [
+        {"uri": image["uri"], "filename": "cat.png", "content_type": "image/png"},
+        {"uri": notes["uri"], "filename": "notes.txt", "content_type": "text/plain"},
+    ]
+    reply = platform.run(
+        {"agent_config": config, "input": {"text": "what is this?", "attachments": attachments}}
+    )
+    user = reply["user_message"]
+    assert {c["type"] for c in user["content"]} == {"text", "image", "file"}
+    chat = platform.finish(user["chat_id"])
+    assert text_of(last_reply(chat)) == "I got cat.png:100, notes.txt:11"
+    task = platform.call("GET", f"/tasks/{last_reply(chat)['task_id']}")
+    assert task["input"]["images"] == [image["uri"]]
+    assert task["input"]["files"] == [notes["uri"]]
+
+
+def test_skills_preloaded_and_on_demand(platform: Platform, receiver: Receiver) -> None:
+    skills = [
+        {
+            "name": "style",
+            "description": "House style",
+            "content": "Write tersely.",
+            "preload": True,
+        },
+        {"name": "review", "description": "Code review guidelines", "content": "1. Check security"},
+        {
+            "name": "api-docs",
+            "description": "API docs",
+            "url": receiver.base_url + "/skills/api.md",
+        },
+    ]
+    config = scripted(
+        {"text": "PROMPT[{{system_prompt}}] TOOLS[{{tools}}]"},
+        {"tool_calls": [call("skill_get", skill="review"), call("skill_get", skill="api-docs")]},
+        {"text": "Loaded: {{tool_results}}"},
+        system_prompt="Be helpful.",
+        skills=skills,
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "hi"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.finish(chat_id)
+    assert text_of(last_reply(chat)) == (
+        "PROMPT[Be helpful.\n\n# Skill: style\n\nWrite tersely.] TOOLS[skill_get]"
+    )
+    platform.run({"chat_id": chat_id, "agent_config": config, "input": {"text": "review"}})
+    chat = platform.finish(chat_id)
+    assert text_of(last_reply(chat)) == (
+        "Loaded: 1. Check security\n# Skill file api.md\n\nAlways check the api.md rules."
+    )
+    model_task = platform.call("GET", f"/tasks/{chat['chat_messages'][3]['task_id']}")
+    (skill_get,) = model_task["input"]["tools"]
+    description = skill_get["function"]["description"]
+    assert "- review: Code review guidelines" in description
+    assert "- api-docs: API docs" in description
+    assert "style" not in description
+
+
+def test_plan_memory_and_finish_use_chat_state(platform: Platform) -> None:
+    config = scripted(
+        {
+            "tool_calls": [
+                call("plan_create", steps=[{"title": "look"}, {"title": "answer"}]),
+                call("memory_set", key="user", value="Ada"),
+            ]
+        },
+        {
+            "tool_calls": [
+                call("plan_update", index=0, status="completed", notes="seen"),
+                call("memory_get", key="user"),
+            ]
+        },
+        {"tool_calls": [call("finish", status="succeeded", result="all done")]},
+        {"text": "never reached"},
+        internal_tools={"plan": True, "memory": True, "finish": True},
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "plan it"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    data = chat["agent_data"]
+    assert [(s["title"], s["status"]) for s in data["plan_steps"]] == [
+        ("look", "completed"),
+        ("answer", "pending"),
+    ]
+    assert data["plan_steps"][0]["notes"] == "seen"
+    assert data["memory"] == {"user": "Ada"}
+    assert chat["output"] == "all done"
+    results = {i["function"]["name"]: i["result"] for i in invocations(chat)}
+    assert results["memory_get"] == "Ada"
+    assert all(i["type"] == "internal" for i in invocations(chat))
+    # finish ends the turn: no model call after it.
+    assert "never reached" not in json.dumps(chat)
+    assert chat["status"] == "idle"
+
+
+def test_turn_limit_ends_an_endless_loop(platform: Platform) -> None:
+    reply = platform.run({"agent": "local/limited", "input": {"text": "loop"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    final = last_reply(chat)
+    assert final["status"] == "failed"
+    assert any(
+        "turn limit reached: 3 model calls" in (c.get("error") or "") for c in final["content"]
+    )
+    assert len([m for m in chat["chat_messages"] if m["role"] == "assistant"]) == 4
+
+
+def test_model_failure_fails_the_message(platform: Platform) -> None:
+    config = scripted({"error": "the model is down"})
+    reply = platform.run({"agent_config": config, "input": {"text": "hi"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    final = last_reply(chat)
+    assert final["status"] == "failed"
+    assert "the model is down" in json.dumps(final["content"])
+    assert chat["status"] == "idle"
+
+
+def test_unknown_tool_call_is_reported_to_the_model(platform: Platform) -> None:
+    config = scripted({"tool_calls": [call("nope")]}, {"text": "{{tool_results}}"})
+    reply = platform.run({"agent_config": config, "input": {"text": "hi"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    assert text_of(last_reply(chat)).startswith("Error: unknown tool 'nope'")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (
+            {"agent": "local/nobody", "input": {"text": "x"}},
+            404,
+            ["local/nobody", "local/assistant"],
+        ),
+        ({"input": {"text": "x"}}, 400, ["agent_config"]),
+        ({"agent_config": {"core_app": {}}, "input": {"text": "x"}}, 400, ["core_app.ref"]),
+        ({"agent": "local/assistant"}, 400, ["input"]),
+        ({"agent": "local/assistant", "input": {"text": ""}}, 400, ["empty"]),
+        (
+            {
+                "agent_config": scripted(tools=[{"name": "t", "type": "teleport"}]),
+                "input": {"text": "x"},
+            },
+            400,
+            ["tools[0].type", "teleport"],
+        ),
+        ({"chat_id": "chat_missing", "input": {"text": "x"}}, 404, ["chat_missing"]),
+    ],
+)
+def test_bad_requests_say_what_is_wrong(
+    platform: Platform, body: dict[str, Any], status: int, words: list[str]
+) -> None:
+    response = platform.http.post(platform.url("/agents/run"), json=body)
+    assert response.status_code == status
+    message = response.json()["error"]["message"]
+    for word in words:
+        assert word in message
+
+
+def test_routes_need_the_api_key(platform: Platform) -> None:
+    response = httpx.post(platform.url("/agents/run"), json={"agent": "local/assistant"})
+    assert response.status_code == 401
+
+
+def test_v2_envelope_gives_bare_bodies(platform: Platform) -> None:
+    response = platform.http.post(
+        platform.url("/agents/run"),
+        json={"agent": "local/assistant", "input": {"text": "v2"}},
+        headers={"X-API-Version": "2"},
+    )
+    assert set(response.json()) == {"user_message", "assistant_message"}
+    missing = platform.http.get(platform.url("/chats/nope"), headers={"X-API-Version": "2"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "nope" in missing.json()["detail"]
+
+
+def test_chats_survive_a_restart(tmp_path: Path) -> None:
+    server = Platform(tmp_path / "data", [AGENTS], {})
+    server.start()
+    try:
+        done = server.run({"agent": "local/assistant", "input": {"text": "remember me"}})
+        done_id = done["assistant_message"]["chat_id"]
+        server.finish(done_id)
+        config = scripted(
+            {"tool_calls": [call("lookup", x="1")]},
+            {"text": "After the restart: {{tool_results}}"},
+            tools=[client_tool("lookup")],
+        )
+        waiting = server.run({"agent_config": config, "input": {"text": "wait"}})
+        waiting_id = waiting["assistant_message"]["chat_id"]
+        server.wait_for(waiting_id, lambda c: c["status"] == "awaiting_input")
+        slow = scripted({"text": " ".join(["word"] * 100), "delay": 0.3})
+        busy = server.run({"agent_config": slow, "input": {"text": "talk"}})
+        busy_id = busy["assistant_message"]["chat_id"]
+        server.wait_for(busy_id, lambda c: len(text_of(last_reply(c))) > 0)
+    finally:
+        server.stop()
+
+    server.start()
+    try:
+        chat = server.chat(done_id)
+        assert chat["status"] == "idle"
+        assert text_of(last_reply(chat)) == "Hello! You said: remember me"
+        # A turn cut off mid-reply ends failed with the reason, never stuck busy.
+        chat = server.chat(busy_id)
+        assert chat["status"] == "idle"
+        assert last_reply(chat)["status"] == "failed"
+        assert "restarted" in json.dumps(last_reply(chat)["content"])
+        # A turn waiting on the client still waits, and finishes when the result arrives.
+        chat = server.chat(waiting_id)
+        assert chat["status"] == "awaiting_input"
+        (inv,) = invocations(chat)
+        assert inv["status"] == "awaiting_input"
+        server.call("POST", f"/tools/{inv['id']}", {"result": "still here"})
+        chat = server.finish(waiting_id)
+        assert text_of(last_reply(chat)) == "After the restart: still here"
+        # The chat goes on with its stored agent.
+        server.run({"chat_id": done_id, "input": {"text": "again"}})
+        assert "again" in text_of(last_reply(server.finish(done_id)))
+    finally:
+        server.stop()
