@@ -31,8 +31,15 @@ def published_python() -> Path | None:
     print(f"installing inferencesh=={PUBLISHED_VERSION} into {PUBLISHED_VENV} ...", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(PUBLISHED_VENV)
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"inferencesh=={PUBLISHED_VERSION}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"inferencesh=={PUBLISHED_VERSION}",
+        ],
         check=False,
     )
     if result.returncode != 0:
@@ -69,7 +76,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = r'''
+SERVER = r"""
 import sys, json
 import uvicorn
 from starlette.applications import Starlette
@@ -98,7 +105,7 @@ async def upload(request):
 app = Starlette(routes=[Route("/tasks/t1", task), Route("/files", files, methods=["POST"]),
                         Route("/upload/f1", upload, methods=["PUT"])])
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-'''
+"""
 
 
 @contextmanager

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from inferencesh import async_inference
 from inferencesh.apps.platform.launcher import LocalPlatform
 
@@ -57,7 +56,17 @@ def _start_workers(count: int, tmp: Path) -> tuple[list[subprocess.Popen[bytes]]
         ready = tmp / f"w{i}.ready"
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "inferencesh.apps.worker", "--app-dir", str(APP), "--port", "0", "--ready-file", str(ready)],
+                [
+                    sys.executable,
+                    "-m",
+                    "inferencesh.apps.worker",
+                    "--app-dir",
+                    str(APP),
+                    "--port",
+                    "0",
+                    "--ready-file",
+                    str(ready),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -71,7 +80,10 @@ def _start_workers(count: int, tmp: Path) -> tuple[list[subprocess.Popen[bytes]]
 
 
 async def direct(ports: list[int], concurrency: int, seconds: float) -> float:
-    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", trust_env=False, timeout=60) for p in ports]
+    clients = [
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", trust_env=False, timeout=60)
+        for p in ports
+    ]
     free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
     for c in clients:
         free.put_nowait(c)
@@ -96,11 +108,17 @@ async def direct(ports: list[int], concurrency: int, seconds: float) -> float:
 async def via_http(base_url: str, api_key: str, concurrency: int, seconds: float) -> float:
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(
-        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, trust_env=False, timeout=60, limits=limits
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {api_key}"},
+        trust_env=False,
+        timeout=60,
+        limits=limits,
     ) as http:
 
         async def call() -> None:
-            response = await http.post("/apps/run", json={"app": "local/multi-function", **PAYLOAD, "wait": True})
+            response = await http.post(
+                "/apps/run", json={"app": "local/multi-function", **PAYLOAD, "wait": True}
+            )
             assert response.json()["data"]["status"] == 10, response.text
 
         await call()
@@ -133,7 +151,9 @@ def main() -> None:
         tmp = Path(tmp_name)
         procs, ports = _start_workers(args.workers, tmp)
         try:
-            direct_rates = {n: asyncio.run(direct(ports, n, args.seconds)) for n in args.concurrency}
+            direct_rates = {
+                n: asyncio.run(direct(ports, n, args.seconds)) for n in args.concurrency
+            }
         finally:
             for p in procs:
                 p.terminate()
@@ -142,12 +162,20 @@ def main() -> None:
             [APP], data_dir=tmp / "data", args=["--concurrency", str(args.workers), "--warm"]
         )
         with platform:
-            http_rates = {n: asyncio.run(via_http(platform.base_url, platform.api_key, n, args.seconds)) for n in args.concurrency}
-            client_rates = {
-                n: asyncio.run(via_client(platform.base_url, platform.api_key, n, args.seconds)) for n in args.concurrency
+            http_rates = {
+                n: asyncio.run(via_http(platform.base_url, platform.api_key, n, args.seconds))
+                for n in args.concurrency
             }
-    print(f"trivial app, {args.workers} worker(s), {args.seconds:g}s per cell, {os.cpu_count()} CPU(s); tasks/s")
-    print(f"{'clients':>8} {'direct':>9} {'http wait':>10} {'our client':>11} {'http/direct':>12} {'client/direct':>14}")
+            client_rates = {
+                n: asyncio.run(via_client(platform.base_url, platform.api_key, n, args.seconds))
+                for n in args.concurrency
+            }
+    print(
+        f"trivial app, {args.workers} worker(s), {args.seconds:g}s per cell, {os.cpu_count()} CPU(s); tasks/s"
+    )
+    print(
+        f"{'clients':>8} {'direct':>9} {'http wait':>10} {'our client':>11} {'http/direct':>12} {'client/direct':>14}"
+    )
     for n in args.concurrency:
         d, h, c = direct_rates[n], http_rates[n], client_rates[n]
         print(f"{n:>8} {d:>9.1f} {h:>10.1f} {c:>11.1f} {h / d:>12.2f} {c / d:>14.2f}")

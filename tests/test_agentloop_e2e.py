@@ -70,6 +70,7 @@ class Platform:
         self.apps = [APPS / "scripted-model", APPS / "hello", *(apps or [])]
         self.script_path = data_dir.parent / "script.json"
         self.env.setdefault("SCRIPTED_MODEL_SCRIPT", str(self.script_path))
+        self.script()  # no turns: the model echoes until a test gives it a script
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30.0)
@@ -402,14 +403,18 @@ def test_client_tool_waits_for_the_client(platform: Platform) -> None:
     (inv,) = invocations(chat)
     assert inv["type"] == "client"
     assert inv["status"] == "awaiting_input"
-    assert inv["function"] == {"name": "lookup", "arguments": '{"x": "42"}'}
+    assert inv["function"] == {"name": "lookup", "arguments": {"x": "42"}}
     assert inv["tool_invocation_id"] == "call_0_0"
     assert platform.call("GET", f"/chats/{chat_id}/status")["status"] == "awaiting_input"
+    assert chat["active_run"]["state"] == "input_required"
+    (interrupt,) = chat["pending_interrupts"]
+    assert (interrupt["reason"], interrupt["resource_id"]) == ("client_tool", inv["id"])
     platform.call("POST", f"/tools/{inv['id']}", {"result": "forty-two"})
     chat = platform.finish(chat_id)
     (inv,) = invocations(chat)
     assert inv["status"] == "completed" and inv["result"] == "forty-two"
     assert text_of(last_reply(chat)) == "The tool said: forty-two"
+    assert chat["active_run"]["state"] == "completed" and chat["pending_interrupts"] == []
     # The reply that made the call is ready and carries the call; the answer is a new message.
     roles = [(m["role"], m["status"]) for m in chat["chat_messages"]]
     assert roles == [("user", "ready"), ("assistant", "ready"), ("assistant", "ready")]
@@ -896,3 +901,61 @@ def test_chats_survive_a_restart(tmp_path: Path) -> None:
         assert "again" in text_of(last_reply(server.finish(done_id)))
     finally:
         server.stop()
+
+
+def test_schema_driven_arguments_for_every_tool(platform: Platform) -> None:
+    rich = {
+        "name": "book",
+        "type": "client",
+        "client": {
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "level": {"type": "string", "enum": ["low", "high"]},
+                    "count": {"type": "integer"},
+                    "where": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+                        "required": ["city"],
+                    },
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "note": {"type": "string"},
+                },
+                "required": ["level", "count", "where", "tags"],
+            }
+        },
+    }
+    config = {
+        "core_app": {"ref": "local/scripted-model", "setup": {"call_tools": "all"}},
+        "internal_tools": {"plan": False, "memory": False},
+        "tools": [rich, client_tool("other")],
+    }
+    reply = platform.run({"agent_config": config, "input": {"text": "call everything"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    chat = platform.wait_for(chat_id, lambda c: c["status"] == "awaiting_input")
+    book, other = invocations(chat)
+    assert book["function"]["arguments"] == {
+        "level": "low",
+        "count": 0,
+        "where": {"city": "a"},
+        "tags": ["a"],
+    }
+    assert other["function"]["arguments"] == {"x": "a"}
+    platform.call("POST", f"/tools/{book['id']}", {"result": "booked"})
+    platform.call("POST", f"/tools/{other['id']}", {"result": "done"})
+    chat = platform.finish(chat_id)
+    assert text_of(last_reply(chat)) == "Tool results: booked\ndone"
+
+
+def test_script_in_the_core_app_setup(platform: Platform) -> None:
+    config = {
+        "core_app": {
+            "ref": "local/scripted-model",
+            "setup": {"script": [{"text": "from setup: {{input}}", "reasoning": "thinking"}]},
+        },
+    }
+    reply = platform.run({"agent_config": config, "input": {"text": "hi"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    final = last_reply(chat)
+    assert text_of(final) == "from setup: hi"
+    assert final["content"][0] == {"type": "reasoning", "text": "thinking"}

@@ -16,7 +16,8 @@ A turn: ``{"text": "...", "reasoning": "...", "tool_calls": [{"name": "...", "ar
 "delay": 0.05, "chunks": 4, "error": "..."}``. ``text`` may use placeholders: ``{{input}}`` (the
 current message), ``{{history}}`` (every message as ``role: text``), ``{{tool_results}}`` (the
 results that answer the last tool calls), ``{{files}}`` (the attached files as ``name:size``),
-``{{system_prompt}}``, ``{{tools}}`` (the offered tool names) and ``{{step}}``.
+``{{system_prompt}}``, ``{{tools}}`` (the offered tool names) and ``{{step}}``; so may the
+string values of tool call arguments.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ class AppInput(ChatInput):
 
 
 def _load_script(source: str) -> list[Turn]:
+    """Turns from JSON/YAML text or from the file it names."""
     text = source
-    candidate = Path(source)
-    if not source.lstrip().startswith(("[", "{")) and candidate.is_file():
+    if not source.lstrip().startswith(("[", "{")):
+        candidate = Path(source)
+        if not candidate.is_file():
+            raise FileNotFoundError(f"script file {source} does not exist")
         text = candidate.read_text(encoding="utf-8")
     data = yaml.safe_load(text)  # JSON is YAML too
     if isinstance(data, dict):
@@ -133,8 +137,10 @@ class App(BaseApp):
         if not source:
             return None
         path = Path(source)
-        if source.lstrip().startswith(("[", "{")) or not path.is_file():
+        if source.lstrip().startswith(("[", "{")):
             return _load_script(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"SCRIPTED_MODEL_SCRIPT names {source}, which is not a file")
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size)
         if self._env_script is None or self._env_script[0] != key:
@@ -160,7 +166,10 @@ class App(BaseApp):
             {
                 "id": call.id or f"call_{step}_{index}",
                 "type": "function",
-                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                "function": {
+                    "name": call.name,
+                    "arguments": json.dumps(self._fill_value(call.arguments, input_data, step)),
+                },
             }
             for index, call in enumerate(turn.tool_calls)
         ]
@@ -194,6 +203,16 @@ class App(BaseApp):
             if calls:
                 return Turn(tool_calls=calls)
         return Turn(text="You said: {{input}}")
+
+    def _fill_value(self, value: Any, input_data: AppInput, step: int) -> Any:
+        """Placeholders filled in every string of a tool call's arguments."""
+        if isinstance(value, str):
+            return self._fill(value, input_data, step)
+        if isinstance(value, dict):
+            return {k: self._fill_value(v, input_data, step) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._fill_value(v, input_data, step) for v in value]
+        return value
 
     def _fill(self, text: str, input_data: AppInput, step: int) -> str:
         if "{{" not in text:

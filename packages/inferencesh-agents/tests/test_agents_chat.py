@@ -655,10 +655,26 @@ def test_options_object_handlers_and_partial_updates(client: Inference, script: 
         s.ndjson(
             ("chat_messages", s.msg("a1", 2, text="Hi", status="pending")),
             # Partial updates name the fields they carry; the rest is kept.
-            {"event": "chat_messages", "data": {"id": "a1", "content": [{"type": "text", "text": "Hi there"}]}, "fields": ["content"]},
-            {"event": "chat_messages", "data": {"id": "a1", "tool_invocations": [waiting]}, "fields": ["tool_invocations"]},
-            {"event": "chats", "data": {"id": "c1", "status": "awaiting_input"}, "fields": ["status"]},
-            {"event": "chat_messages", "data": {"id": "a1", "status": "ready"}, "fields": ["status"]},
+            {
+                "event": "chat_messages",
+                "data": {"id": "a1", "content": [{"type": "text", "text": "Hi there"}]},
+                "fields": ["content"],
+            },
+            {
+                "event": "chat_messages",
+                "data": {"id": "a1", "tool_invocations": [waiting]},
+                "fields": ["tool_invocations"],
+            },
+            {
+                "event": "chats",
+                "data": {"id": "c1", "status": "awaiting_input"},
+                "fields": ["status"],
+            },
+            {
+                "event": "chat_messages",
+                "data": {"id": "a1", "status": "ready"},
+                "fields": ["status"],
+            },
             ("chats", s.chat("idle")),
         )
     )
@@ -696,9 +712,7 @@ async def test_async_callback_in_the_sync_agent_inside_a_loop_is_refused(
         client.agent("a/b").send_message("hi", on_message=on_message)
 
 
-def test_callback_exceptions_propagate_and_close_the_stream(
-    client: Inference, script: Any
-) -> None:
+def test_callback_exceptions_propagate_and_close_the_stream(client: Inference, script: Any) -> None:
     simple_turn(script)
 
     def on_message(update: Any) -> None:
@@ -706,3 +720,62 @@ def test_callback_exceptions_propagate_and_close_the_stream(
 
     with pytest.raises(KeyError, match="from the callback"):
         client.agent("a/b").send_message("hi", on_message=on_message)
+
+
+def test_reasoning_growth_is_reported_too(client: Inference, script: Any) -> None:
+    s = script
+
+    def thinking(reasoning: str, text: str = "", status: str = "pending") -> dict[str, Any]:
+        message = s.msg("a1", 2, status=status)
+        message["content"] = [{"type": "reasoning", "text": reasoning}]
+        if text:
+            message["content"].append({"type": "text", "text": text})
+        return message
+
+    s.run(USER, PENDING)
+    s.get_chat(s.chat("busy"))
+    s.stream(
+        s.ndjson(
+            ("chat_messages", thinking("Let me")),
+            ("chat_messages", thinking("Let me think")),
+            ("chat_messages", thinking("Let me think", "Answer", "ready")),
+            ("chats", s.chat("idle")),
+        )
+    )
+    seen: list[tuple[str, str]] = []
+    response = client.agent("a/b").send_message(
+        "q", on_message=lambda m: seen.append((m.content, m.reasoning))
+    )
+    assert seen == [("", "Let me"), ("", "Let me think"), ("Answer", "Let me think")]
+    assert response.message.reasoning == "Let me think"
+
+
+def test_timeout_bounds_the_wait_and_wait_resumes(client: Inference, script: Any) -> None:
+    from inferencesh.core.errors import APITimeoutError
+
+    s = script
+    s.run(USER, PENDING)
+    busy = s.ndjson(
+        ("chats", s.chat("busy")), ("chat_messages", s.msg("a1", 2, "assistant", "…", "pending"))
+    )
+    s.mock.add_response(
+        method="GET",
+        url="http://127.0.0.1:8765/chats/c1",
+        json=s.ok(s.chat("busy")),
+        is_reusable=True,
+    )
+    s.mock.add_response(
+        method="GET",
+        url="http://127.0.0.1:8765/chats/c1/stream",
+        content=busy,
+        headers={"content-type": "application/x-ndjson"},
+        is_reusable=True,
+    )
+    agent = client.agent("a/b")
+    with pytest.raises(APITimeoutError, match=r"did not finish within 0\.3 s"):
+        agent.send_message("slow", timeout=0.3)
+    assert agent.chat_id == "c1"
+    with pytest.raises(APITimeoutError):
+        agent.wait(timeout=0.1)
+    with pytest.raises(ValueError, match="positive"):
+        agent.wait(timeout=0)

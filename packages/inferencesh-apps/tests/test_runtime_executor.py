@@ -165,6 +165,31 @@ async def test_exception_gives_traceback_in_logs_and_runner_stays_usable() -> No
     await runner.unload()
 
 
+async def test_sys_exit_in_app_code_fails_only_the_call(tmp_path: Path) -> None:
+    runner = runner_for(
+        tmp_path,
+        """
+        class M(BaseModel):
+            code: int = 0
+
+        class App:
+            def run(self, data: M) -> M:
+                if data.code:
+                    sys.exit(data.code)
+                return data
+
+            async def run_async(self, data: M) -> M:
+                raise SystemExit(data.code)
+        """,
+    )
+    for function in ("run", "run_async"):
+        failed = await runner.run({"code": 3}, function=function)
+        assert failed.error is not None
+        assert failed.error["error"] == "SystemExit: 3"
+    assert (await runner.run({})).output == {"code": 0}
+    await runner.unload()
+
+
 async def test_setup_failure_sets_status_and_next_run_retries() -> None:
     runner = AppRunner.from_dir(EXAMPLES / "failing")
     failed = await runner.run({"fail": False}, setup={"fail_setup": True})
@@ -201,6 +226,10 @@ async def test_logs_are_captured_per_run_from_every_source(tmp_path: Path) -> No
                 t = threading.Thread(target=lambda: print(f"thread {data.tag}"))
                 t.start()
                 t.join()
+                for percent in (10, 50, 100):
+                    sys.stderr.write(f"\\rprogress {percent}%")
+                sys.stderr.write("\\n")
+                assert sys.stdout.buffer is not None and sys.stdout.isatty() is False
                 print("no newline at the end", end="")
                 return Out()
 
@@ -221,6 +250,7 @@ async def test_logs_are_captured_per_run_from_every_source(tmp_path: Path) -> No
         "WARNING my.app: logging one",
         "metadata one",
         "thread one",
+        "progress 100%",
         "no newline at the end",
     ]
     two = await runner.run({"tag": "two"}, function="async_fn")

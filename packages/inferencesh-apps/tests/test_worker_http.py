@@ -241,6 +241,19 @@ def test_busy_409_then_cancel_ends_stream_with_cancelled(slow: Worker) -> None:
     assert after[-1] == {"type": "result", "output": {"steps": 0, "cancel_requests": 1}}
 
 
+def test_client_disconnect_cancels_the_run(slow: Worker) -> None:
+    with slow.client.stream("POST", "/run", json={"input": {"seconds": 30}}) as response:
+        lines = response.iter_lines()
+        while json.loads(next(lines)).get("status") != "running":
+            pass
+    # The connection is closed mid-stream: the worker stops the run and is free again.
+    deadline = time.monotonic() + 5
+    while slow.client.get("/health").json()["status"] != "idle":
+        assert time.monotonic() < deadline, "the run kept going after the client left"
+        time.sleep(0.02)
+    assert slow.run(input={"seconds": 0})[-1]["type"] == "result"
+
+
 def test_cancel_interrupts_a_sync_function(slow: Worker) -> None:
     body = {"input": {"seconds": 30, "step": 0.02}, "function": "run_sync"}
     with slow.client.stream("POST", "/run", json=body) as response:

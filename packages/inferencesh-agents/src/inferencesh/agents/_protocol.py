@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from inferencesh.agents._config import AgentSpec
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
-from inferencesh.core.errors import APIConnectionError
+from inferencesh.core.errors import APIConnectionError, APITimeoutError
 
 _log = logging.getLogger("inferencesh.agents")
 _T = TypeVar("_T")
@@ -61,9 +62,11 @@ class Request(NamedTuple):
 
 
 class OpenStream(NamedTuple):
-    """Open ``GET path`` as an event stream (closing any stream already open)."""
+    """Open ``GET path`` as an event stream (closing any stream already open); ``read_timeout``
+    bounds each read when a deadline is near (``None``: the client's default)."""
 
     path: str
+    read_timeout: float | None = None
 
 
 class NextEvent(NamedTuple):
@@ -96,6 +99,7 @@ class Emit(NamedTuple):
 
 
 Op = Request | OpenStream | NextEvent | Call | Sleep | Upload | Emit
+_NEXT = NextEvent()
 Proc = Generator[Op, Any, _T]
 EOF = object()
 
@@ -192,7 +196,8 @@ class Turn:
     def __init__(self, user: ChatMessage, assistant: ChatMessage) -> None:
         self.user_order = user.order
         self.assistant_id = assistant.id
-        self.seen: dict[str, tuple[str, str | None]] = {}  # message id -> (text, status)
+        # message id -> (text, status, reasoning) last reported to on_message
+        self.seen: dict[str, tuple[str, str | None, str]] = {}
 
     def contains(self, msg: ChatMessage) -> bool:
         """Whether ``msg`` belongs to this turn (it follows the user's message)."""
@@ -406,13 +411,15 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
         if msg.role == "assistant":
             text = msg.text
             previous = turn.seen.get(msg.id)
-            turn.seen[msg.id] = (text, msg.status)
-            if previous is None or previous != (text, msg.status):
+            state_now = (text, msg.status, msg.reasoning)
+            turn.seen[msg.id] = state_now
+            if previous != state_now:
                 old = previous[0] if previous else ""
                 delta = text[len(old) :] if text.startswith(old) else text
                 if cb.on_message is not None:
                     yield Call(cb.on_message, MessageUpdate(msg, delta, text))
-                    yield from flush(state)
+                    if state.pending:
+                        yield from flush(state)
         for inv in msg.tool_invocations or ():
             if waits_on_client(inv):
                 yield from _dispatch(state, inv, cb)
@@ -424,7 +431,8 @@ def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Proc[None
         call.notified = True
         if cb.on_tool_call is not None:
             yield Call(cb.on_tool_call, ToolCallInfo(inv))
-            yield from flush(state)
+            if state.pending:
+                yield from flush(state)
     if inv.status != "awaiting_input" or call.result_sent:
         return
     if call.deferred is not None:
@@ -445,11 +453,37 @@ def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Proc[None
     yield from flush(state)
 
 
+class Deadline:
+    """An optional overall time limit for following a chat."""
+
+    __slots__ = ("at", "seconds", "what")
+
+    def __init__(self, seconds: float | None, what: str) -> None:
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {seconds!r}")
+        self.seconds = seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+        self.what = what
+
+    def remaining(self) -> float | None:
+        """Seconds left (``None`` without a limit); raises ``APITimeoutError`` once passed."""
+        if self.at is None:
+            return None
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise APITimeoutError(f"{self.what} did not finish within {self.seconds:g} s")
+        return left
+
+
+NO_DEADLINE = Deadline(None, "")
+
+
 def _session(
     chat_id: str,
     on_snapshot: Callable[[Any], Proc[bool]],
     on_event: Callable[[Any], Proc[bool]],
     max_reconnects: int,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Proc[None]:
     """Follow a chat until a handler says done: GET it, then stream; on a drop, do it again.
 
@@ -458,19 +492,25 @@ def _session(
     """
     failures = 0
     while True:
+        deadline.remaining()
         if (yield from on_snapshot((yield Request("GET", f"/chats/{chat_id}")))):
             return
-        yield OpenStream(f"/chats/{chat_id}/stream")
+        yield OpenStream(f"/chats/{chat_id}/stream", deadline.remaining())
         progressed = False
         error: APIConnectionError | None = None
         try:
             while True:
-                event = yield NextEvent()
+                event = yield _NEXT
                 if event is EOF:
                     break
                 progressed = True
                 if (yield from on_event(event)):
                     return
+                if deadline.at is not None:
+                    deadline.remaining()
+        except APITimeoutError:
+            deadline.remaining()  # our deadline passed: that error, not a reconnect
+            raise
         except APIConnectionError as exc:
             error = exc
         failures = 0 if progressed else failures + 1
@@ -481,10 +521,14 @@ def _session(
                 f"the stream of chat {chat_id} closed {failures} times in a row without news"
             )
         _log.info("chat %s stream ended (%s); reconnecting", chat_id, error or "closed")
-        yield Sleep(min(0.2 * 2**failures, 5.0))
+        pause = min(0.2 * 2**failures, 5.0)
+        left = deadline.remaining()
+        yield Sleep(pause if left is None else min(pause, left))
 
 
-def follow_turn(state: ChatState, cb: Callbacks, max_reconnects: int) -> Proc[AgentResponse]:
+def follow_turn(
+    state: ChatState, cb: Callbacks, max_reconnects: int, deadline: Deadline = NO_DEADLINE
+) -> Proc[AgentResponse]:
     """Stream the current turn until it finishes or pauses on a tool call nobody answered."""
     if state.turn is None or state.chat_id is None:
         raise AgentError("no turn in progress: send a message first")
@@ -496,11 +540,12 @@ def follow_turn(state: ChatState, cb: Callbacks, max_reconnects: int) -> Proc[Ag
 
     def on_event(event: Any) -> Proc[bool]:
         _, changed = ingest(state.store, event)
-        yield from _react(state, changed, cb)
+        if changed:
+            yield from _react(state, changed, cb)
         return state.outcome() is not None
 
     yield from flush(state)
-    yield from _session(state.chat_id, on_snapshot, on_event, max_reconnects)
+    yield from _session(state.chat_id, on_snapshot, on_event, max_reconnects, deadline)
     outcome = state.outcome()
     assert outcome is not None
     return state.response(outcome)
@@ -539,6 +584,7 @@ def send_message(
     cb: Callbacks,
     context: Mapping[str, str] | None,
     max_reconnects: int,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Proc[AgentResponse]:
     """Post the user's message (uploading attachments first), then follow the turn."""
     if not isinstance(text, str):
@@ -570,7 +616,7 @@ def send_message(
     state.store.apply_message(reply.user_message)
     state.store.apply_message(reply.assistant_message)
     state.turn = Turn(reply.user_message, reply.assistant_message)
-    return (yield from follow_turn(state, cb, max_reconnects))
+    return (yield from follow_turn(state, cb, max_reconnects, deadline))
 
 
 def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> Proc[None]:

@@ -39,7 +39,9 @@ OnToolCall = Callable[[ToolCallInfo], Any]
 class _SyncHTTP(Protocol):
     def request(self, method: str, path: str, *, json: Any = None) -> Any: ...
 
-    def stream(self, method: str, path: str) -> Iterable[Any]: ...
+    def stream(
+        self, method: str, path: str, *, read_timeout: float | None = None
+    ) -> Iterable[Any]: ...
 
 
 class _SyncClient(Protocol):
@@ -52,7 +54,9 @@ class _SyncClient(Protocol):
 class _AsyncHTTP(Protocol):
     async def request(self, method: str, path: str, *, json: Any = None) -> Any: ...
 
-    def stream(self, method: str, path: str) -> AsyncIterator[Any]: ...
+    def stream(
+        self, method: str, path: str, *, read_timeout: float | None = None
+    ) -> AsyncIterator[Any]: ...
 
 
 class _AsyncClient(Protocol):
@@ -72,6 +76,9 @@ def _resolve_sync(value: Any) -> Any:
             return await value
 
         return asyncio.run(wait())
+    close = getattr(value, "close", None)
+    if close is not None:
+        close()  # never awaited: say so once, here, instead of a RuntimeWarning later
     raise AgentError(
         "an async callback or tool handler was given to the synchronous Agent inside a running "
         "event loop; use AsyncAgent (async_inference(...).agent(...)) instead"
@@ -105,7 +112,8 @@ class _SyncRunner:
             return self._client.http.request(op.method, op.path, json=op.json)
         if isinstance(op, p.OpenStream):
             self._close()
-            self._stream = iter(self._client.http.stream("GET", op.path))
+            kwargs = {} if op.read_timeout is None else {"read_timeout": op.read_timeout}
+            self._stream = iter(self._client.http.stream("GET", op.path, **kwargs))
             return None
         if isinstance(op, p.Upload):
             return self._client.upload_file(op.data)
@@ -174,7 +182,8 @@ class _AsyncRunner:
             return await self._client.http.request(op.method, op.path, json=op.json)
         if isinstance(op, p.OpenStream):
             await self._close()
-            self._stream = aiter(self._client.http.stream("GET", op.path))
+            kwargs = {} if op.read_timeout is None else {"read_timeout": op.read_timeout}
+            self._stream = aiter(self._client.http.stream("GET", op.path, **kwargs))
             return None
         if isinstance(op, p.Upload):
             return await self._client.upload_file(op.data)
@@ -249,16 +258,21 @@ class _AgentBase:
         files: Iterable[Any] | None,
         on_message: OnMessage | None,
         on_tool_call: OnToolCall | None,
+        timeout: float | None,
     ) -> p.Proc[AgentResponse]:
+        deadline = p.Deadline(timeout, "the agent's reply")
         context = self._context if self._state.chat_id is None else None
         callbacks = p.Callbacks(on_message, on_tool_call)
-        return p.send_message(self._state, text, files, callbacks, context, self._max_reconnects)
+        return p.send_message(
+            self._state, text, files, callbacks, context, self._max_reconnects, deadline
+        )
 
     def _wait(
-        self, on_message: OnMessage | None, on_tool_call: OnToolCall | None
+        self, on_message: OnMessage | None, on_tool_call: OnToolCall | None, timeout: float | None
     ) -> p.Proc[AgentResponse]:
+        deadline = p.Deadline(timeout, "the agent's reply")
         callbacks = p.Callbacks(on_message, on_tool_call)
-        return p.follow_turn(self._state, callbacks, self._max_reconnects)
+        return p.follow_turn(self._state, callbacks, self._max_reconnects, deadline)
 
     def _chat_path(self, chat_id: str | None, suffix: str = "") -> str:
         chat_id = chat_id or self._state.chat_id
@@ -311,6 +325,7 @@ class Agent(_AgentBase):
         *,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
+        timeout: float | None = None,
     ) -> AgentResponse:
         """Send a message and return the agent's finished reply.
 
@@ -319,14 +334,20 @@ class Agent(_AgentBase):
         text); ``on_tool_call`` receives each tool call that waits on you, once. Client tools with
         a handler run automatically. If a call is left unanswered the reply comes back with
         ``status == "awaiting_input"`` and ``pending_tool_calls``; answer them, then ``wait()``.
+        ``timeout`` (seconds) bounds the whole wait; past it ``APITimeoutError`` is raised (the
+        turn goes on: ``wait()`` picks it up again).
         """
-        return self._run(self._send(text, files, on_message, on_tool_call))
+        return self._run(self._send(text, files, on_message, on_tool_call, timeout))
 
     def wait(
-        self, *, on_message: OnMessage | None = None, on_tool_call: OnToolCall | None = None
+        self,
+        *,
+        on_message: OnMessage | None = None,
+        on_tool_call: OnToolCall | None = None,
+        timeout: float | None = None,
     ) -> AgentResponse:
         """Follow the current turn again (after a pause on a tool call) until it finishes."""
-        return self._run(self._wait(on_message, on_tool_call))
+        return self._run(self._wait(on_message, on_tool_call, timeout))
 
     def run(self, text: str, **kwargs: Any) -> Any:
         """Send a message, wait for the turn, and return the chat's ``output`` (finish tool)."""
@@ -424,15 +445,20 @@ class AsyncAgent(_AgentBase):
         *,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
+        timeout: float | None = None,
     ) -> AgentResponse:
         """Send a message and return the agent's finished reply (see ``Agent.send_message``)."""
-        return await self._run(self._send(text, files, on_message, on_tool_call))
+        return await self._run(self._send(text, files, on_message, on_tool_call, timeout))
 
     async def wait(
-        self, *, on_message: OnMessage | None = None, on_tool_call: OnToolCall | None = None
+        self,
+        *,
+        on_message: OnMessage | None = None,
+        on_tool_call: OnToolCall | None = None,
+        timeout: float | None = None,
     ) -> AgentResponse:
         """Follow the current turn again (after a pause on a tool call) until it finishes."""
-        return await self._run(self._wait(on_message, on_tool_call))
+        return await self._run(self._wait(on_message, on_tool_call, timeout))
 
     async def run(self, text: str, **kwargs: Any) -> Any:
         """Send a message, wait for the turn, and return the chat's ``output`` (finish tool)."""

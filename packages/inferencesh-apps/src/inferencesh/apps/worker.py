@@ -22,6 +22,7 @@ import socket
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -312,16 +313,22 @@ def run_worker(
         return 1
     # Like the platform's engine: app code finds files next to inference.py by relative path.
     os.chdir(runner.app.directory)
-    asyncio.run(
-        serve(
-            runner,
-            host=host,
-            port=port,
-            ready_file=ready_path,
-            log_level=log_level,
-            announce=announce,
+    try:
+        asyncio.run(
+            serve(
+                runner,
+                host=host,
+                port=port,
+                ready_file=ready_path,
+                log_level=log_level,
+                announce=announce,
+            )
         )
-    )
+    except Exception as exc:  # noqa: BLE001 - reported, and the exit code says it failed
+        # Only the app's `unload` (or a failure to bind) gets here.
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -20,6 +20,7 @@ Rules:
 
 from __future__ import annotations
 
+import operator
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ from inferencesh.core.streaming import TaskLine
 from inferencesh.core.types import Task, TaskStatus, parse_status
 
 _TASK_FIELDS: tuple[str, ...] = Task.__struct_fields__
+_TASK_FIELD_SET = frozenset(_TASK_FIELDS)
 
 
 class Stream(msgspec.Struct, frozen=True):
@@ -51,13 +53,34 @@ class Sleep(msgspec.Struct, frozen=True):
 Action = Stream | Fetch | Sleep | None
 
 
+_GETTERS: dict[tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
+
+
+def _getter(fields: list[str]) -> tuple[tuple[str, ...], Any]:
+    # A stream repeats the same few `fields` lists; one C-level attrgetter per list keeps
+    # merging cheap on long streams.
+    key = tuple(fields)
+    found = _GETTERS.get(key)
+    if found is None:
+        names = tuple(f for f in dict.fromkeys(key) if f in _TASK_FIELD_SET)
+        found = (names, operator.attrgetter(*names) if names else None)
+        if len(_GETTERS) < 256:
+            _GETTERS[key] = found
+    return found
+
+
 def merge(current: Task | None, update: Task, fields: list[str] | None) -> Task:
     """Fold one update into the task known so far."""
     if current is None:
         return update
     if fields is not None:
-        changes = {f: getattr(update, f) for f in fields if f in _TASK_FIELDS}
-        return msgspec.structs.replace(current, **changes) if changes else current
+        names, getter = _getter(fields)
+        if not names:
+            return current
+        values = getter(update)
+        if len(names) == 1:
+            return msgspec.structs.replace(current, **{names[0]: values})
+        return msgspec.structs.replace(current, **dict(zip(names, values, strict=True)))
     kept = {
         f: getattr(current, f)
         for f in _TASK_FIELDS
@@ -157,10 +180,36 @@ class TaskFollower:
 
     def feed_line(self, line: TaskLine) -> Task | None:
         """Fold one stream line in; returns the update to hand out, if it is new."""
-        found = line_update(line)
-        if found is None:
+        data = line.data
+        fields = line.fields
+        current = self.current
+        if data is None or fields is None or current is None:
+            found = (data, fields) if data is not None else line_update(line)
+            return None if found is None else self.feed(*found)
+        # The hot path of long streams, inlined: a partial update of a known task.
+        key = tuple(fields)
+        getter = _GETTERS.get(key) or _getter(fields)
+        names, get = getter
+        if not names:
             return None
-        return self.feed(*found)
+        if (
+            "status" in names
+            and data.status != current.status
+            and not parse_status(current.status).can_transition_to(data.status)
+        ):
+            return None  # a stale replay: the task is already further along
+        values = get(data)
+        if len(names) == 1:
+            merged = msgspec.structs.replace(current, **{names[0]: values})
+        else:
+            merged = msgspec.structs.replace(current, **dict(zip(names, values, strict=True)))
+        self.current = merged
+        if merged == self.emitted:
+            return None
+        self.emitted = merged
+        self._new_this_attempt = True
+        self._fruitless = 0
+        return merged
 
     def feed(self, update: Task, fields: list[str] | None = None) -> Task | None:
         """Fold one update in; returns the merged task if it is new, else ``None``."""
@@ -228,7 +277,7 @@ def outcome(task: Task) -> Task:
     from inferencesh.core.errors import TaskCancelledError, TaskFailedError
 
     status = parse_status(task.status)
-    if status is TaskStatus.FAILED:
+    if status is TaskStatus.FAILED or status is TaskStatus.REJECTED:
         raise TaskFailedError(task)
     if status is TaskStatus.CANCELLED:
         raise TaskCancelledError(task)

@@ -192,11 +192,12 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
 
 class TaskFailedError(InferenceError):
-    """The task ended with status FAILED; ``task`` is the final task, ``task.error`` the cause."""
+    """The task ended FAILED (or REJECTED); ``task`` is the final task, ``task.error`` the cause."""
 
     def __init__(self, task: Task) -> None:
         self.task = task
-        super().__init__(f"task {task.id} failed: {task.error or 'no error message'}")
+        verb = "was rejected" if int(task.status) == 13 else "failed"
+        super().__init__(f"task {task.id} {verb}: {task.error or 'no error message'}")
 
 
 class TaskCancelledError(InferenceError):

@@ -35,7 +35,7 @@ _MAX_PATH = 4096
 _DATA_URI = r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?),(?P<data>.*)$"
 
 
-class UploadFileOptions(msgspec.Struct, frozen=True, kw_only=True):
+class UploadFileOptions(msgspec.Struct, frozen=True):
     """Options of ``upload_file``.
 
     ``filename`` (default: the file's name), ``content_type`` (default: guessed from the

@@ -63,6 +63,8 @@ class TaskStatus(enum.IntEnum):
     COMPLETED = 10
     FAILED = 11
     CANCELLED = 12
+    REJECTED = 13
+    """No worker would take the task (newer platforms); terminal, reported as a failure."""
 
     def __str__(self) -> str:
         return self.name.lower()
@@ -72,7 +74,7 @@ class TaskStatus(enum.IntEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """True for COMPLETED, FAILED and CANCELLED: the task will not change again."""
+        """True for COMPLETED, FAILED, CANCELLED (and REJECTED): the task will not change."""
         return self >= TaskStatus.COMPLETED
 
     def can_transition_to(self, other: int) -> bool:
@@ -107,10 +109,11 @@ _ORDER: dict[TaskStatus, int] = {
     TaskStatus.COMPLETED: 100,
     TaskStatus.FAILED: 100,
     TaskStatus.CANCELLED: 100,
+    TaskStatus.REJECTED: 100,
 }
 
 TERMINAL_STATUSES: frozenset[TaskStatus] = frozenset(
-    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED}
 )
 
 _BY_VALUE: dict[int, TaskStatus] = {s.value: s for s in TaskStatus}
@@ -147,8 +150,12 @@ class WireStruct(
     omit_defaults=True,
     repr_omit_defaults=True,
     forbid_unknown_fields=False,
+    gc=False,
 ):
     """Base of the wire types: keyword-only, unknown fields ignored, defaults omitted.
+
+    Instances are not tracked by the cycle collector (``gc=False``): wire objects hold plain
+    data and never form reference cycles, and long streams decode several times faster.
 
     Adds read-only dict-style access over the fields, so results behave like the JSON objects
     the platform documents: ``obj["field"]``, ``obj.get("field", default)``, ``"field" in obj``
@@ -215,11 +222,12 @@ class TaskEvent(WireStruct):
 class Task(WireStruct):
     """A task (the platform's ``TaskDTO``, the fields a client uses and a few more).
 
-    ``status`` is a ``TaskStatus``; ``input``, ``output`` and ``setup`` are the app's JSON.
+    ``status`` is a ``TaskStatus`` (decoded from the wire integer); ``input``, ``output`` and
+    ``setup`` are the app's JSON.
     """
 
     id: str = ""
-    status: int = TaskStatus.UNKNOWN
+    status: TaskStatus = TaskStatus.UNKNOWN
     short_id: str | None = None
     app: str | None = None
     app_id: str | None = None
@@ -246,12 +254,6 @@ class Task(WireStruct):
     worker_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
-
-    def __post_init__(self) -> None:
-        # Statuses arrive as plain ints; keep the enum member so it prints as its name.
-        status = self.status
-        if type(status) is int:
-            self.status = _BY_VALUE.get(status, status)
 
     @property
     def task_status(self) -> TaskStatus:

@@ -78,6 +78,14 @@ def register_dev(commands: Any) -> None:
     parser.add_argument(
         "--max-upload-mb", type=float, default=512.0, help="largest file upload, in MiB"
     )
+    parser.add_argument(
+        "--agents-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder of template agent definitions (repeatable)",
+    )
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
@@ -98,7 +106,9 @@ def _check_host(host: str) -> None:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
+    # TCP, and without it small responses on kept-alive connections stall ~40 ms (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -144,7 +154,7 @@ def run_dev(args: argparse.Namespace) -> int:
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(config)
+    app = create_app(config, agents_dirs=[d.resolve() for d in args.agents_dir])
     platform = app.state.platform
     print(f"inferencesh dev: {platform.base_url}", flush=True)
     print(f"  api key: {platform.api_key}", flush=True)

@@ -51,6 +51,7 @@ class PlatformContext:
     api_key: str
     agents_dirs: list[Path]
     apps: dict[str, AppEntry]
+    config: PlatformConfig
 
 
 class Platform:
@@ -469,6 +470,7 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
         api_key=platform.api_key,
         agents_dirs=list(agents_dirs or []),
         apps={app.ref: app for app in config.apps},
+        config=config,
     )
     routes = _routes(platform)
     plugin = _load_agents(ctx)

@@ -500,10 +500,13 @@ class TaskManager:
         return live.doc
 
     async def _cancel_running(self, live: _Live, worker: Worker, grace: float) -> None:
-        with contextlib.suppress(httpx.HTTPError, ValueError):
-            await worker.cancel()
+        # The grace period starts now: a frozen worker that never answers /cancel is killed
+        # on time too.
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(httpx.HTTPError, ValueError, asyncio.TimeoutError):
+            await asyncio.wait_for(worker.cancel(), max(grace, 0.001))
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(live.done.wait(), grace)
+            await asyncio.wait_for(live.done.wait(), max(deadline - time.monotonic(), 0.001))
         if not live.done.is_set() and live.worker is worker:
             log.info(
                 "task %s did not stop within %.1fs of cancel; killing its worker",

@@ -29,7 +29,11 @@ class LogCollector:
         self._lock = threading.Lock()
 
     def write(self, text: str) -> None:
-        """Add raw text; complete lines are emitted at once, the rest waits for a newline."""
+        """Add raw text; complete lines are emitted at once, the rest waits for a newline.
+
+        A carriage return rewrites its line, as on a terminal: progress bars that redraw with
+        ``\r`` leave only their last state.
+        """
         if not text:
             return
         with self._lock:
@@ -37,7 +41,7 @@ class LogCollector:
             head, sep, tail = text.rpartition("\n")
             self._pending = tail
             if sep:
-                self._emit(head)
+                self._emit("\n".join(_last_state(line) for line in head.split("\n")))
 
     def line(self, text: str) -> None:
         """Emit ``text`` as its own entry (``metadata.log``), after any pending partial line."""
@@ -48,8 +52,17 @@ class LogCollector:
         """Emit a pending partial line, if any."""
         with self._lock:
             pending, self._pending = self._pending, ""
+        pending = _last_state(pending)
         if pending:
             self._emit(pending)
+
+
+def _last_state(line: str) -> str:
+    """What a terminal would show for ``line``: the text after its last carriage return."""
+    if "\r" not in line:
+        return line
+    parts = [part for part in line.rstrip("\r").split("\r") if part]
+    return parts[-1] if parts else ""
 
 
 _current: ContextVar[LogCollector | None] = ContextVar("inferencesh_log_collector", default=None)
@@ -99,6 +112,10 @@ class _Router(io.TextIOBase):
 
     def fileno(self) -> int:
         return self.original.fileno()
+
+    def __getattr__(self, name: str) -> object:
+        # Anything else (`buffer`, `errors`, ...) is the original stream's.
+        return getattr(self.original, name)
 
 
 class _CaptureHandler(logging.Handler):

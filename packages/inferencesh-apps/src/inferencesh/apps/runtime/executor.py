@@ -454,15 +454,20 @@ class RunHandle:
             final = failed.event
         except (asyncio.CancelledError, RunCancelled):
             final = _error("cancelled", "the run was cancelled")
-        except Exception as exc:  # noqa: BLE001 - a runtime bug must still end the stream
+        except BaseException as exc:  # the stream must end even on a runtime bug
             final = _error("app", f"internal runtime error: {type(exc).__name__}: {exc}", exc)
-        runner = self._runner
+            if isinstance(exc, KeyboardInterrupt):
+                self._finish(final)
+                raise
         if final["type"] == "error" and final["kind"] == "cancelled":
             # A cancelled sync call may still be unwinding; stay busy until it returns.
-            await runner._thread.wait_idle(runner.cancel_grace)
+            await self._runner._thread.wait_idle(self._runner.cancel_grace)
+        self._finish(final)
+
+    def _finish(self, final: ResultEvent | ErrorEvent) -> None:
         self._put(final)
         self._done = True
-        runner._active = None
+        self._runner._active = None
         self._finished.set()
 
     async def _phases(self) -> ResultEvent:
@@ -499,7 +504,7 @@ class RunHandle:
                 with capturing(collector, fallback=True):
                     args, kwargs = binding.arguments(self._values(config, collector))
                     await runner._invoke(runner.instance.setup, args, kwargs)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 runner._setup_failed = True
                 collector.line(_format_traceback(exc))
                 raise _RunFailed(
@@ -523,7 +528,7 @@ class RunHandle:
                     output = await self._drain_sync(result, fn)
                 else:
                     output = _dump_output(result, fn)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # `sys.exit()` in app code fails the call only
             collector.line(_format_traceback(exc))
             raise _RunFailed(_error("app", f"{type(exc).__name__}: {exc}", exc)) from exc
         return ResultEvent(type="result", output=output)

@@ -104,9 +104,11 @@ def _attachment_items(user_input: dict[str, Any]) -> list[Record]:
     def add(uri: Any, content_type: str | None = None, filename: str | None = None) -> None:
         if not isinstance(uri, str) or not uri:
             raise RequestError(400, "invalid_request", f"input attachment {uri!r} has no uri")
-        kind = content_type or mimetypes.guess_type(filename or uri)[0] or ""
-        if uri.startswith("data:"):
-            kind = kind or uri[5:].split(";", 1)[0]
+        kind = content_type or ""
+        if kind in ("", "application/octet-stream"):
+            # Raw bytes upload as octet-stream; the name still tells an image from a document.
+            guess = uri[5:].split(";", 1)[0] if uri.startswith("data:") else None
+            kind = guess or mimetypes.guess_type(filename or uri.split("?", 1)[0])[0] or kind
         if kind.startswith("image/"):
             items.append({"type": "image", "image": uri})
         else:
@@ -527,7 +529,7 @@ class AgentRuntime:
                         tool_invocation_id=str(call.get("id") or ""),
                         type=spec.type if spec else "internal",
                         display_name=spec.display_name if spec else name,
-                        function={"name": name, "arguments": function.get("arguments") or {}},
+                        function={"name": name, "arguments": _wire_arguments(function)},
                     )
             invocations = live.message_invocations(head["id"])
             await asyncio.gather(*(self._run_invocation(live, inv, specs) for inv in invocations))
@@ -657,6 +659,12 @@ class AgentRuntime:
             content.append({"type": "text", "text": response})
         calls = output.get("tool_calls")
         if isinstance(calls, list) and calls:
+            calls = [
+                {**c, "function": {**c["function"], "arguments": _wire_arguments(c["function"])}}
+                if isinstance(c, dict) and isinstance(c.get("function"), dict)
+                else c
+                for c in calls
+            ]
             content.append({"type": "tool", "tool_calls": calls})
         if content != shown.get("content"):
             shown["content"] = content
@@ -786,6 +794,16 @@ class AgentRuntime:
         if output is not None:
             return (output if isinstance(output, str) else json.dumps(output), output)
         return (_message_text(head), None)
+
+
+def _wire_arguments(function: Record) -> Any:
+    """Arguments travel as a JSON object (``StringEncodedMap``); a string that is not one is
+    kept as it is, so the failure it causes can be shown."""
+    raw = function.get("arguments")
+    try:
+        return parse_arguments(raw)
+    except ToolFailure:
+        return raw
 
 
 def _waits_on_client(invocation: Record) -> bool:

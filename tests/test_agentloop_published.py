@@ -1,0 +1,185 @@
+"""The published ``inferencesh`` client's agent API (latest from PyPI, in its own virtual
+environment ``.venvs/published``, shared with the platform's compatibility tests) runs unchanged
+against the local agent loop: a template agent, and an ad-hoc agent with a client tool."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import textwrap
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "agentloop_e2e_support", Path(__file__).with_name("test_agentloop_e2e.py")
+)
+assert _spec is not None and _spec.loader is not None
+e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e)
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venvs" / "published"
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    import inferencesh
+    from inferencesh import inference, async_inference, tool, string
+
+    base_url, api_key, scenario = sys.argv[1:4]
+    client = inference(api_key=api_key, base_url=base_url)
+
+    def plain(value):
+        return getattr(value, "data", value)
+
+    def text_of(message):
+        return "".join(c.get("text") or "" for c in message["content"] if c.get("type") == "text")
+
+    def settled(agent):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            chat = plain(agent.get_chat())
+            if chat["status"] in ("idle", "completed"):
+                return chat
+            time.sleep(0.05)
+        raise SystemExit(f"chat never settled: {chat}")
+
+    out = {"version": inferencesh.__version__}
+    if scenario == "template":
+        agent = client.agent("local/assistant")
+        updates = []
+        first = agent.send_message("hi there", on_message=lambda m: updates.append(text_of(m)))
+        out["first_status"] = first["status"]
+        out["streamed"] = [u for u in updates if u]
+        chat = settled(agent)
+        out["first"] = text_of(chat["chat_messages"][-1])
+        agent.send_message("and again", on_message=lambda m: None)
+        chat = settled(agent)
+        out["second"] = text_of(chat["chat_messages"][-1])
+        out["roles"] = [m["role"] for m in chat["chat_messages"]]
+        agent.reset()
+        out["after_reset"] = agent.chat_id
+    elif scenario == "client_tool":
+        lookup = tool("lookup").describe("Look a word up").param("word", string("The word")).build()
+        agent = client.agent({
+            "name": "published-client-tool",
+            "core_app": {"ref": "local/scripted-model", "input": {"script": [
+                {"tool_calls": [{"name": "lookup", "arguments": {"word": "ion"}}]},
+                {"text": "It means: {{tool_results}}"},
+            ]}},
+            "system_prompt": "Use the lookup tool.",
+            "tools": [lookup],
+        })
+        calls = []
+
+        def on_tool_call(call):
+            calls.append({"name": call.name, "args": call.args})
+            agent.submit_tool_result(call.id, "a charged particle")
+
+        agent.send_message("what is an ion?", on_tool_call=on_tool_call)
+        chat = settled(agent)
+        out["calls"] = calls
+        out["final"] = text_of(chat["chat_messages"][-1])
+        inv = chat["chat_messages"][1]["tool_invocations"][0]
+        out["invocation"] = {"status": inv["status"], "result": inv["result"], "type": inv["type"]}
+    elif scenario == "async":
+        async def main():
+            aclient = async_inference(api_key=api_key, base_url=base_url)
+            agent = aclient.agent("local/assistant")
+            seen = []
+            await agent.send_message("async hi", on_message=lambda m: seen.append(text_of(m)))
+            chat = plain(await agent.get_chat())
+            return {"final": text_of(chat["chat_messages"][-1]), "seen": [s for s in seen if s]}
+        out.update(asyncio.run(main()))
+    print(json.dumps(out))
+    """
+)
+
+
+def _published_python() -> Path:
+    python = VENV / "bin" / "python"
+    check = [str(python), "-c", "import inferencesh, aiohttp"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "inferencesh[async]",
+        ],
+        check=True,
+    )
+    return python
+
+
+@pytest.fixture(scope="module")
+def published() -> Path:
+    return _published_python()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    base = tmp_path_factory.mktemp("agentloop-published")
+    server = e2e.Platform(base / "data", [e2e.AGENTS], {})
+    server.start()
+    yield server
+    server.stop()
+
+
+def scenario(published: Path, platform: Any, name: str, tmp_path: Path) -> dict[str, Any]:
+    script = tmp_path / "published_agent.py"
+    script.write_text(SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(published), str(script), platform.base_url, e2e.KEY, name],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,  # not the repo: our own `inferencesh` must not shadow the published one
+    )
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not result["version"].startswith("0.1."), "ran our package instead of the published one"
+    return result
+
+
+def test_template_agent(published: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published, platform, "template", tmp_path)
+    assert out["first_status"] == "pending"
+    assert out["streamed"][-1] == "Hello! You said: hi there"
+    assert out["first"] == "Hello! You said: hi there"
+    assert out["second"] == (
+        "Earlier in this chat: user: hi there | assistant: Hello! You said: hi there | "
+        "user: and again"
+    )
+    assert out["roles"] == ["user", "assistant", "user", "assistant"]
+    assert out["after_reset"] is None
+
+
+def test_ad_hoc_agent_with_a_client_tool(published: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published, platform, "client_tool", tmp_path)
+    assert out["calls"] == [{"name": "lookup", "args": {"word": "ion"}}]
+    assert out["invocation"] == {
+        "status": "completed",
+        "result": "a charged particle",
+        "type": "client",
+    }
+    assert out["final"] == "It means: a charged particle"
+
+
+def test_async_agent(published: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published, platform, "async", tmp_path)
+    assert out["final"] == "Hello! You said: async hi"
+    assert out["seen"][-1] == "Hello! You said: async hi"
