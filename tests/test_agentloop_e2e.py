@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from inferencesh.apps.platform.launcher import LocalPlatform
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -27,31 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "examples" / "apps"
 AGENTS = ROOT / "examples" / "agents"
 KEY = "inf_agentloop_test_key"
-
-# Starts the platform the way `inferencesh dev` does, with an agents directory, on a free port.
-_LAUNCH = """
-import json, socket, sys
-from pathlib import Path
-import uvicorn
-from inferencesh.apps.platform.config import PlatformConfig, discover_apps
-from inferencesh.apps.platform.server import create_app
-args = json.loads(sys.argv[1])
-sock = socket.socket()
-sock.bind(("127.0.0.1", 0))
-sock.listen(128)
-config = PlatformConfig(
-    data_dir=Path(args["data_dir"]),
-    apps=discover_apps([Path(p) for p in args["apps"]]),
-    port=sock.getsockname()[1],
-    api_key=args["api_key"],
-    heartbeat_interval=1.0,
-    cancel_timeout=3.0,
-)
-app = create_app(config, agents_dirs=[Path(p) for p in args["agents_dirs"]])
-print(json.dumps({"base_url": app.state.platform.base_url}), flush=True)
-server = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-uvicorn.Server(server).run(sockets=[sock])
-"""
 
 
 class Platform:
@@ -71,45 +44,26 @@ class Platform:
         self.script_path = data_dir.parent / "script.json"
         self.env.setdefault("SCRIPTED_MODEL_SCRIPT", str(self.script_path))
         self.script()  # no turns: the model echoes until a test gives it a script
-        self.proc: subprocess.Popen[str] | None = None
+        self.server: LocalPlatform | None = None
         self.base_url = ""
         self.http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30.0)
 
     def start(self) -> None:
-        args = {
-            "data_dir": str(self.data_dir),
-            "apps": [str(p) for p in self.apps],
-            "agents_dirs": [str(p) for p in self.agents_dirs],
-            "api_key": KEY,
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCH, json.dumps(args)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **self.env},
+        """Start ``inferencesh dev`` over the apps and agents directories."""
+        args = ["--heartbeat", "1", "--cancel-timeout", "3"]
+        for directory in self.agents_dirs:
+            args += ["--agents-dir", str(directory)]
+        self.server = LocalPlatform(
+            self.apps, data_dir=self.data_dir, api_key=KEY, args=args, env=self.env
         )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line, "the platform exited before announcing its URL"
-        self.base_url = json.loads(line)["base_url"]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.http.get(self.url("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError("the platform did not answer /health")
+        self.server.start()
+        self.base_url = self.server.base_url
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server; ``kill`` ends it abruptly, as a crash would."""
+        if self.server is not None:
+            self.server.stop(kill=kill)
+            self.server = None
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -876,7 +830,7 @@ def test_chats_survive_a_restart(tmp_path: Path) -> None:
         busy_id = busy["assistant_message"]["chat_id"]
         server.wait_for(busy_id, lambda c: len(text_of(last_reply(c))) > 0)
     finally:
-        server.stop()
+        server.stop(kill=True)  # a crash: nothing gets to tidy up
 
     server.start()
     try:
