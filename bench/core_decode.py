@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from core_common import published_python, run_python
 
-BODY = r'''
+BODY = r"""
 import json
 N = 20000
 lines = []
@@ -37,9 +37,11 @@ for i in range(N):
 lines.append({"data": {"id": "t1", "status": 10, "output": {"video": "https://cdn.example/v.mp4"}},
               "fields": ["status", "output"]})
 body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-'''
+"""
 
-OURS = BODY + r'''
+OURS = (
+    BODY
+    + r"""
 import time
 from inferencesh.core._follow import TaskFollower
 from inferencesh.core.streaming import TaskLineDecoder
@@ -62,9 +64,12 @@ def once():
 once()
 best = min((lambda t: (once(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(5))
 print(best, len(body))
-'''
+"""
+)
 
-PUBLISHED = BODY + r'''
+PUBLISHED = (
+    BODY
+    + r"""
 import io, time
 import requests
 from inferencesh import Inference
@@ -83,7 +88,8 @@ def once():
 once()
 best = min((lambda t: (once(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(5))
 print(best, len(body))
-'''
+"""
+)
 
 
 def main() -> None:
@@ -96,7 +102,9 @@ def main() -> None:
     if python is None:
         return
     published, _ = map(float, run_python(python, PUBLISHED).split())
-    print(f"{'published 0.36.0':<24}{published:>9.3f}{lines / published:>14,.0f}{size / published / 1e6:>9.1f}")
+    print(
+        f"{'published 0.36.0':<24}{published:>9.3f}{lines / published:>14,.0f}{size / published / 1e6:>9.1f}"
+    )
     print(f"\nours / published throughput = {published / ours:.1f}x (target >= 5x)")
 
 

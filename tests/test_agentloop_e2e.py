@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +58,9 @@ class Platform:
         self.server = LocalPlatform(
             self.apps, data_dir=self.data_dir, api_key=KEY, args=args, env=self.env
         )
+        # The launcher reads the URL from the log it appends to: start a restart on a fresh one.
+        if self.server.log_path.exists():
+            self.server.log_path.replace(self.server.log_path.with_suffix(".log.old"))
         self.server.start()
         self.base_url = self.server.base_url
 
@@ -204,9 +209,23 @@ class Receiver:
                 return PlainTextResponse("gone", status_code=404)
             return PlainTextResponse(f"# Skill file {name}\n\nAlways check the {name} rules.")
 
+        async def echo(request: Request) -> JSONResponse:
+            body = await request.body()
+            return JSONResponse(
+                {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "authorization": request.headers.get("authorization"),
+                    "x_team": request.headers.get("x-team"),
+                    "query": dict(request.query_params),
+                    "body": json.loads(body) if body else None,
+                }
+            )
+
         app = Starlette(
             routes=[
                 Route("/hook", hook, methods=["POST"]),
+                Route("/api/{path:path}", echo, methods=["GET", "POST"]),
                 Route("/skills/{path:path}", skill, methods=["GET"]),
             ]
         )
@@ -264,7 +283,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> It
     server = Platform(
         base / "data",
         [AGENTS, base / "agents"],
-        {"HOOK_SECRET": "s3cret-value", "INFERENCESH_AGENT_MAX_STEPS": "8"},
+        {
+            "HOOK_SECRET": "s3cret-value",
+            "INFERENCESH_AGENT_MAX_STEPS": "8",
+            "WEATHER_TOKEN": "tok-123",
+            "TEAM_NAME": "blue",
+        },
     )
     server.start()
     yield server
@@ -913,3 +937,69 @@ def test_script_in_the_core_app_setup(platform: Platform) -> None:
     final = last_reply(chat)
     assert text_of(final) == "from setup: hi"
     assert final["content"][0] == {"type": "reasoning", "text": "thinking"}
+
+
+def test_http_tools_send_authenticated_requests(platform: Platform, receiver: Receiver) -> None:
+    post = {
+        "name": "weather",
+        "type": "http",
+        "http": {
+            "url": receiver.base_url + "/api/{{context.region}}/weather",
+            "auth": {"type": "bearer", "secret": "WEATHER_TOKEN"},
+            "headers": {"X-Team": "${{secrets.TEAM_NAME}}"},
+        },
+    }
+    get = {
+        "name": "search",
+        "type": "http",
+        "http": {"url": receiver.base_url + "/api/search", "method": "GET"},
+    }
+    config = scripted(
+        {"tool_calls": [call("weather", city="Oslo"), call("search", q="fjords")]},
+        {"text": "{{tool_results}}"},
+        tools=[post, get],
+    )
+    reply = platform.run(
+        {"agent_config": config, "input": {"text": "weather?"}, "context": {"region": "eu"}}
+    )
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    assert chat["context"] == {"region": "eu"}
+    weather, search = (json.loads(line) for line in text_of(last_reply(chat)).split("\n"))
+    assert weather == {
+        "method": "POST",
+        "path": "/api/eu/weather",
+        "authorization": "Bearer tok-123",
+        "x_team": "blue",
+        "query": {},
+        "body": {"city": "Oslo"},
+    }
+    assert (search["method"], search["query"], search["body"]) == ("GET", {"q": "fjords"}, None)
+    assert {i["type"] for i in invocations(chat)} == {"http"}
+
+
+def test_run_with_stream_true_answers_with_the_chat_stream(platform: Platform) -> None:
+    body = {"agent": "local/assistant", "input": {"text": "streamed"}, "stream": True}
+    with platform.http.stream("POST", platform.url("/agents/run"), json=body) as response:
+        assert response.status_code == 200
+        events = [json.loads(line) for line in response.iter_lines() if line.strip()]
+    events = [e for e in events if e.get("type") != "heartbeat"]
+    assert events[-1]["event"] == "chats" and events[-1]["data"]["status"] == "idle"
+    replies = [e["data"] for e in events if e["event"] == "chat_messages"]
+    assert text_of(replies[-1]) == "Hello! You said: streamed"
+
+
+def test_the_one_command_demo() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(AGENTS / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "agent: Hello! You said: Hello!" in proc.stdout
+    assert "agent: Earlier in this chat: user: Hello! |" in proc.stdout
+    assert (
+        "agent: [lookup({'word': 'ion'})] The dictionary says ion: an atom or molecule "
+        "with a net charge"
+    ) in proc.stdout

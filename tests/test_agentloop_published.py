@@ -95,7 +95,11 @@ SCRIPT = textwrap.dedent(
             seen = []
             await agent.send_message("async hi", on_message=lambda m: seen.append(text_of(m)))
             chat = plain(await agent.get_chat())
-            return {"final": text_of(chat["chat_messages"][-1]), "seen": [s for s in seen if s]}
+            return {
+                "final": text_of(chat["chat_messages"][-1]),
+                "seen": [s for s in seen if s],
+                "chat": chat,
+            }
         out.update(asyncio.run(main()))
     print(json.dumps(out))
     """
@@ -181,5 +185,5 @@ def test_ad_hoc_agent_with_a_client_tool(published: Path, platform: Any, tmp_pat
 
 def test_async_agent(published: Path, platform: Any, tmp_path: Path) -> None:
     out = scenario(published, platform, "async", tmp_path)
-    assert out["final"] == "Hello! You said: async hi"
+    assert out["final"] == "Hello! You said: async hi", out["chat"]
     assert out["seen"][-1] == "Hello! You said: async hi"

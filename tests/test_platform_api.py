@@ -37,6 +37,9 @@ class App(BaseApp):
         if input_data.mode == "crash":
             print("about to crash", flush=True)
             os._exit(3)
+        if input_data.mode == "chatty":
+            for i in range(1200):
+                print(f"{i:05d}" + "x" * 995, flush=True)
         if input_data.mode == "freeze":
             os.kill(os.getpid(), signal.SIGSTOP)  # the whole worker stops answering
         return AppOutput(ok=True)
@@ -56,6 +59,7 @@ def write_app(root: Path, name: str, source: str, manifest: str = "") -> Path:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     extra = tmp_path_factory.mktemp("apps")
     write_app(extra, "trouble", TROUBLE_APP)
+    write_app(extra, "broken", "def run(:\n")
     write_app(
         extra, "needs-secret", TROUBLE_APP, f"secrets:\n  - key: {SECRET}\n    description: test\n"
     )
@@ -570,3 +574,123 @@ def test_restart_keeps_results_and_fails_running_tasks(tmp_path: Path) -> None:
             assert "stopped while this task was running" in failed["error"]
             file_uri = made["output"]["upper"]["uri"]
             assert httpx.get(file_uri, trust_env=False).content.strip() != b""
+
+
+# --- webhooks, listings, shutdown ----------------------------------------------------------
+
+
+def test_webhook_receives_the_finished_task(http: httpx.Client) -> None:
+    import queue
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.put(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=hook.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
+        task = run(http, "local/hello", {"prompt": "hooked"}, webhook=url)
+        payload = received.get(timeout=20)
+        assert payload["event"] == "task.completed"
+        assert payload["data"]["id"] == task["id"] and payload["data"]["status"] == 10
+    finally:
+        hook.shutdown()
+
+
+def test_list_logs_and_delete_tasks_and_files(http: httpx.Client) -> None:
+    task = run(http, "local/hello", {"prompt": "listed"}, wait=True)
+    listing = data(http.post("/tasks/list", json={"limit": 500}))
+    assert any(t["id"] == task["id"] for t in listing["items"])
+    logs = data(http.get(f"/tasks/{task['id']}/logs"))
+    assert logs["task_id"] == task["id"] and logs["status"] == 10 and logs["logs"]
+    assert http.delete(f"/tasks/{task['id']}").status_code == 204
+    assert http.get(f"/tasks/{task['id']}").status_code == 404
+    running = run(http, "local/slow", {"seconds": 5})
+    assert http.delete(f"/tasks/{running['id']}").status_code == 409
+    http.post(f"/tasks/{running['id']}/cancel", json={"force": True})
+    record = upload(http, b"gone soon", "gone.txt")
+    assert any(f["id"] == record["id"] for f in data(http.post("/files/list", json={}))["items"])
+    assert http.delete(f"/files/{record['id']}").status_code == 204
+    assert httpx.get(record["uri"], trust_env=False).status_code == 404
+
+
+def _worker_pids(data_dir: Path) -> list[int]:
+    """Live worker processes of one platform (their command line names its data dir)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (
+                    (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+            except OSError:
+                continue
+            if "inferencesh.apps.worker" in cmdline and str(data_dir) in cmdline:
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find worker processes")
+def test_stop_fails_running_tasks_and_leaves_no_workers(tmp_path: Path) -> None:
+    platform = LocalPlatform([EXAMPLES / "slow"], data_dir=tmp_path)
+    with platform:
+        headers = {"Authorization": f"Bearer {platform.api_key}"}
+        with httpx.Client(
+            base_url=platform.base_url, headers=headers, trust_env=False, timeout=30
+        ) as client:
+            running = run(client, "local/slow", {"seconds": 60})
+            deadline = time.monotonic() + 20
+            while data(client.get(f"/tasks/{running['id']}/status"))["status"] != 7:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert _worker_pids(tmp_path)
+    assert not _worker_pids(tmp_path)  # a clean stop shuts its workers down
+    with LocalPlatform([EXAMPLES / "slow"], data_dir=tmp_path) as again:
+        headers = {"Authorization": f"Bearer {again.api_key}"}
+        task = httpx.get(
+            f"{again.base_url}/tasks/{running['id']}", headers=headers, trust_env=False
+        ).json()["data"]
+        assert task["status"] == 11 and "shut down" in task["error"]
+
+
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_task(http: httpx.Client) -> None:
+    body = {"app": "local/counter", "input": {}, "session": "new"}
+    headers = {"Idempotency-Key": "retry-test-1"}
+    first = data(http.post("/apps/run", json=body, headers=headers))
+    again = data(http.post("/apps/run", json=body, headers=headers))
+    assert again["id"] == first["id"] and again["session_id"] == first["session_id"]
+    other = http.post("/apps/run", json={**body, "input": {"x": 1}}, headers=headers)
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["error"]["message"]
+    fresh = data(http.post("/apps/run", json=body, headers={"Idempotency-Key": "retry-test-2"}))
+    assert fresh["id"] != first["id"]
+    for task in (first, fresh):
+        wait_terminal(http, task["id"])
+        http.delete(f"/sessions/{task['session_id']}")
+
+
+def test_an_app_that_cannot_load_fails_its_tasks_with_the_reason(http: httpx.Client) -> None:
+    task = run(http, "local/broken", {}, wait=True)
+    assert task["status"] == 11
+    assert "before it was ready" in task["error"] and "SyntaxError" in task["error"]
+    assert run(http, "local/hello", {"prompt": "still fine"}, wait=True)["status"] == 10
+
+
+def test_very_long_logs_keep_their_end(http: httpx.Client) -> None:
+    task = run(http, "local/trouble", {"mode": "chatty"}, wait=True)
+    assert task["status"] == 10
+    content = next(log["content"] for log in task["logs"] if log["log_type"] == 1)
+    assert content.startswith("[... earlier output truncated ...]")
+    assert len(content) <= 1_000_100
+    assert content.rstrip().endswith("01199" + "x" * 995)

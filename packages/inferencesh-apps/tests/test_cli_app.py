@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -232,3 +233,22 @@ def test_console_script_app_test_end_to_end() -> None:
         "-- running",
         "Processing...",
     ]
+
+
+def test_ctrl_c_during_app_test_cancels_unloads_and_exits_130(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "inferencesh"
+    proc = subprocess.Popen(
+        [str(script), "app", "test", str(EXAMPLES / "slow"), "--input", '{"seconds": 30}'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    while proc.stderr.readline().strip() != "step 1":
+        assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert out == ""
+    assert "slow app unloaded" in err
+    assert err.rstrip().endswith("interrupted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -378,3 +379,57 @@ def test_a_broken_app_exits_1_before_ready(tmp_path: Path) -> None:
     assert "importing" in proc.stderr
     assert "No module named 'not_a_module_anywhere'" in proc.stderr
     assert not ready.exists()
+
+
+EXAMPLE_APPS = [
+    "chat_llm",
+    "counter",
+    "failing",
+    "files",
+    "hello",
+    "multi_function",
+    "setup_config",
+    "slow",
+    "streaming",
+    "signatures/setup_none",
+    "signatures/setup_config",
+    "signatures/setup_metadata",
+    "signatures/setup_config_metadata",
+    "seed/structure",
+    "seed/run_method",
+    "seed/setup_model",
+    "seed/files",
+    "seed/llm_chat",
+]
+
+
+@pytest.mark.parametrize("app", EXAMPLE_APPS)
+async def test_every_example_gives_the_same_result_in_process_and_over_http(
+    app: str, tmp_path: Path
+) -> None:
+    from inferencesh.apps.runtime import AppRunner
+
+    body = json.loads((EXAMPLES / app / "input.json").read_text())
+    runner = AppRunner.from_dir(EXAMPLES / app)
+    cwd = Path.cwd()
+    os.chdir(EXAMPLES / app)  # as the worker does, for relative input paths
+    try:
+        local = await runner.run(body, metadata={"task_id": "t-1"})
+    finally:
+        os.chdir(cwd)
+        await runner.unload()
+    worker = Worker(EXAMPLES / app, tmp_path)
+    try:
+        events = worker.run(input=body, metadata={"task_id": "t-1"})
+    finally:
+        worker.stop()
+    assert local.ok, local.error
+    assert events[-1]["type"] == "result", events[-1]
+
+    def shape(run_events: list[Any]) -> list[Any]:
+        # Logs may interleave differently; output files land in per-process temporary folders.
+        kept = [e for e in run_events if e["type"] != "log"]
+        return [e["type"] for e in kept] if "files" in app else kept
+
+    assert shape(events) == shape(local.events)
+    assert events[-1]["output"].keys() == (local.output or {}).keys()

@@ -81,8 +81,14 @@ def test_namespaces_are_the_flat_methods() -> None:
 
 
 def test_task_status_values_and_rules() -> None:
-    assert [s.value for s in TaskStatus] == list(range(13))
-    assert {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED} == TERMINAL_STATUSES
+    assert [s.value for s in TaskStatus] == list(range(14))
+    assert TaskStatus.CANCELLED == 12 and TaskStatus.REJECTED == 13
+    assert {
+        TaskStatus.COMPLETED,
+        TaskStatus.FAILED,
+        TaskStatus.CANCELLED,
+        TaskStatus.REJECTED,
+    } == TERMINAL_STATUSES
     assert TaskStatus.CANCELLED.is_terminal and not TaskStatus.UPLOADING.is_terminal
     assert str(TaskStatus.SETTING_UP) == "setting_up"
     assert f"{TaskStatus.RUNNING}" == "running" and f"{TaskStatus.RUNNING:d}" == "7"
@@ -106,9 +112,9 @@ def test_wire_types_codec_and_dict_access() -> None:
     assert t.to_dict()["logs"] == [{"content": "x"}]
     with pytest.raises(KeyError):
         t["nonsense"]
-    assert decode(b'{"status": 13}', Task).status == 13  # a future status stays readable
+    assert decode(b'{"status": 13}', Task).status is TaskStatus.REJECTED
     with pytest.raises(msgspec.ValidationError, match=r"\$\.status"):
-        decode(b'{"status": "x"}', Task)
+        decode(b'{"status": 99}', Task)
     assert repr(UploadedFile(id="f", uri="u")) == "UploadedFile(id='f', uri='u')"
     assert encode(StreamEvent(data=1)) == b'{"data":1}'
 

@@ -18,7 +18,10 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the runtime is imported by the commands that need it, keeping --help fast
+    from inferencesh.apps.runtime import AppRunner, RunEvent
 
 __all__ = ["register_app", "register_dev"]
 
@@ -218,13 +221,17 @@ def _cmd_test(args: argparse.Namespace) -> int:
     # Like the worker: app code runs with the app directory as its working directory, and
     # relative file paths in the input are read from there.
     with _chdir(app_dir):
-        return asyncio.run(_test(runner, input_value, setup, args.function))
+        try:
+            return asyncio.run(_test(runner, input_value, setup, args.function))
+        except KeyboardInterrupt:
+            # asyncio.run cancelled the run and `_test` unloaded the app on its way out.
+            print("interrupted", file=sys.stderr)
+            return 130
 
 
-async def _test(runner: Any, input_value: Any, setup: Any, function: str | None) -> int:
-    from inferencesh.apps.runtime import AppRunner, RunEvent
-
-    assert isinstance(runner, AppRunner)
+async def _test(
+    runner: AppRunner, input_value: Any, setup: dict[str, Any] | None, function: str | None
+) -> int:
     err = sys.stderr
     final: RunEvent | None = None
     try:

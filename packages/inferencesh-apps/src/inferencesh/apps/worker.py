@@ -59,7 +59,11 @@ def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Sta
 
     async def schema(request: Request) -> Response:
         if not schema_cache:
-            schema_cache.append(app_schemas(runner.app))
+            try:
+                schema_cache.append(app_schemas(runner.app))
+            except Exception as exc:  # noqa: BLE001 - answered with the reason
+                message = f"the app's schema cannot be generated: {type(exc).__name__}: {exc}"
+                return JSONResponse({"error": message}, status_code=500)
         return JSONResponse(schema_cache[0])
 
     async def run(request: Request) -> Response:

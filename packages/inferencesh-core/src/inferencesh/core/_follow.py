@@ -181,35 +181,10 @@ class TaskFollower:
     def feed_line(self, line: TaskLine) -> Task | None:
         """Fold one stream line in; returns the update to hand out, if it is new."""
         data = line.data
-        fields = line.fields
-        current = self.current
-        if data is None or fields is None or current is None:
-            found = (data, fields) if data is not None else line_update(line)
-            return None if found is None else self.feed(*found)
-        # The hot path of long streams, inlined: a partial update of a known task.
-        key = tuple(fields)
-        getter = _GETTERS.get(key) or _getter(fields)
-        names, get = getter
-        if not names:
-            return None
-        if (
-            "status" in names
-            and data.status != current.status
-            and not parse_status(current.status).can_transition_to(data.status)
-        ):
-            return None  # a stale replay: the task is already further along
-        values = get(data)
-        if len(names) == 1:
-            merged = msgspec.structs.replace(current, **{names[0]: values})
-        else:
-            merged = msgspec.structs.replace(current, **dict(zip(names, values, strict=True)))
-        self.current = merged
-        if merged == self.emitted:
-            return None
-        self.emitted = merged
-        self._new_this_attempt = True
-        self._fruitless = 0
-        return merged
+        if data is not None:  # the common case: a wrapped (partial) update
+            return self.feed(data, line.fields)
+        found = line_update(line)
+        return None if found is None else self.feed(*found)
 
     def feed(self, update: Task, fields: list[str] | None = None) -> Task | None:
         """Fold one update in; returns the merged task if it is new, else ``None``."""

@@ -73,12 +73,15 @@ class LocalPlatform:
             cmd += ["--api-key", self.api_key]
         env = {**os.environ, **(self._env or {})}
         with self.log_path.open("ab") as log:
+            offset = log.tell()  # read only this run's output (the log is appended to)
             self.process = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         deadline = time.monotonic() + self._start_timeout
         while time.monotonic() < deadline:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                text = log.read().decode("utf-8", errors="replace")
             url, key = _URL_RE.search(text), _KEY_RE.search(text)
             if url and key:
                 self.base_url, self.api_key = url.group(1), key.group(1)

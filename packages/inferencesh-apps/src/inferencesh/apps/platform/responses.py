@@ -28,6 +28,7 @@ __all__ = [
     "SSE",
     "api_version",
     "encode",
+    "encode_sorted",
     "ok",
     "problem",
     "problem_from",
@@ -61,6 +62,11 @@ _TITLES = {
 def encode(obj: Any) -> bytes:
     """JSON bytes of builtins and msgspec Structs."""
     return _encoder.encode(obj)
+
+
+def encode_sorted(obj: Any) -> bytes:
+    """JSON bytes with object keys sorted (a canonical form for hashing)."""
+    return msgspec.json.encode(obj, order="sorted")
 
 
 def api_version(request: Request) -> int:

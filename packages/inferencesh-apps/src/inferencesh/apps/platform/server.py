@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import logging
 import os
@@ -18,6 +19,7 @@ from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.files import FileStore
 from inferencesh.apps.platform.responses import (
     encode,
+    encode_sorted,
     ok,
     problem,
     problem_from,
@@ -121,10 +123,14 @@ def _flag(value: Any, name: str) -> bool:
     raise PlatformError.bad_request(f"`{name}` must be a boolean, got {value!r}")
 
 
-async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool]:
+_IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, str]:
     body = await read_json(request, platform.config.max_request_bytes)
     if not isinstance(body, dict):
         raise PlatformError.bad_request("request body must be a JSON object (an app run request)")
+    digest = hashlib.sha256(encode_sorted(body)).hexdigest()
     ref = body.get("app") or body.get("app_id")
     if not isinstance(ref, str) or not ref.strip():
         raise PlatformError.bad_request("`app` is required: an app ref such as `local/<name>`")
@@ -173,7 +179,7 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
             body={"satisfied": False, "errors": missing},
         )
     spec = RunSpec(app, inputs, function, setup, session, timeout, webhook, metadata)
-    return spec, wait, stream
+    return spec, wait, stream, digest
 
 
 def _routes(platform: Platform) -> list[BaseRoute]:
@@ -182,8 +188,20 @@ def _routes(platform: Platform) -> list[BaseRoute]:
 
     async def run_app(request: Request) -> Response:
         """Create a task (ApiAppRunRequest); `wait` holds until it ends, `stream` streams it."""
-        spec, wait, stream = await _run_spec(platform, request)
-        doc = tasks.create(spec)
+        spec, wait, stream, digest = await _run_spec(platform, request)
+        key = request.headers.get("idempotency-key", "").strip()[:200]
+        seen = platform.store.idempotent_task(key, _IDEMPOTENCY_TTL) if key else None
+        if seen is not None:
+            # A retry of a request that already created a task: answer with that task.
+            if seen[1] != digest:
+                raise PlatformError(
+                    409, "conflict", "this Idempotency-Key was used for a different request"
+                )
+            doc = tasks.get(seen[0])
+        else:
+            doc = tasks.create(spec)
+            if key:
+                platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
             return stream_response(request, tasks.events(doc["id"]))
         if wait:
@@ -309,6 +327,7 @@ def _routes(platform: Platform) -> list[BaseRoute]:
             platform.files.path_of(file_id),
             media_type=record.get("content_type"),
             filename=record.get("filename"),
+            content_disposition_type="inline",
         )
 
     async def list_sessions(request: Request) -> Response:

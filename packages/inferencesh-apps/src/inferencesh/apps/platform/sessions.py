@@ -116,7 +116,7 @@ class SessionManager:
 
     def create(self, app: AppEntry, timeout: int | None, task_id: str) -> Session:
         """A new active session for ``app`` (its worker starts with the first call)."""
-        if sum(1 for s in self._live.values() if s.worker is not None) >= self._config.max_sessions:
+        if len(self._live) >= self._config.max_sessions:
             raise PlatformError(
                 429,
                 "rate_limited",

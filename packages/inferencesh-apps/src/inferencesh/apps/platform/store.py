@@ -8,6 +8,7 @@ most the write in flight and readers never see half a record.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     doc BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, doc BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, task_id TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL);
 """
 
 _TERMINAL = (10, 11, 12)
@@ -91,6 +94,25 @@ class Store:
             "SELECT doc FROM tasks WHERE status NOT IN (?, ?, ?)", _TERMINAL
         ).fetchall()
         return [_decoder.decode(r[0]) for r in rows]
+
+    # idempotency keys of task creation
+    def idempotent_task(self, key: str, max_age: float) -> tuple[str, str] | None:
+        """The ``(task_id, request digest)`` an ``Idempotency-Key`` created, if recent enough."""
+        row = self._db.execute(
+            "SELECT task_id, digest FROM idempotency WHERE key = ? AND created > ?",
+            (key, time.time() - max_age),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def remember_idempotent(self, key: str, task_id: str, digest: str) -> None:
+        """Record that ``key`` created ``task_id`` (old keys are pruned as it goes)."""
+        now = time.time()
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency (key, task_id, digest, created) VALUES (?, ?, ?, ?)",
+            (key, task_id, digest, now),
+        )
+        if int(now) % 64 == 0:
+            self._db.execute("DELETE FROM idempotency WHERE created < ?", (now - 86400,))
 
     # sessions
     def put_session(self, session: dict[str, Any]) -> None:

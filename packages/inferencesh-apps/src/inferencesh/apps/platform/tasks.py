@@ -38,6 +38,9 @@ log = logging.getLogger("inferencesh.platform")
 
 _LOG_TYPES = {"build": 0, "run": 1, "serve": 2, "setup": 3, "task": 4}
 _END = object()  # closes a subscriber queue
+_MAX_LOG_CHARS = 1_000_000  # per log entry (one entry per log type)
+_TRUNCATED = "[... earlier output truncated ...]\n"
+_LOG_FLUSH_SECONDS = 0.05
 
 
 @dataclasses.dataclass
@@ -65,6 +68,7 @@ class _Live:
     lost_reason: str | None = None
     session: Session | None = None
     session_released: bool = False
+    logs_pending: bool = False
 
 
 def _full(doc: dict[str, Any]) -> dict[str, Any]:
@@ -304,9 +308,21 @@ class TaskManager:
             }
             logs.append(entry)
         text = content if content.endswith("\n") else content + "\n"
-        entry["content"] += text
+        combined = entry["content"] + text
+        if len(combined) > _MAX_LOG_CHARS:
+            # Keep the end of a very chatty log: memory and stream updates stay bounded.
+            combined = _TRUNCATED + combined[len(combined) - _MAX_LOG_CHARS :]
+        entry["content"] = combined
         entry["updated_at"] = stamp
-        self._update(live, logs=logs)
+        if not live.logs_pending:
+            # Coalesce bursts of lines into one stream update per interval.
+            live.logs_pending = True
+            asyncio.get_running_loop().call_later(_LOG_FLUSH_SECONDS, self._flush_logs, live)
+
+    def _flush_logs(self, live: _Live) -> None:
+        live.logs_pending = False
+        if live.doc["status"] not in TERMINAL:
+            self._update(live, logs=live.doc["logs"])
 
     # running
     async def _run(self, live: _Live, spec: RunSpec, session: Session | None) -> None:

@@ -85,7 +85,9 @@ class Worker:
             "--ready-file",
             str(ready),
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "INFERENCESH_WORKER_ID": worker_id}
+        # Apps get the server's environment (their secrets live there) but never its API key.
+        env = {k: v for k, v in os.environ.items() if k != "INFERENCESH_DEV_API_KEY"}
+        env.update(PYTHONUNBUFFERED="1", INFERENCESH_WORKER_ID=worker_id)
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *cmd,

@@ -415,7 +415,8 @@ class AgentRuntime:
             allowed.append(name)
         self.hub.update_chat(live, agent_data=data)
         for other in list(live.invocations.values()):
-            if other["status"] == "awaiting_approval" and other["function"]["name"] == name:
+            same = other is invocation or other["function"]["name"] == name
+            if other["status"] == "awaiting_approval" and same:
                 self.hub.update_invocation(live, other, status="in_progress")
                 self._signal(other["id"])
         self.refresh_chat_status(live)

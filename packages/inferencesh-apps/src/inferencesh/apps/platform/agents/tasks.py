@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inferencesh.core import AsyncInference
+from inferencesh.core.errors import APIConnectionError
 
 _log = logging.getLogger("inferencesh.platform.agents")
 
@@ -92,15 +93,18 @@ class TaskRunner:
         while True:
             if _status(task) in _TERMINAL:
                 return _finish(task)
-            async for event in self.client.http.stream("GET", f"/tasks/{task_id}/stream"):
-                data = getattr(event, "data", None)
-                if not isinstance(data, dict):
-                    continue
-                task.update(data)
-                if on_update is not None:
-                    await on_update(task)
-                if _status(task) in _TERMINAL:
-                    return _finish(task)
+            try:
+                async for event in self.client.http.stream("GET", f"/tasks/{task_id}/stream"):
+                    data = getattr(event, "data", None)
+                    if not isinstance(data, dict):
+                        continue
+                    task.update(data)
+                    if on_update is not None:
+                        await on_update(task)
+                    if _status(task) in _TERMINAL:
+                        return _finish(task)
+            except APIConnectionError as exc:
+                _log.info("stream of task %s dropped (%s); following it again", task_id, exc)
             # The stream closed before the end: read the record, then follow again.
             reconnects += 1
             fresh = await self.client.http.request("GET", f"/tasks/{task_id}")
