@@ -93,11 +93,13 @@ SCRIPT = textwrap.dedent(
             aclient = async_inference(api_key=api_key, base_url=base_url)
             agent = aclient.agent("local/assistant")
             seen = []
-            await agent.send_message("async hi", on_message=lambda m: seen.append(text_of(m)))
+            await agent.send_message(
+                "async hi", on_message=lambda m: seen.append((m["role"], m["status"], text_of(m)))
+            )
             chat = plain(await agent.get_chat())
             return {
                 "final": text_of(chat["chat_messages"][-1]),
-                "seen": [s for s in seen if s],
+                "seen": seen,
                 "chat": chat,
             }
         out.update(asyncio.run(main()))
@@ -186,4 +188,4 @@ def test_ad_hoc_agent_with_a_client_tool(published: Path, platform: Any, tmp_pat
 def test_async_agent(published: Path, platform: Any, tmp_path: Path) -> None:
     out = scenario(published, platform, "async", tmp_path)
     assert out["final"] == "Hello! You said: async hi", out["chat"]
-    assert out["seen"][-1] == "Hello! You said: async hi"
+    assert out["seen"][-1] == ["assistant", "ready", "Hello! You said: async hi"], out["seen"]

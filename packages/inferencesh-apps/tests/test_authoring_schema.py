@@ -1,21 +1,17 @@
-"""``inferencesh.apps.schema``: model schemas, function discovery and the app schema document."""
+"""``inferencesh.apps.schema``: model schemas and the app schema document, built on the runtime's
+function discovery (the one set of rules, in ``inferencesh.apps.runtime.functions``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from inferencesh.apps import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup, File, Metadata
-from inferencesh.apps.schema import (
-    app_schema,
-    discover_functions,
-    function_schema,
-    function_types,
-    input_schema,
-    output_schema,
-    setup_model,
-)
+from inferencesh.apps.runtime import app_schemas, discover_functions, load_app
+from inferencesh.apps.runtime.functions import setup_model_of
+from inferencesh.apps.schema import app_schema, input_schema, output_schema
 from pydantic import BaseModel, create_model
 
 
@@ -96,11 +92,11 @@ def test_discovers_seed_functions() -> None:
 def test_discovery_rules() -> None:
     functions = discover_functions(RichApp)
     assert list(functions) == ["run", "stream", "sync_fn"]
-    assert function_types(functions["stream"]) == (ReverseInput, ReverseOutput)
-    assert function_types(functions["sync_fn"]) == (GreetInput, GreetOutput)
-    bound = discover_functions(RichApp())
-    assert bound["run"].__self__.__class__ is RichApp  # type: ignore[attr-defined]
-    assert setup_model(RichApp) is Setup
+    stream, sync_fn = functions["stream"], functions["sync_fn"]
+    assert (stream.input_model, stream.output_model) == (ReverseInput, ReverseOutput)
+    assert (sync_fn.input_model, sync_fn.output_model) == (GreetInput, GreetOutput)
+    assert app_schema(RichApp()) == app_schema(RichApp)  # an instance works like its class
+    assert setup_model_of(RichApp) is Setup
     assert app_schema(RichApp)["setup_schema"]["properties"]["model_id"]["default"] == "gpt2"
 
 
@@ -114,9 +110,29 @@ def test_base_app_without_typed_run_has_no_functions() -> None:
     assert doc["setup_schema"]["title"] == "Setup"
 
 
-def test_function_schema_requires_model_types() -> None:
-    with pytest.raises(TypeError, match="pydantic model"):
-        function_schema(RichApp.helper)
+def test_methods_without_model_types_are_not_functions() -> None:
+    # The runtime's rule: such a method is skipped (it may be a helper), not an error.
+    assert "helper" not in discover_functions(RichApp)
+    assert "helper" not in app_schema(RichApp)["functions"]
+
+
+def test_app_schema_matches_the_loaded_app(tmp_path: Path) -> None:
+    # One rule set: an untyped `run` takes the module's AppInput/AppOutput in both.
+    (tmp_path / "inference.py").write_text(
+        "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup\n"
+        "class AppInput(BaseAppInput):\n    text: str\n"
+        "class AppOutput(BaseAppOutput):\n    n: int\n"
+        "class AppSetup(BaseAppSetup):\n    size: int = 1\n"
+        "class App(BaseApp):\n"
+        "    async def setup(self, config):\n        pass\n"
+        "    async def run(self, input_data, metadata):\n"
+        "        return AppOutput(n=len(input_data.text))\n"
+    )
+    loaded = load_app(tmp_path)
+    doc = app_schema(loaded.app_class)
+    assert doc == app_schemas(loaded)
+    assert doc["input_schema"]["required"] == ["text"]
+    assert doc["setup_schema"]["properties"]["size"]["default"] == 1
 
 
 def test_functions_defined_with_create_model_and_exec() -> None:
@@ -148,7 +164,9 @@ def test_string_annotations_that_cannot_resolve_are_skipped() -> None:
         "        ...\n",
         namespace,
     )
-    assert function_types(namespace["App"].run) == (GreetInput, GreetOutput)
+    run = discover_functions(namespace["App"])["run"]
+    assert (run.input_model, run.output_model) == (GreetInput, GreetOutput)
+    assert run.binding.positional == ("input", "metadata")
 
 
 def test_input_and_output_schema_helpers() -> None:

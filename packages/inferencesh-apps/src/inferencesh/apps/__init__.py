@@ -5,7 +5,8 @@ App authors import from here (or from the top-level ``inferencesh``)::
     from inferencesh.apps import BaseApp, BaseAppInput, BaseAppOutput, File, Metadata
 
 The LLM types (``LLMInput``, ``build_messages``, ...) and the storage helpers are importable from
-here as well; they load on first use.
+here as well. Every name loads on first use, so importing the package (say for the CLI or the
+worker) does not pay for pydantic until a model is needed.
 """
 
 from __future__ import annotations
@@ -14,24 +15,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from inferencesh.apps._version import __version__
-from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
-from inferencesh.apps.file import File, FileDownloadError, resolve_files
-from inferencesh.apps.metadata import Metadata
-from inferencesh.apps.output_meta import (
-    AudioMeta,
-    ImageMeta,
-    MetaItem,
-    MetaItemType,
-    OutputMeta,
-    RawMeta,
-    TextMeta,
-    VideoMeta,
-    VideoResolution,
-)
 
-# Names the published SDK exported at the top level, loaded lazily: `inferencesh.models.llm`
-# imports this package, so an eager import here would be circular.
+# Name -> defining module, imported on first access (PEP 562). Besides the import time this saves,
+# `inferencesh.models.llm` imports this package, so an eager import of it here would be circular.
 _LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ["BaseApp", "BaseAppInput", "BaseAppOutput", "BaseAppSetup"], "inferencesh.apps.app"
+    ),
+    **dict.fromkeys(["File", "FileDownloadError", "resolve_files"], "inferencesh.apps.file"),
+    "Metadata": "inferencesh.apps.metadata",
+    **dict.fromkeys(
+        [
+            "AudioMeta",
+            "ImageMeta",
+            "MetaItem",
+            "MetaItemType",
+            "OutputMeta",
+            "RawMeta",
+            "TextMeta",
+            "VideoMeta",
+            "VideoResolution",
+        ],
+        "inferencesh.apps.output_meta",
+    ),
     **dict.fromkeys(
         [
             "ContextMessage",
@@ -94,6 +100,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
+    from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
+    from inferencesh.apps.file import File, FileDownloadError, resolve_files
+    from inferencesh.apps.metadata import Metadata
+    from inferencesh.apps.output_meta import (
+        AudioMeta,
+        ImageMeta,
+        MetaItem,
+        MetaItemType,
+        OutputMeta,
+        RawMeta,
+        TextMeta,
+        VideoMeta,
+        VideoResolution,
+    )
     from inferencesh.apps.storage import StorageDir, adownload, download
     from inferencesh.models.generation import stream_generate, timing_context
     from inferencesh.models.llm import (

@@ -124,7 +124,7 @@ def validate_run_params(params: Any) -> dict[str, Any]:
 def upload_file(data: Any, options: UploadFileOptions | None = None) -> Op[UploadedFile]:
     """Upload bytes, a path, a data: URI or a file object; returns the file record."""
     source = source_of(data, options)
-    if source.kind != "bytes":
+    if source.kind != "bytes" or source.content_type is None:
         source = yield Blocking(source.probe)
     opts = options or UploadFileOptions()
     body = FileCreateRequest(

@@ -69,7 +69,13 @@ class Source(msgspec.Struct):
         return bool(seekable and seekable())
 
     def probe(self) -> Source:
-        """Check that the file exists and measure it (blocking: run in a thread when async)."""
+        """Check that the file exists, measure it and settle its content type.
+
+        Blocking (a stat, and the first MIME lookup reads the system's tables): the async
+        client runs it in a worker thread.
+        """
+        if self.content_type is None:
+            self = msgspec.structs.replace(self, content_type=guess_content_type(self.filename))
         if self.kind == "path":
             path = self.value
             try:
@@ -205,7 +211,7 @@ def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
 
 
 def source_of(data: Any, options: UploadFileOptions | None = None) -> Source:
-    """Classify what ``upload_file`` was given (pure: existence is checked by ``probe``)."""
+    """Classify what ``upload_file`` was given (pure: ``probe`` checks the disk)."""
     opts = options or UploadFileOptions()
     source: Source
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -229,7 +235,7 @@ def source_of(data: Any, options: UploadFileOptions | None = None) -> Source:
             f"file object, got {type(data).__name__}"
         )
     filename = opts.filename or source.filename
-    content_type = opts.content_type or source.content_type or guess_content_type(filename)
+    content_type = opts.content_type or source.content_type  # else guessed by `probe`
     return msgspec.structs.replace(source, filename=filename, content_type=content_type)
 
 

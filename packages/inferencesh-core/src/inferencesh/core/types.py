@@ -94,7 +94,7 @@ class TaskStatus(enum.IntEnum):
         return _ORDER[target] > _ORDER[self]
 
 
-# The platform's StatusOrder: the wire values are not in lifecycle order around CANCELLING.
+# The platform's StatusOrder, kept as the platform defines it rather than derived from the values.
 _ORDER: dict[TaskStatus, int] = {
     TaskStatus.UNKNOWN: 0,
     TaskStatus.RECEIVED: 10,

@@ -3,12 +3,18 @@
 Apps in the wild use many signatures (``setup()``, ``setup(config)``, ``setup(metadata)``,
 ``setup(config, metadata)``; ``run(input)``, ``run(input, metadata)``) and any parameter names,
 so each method is inspected once and called with only what it declares.
+
+This module holds the one set of rules for what an app's functions are: the loader, the worker,
+``inferencesh app schema`` and :func:`inferencesh.apps.schema.app_schema` all use it. The module
+argument (where ``AppInput``/``AppOutput``/``AppSetup`` fallbacks are looked up) defaults to the
+class's own module, so classes made in a REPL, a notebook or ``exec`` work too.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import inspect
+import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ __all__ = [
     "AppFunction",
     "Binding",
     "bind_setup",
+    "default_function_name",
     "discover_functions",
     "is_framework_default",
     "setup_model_of",
@@ -72,8 +79,18 @@ def is_framework_default(app_class: type, name: str) -> bool:
     return module.startswith("inferencesh.")
 
 
-def discover_functions(app_class: type, module: types.ModuleType) -> dict[str, AppFunction]:
-    """``run`` plus every public method whose input and return are pydantic models."""
+def discover_functions(
+    app_class: type, module: types.ModuleType | None = None
+) -> dict[str, AppFunction]:
+    """``run`` plus every public method whose input and return are pydantic models.
+
+    Lifecycle methods (``setup``, ``unload``, ``on_cancel``), private names, static and class
+    methods, properties and ``BaseApp``'s defaults are never functions. An untyped ``run`` takes
+    the module's ``AppInput``/``AppOutput``. ``run`` comes first, the rest in source order.
+    """
+    if not isinstance(app_class, type):
+        raise TypeError(f"expected an app class, got {app_class!r}")
+    module = _module_of(app_class, module)
     found: dict[str, AppFunction] = {}
     for name in dir(app_class):
         if name.startswith("_") or name in LIFECYCLE_METHODS:
@@ -105,8 +122,19 @@ def discover_functions(app_class: type, module: types.ModuleType) -> dict[str, A
     )
 
 
-def setup_model_of(app_class: type, module: types.ModuleType) -> type[BaseModel] | None:
+def default_function_name(functions: dict[str, AppFunction]) -> str | None:
+    """The function callers get when they name none (and ``inf.yml`` names none): ``run``, else
+    the first function, else ``None``."""
+    if "run" in functions:
+        return "run"
+    return next(iter(functions), None)
+
+
+def setup_model_of(
+    app_class: type, module: types.ModuleType | None = None
+) -> type[BaseModel] | None:
     """The setup config model: the annotation of ``setup``'s config parameter, else ``AppSetup``."""
+    module = _module_of(app_class, module)
     setup = inspect.getattr_static(app_class, "setup", None)
     if inspect.isfunction(setup) and not is_framework_default(app_class, "setup"):
         hints = _hints(setup, module)
@@ -120,8 +148,9 @@ def setup_model_of(app_class: type, module: types.ModuleType) -> type[BaseModel]
     return None
 
 
-def bind_setup(app_class: type, module: types.ModuleType) -> Binding | None:
+def bind_setup(app_class: type, module: types.ModuleType | None = None) -> Binding | None:
     """How to call ``setup``, or ``None`` when the app has no setup of its own."""
+    module = _module_of(app_class, module)
     setup = inspect.getattr_static(app_class, "setup", None)
     if not inspect.isfunction(setup) or is_framework_default(app_class, "setup"):
         return None
@@ -140,7 +169,7 @@ def _run_function(
     func: Any,
     hints: dict[str, Any],
     params: list[inspect.Parameter],
-    module: types.ModuleType,
+    module: types.ModuleType | None,
 ) -> AppFunction:
     binding = _bind(name, params, hints, primary="input")
     input_model = _first_model(params, hints) if binding.positional or binding.keyword else None
@@ -156,20 +185,35 @@ def _run_function(
     )
 
 
-def _module_model(module: types.ModuleType, name: str) -> type[BaseModel] | None:
+def _module_of(app_class: type, module: types.ModuleType | None) -> types.ModuleType | None:
+    # A class made by `exec` or in a notebook may name a module that is not imported.
+    return module if module is not None else sys.modules.get(app_class.__module__)
+
+
+def _module_model(module: types.ModuleType | None, name: str) -> type[BaseModel] | None:
     candidate = getattr(module, name, None)
     if isinstance(candidate, type) and issubclass(candidate, BaseModel):
         return candidate
     return None
 
 
-def _hints(func: Any, module: types.ModuleType) -> dict[str, Any]:
+def _hints(func: Any, module: types.ModuleType | None) -> dict[str, Any]:
+    default_ns = vars(module) if module is not None else {}
+    namespace: dict[str, Any] = getattr(func, "__globals__", default_ns)
     try:
-        return typing.get_type_hints(func, globalns=getattr(func, "__globals__", vars(module)))
+        return typing.get_type_hints(func, globalns=namespace)
     except Exception:  # noqa: BLE001
-        # An unresolvable forward reference: use the annotations that are real objects.
-        raw = getattr(func, "__annotations__", {}) or {}
-        return {key: value for key, value in raw.items() if not isinstance(value, str)}
+        # One unresolvable annotation (say a type only imported for type checking) must not hide
+        # the others: resolve them one by one and skip the ones that fail.
+        resolved: dict[str, Any] = {}
+        for key, value in (getattr(func, "__annotations__", {}) or {}).items():
+            if isinstance(value, str):
+                try:
+                    value = eval(value, namespace)
+                except Exception:  # noqa: BLE001 - an unresolvable annotation is skipped
+                    continue
+            resolved[key] = value
+        return resolved
 
 
 def _parameters(func: Any) -> list[inspect.Parameter]:

@@ -17,6 +17,7 @@ from inferencesh.apps.runtime.functions import (
     AppFunction,
     Binding,
     bind_setup,
+    default_function_name,
     discover_functions,
     setup_model_of,
 )
@@ -76,9 +77,7 @@ def load_app(directory: str | Path) -> LoadedApp:
             f"{entry}: `App` has no functions: define `run(self, input_data)` or a public method "
             "whose input and return are annotated with pydantic models"
         )
-    default = manifest.get("default_function") or ("run" if "run" in functions else None)
-    if default is None:
-        default = next(iter(functions))
+    default = manifest.get("default_function") or default_function_name(functions)
     if default not in functions:
         raise AppLoadError(
             f"{folder / MANIFEST}: default_function {default!r} is not a function of the app "

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from inferencesh.apps.runtime.functions import AppFunction
 from inferencesh.apps.runtime.loader import LoadedApp
 from inferencesh.apps.schema import input_schema, output_schema, setup_schema
+from pydantic import BaseModel
 
-__all__ = ["app_schemas", "write_schema_files"]
+__all__ = ["app_schemas", "schema_document", "write_schema_files"]
 
 
 def _function_schema(fn: AppFunction) -> dict[str, Any]:
@@ -23,20 +25,30 @@ def _function_schema(fn: AppFunction) -> dict[str, Any]:
     }
 
 
-def app_schemas(app: LoadedApp) -> dict[str, Any]:
+def schema_document(
+    functions: Mapping[str, AppFunction],
+    setup_model: type[BaseModel] | None,
+    default_function: str | None,
+) -> dict[str, Any]:
     """``{"input_schema", "output_schema", "setup_schema", "functions"}``.
 
-    Input and output are those of the default function; ``functions`` maps every function name
-    to ``{"description", "input_schema", "output_schema"}``.
+    Input and output are those of ``default_function`` (``None`` when it is not one of
+    ``functions``); ``functions`` maps every function name to ``{"description", "input_schema",
+    "output_schema"}``.
     """
-    functions = {name: _function_schema(fn) for name, fn in app.functions.items()}
-    default = functions[app.default_function]
+    entries = {name: _function_schema(fn) for name, fn in functions.items()}
+    default = entries.get(default_function) if default_function is not None else None
     return {
-        "input_schema": default["input_schema"],
-        "output_schema": default["output_schema"],
-        "setup_schema": setup_schema(app.setup_model) if app.setup_model else None,
-        "functions": functions,
+        "input_schema": default["input_schema"] if default else None,
+        "output_schema": default["output_schema"] if default else None,
+        "setup_schema": setup_schema(setup_model) if setup_model else None,
+        "functions": entries,
     }
+
+
+def app_schemas(app: LoadedApp) -> dict[str, Any]:
+    """The schema document (:func:`schema_document`) of a loaded app, as ``GET /schema`` serves."""
+    return schema_document(app.functions, app.setup_model, app.default_function)
 
 
 def write_schema_files(app: LoadedApp, directory: str | Path | None = None) -> list[Path]:

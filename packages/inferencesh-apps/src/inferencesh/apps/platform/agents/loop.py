@@ -460,10 +460,19 @@ class AgentRuntime:
         the chat is neither busy nor awaiting input."""
         queue = self.hub.subscribe(live)
         try:
-            for message in live.messages:
-                yield {"event": "chat_messages", "data": self.hub.message_dto(live, message)}
-            yield {"event": "chats", "data": self.hub.chat_dto(live, with_messages=False)}
-            if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
+            # One consistent picture, taken at once: the turn moves on while these are sent,
+            # and its changes queue up behind them.
+            snapshot: list[dict[str, Any]] = [
+                {"event": "chat_messages", "data": self.hub.message_dto(live, message)}
+                for message in live.messages
+            ]
+            snapshot.append(
+                {"event": "chats", "data": self.hub.chat_dto(live, with_messages=False)}
+            )
+            active = live.chat["status"] in ACTIVE_CHAT_STATUSES
+            for event in snapshot:
+                yield event
+            if not active:
                 return
             while True:
                 event = await queue.get()
@@ -639,13 +648,24 @@ class AgentRuntime:
         task = await self.runner.run(body, on_created=created, on_update=update)
         raw = task.get("output")
         output: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        self._show_output(live, head, output, shown)
         calls = output.get("tool_calls") or []
         if not isinstance(calls, list):
             raise ToolFailure(
                 f"the core app returned tool_calls that are not a list: {calls!r:.200}"
             )
-        return [c for c in calls if isinstance(c, dict)]
+        # Every call needs its own id: results are matched to calls by it.
+        seen: set[str] = set()
+        unique: list[Record] = []
+        for index, call in enumerate(c for c in calls if isinstance(c, dict)):
+            call_id = str(call.get("id") or "")
+            if not call_id or call_id in seen:
+                call_id = f"call_{head['order']}_{index}"
+            seen.add(call_id)
+            unique.append({**call, "id": call_id})
+        if unique:
+            output = {**output, "tool_calls": unique}
+        self._show_output(live, head, output, shown)
+        return unique
 
     def _show_output(
         self, live: LiveChat, head: Record, output: dict[str, Any], shown: dict[str, Any]
