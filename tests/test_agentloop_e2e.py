@@ -1003,3 +1003,24 @@ def test_the_one_command_demo() -> None:
         "agent: [lookup({'word': 'ion'})] The dictionary says ion: an atom or molecule "
         "with a net charge"
     ) in proc.stdout
+
+
+def test_calls_without_distinct_ids_still_get_their_own_results(platform: Platform) -> None:
+    config = scripted(
+        {
+            "tool_calls": [
+                {"name": "memory_set", "arguments": {"key": "a", "value": "1"}, "id": "dup"},
+                {"name": "memory_get", "arguments": {"key": "zzz"}, "id": "dup"},
+            ]
+        },
+        {"text": "{{tool_results}}"},
+        internal_tools={"memory": True, "plan": False},
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    first, second = invocations(chat)
+    assert first["tool_invocation_id"] == "dup"
+    assert second["tool_invocation_id"] not in ("", "dup")
+    assert (first["status"], second["status"]) == ("completed", "failed")
+    assert text_of(last_reply(chat)) == f"Stored a.\n{second['result']}"
+    assert "nothing stored under 'zzz'" in second["result"]

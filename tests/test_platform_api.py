@@ -274,7 +274,11 @@ def test_stream_sends_partial_updates_logs_heartbeats_and_closes_after_terminal(
 def test_stream_heartbeats_while_nothing_happens(http: httpx.Client) -> None:
     task = run(http, "local/slow", {"seconds": 1.0, "step": 1.0})
     lines = stream_lines(http, task["id"])
-    assert sum(json.loads(line) == {"type": "heartbeat"} for line in lines if line) >= 2
+    events = [json.loads(line) for line in lines if line]
+    assert sum(e == {"type": "heartbeat"} for e in events) >= 2
+    # The status is repeated every two heartbeat intervals without a change.
+    repeats = [e for e in events if e.get("fields") == ["status"] and e["data"]["status"] == 7]
+    assert len(repeats) >= 1
 
 
 def test_stream_of_partial_outputs_from_an_async_generator(http: httpx.Client) -> None:
@@ -560,6 +564,11 @@ def test_restart_keeps_results_and_fails_running_tasks(tmp_path: Path) -> None:
             ):
                 time.sleep(0.05)
         first.stop(kill=True)
+    # Workers do not outlive a killed server (Linux: parent-death signal).
+    deadline = time.monotonic() + 10
+    while _worker_pids(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _worker_pids(tmp_path)
     second = LocalPlatform([EXAMPLES / "slow", EXAMPLES / "files"], data_dir=tmp_path, port=port)
     with second:
         assert second.api_key == first.api_key  # kept in the data dir
@@ -685,6 +694,14 @@ def test_an_app_that_cannot_load_fails_its_tasks_with_the_reason(http: httpx.Cli
     assert task["status"] == 11
     assert "before it was ready" in task["error"] and "SyntaxError" in task["error"]
     assert run(http, "local/hello", {"prompt": "still fine"}, wait=True)["status"] == 10
+    in_session = run(http, "local/broken", {}, session="new", wait=True)
+    assert in_session["status"] == 11
+    info = data(http.get(f"/sessions/{in_session['session_id']}"))
+    assert info["status"] == "ended"
+    again = http.post(
+        "/apps/run", json={"app": "local/broken", "input": {}, "session": in_session["session_id"]}
+    )
+    assert again.status_code == 410 and "could not start" in again.json()["error"]["message"]
 
 
 def test_very_long_logs_keep_their_end(http: httpx.Client) -> None:

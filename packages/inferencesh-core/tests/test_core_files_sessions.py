@@ -293,3 +293,21 @@ def test_request_body_encodes_wire_structs(httpx_mock: HTTPXMock) -> None:
     assert request.read() == b'{"f":{"id":"1","uri":"u"}}'
     assert request.headers["content-type"] == "application/json"
     assert isinstance(request, httpx.Request)
+
+
+def test_upload_open_file_from_its_position(
+    driver: Driver, platform: FakePlatform, tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(b"HEADER" + b"body" * 1000)
+    with open(path, "rb") as handle:
+        handle.read(6)
+        driver.call(lambda c: c.upload_file(handle))
+        assert not handle.closed  # the caller's file stays the caller's
+    assert platform.uploads["f1"] == b"body" * 1000
+    spec = platform.files["f1"]["spec"]
+    assert (spec["filename"], spec["content_type"], spec["size"]) == (
+        "doc.pdf",
+        "application/pdf",
+        4000,
+    )

@@ -71,7 +71,7 @@ class Follow(msgspec.Struct, frozen=True):
 Effect = Call | Put | Blocking | Follow
 Op = Generator[Effect, Any, T]
 
-# Keys of `run` params that the client handles itself; the rest go to the API unchanged.
+# The platform accepts idle timeouts of 1 s to 1 h for a new session.
 _SESSION_TIMEOUT_RANGE = (1, 3600)
 
 

@@ -74,8 +74,8 @@ class Source(msgspec.Struct):
         Blocking (a stat, and the first MIME lookup reads the system's tables): the async
         client runs it in a worker thread.
         """
-        if self.content_type is None:
-            self = msgspec.structs.replace(self, content_type=guess_content_type(self.filename))
+        content_type = self.content_type or guess_content_type(self.filename)
+        size, start = self.size, self.start
         if self.kind == "path":
             path = self.value
             try:
@@ -84,27 +84,10 @@ class Source(msgspec.Struct):
                 raise FileNotFoundError(f"cannot upload {path!r}: no such file") from None
             if not _is_regular(st.st_mode):
                 raise IsADirectoryError(f"cannot upload {path!r}: it is not a regular file")
-            return msgspec.structs.replace(self, size=st.st_size)
-        if self.kind == "file":
-            fileobj = self.value
-            start = _tell(fileobj)
-            size = None
-            fileno = getattr(fileobj, "fileno", None)
-            try:
-                size = os.fstat(fileno()).st_size - start if fileno else None
-            except (OSError, ValueError):
-                size = None
-            if size is None and getattr(fileobj, "seekable", lambda: False)():
-                end = fileobj.seek(0, os.SEEK_END)
-                fileobj.seek(start)
-                size = end - start
-            if size is None:
-                raise ValueError(
-                    "cannot upload a file object whose size is unknown (not seekable, no "
-                    "fileno): read it into bytes first"
-                )
-            return msgspec.structs.replace(self, size=size, start=start)
-        return self
+            size = st.st_size
+        elif self.kind == "file":
+            size, start = _measure(self.value)
+        return msgspec.structs.replace(self, content_type=content_type, size=size, start=start)
 
     def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> Callable[[], bytes]:
         """Open the source for reading and return a function giving the next chunk (blocking).
@@ -165,6 +148,24 @@ class Source(msgspec.Struct):
         read = await anyio.to_thread.run_sync(self.open_chunks, chunk_size)
         while piece := await anyio.to_thread.run_sync(read):
             yield piece
+
+
+def _measure(fileobj: Any) -> tuple[int, int]:
+    """The bytes left in an open file object from its position, and that position."""
+    start = _tell(fileobj)
+    try:
+        return os.fstat(fileobj.fileno()).st_size - start, start
+    except (AttributeError, OSError, TypeError, ValueError):
+        pass  # not backed by a file descriptor (BytesIO, wrappers)
+    seekable = getattr(fileobj, "seekable", None)
+    if seekable is not None and seekable():
+        end = fileobj.seek(0, os.SEEK_END)
+        fileobj.seek(start)
+        return end - start, start
+    raise ValueError(
+        "cannot upload a file object whose size is unknown (not seekable, no fileno): "
+        "read it into bytes first"
+    )
 
 
 def _is_regular(mode: int) -> bool:

@@ -4,10 +4,12 @@ Start it with ``inferencesh dev [APP_DIR ...]``, or build the ASGI app with :fun
 """
 
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig, discover_apps, load_app
+from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.apps.platform.server import PlatformContext, create_app
 
 __all__ = [
     "AppEntry",
+    "LocalPlatform",
     "PlatformConfig",
     "PlatformContext",
     "create_app",

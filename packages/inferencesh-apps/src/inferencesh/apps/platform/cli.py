@@ -168,7 +168,7 @@ def run_dev(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             access_log=False,
             lifespan="on",
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=3,
         )
     )
 

@@ -19,7 +19,7 @@ from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.ids import new_id, now_iso
 from inferencesh.apps.platform.store import Store
-from inferencesh.apps.platform.workers import Worker
+from inferencesh.apps.platform.workers import Worker, WorkerError
 
 __all__ = ["Session", "SessionManager"]
 
@@ -202,7 +202,13 @@ class SessionManager:
                 raise PlatformError(
                     410, "SESSION_ENDED", f"Session ended: {session.id} (its worker was lost)"
                 )
-            worker = await Worker.start(session.app, self._config)
+            try:
+                worker = await Worker.start(session.app, self._config)
+            except WorkerError as exc:
+                await self._finish(
+                    session, "ended", f"its worker could not start: {str(exc).splitlines()[0]}"
+                )
+                raise
             worker.session_id = session.id
             session.worker = worker
             session.doc["worker_id"] = worker.id

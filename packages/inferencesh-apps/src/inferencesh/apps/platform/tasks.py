@@ -234,10 +234,24 @@ class TaskManager:
             return
         queue: asyncio.Queue[Any] = asyncio.Queue()
         live.subscribers.add(queue)
+        # After two heartbeat intervals without a change the current status is sent again:
+        # some clients (the published one gives up after 30 s) stop following a stream that
+        # carries only heartbeats, which would fail them on long, quiet tasks.
+        refresh = max(self._config.heartbeat_interval * 2, 0.1)
         try:
             yield _full(live.doc)
             while True:
-                item = await queue.get()
+                try:
+                    item = await asyncio.wait_for(queue.get(), refresh)
+                except asyncio.TimeoutError:
+                    doc = live.doc
+                    state = {
+                        "id": doc["id"],
+                        "status": doc["status"],
+                        "updated_at": doc["updated_at"],
+                    }
+                    yield {"data": state, "fields": ["status"]}
+                    continue
                 if item is _END:
                     return
                 yield item

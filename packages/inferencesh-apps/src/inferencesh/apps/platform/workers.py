@@ -97,7 +97,7 @@ class Worker:
                 cwd=str(app.directory),
                 env=env,
                 start_new_session=True,  # our Ctrl-C goes to the server, which shuts workers down
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent if _PRCTL is not None else None,
             )
         deadline = time.monotonic() + config.worker_start_timeout
         try:
@@ -207,12 +207,25 @@ class Worker:
         self.log_path.unlink(missing_ok=True)
 
 
+def _load_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up once in the server: the child between fork and exec only makes the call.
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     # Linux: a worker gets SIGTERM when the server process dies, even by SIGKILL, so workers
     # are never left behind. Elsewhere the server's shutdown stops them.
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
