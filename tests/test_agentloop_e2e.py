@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import uvicorn
 from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.core.chat import Chat
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -27,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "examples" / "apps"
 AGENTS = ROOT / "examples" / "agents"
 KEY = "inf_agentloop_test_key"
+
+
+_APPS = ("scripted-model", "hello", "code-execution", "image-generation", "web-search")
 
 
 class Platform:
@@ -42,7 +47,7 @@ class Platform:
         self.data_dir = data_dir
         self.agents_dirs = agents_dirs
         self.env = env
-        self.apps = [APPS / "scripted-model", APPS / "hello", *(apps or [])]
+        self.apps = [APPS / name for name in _APPS] + list(apps or [])
         self.script_path = data_dir.parent / "script.json"
         self.env.setdefault("SCRIPTED_MODEL_SCRIPT", str(self.script_path))
         self.script()  # no turns: the model echoes until a test gives it a script
@@ -222,8 +227,18 @@ class Receiver:
                 }
             )
 
+        async def search(request: Request) -> JSONResponse:
+            query = request.query_params["q"]
+            assert request.query_params["format"] == "json"
+            hits = [
+                {"title": f"{query} {i}", "url": f"https://example.org/{i}", "content": "..."}
+                for i in range(8)
+            ]
+            return JSONResponse({"query": query, "results": hits})
+
         app = Starlette(
             routes=[
+                Route("/search", search, methods=["GET"]),
                 Route("/hook", hook, methods=["POST"]),
                 Route("/api/{path:path}", echo, methods=["GET", "POST"]),
                 Route("/skills/{path:path}", skill, methods=["GET"]),
@@ -288,6 +303,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> It
             "INFERENCESH_AGENT_MAX_STEPS": "8",
             "WEATHER_TOKEN": "tok-123",
             "TEAM_NAME": "blue",
+            "WEB_SEARCH_URL": receiver.base_url,
         },
     )
     server.start()
@@ -1024,3 +1040,88 @@ def test_calls_without_distinct_ids_still_get_their_own_results(platform: Platfo
     assert (first["status"], second["status"]) == ("completed", "failed")
     assert text_of(last_reply(chat)) == f"Stored a.\n{second['result']}"
     assert "nothing stored under 'zzz'" in second["result"]
+
+
+def test_capability_tools_run_the_local_example_apps(platform: Platform) -> None:
+    config = scripted(
+        {
+            "tool_calls": [
+                call("code_execution", code="print(6 * 7)"),
+                call("image_generation", prompt="a lighthouse"),
+                call("web_search", query="tides"),
+            ]
+        },
+        {"text": "{{tool_results}}"},
+        internal_tools={
+            "plan": False,
+            "memory": False,
+            "web_search": True,
+            "code_execution": True,
+            "image_generation": {"enabled": True},
+        },
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "do it all"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    code, image, search = invocations(chat)
+    assert [i["status"] for i in (code, image, search)] == ["completed"] * 3, chat
+    code_task = platform.call("GET", f"/tasks/{code['execution_id']}")
+    assert code_task["output"]["stdout"] == "42\n" and code_task["output"]["exit_code"] == 0
+    image_task = platform.call("GET", f"/tasks/{image['execution_id']}")
+    png = platform.http.get(image_task["output"]["image"]["uri"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    search_task = platform.call("GET", f"/tasks/{search['execution_id']}")
+    results = search_task["output"]["results"]
+    assert len(results) == 5 and results[0]["title"] == "tides 0"
+    assert "local/code-execution completed" in text_of(last_reply(chat))
+
+
+def test_code_execution_time_limit(platform: Platform) -> None:
+    task = platform.call(
+        "POST",
+        "/apps/run",
+        {
+            "app": "local/code-execution",
+            "input": {"code": "import time; time.sleep(30)", "timeout": 0.5},
+        },
+    )
+    deadline = time.monotonic() + 20
+    while task["status"] not in (10, 11, 12):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        task = platform.call("GET", f"/tasks/{task['id']}")
+    assert task["output"]["timed_out"] is True and task["output"]["exit_code"] != 0
+
+
+def test_chats_run_side_by_side(platform: Platform) -> None:
+    chat_ids = []
+    for name in ("ann", "bob", "cy"):
+        config = scripted({"text": f"{name} one two three four", "delay": 0.05})
+        reply = platform.run({"agent_config": config, "input": {"text": name}})
+        chat_ids.append(reply["assistant_message"]["chat_id"])
+    assert all(platform.chat(c)["status"] == "busy" for c in chat_ids)
+    for name, chat_id in zip(("ann", "bob", "cy"), chat_ids, strict=True):
+        assert text_of(last_reply(platform.finish(chat_id))) == f"{name} one two three four"
+
+
+def test_records_decode_as_the_core_wire_types(platform: Platform) -> None:
+    config = scripted(
+        {"text": "checking", "reasoning": "hmm", "tool_calls": [call("lookup", x="1")]},
+        {"text": "ok"},
+        tools=[client_tool("lookup")],
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+    chat_id = reply["assistant_message"]["chat_id"]
+    waiting = platform.wait_for(chat_id, lambda c: c["status"] == "awaiting_input")
+    (inv,) = invocations(waiting)
+    platform.call("POST", f"/tools/{inv['id']}", {"result": "r"})
+    raw = platform.finish(chat_id)
+    chat = msgspec.convert(raw, Chat)
+    first = chat.chat_messages[1]
+    assert first.reasoning == "hmm" and first.text == "checking"
+    (tool_part,) = [c for c in first.content if c.type == "tool"]
+    assert tool_part.tool_calls[0].function.arguments == {"x": "1"}
+    (invocation,) = first.tool_invocations
+    assert (invocation.status, invocation.result, invocation.type) == ("completed", "r", "client")
+    assert chat.chat_messages[-1].is_final and chat.chat_messages[-1].text == "ok"
+    assert chat.active_run is not None and chat.active_run.state == "completed"
+    assert chat.agent_data is not None and chat.agent_data.always_allowed_tools == []

@@ -88,6 +88,32 @@ SCRIPT = textwrap.dedent(
         out["final"] = text_of(chat["chat_messages"][-1])
         inv = chat["chat_messages"][1]["tool_invocations"][0]
         out["invocation"] = {"status": inv["status"], "result": inv["result"], "type": inv["type"]}
+    elif scenario == "approval":
+        from inferencesh import app_tool
+        from inferencesh.agent import pending_approvals
+        write = app_tool("write", "local/hello").describe("Write").require_approval().build()
+        agent = client.agent({
+            "core_app": {"ref": "local/scripted-model", "input": {"script": [
+                {"tool_calls": [{"name": "write", "arguments": {"prompt": "an ode"}}]},
+                {"text": "Done: {{tool_results}}"},
+            ]}},
+            "tools": [write],
+        })
+        agent.send_message("write an ode")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            chat = plain(agent.get_chat())
+            waiting = pending_approvals(chat)
+            if waiting:
+                break
+            time.sleep(0.05)
+        out["pending"] = [
+            {"tool_name": p.tool_name, "arguments": p.arguments, "chat_id": p.chat_id}
+            for p in waiting
+        ]
+        agent.approve_tool(waiting[0].tool_invocation_id)
+        chat = settled(agent)
+        out["final"] = text_of(chat["chat_messages"][-1])
     elif scenario == "async":
         async def main():
             aclient = async_inference(api_key=api_key, base_url=base_url)
@@ -189,3 +215,10 @@ def test_async_agent(published: Path, platform: Any, tmp_path: Path) -> None:
     out = scenario(published, platform, "async", tmp_path)
     assert out["final"] == "Hello! You said: async hi", out["chat"]
     assert out["seen"][-1] == ["assistant", "ready", "Hello! You said: async hi"], out["seen"]
+
+
+def test_approval_with_pending_approvals(published: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published, platform, "approval", tmp_path)
+    (pending,) = out["pending"]
+    assert pending["tool_name"] == "write" and pending["arguments"] == {"prompt": "an ode"}
+    assert out["final"].startswith("Done: Task ") and "local/hello completed" in out["final"]

@@ -384,6 +384,13 @@ def test_concurrency_is_bounded_per_app_and_extra_tasks_queue(http: httpx.Client
     assert all(t["status"] == 10 for t in finals)
     assert len({t["worker_id"] for t in finals}) <= 2
     assert all(2 in [e["status"] for e in t["events"]] for t in finals)
+    # The queue is first in, first out: tasks reach a worker in the order they were created.
+    dispatched = [next(e["created_at"] for e in t["events"] if e["status"] == 3) for t in finals]
+    assert dispatched == sorted(dispatched)
+    # At most two ran at once: every task started after all but one of the earlier ones ended.
+    ended = [t["updated_at"] for t in finals]
+    for i in range(2, len(finals)):
+        assert sum(end <= dispatched[i] for end in ended[:i]) >= i - 1
 
 
 def test_missing_secret_gives_412_with_the_requirements(http: httpx.Client) -> None:

@@ -194,3 +194,24 @@ def test_store_keeps_records_across_connections(tmp_path: Path) -> None:
     assert [t["id"] for t in again.unfinished_tasks()] == ["t1"]
     assert again.delete_task("t2") and again.get_task("t2") is None
     again.close()
+
+
+def test_warm_starts_a_worker_per_app_before_any_task(tmp_path: Path) -> None:
+    from inferencesh.apps.platform.launcher import LocalPlatform
+
+    with LocalPlatform(
+        [EXAMPLES / "hello", EXAMPLES / "counter"], data_dir=tmp_path, args=["--warm"]
+    ) as platform:
+        headers = {"Authorization": f"Bearer {platform.api_key}"}
+        import time
+
+        deadline = time.monotonic() + 30
+        while True:
+            health = httpx.get(
+                f"{platform.base_url}/health", headers=headers, trust_env=False
+            ).json()
+            apps = health["data"]["apps"]
+            if all(apps[name]["workers"] == 1 for name in ("hello", "counter")):
+                break
+            assert time.monotonic() < deadline, apps
+            time.sleep(0.05)

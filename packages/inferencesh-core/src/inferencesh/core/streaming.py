@@ -14,6 +14,8 @@ Line shapes understood (``to_event`` for generic streams, ``TaskLine`` for task 
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_After = Callable[[list[T], bytes | memoryview], list[T]]
 
 
 class StreamTruncated(Exception):
@@ -42,12 +45,13 @@ class StreamProtocolError(Exception):
     """A complete line or event of the stream is not valid JSON of the expected shape."""
 
 
-class TaskLine(Task, kw_only=True, omit_defaults=True):
-    """One task-stream line decoded in a single pass: an envelope or a bare task.
+class TaskLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """One task-stream line: the envelope of an update, decoded in a single pass.
 
-    A wrapped update sets ``data`` (and ``fields`` for a partial one); a bare task fills the
-    inherited task fields; ``type == "heartbeat"`` is a keep-alive; ``delta`` lines (output
-    deltas, which full snapshots always follow) are ignored.
+    A wrapped update sets ``data`` (and ``fields`` for a partial one); a bare task (a line
+    that is the task itself, with an ``id``) is decoded into ``data`` too, with ``fields``
+    ``None``; ``type == "heartbeat"`` is a keep-alive; ``delta`` lines (output deltas, which
+    full snapshots always follow) carry no ``data``.
     """
 
     type: str | None = None
@@ -55,6 +59,28 @@ class TaskLine(Task, kw_only=True, omit_defaults=True):
     data: Task | None = None
     fields: list[str] | None = None
     delta: Any = None
+    id: str = ""
+    """The task id of a bare task line (a wrapped update keeps its id in ``data``)."""
+
+
+# The envelope is small on purpose: decoding every line as a whole Task as well would cost a
+# second 28-field struct per line. A bare task line (rare) is decoded again as a Task.
+_TASK_DECODER: msgspec.json.Decoder[Task] = msgspec.json.Decoder(Task)
+_BARE_ID = operator.attrgetter("id")
+
+
+def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine]:
+    """Decode the bare task lines among ``lines`` (decoded from ``raw``) into their ``data``."""
+    if not any(map(_BARE_ID, lines)):
+        return lines
+    texts = [text for text in bytes(raw).split(b"\n") if text.strip()]
+    for line, text in zip(lines, texts, strict=True):
+        if line.id and line.data is None and line.delta is None and line.type != "heartbeat":
+            try:
+                line.data = _TASK_DECODER.decode(text)
+            except msgspec.ValidationError as exc:
+                raise StreamProtocolError(f"bad stream line ({exc}): {_describe(text)}") from None
+    return lines
 
 
 def _describe(line: bytes) -> str:
@@ -66,12 +92,14 @@ class NDJSONDecoder(Generic[T]):
     """Split chunks into lines and decode each complete line into ``type``.
 
     Complete lines are decoded in one batch per chunk (``decode_lines``), which is what makes
-    long streams cheap. Blank lines are skipped.
+    long streams cheap. Blank lines are skipped. ``after``, if given, gets each decoded batch
+    with the bytes it was decoded from and returns the batch to hand out.
     """
 
-    def __init__(self, type_: Any = Any) -> None:
+    def __init__(self, type_: Any = Any, after: _After[T] | None = None) -> None:
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
         self._pending: list[bytes] = []
+        self._after = after
 
     def feed(self, chunk: bytes) -> list[T]:
         """Decode every line completed by ``chunk``."""
@@ -80,16 +108,25 @@ class NDJSONDecoder(Generic[T]):
             if chunk:
                 self._pending.append(chunk)
             return []
+        # Lines are decoded straight out of the chunk (a memoryview, not a copy); only the
+        # line split across the previous chunk and this one is joined.
+        view = memoryview(chunk)
+        items: list[T] = []
+        start = 0
         if self._pending:
-            self._pending.append(chunk[: cut + 1])
-            block = b"".join(self._pending)
+            start = chunk.find(b"\n") + 1
+            self._pending.append(chunk[:start])
+            items = self._decode_block(b"".join(self._pending))
             self._pending = []
-        else:
-            block = chunk[: cut + 1]
-        rest = chunk[cut + 1 :]
-        if rest:
-            self._pending.append(rest)
-        return self._decode_block(block)
+        if start <= cut:
+            block = self._decode_block(view[start : cut + 1])
+            if items:
+                items.extend(block)
+            else:
+                items = block
+        if cut + 1 < len(chunk):
+            self._pending.append(chunk[cut + 1 :])
+        return items
 
     def close(self) -> list[T]:
         """Decode a last line that had no newline; raise ``StreamTruncated`` if it is cut."""
@@ -98,20 +135,24 @@ class NDJSONDecoder(Generic[T]):
         if not tail.strip():
             return []
         try:
-            return [self._decoder.decode(tail)]
+            items = [self._decoder.decode(tail)]
         except msgspec.DecodeError:
             raise StreamTruncated(f"stream ended inside a line: {_describe(tail)}") from None
         except msgspec.ValidationError as exc:
             raise StreamProtocolError(f"bad stream line ({exc}): {_describe(tail)}") from None
+        return items if self._after is None else self._after(items, tail)
 
-    def _decode_block(self, block: bytes) -> list[T]:
+    def _decode_block(self, block: bytes | memoryview) -> list[T]:
         try:
-            return self._decoder.decode_lines(block)
+            items = self._decoder.decode_lines(block)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            pass
+            items = self._decode_each(block)
+        return items if self._after is None else self._after(items, block)
+
+    def _decode_each(self, block: bytes | memoryview) -> list[T]:
         # Find and name the bad line instead of reporting a byte offset in a batch.
         items: list[T] = []
-        for line in block.split(b"\n"):
+        for line in bytes(block).split(b"\n"):
             if not line.strip():
                 continue
             try:
@@ -125,11 +166,12 @@ class SSEDecoder(Generic[T]):
     """Server-sent events: ``event:``/``data:`` fields, multi-line data, comments skipped.
 
     Each dispatched event's data is decoded as JSON into ``type``; the result is a list of
-    ``(event_name, payload)``.
+    ``(event_name, payload)``. ``after`` is as for ``NDJSONDecoder``, given one event at a time.
     """
 
-    def __init__(self, type_: Any = Any) -> None:
+    def __init__(self, type_: Any = Any, after: _After[T] | None = None) -> None:
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
+        self._after = after
         self._buffer = b""
         self._event: str | None = None
         self._data: list[bytes] = []
@@ -168,11 +210,14 @@ class SSEDecoder(Generic[T]):
                 data = b"\n".join(self._data)
                 self._data = []
                 try:
-                    out.append((self._event, self._decoder.decode(data)))
+                    item = self._decoder.decode(data)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise StreamProtocolError(
                         f"bad stream event ({exc}): {_describe(data)}"
                     ) from None
+                if self._after is not None:
+                    item = self._after([item], data)[0]
+                out.append((self._event, item))
             self._event = None
             return
         if line.startswith(b":"):
@@ -244,8 +289,12 @@ class TaskLineDecoder:
     """Chunks of a task stream (NDJSON or SSE) to ``TaskLine``\\ s."""
 
     def __init__(self, sse: bool) -> None:
-        self._sse: SSEDecoder[TaskLine] | None = SSEDecoder(TaskLine) if sse else None
-        self._ndjson: NDJSONDecoder[TaskLine] | None = None if sse else NDJSONDecoder(TaskLine)
+        self._sse: SSEDecoder[TaskLine] | None = None
+        self._ndjson: NDJSONDecoder[TaskLine] | None = None
+        if sse:
+            self._sse = SSEDecoder(TaskLine, _bare_tasks)
+        else:
+            self._ndjson = NDJSONDecoder(TaskLine, _bare_tasks)
 
     def feed(self, chunk: bytes) -> list[TaskLine]:
         """Lines completed by ``chunk``."""

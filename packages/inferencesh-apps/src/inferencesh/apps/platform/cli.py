@@ -152,6 +152,7 @@ def run_dev(args: argparse.Namespace) -> int:
         heartbeat_interval=args.heartbeat,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        warm=args.warm,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(config, agents_dirs=[d.resolve() for d in args.agents_dir])
@@ -172,18 +173,6 @@ def run_dev(args: argparse.Namespace) -> int:
         )
     )
 
-    async def serve() -> None:
-        if args.warm:
-
-            async def warm() -> None:
-                await asyncio.sleep(0)
-                for pool in platform.tasks.pools.values():
-                    with contextlib.suppress(Exception):
-                        await pool.warm()
-
-            asyncio.get_running_loop().create_task(warm())
-        await server.serve(sockets=[sock])
-
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        asyncio.run(server.serve(sockets=[sock]))
     return 0

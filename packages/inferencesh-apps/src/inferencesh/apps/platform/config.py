@@ -58,6 +58,8 @@ class PlatformConfig:
     worker_start_timeout: float = 120.0
     default_session_timeout: int = 60
     upload_url_ttl: float = 3600.0
+    warm: bool = False
+    """Start one worker per app at start-up instead of on the first task."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

@@ -32,6 +32,7 @@ class AppPool:
         # Each waiter receives a worker, or None meaning "a slot is reserved for you: start one".
         self._waiters: collections.deque[asyncio.Future[Worker | None]] = collections.deque()
         self._all: set[Worker] = set()
+        self._reapers: set[asyncio.Task[None]] = set()
 
     @property
     def queued(self) -> int:
@@ -120,8 +121,11 @@ class AppPool:
         self._forget(worker)
         self._slots -= 1
         self._wake_for_slot()
-        # Reap the process and close its client in the background.
-        asyncio.get_running_loop().create_task(worker.stop(timeout=1.0))
+        # Reap the process and close its client in the background (keeping a reference:
+        # the event loop holds tasks only weakly).
+        reaper = asyncio.get_running_loop().create_task(worker.stop(timeout=1.0))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(self._reapers.discard)
 
     def _forget(self, worker: Worker) -> None:
         self._all.discard(worker)
@@ -142,4 +146,4 @@ class AppPool:
         workers = list(self._all)
         self._all.clear()
         self._idle.clear()
-        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+        await asyncio.gather(*(w.stop() for w in workers), *self._reapers, return_exceptions=True)

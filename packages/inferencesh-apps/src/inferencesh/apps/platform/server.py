@@ -29,6 +29,7 @@ from inferencesh.apps.platform.responses import (
 from inferencesh.apps.platform.sessions import SessionManager
 from inferencesh.apps.platform.store import Store
 from inferencesh.apps.platform.tasks import RunSpec, TaskManager
+from inferencesh.core.types import RequirementError, ResourceStatus
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -100,14 +101,14 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _missing_secrets(app: AppEntry) -> list[dict[str, Any]]:
+def _missing_secrets(app: AppEntry) -> list[RequirementError]:
     return [
-        {
-            "type": "secret",
-            "key": key,
-            "message": f"{app.ref} needs the secret {key}: set the environment variable {key} before `inferencesh dev`",
-            "action": {"type": "add_secret", "secrets": [key]},
-        }
+        RequirementError(
+            type="secret",
+            key=key,
+            message=f"{app.ref} needs the secret {key}: set the environment variable {key} before `inferencesh dev`",
+            action={"type": "add_secret", "secrets": [key]},
+        )
         for key in app.secrets
         if not os.environ.get(key)
     ]
@@ -216,7 +217,8 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         """The task's status only ({id, status, updated_at}), for cheap polling."""
         doc = tasks.get(request.path_params["task_id"])
         return ok(
-            request, {"id": doc["id"], "status": doc["status"], "updated_at": doc["updated_at"]}
+            request,
+            ResourceStatus(id=doc["id"], status=doc["status"], updated_at=doc["updated_at"]),
         )
 
     async def task_stream(request: Request) -> Response:
@@ -467,7 +469,7 @@ class _StripV1:
 def _load_agents(ctx: PlatformContext) -> Any:
     try:
         module = importlib.import_module("inferencesh.apps.platform.agents")
-    except ImportError as exc:
+    except (ImportError, SyntaxError) as exc:
         if not (
             isinstance(exc, ModuleNotFoundError) and exc.name == "inferencesh.apps.platform.agents"
         ):
@@ -476,7 +478,13 @@ def _load_agents(ctx: PlatformContext) -> Any:
                 "agent routes disabled: cannot import inferencesh.apps.platform.agents: %s", exc
             )
         return None
-    return module.create_routes(ctx)
+    try:
+        return module.create_routes(ctx)
+    except Exception:  # logged with its traceback; tasks keep working without agents
+        log.exception(
+            "agent routes disabled: inferencesh.apps.platform.agents.create_routes failed"
+        )
+        return None
 
 
 def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None) -> Starlette:
@@ -514,6 +522,8 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
                 ended,
             )
         platform.sessions.start()
+        if config.warm:
+            platform.tasks.warm()
         if plugin is not None and hasattr(plugin, "startup"):
             await plugin.startup()
         try:

@@ -115,6 +115,18 @@ class TaskManager:
             count += 1
         return count
 
+    def warm(self) -> None:
+        """Start one worker per app in the background (a failure shows on the first task)."""
+
+        async def warm_all() -> None:
+            for pool in self._pools.values():
+                try:
+                    await pool.warm()
+                except WorkerError as exc:
+                    log.warning("could not warm a worker for %s: %s", pool.app.ref, exc)
+
+        self._spawn(warm_all())
+
     async def close(self) -> None:
         """Fail running tasks (the server is stopping) and stop every worker."""
         runners = [live.runner for live in self._live.values() if live.runner is not None]

@@ -215,6 +215,11 @@ class ChatHub:
                     "resource_id": inv["id"],
                     "resource_type": "tool_invocation",
                     "status": "pending",
+                    "meta": {
+                        "tool_invocation_id": inv["id"],
+                        "tool_name": inv["function"]["name"],
+                        "arguments": inv["function"].get("arguments"),
+                    },
                 }
                 for inv in live.invocations.values()
                 if (reason := _interrupt_reason(inv)) is not None
