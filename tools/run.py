@@ -3,6 +3,7 @@
 
     python3 tools/run.py demo    # start the local platform on an example app and run a task
     python3 tools/run.py test    # lint, type-check, the whole test suite and the docs build
+    python3 tools/run.py agents  # agents on the local platform, thinking with the scripted model
     python3 tools/run.py env     # only create/refresh the dev environment (.venv)
 
 The dev environment is a virtual environment in ``.venv`` with the four distributions
@@ -73,8 +74,9 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "PYTHONPATH": ""}
     if job == "env":
         return 0
-    if job == "demo":
-        return subprocess.run([str(python), "tools/demo.py", *rest], cwd=ROOT, env=env).returncode
+    scripts = {"demo": "tools/demo.py", "agents": "examples/agents/demo.py"}
+    if job in scripts:
+        return subprocess.run([str(python), scripts[job], *rest], cwd=ROOT, env=env).returncode
     if job == "test":
         steps: list[list[str]] = [
             [str(python), "-m", "ruff", "check", "."],
@@ -99,7 +101,7 @@ def main(argv: list[str]) -> int:
                 print(f"FAILED: {' '.join(step[1:])} (exit {code})", file=sys.stderr)
                 return code
         return 0
-    print(f"unknown job {job!r}; try: demo, test, env", file=sys.stderr)
+    print(f"unknown job {job!r}; try: demo, test, agents, env", file=sys.stderr)
     return 2
 
 
