@@ -132,3 +132,24 @@ def test_agent_config_accepts_every_builder_output() -> None:
     )
     assert [t.type for t in config.tools or []] == ["client", "app", "agent", "hook", "http"]
     assert config.internal_tools is not None and config.internal_tools.plan is True
+
+
+def test_meaningful_defaults_survive_encoding() -> None:
+    """`type: "text"`, `order: 0`, `status: "pending"`, `enabled: true` reach the wire."""
+    import msgspec
+    from inferencesh.core.chat import (
+        ChatMessage,
+        ChatMessageContent,
+        ImageGenerationConfig,
+        PlanStep,
+        ToolCall,
+    )
+
+    message = msgspec.json.decode(
+        msgspec.json.encode(ChatMessage(id="m1", content=[ChatMessageContent(text="hi")]))
+    )
+    assert message["order"] == 0
+    assert message["content"][0]["type"] == "text"
+    assert msgspec.to_builtins(ToolCall(id="c1"))["type"] == "function"
+    assert msgspec.to_builtins(PlanStep())["status"] == "pending"
+    assert msgspec.to_builtins(ImageGenerationConfig())["enabled"] is True

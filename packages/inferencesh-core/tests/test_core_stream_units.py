@@ -217,3 +217,37 @@ def test_async_upload_reads_off_the_event_loop(
     assert loop_thread not in threads
     put = httpx_mock.get_requests(method="PUT")[0]
     assert put.read() == b"q" * 5000
+
+
+def test_task_lines_in_a_batch_fold_like_one_at_a_time() -> None:
+    body = ndjson(
+        {"type": "heartbeat"},
+        task(status=7, session_id="s"),  # a bare task among wrapped lines
+        {"data": {"id": "t1", "status": 7, "logs": [{"content": "a"}]}, "fields": ["logs"]},
+        {"data": {"status": 7, "logs": [{"content": "a"}]}, "fields": ["status", "logs"]},
+        {"id": "t1", "delta": {"output": "x"}},
+        {"data": {"status": 4}, "fields": ["status"]},  # stale
+        {"data": {"output": 1, "error": "ignored"}, "fields": ["output", "nope"]},
+        {"data": task(status=10)},
+    )
+    lines = TaskLineDecoder(sse=False).feed(body)
+    assert feed_bytewise(TaskLineDecoder(sse=False), body) == lines
+    sse = b"".join(b"data: " + line + b"\n\n" for line in body.splitlines())
+    assert feed_bytewise(TaskLineDecoder(sse=True), sse) == lines
+    assert lines[1].id == "t1" and lines[1].data == Task(id="t1", status=7, session_id="s")
+    assert lines[4].data is None and lines[4].delta == {"output": "x"}
+    one_by_one = make()
+    expected = [u for u in map(one_by_one.feed_line, lines) if u is not None]
+    batched = make()
+    updates = batched.feed_lines(lines)
+    assert updates == expected and batched.current == one_by_one.current
+    assert [(u.status, u.output, u.error) for u in updates] == [
+        (7, None, None),
+        (7, None, None),
+        (7, 1, None),
+        (10, 1, None),
+    ]
+    assert updates[1].logs is not None and updates[1].logs[0].content == "a"
+    assert updates[-1].session_id == "s" and batched.done
+    with pytest.raises(StreamProtocolError, match="more than one JSON value"):
+        TaskLineDecoder(sse=False).feed(b'{"id": "t1"} {"id": "t2"}\n')

@@ -124,6 +124,11 @@ class AgentRunState(str, enum.Enum):
 # ---- messages and tool calls -------------------------------------------------------------------
 
 
+# Structs whose non-null defaults mean something on the wire (`type: "text"`, `order: 0`,
+# `enabled: true`) set `omit_defaults=False`: WireStruct's default omits every
+# field equal to its default, which is right for absent optionals but would drop these.
+
+
 class ToolCallFunction(WireStruct, kw_only=True):
     """The function an LLM called: its name and arguments (a JSON object, sometimes sent as a
     JSON string; decoding turns a string into a dict when it parses)."""
@@ -145,7 +150,7 @@ class ToolCallFunction(WireStruct, kw_only=True):
                 self.arguments = parsed
 
 
-class ToolCall(WireStruct, kw_only=True):
+class ToolCall(WireStruct, kw_only=True, omit_defaults=False):
     """A tool call as the LLM emitted it (inside message content)."""
 
     id: str = ""
@@ -163,7 +168,7 @@ class FileRef(WireStruct, kw_only=True):
     size: int | None = None
 
 
-class ChatMessageContent(WireStruct, kw_only=True):
+class ChatMessageContent(WireStruct, kw_only=True, omit_defaults=False):
     """One part of a message: text, reasoning, an image, a file, or tool calls."""
 
     type: str = "text"
@@ -192,7 +197,7 @@ class ToolInvocation(WireStruct, kw_only=True):
     updated_at: str | None = None
 
 
-class ChatMessage(WireStruct, kw_only=True):
+class ChatMessage(WireStruct, kw_only=True, omit_defaults=False):
     """A message of a chat, as a whole snapshot (the stream re-sends it as it grows)."""
 
     id: str
@@ -228,7 +233,7 @@ class ChatMessage(WireStruct, kw_only=True):
 # ---- chats ---------------------------------------------------------------------------------------
 
 
-class PlanStep(WireStruct, kw_only=True):
+class PlanStep(WireStruct, kw_only=True, omit_defaults=False):
     """A step of the agent's plan (internal plan tools)."""
 
     index: int = 0
@@ -321,7 +326,7 @@ class SkillConfig(WireStruct, kw_only=True):
     preload: bool | None = None
 
 
-class ImageGenerationConfig(WireStruct, kw_only=True):
+class ImageGenerationConfig(WireStruct, kw_only=True, omit_defaults=False):
     """The image generation switch with the app to use."""
 
     enabled: bool = True
@@ -376,7 +381,7 @@ class HookToolConfig(WireStruct, kw_only=True):
     input_schema: dict[str, Any] | None = None
 
 
-class ToolAuthConfig(WireStruct, kw_only=True):
+class ToolAuthConfig(WireStruct, kw_only=True, omit_defaults=False):
     """How an HTTP tool authenticates (values name secrets/providers, never keys)."""
 
     type: str = "none"

@@ -74,6 +74,8 @@ def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine
     if not any(map(_BARE_ID, lines)):
         return lines
     texts = [text for text in bytes(raw).split(b"\n") if text.strip()]
+    if len(texts) != len(lines):
+        raise StreamProtocolError(f"more than one JSON value on a line: {_describe(bytes(raw))}")
     for line, text in zip(lines, texts, strict=True):
         if line.id and line.data is None and line.delta is None and line.type != "heartbeat":
             try:
