@@ -1,14 +1,14 @@
 """Benchmark (2): a task's NDJSON update stream through each client's public stream path.
 
 The same body (N partial task updates with logs, a heartbeat every ten updates, a final
-completed update) is read by each client in its own interpreter, served from memory in the
-same 64 KiB chunks, so only the clients' own work is timed:
+completed update) is read by each client in its own interpreter from memory, below each
+client's HTTP library's response object (no socket), so only the clients' own work is timed:
 
-* full path, ours: ``Inference.stream_task("t1")`` iterated to the end, over an
-  ``httpx.Client`` whose transport hands out the body (decode, merge each partial update into
-  the task, drop repeats) -> typed ``Task`` updates;
+* full path, ours: ``Inference.stream_task("t1")`` iterated to the end over an
+  ``httpx.Client`` whose transport hands out the body in 64 KiB chunks (decode, merge each
+  partial update into the task, drop repeats) -> typed ``Task`` updates;
 * full path, published 0.36.0: ``Inference.stream_task("t1")`` iterated to the end, its HTTP
-  calls answered with a ``requests.Response`` over the same body (``iter_lines`` +
+  calls answered with a ``requests.Response`` reading the same body (``iter_lines`` +
   ``json.loads`` + unwrap + ``_strip_task``) -> dicts;
 * decode stage only: bytes to update payloads with heartbeats dropped, ours
   ``TaskLineDecoder`` versus the published ``_iter_ndjson``.
@@ -97,8 +97,8 @@ import requests
 from inferencesh import Inference
 from inferencesh.client import Response
 
-class Chunks(io.RawIOBase):
-    # Hands out the body in the same chunks as ours gets (requests asks for 8 KiB at a time).
+class Body(io.RawIOBase):
+    # The raw body under the response; requests reads it 8 KiB at a time (its own choice).
     def __init__(self):
         self._buffer = io.BytesIO(body)
     def readable(self):
@@ -108,7 +108,7 @@ class Chunks(io.RawIOBase):
 
 def stream_response():
     resp = requests.Response()
-    resp.raw = Chunks()
+    resp.raw = Body()
     resp.status_code = 200
     resp.encoding = "utf-8"
     return resp
@@ -154,11 +154,10 @@ def main() -> None:
         pub_s = f"{theirs:.3f}" if theirs else "-"
         pub_mb = f"{size / theirs / 1e6:.1f}" if theirs else "-"
         ratio = f"{theirs / ours:.1f}x" if theirs else "-"
-        print(
-            f"{name:<44}{ours:>8.3f}{size / ours / 1e6:>8.1f}{pub_s:>13}{pub_mb:>8}{ratio:>10}"
-        )
+        print(f"{name:<44}{ours:>8.3f}{size / ours / 1e6:>8.1f}{pub_s:>13}{pub_mb:>8}{ratio:>10}")
     if published[0]:
-        print(f"\nfull path: ours / published throughput = {published[0] / ours_full:.1f}x (target >= 5x)")
+        ratio = published[0] / ours_full
+        print(f"\nfull path: ours / published throughput = {ratio:.1f}x (target >= 5x)")
 
 
 if __name__ == "__main__":
