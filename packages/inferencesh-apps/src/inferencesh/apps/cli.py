@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the runtime is imported by the commands that need it, keeping --help fast
     from inferencesh.apps.runtime import AppRunner, RunEvent
 
-__all__ = ["register_app", "register_dev"]
+__all__ = ["register_app"]
 
 
 class _UsageError(Exception):
@@ -68,11 +68,6 @@ def register_app(commands: Any) -> None:
     serve.add_argument("--port", "-p", type=int, default=0, help="port (default 0: a free one)")
     serve.add_argument("--ready-file", help="write {port, pid} here once listening")
     serve.set_defaults(func=_cmd_serve)
-
-
-def register_dev(commands: Any) -> None:
-    """Add ``inferencesh dev``: the local platform."""
-    commands.add_parser("dev", help="serve the inference.sh API locally over app directories")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
