@@ -10,7 +10,7 @@ through a `requests.Response` over a BytesIO). Two layers are timed:
   callback (ours: typed snapshots, upsert by id, text deltas, tool dispatch; published:
   `stream_all`).
 
-The published package is installed into a throwaway venv under `.venvs/` on first run.
+The published package is installed by `_published.py` into `.venvs/published-0.36.0` on first run.
 Run: `.venv/bin/python bench/agents_chat_decode.py [--quick]`.
 """
 
@@ -21,15 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
-from pathlib import Path
 from typing import Any
 
 import httpx
+from _published import PINNED_VERSION, published_python
 
-ROOT = Path(__file__).resolve().parent.parent
-PUBLISHED = "inferencesh==0.36.0"
-PUBLISHED_VENV = ROOT / ".venvs" / "agents-bench-inferencesh-0.36.0"
 CHUNK = 65536
 
 
@@ -220,32 +216,12 @@ print(json.dumps(out))
 """
 
 
-def published_python() -> Path:
-    python = PUBLISHED_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"installing {PUBLISHED} into {PUBLISHED_VENV} ...", file=sys.stderr)
-        venv.EnvBuilder(with_pip=True, clear=True).create(PUBLISHED_VENV)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                PUBLISHED,
-            ],
-            check=True,
-        )
-    return python
-
-
 def published(body: bytes, repeat: int) -> dict[str, tuple[float, int]]:
     with tempfile.NamedTemporaryFile(suffix=".ndjson") as f:
         f.write(body)
         f.flush()
         out = subprocess.run(
-            [str(published_python()), "-c", _PUBLISHED_RUNNER, f.name, str(repeat)],
+            [str(published_python(PINNED_VERSION)), "-c", _PUBLISHED_RUNNER, f.name, str(repeat)],
             check=True,
             capture_output=True,
             text=True,

@@ -1,7 +1,7 @@
 """Shared helpers of the core benchmarks: the published client's venv and a loopback server.
 
 Not a benchmark itself. The published ``inferencesh`` (the peer we measure against) is
-installed into ``.venvs/core-bench-published-0.36.0`` with pip the first time it is needed.
+installed by ``_published.py`` into ``.venvs/published-0.36.0`` the first time it is needed.
 """
 
 from __future__ import annotations
@@ -12,41 +12,20 @@ import statistics
 import subprocess
 import sys
 import time
-import venv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PUBLISHED_VERSION = "0.36.0"
-PUBLISHED_VENV = ROOT / ".venvs" / f"core-bench-published-{PUBLISHED_VERSION}"
+import _published
 
 
 def published_python() -> Path | None:
-    """The Python of a venv with the published client, created on first use (None if pip fails)."""
-    python = PUBLISHED_VENV / "bin" / "python"
-    marker = PUBLISHED_VENV / ".installed"
-    if marker.exists():
-        return python
-    print(f"installing inferencesh=={PUBLISHED_VERSION} into {PUBLISHED_VENV} ...", flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(PUBLISHED_VENV)
-    result = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            f"inferencesh=={PUBLISHED_VERSION}",
-        ],
-        check=False,
-    )
-    if result.returncode != 0:
-        print("  could not install the published client; its columns are skipped")
+    """The Python of the venv with the pinned published client (None if it cannot be installed)."""
+    try:
+        return _published.published_python(_published.PINNED_VERSION)
+    except RuntimeError as exc:
+        print(f"  {exc}\n  its columns are skipped", flush=True)
         return None
-    marker.write_text(PUBLISHED_VERSION)
-    return python
 
 
 def run_python(python: Path | str, code: str, *args: str, env: dict[str, str] | None = None) -> str:

@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import venv
 from pathlib import Path
 
+from _published import published_python
 from inferencesh.apps.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "apps" / "multi_function"
-PUBLISHED = ROOT / ".venvs" / "published"
 
 SCRIPT = textwrap.dedent(
     """
@@ -53,16 +52,6 @@ SCRIPT = textwrap.dedent(
                       "wait": measure(), "create": measure(wait=False)}))
     """
 )
-
-
-def published_python() -> Path:
-    python = PUBLISHED / "bin" / "python"
-    if not python.exists():
-        venv.EnvBuilder(with_pip=True).create(PUBLISHED)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "inferencesh[async]"], check=True
-        )
-    return python
 
 
 def main() -> None:

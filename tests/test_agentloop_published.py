@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import textwrap
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ assert _spec is not None and _spec.loader is not None
 e2e = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(e2e)
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venvs" / "published"
 
 SCRIPT = textwrap.dedent(
     """
@@ -134,32 +131,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _published_python() -> Path:
-    python = VENV / "bin" / "python"
-    check = [str(python), "-c", "import inferencesh, aiohttp"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "inferencesh[async]",
-        ],
-        check=True,
-    )
-    return python
-
-
-@pytest.fixture(scope="module")
-def published() -> Path:
-    return _published_python()
-
-
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     base = tmp_path_factory.mktemp("agentloop-published")
@@ -187,8 +158,8 @@ def scenario(published: Path, platform: Any, name: str, tmp_path: Path) -> dict[
     return result
 
 
-def test_template_agent(published: Path, platform: Any, tmp_path: Path) -> None:
-    out = scenario(published, platform, "template", tmp_path)
+def test_template_agent(published_python: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published_python, platform, "template", tmp_path)
     assert out["first_status"] == "pending"
     assert out["streamed"][-1] == "Hello! You said: hi there"
     assert out["first"] == "Hello! You said: hi there"
@@ -200,8 +171,10 @@ def test_template_agent(published: Path, platform: Any, tmp_path: Path) -> None:
     assert out["after_reset"] is None
 
 
-def test_ad_hoc_agent_with_a_client_tool(published: Path, platform: Any, tmp_path: Path) -> None:
-    out = scenario(published, platform, "client_tool", tmp_path)
+def test_ad_hoc_agent_with_a_client_tool(
+    published_python: Path, platform: Any, tmp_path: Path
+) -> None:
+    out = scenario(published_python, platform, "client_tool", tmp_path)
     assert out["calls"] == [{"name": "lookup", "args": {"word": "ion"}}]
     assert out["invocation"] == {
         "status": "completed",
@@ -211,14 +184,16 @@ def test_ad_hoc_agent_with_a_client_tool(published: Path, platform: Any, tmp_pat
     assert out["final"] == "It means: a charged particle"
 
 
-def test_async_agent(published: Path, platform: Any, tmp_path: Path) -> None:
-    out = scenario(published, platform, "async", tmp_path)
+def test_async_agent(published_python: Path, platform: Any, tmp_path: Path) -> None:
+    out = scenario(published_python, platform, "async", tmp_path)
     assert out["final"] == "Hello! You said: async hi", out["chat"]
     assert out["seen"][-1] == ["assistant", "ready", "Hello! You said: async hi"], out["seen"]
 
 
-def test_approval_with_pending_approvals(published: Path, platform: Any, tmp_path: Path) -> None:
-    out = scenario(published, platform, "approval", tmp_path)
+def test_approval_with_pending_approvals(
+    published_python: Path, platform: Any, tmp_path: Path
+) -> None:
+    out = scenario(published_python, platform, "approval", tmp_path)
     (pending,) = out["pending"]
     assert pending["tool_name"] == "write" and pending["arguments"] == {"prompt": "an ode"}
     assert out["final"].startswith("Done: Task ") and "local/hello completed" in out["final"]

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import textwrap
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,32 +114,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _published_python() -> Path:
-    python = VENV / "bin" / "python"
-    check = [str(python), "-c", "import inferencesh, aiohttp"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "inferencesh[async]",
-        ],
-        check=True,
-    )
-    return python
-
-
-@pytest.fixture(scope="module")
-def published() -> Path:
-    return _published_python()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     extra = tmp_path_factory.mktemp("apps")
@@ -175,9 +148,9 @@ def scenario(published: Path, server: LocalPlatform, name: str, tmp_path: Path) 
     return result
 
 
-def test_published_client_is_the_pypi_release(published: Path) -> None:
+def test_published_client_is_the_pypi_release(published_python: Path) -> None:
     proc = subprocess.run(
-        [str(published), "-c", "import inferencesh, sys; print(inferencesh.__file__)"],
+        [str(published_python), "-c", "import inferencesh, sys; print(inferencesh.__file__)"],
         capture_output=True,
         text=True,
         cwd="/",
@@ -187,8 +160,8 @@ def test_published_client_is_the_pypi_release(published: Path) -> None:
     assert "/packages/inferencesh-core/" not in proc.stdout
 
 
-def test_run_with_wait(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    out = scenario(published, server, "run_wait", tmp_path)
+def test_run_with_wait(published_python: Path, server: LocalPlatform, tmp_path: Path) -> None:
+    out = scenario(published_python, server, "run_wait", tmp_path)
     assert out["status"] == 10
     assert (
         out["output"]["result"].startswith("A cat astronaut")
@@ -196,30 +169,32 @@ def test_run_with_wait(published: Path, server: LocalPlatform, tmp_path: Path) -
     )
 
 
-def test_fire_and_forget_then_get(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    out = scenario(published, server, "fire_and_forget", tmp_path)
+def test_fire_and_forget_then_get(
+    published_python: Path, server: LocalPlatform, tmp_path: Path
+) -> None:
+    out = scenario(published_python, server, "fire_and_forget", tmp_path)
     assert out["first_status"] in (1, 2)
     assert out["final"]["status"] == 10 and out["final"]["id"] == out["id"]
     assert "later" in out["final"]["output"]["result"]
 
 
-def test_stream(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    updates = scenario(published, server, "stream", tmp_path)["updates"]
+def test_stream(published_python: Path, server: LocalPlatform, tmp_path: Path) -> None:
+    updates = scenario(published_python, server, "stream", tmp_path)["updates"]
     assert updates[-1]["status"] == 10
     assert updates[-1]["output"] == {"text": "one two three", "words": 3, "done": True}
     assert any(u["status"] == 7 for u in updates)
     assert any(u["logs"] for u in updates)
 
 
-def test_cancel(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    out = scenario(published, server, "cancel", tmp_path)
+def test_cancel(published_python: Path, server: LocalPlatform, tmp_path: Path) -> None:
+    out = scenario(published_python, server, "cancel", tmp_path)
     assert out["final"]["status"] == 12
 
 
 def test_upload_file_and_use_it_as_input(
-    published: Path, server: LocalPlatform, tmp_path: Path
+    published_python: Path, server: LocalPlatform, tmp_path: Path
 ) -> None:
-    out = scenario(published, server, "upload", tmp_path)
+    out = scenario(published_python, server, "upload", tmp_path)
     assert out["uri"].startswith(server.base_url)
     assert out["output"]["size"] == len("published client upload\n")
     assert out["output"]["upper"]["uri"].startswith(server.base_url)
@@ -227,9 +202,9 @@ def test_upload_file_and_use_it_as_input(
 
 
 def test_session_with_two_calls_sharing_state(
-    published: Path, server: LocalPlatform, tmp_path: Path
+    published_python: Path, server: LocalPlatform, tmp_path: Path
 ) -> None:
-    out = scenario(published, server, "session", tmp_path)
+    out = scenario(published_python, server, "session", tmp_path)
     assert out["session_id"].startswith("sess_")
     assert out["first"] == {"value": 7} and out["second"] == {"value": 10}
     assert out["second_session"] == out["session_id"]
@@ -237,13 +212,15 @@ def test_session_with_two_calls_sharing_state(
     assert "410" in out["after_end"]
 
 
-def test_requirements_not_met(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    out = scenario(published, server, "requirements", tmp_path)
+def test_requirements_not_met(
+    published_python: Path, server: LocalPlatform, tmp_path: Path
+) -> None:
+    out = scenario(published_python, server, "requirements", tmp_path)
     assert out["raised"] == "RequirementsNotMetError"
     assert out["errors"] == [{"type": "secret", "key": SECRET}]
 
 
-def test_async_client(published: Path, server: LocalPlatform, tmp_path: Path) -> None:
-    out = scenario(published, server, "async", tmp_path)
+def test_async_client(published_python: Path, server: LocalPlatform, tmp_path: Path) -> None:
+    out = scenario(published_python, server, "async", tmp_path)
     assert out["status"] == 10 and "A galaxy" in out["output"]["result"]
     assert out["statuses"][-1] == 10
