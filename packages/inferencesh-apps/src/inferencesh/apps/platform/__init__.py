@@ -5,14 +5,19 @@ Start it with ``inferencesh dev [APP_DIR ...]``, or build the ASGI app with :fun
 
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig, discover_apps, load_app
 from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.apps.platform.refs import Aliases, AppRef, AppResolver, parse_ref
 from inferencesh.apps.platform.server import PlatformContext, create_app
 
 __all__ = [
+    "Aliases",
     "AppEntry",
+    "AppRef",
+    "AppResolver",
     "LocalPlatform",
     "PlatformConfig",
     "PlatformContext",
     "create_app",
     "discover_apps",
     "load_app",
+    "parse_ref",
 ]

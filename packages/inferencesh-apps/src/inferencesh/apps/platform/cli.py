@@ -86,6 +86,15 @@ def register_dev(commands: Any) -> None:
         metavar="DIR",
         help="a folder of template agent definitions (repeatable)",
     )
+    parser.add_argument(
+        "--aliases",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a YAML or JSON file mapping app refs to local apps, e.g. "
+        "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
+    )
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
@@ -120,11 +129,20 @@ def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
     from inferencesh.apps.platform.config import PlatformConfig, discover_apps
+    from inferencesh.apps.platform.refs import AliasError, Aliases
     from inferencesh.apps.platform.server import create_app
 
     try:
         apps = discover_apps(list(args.app_dirs) or [Path(".")])
     except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    alias_files = [f.resolve() for f in args.aliases]
+    agents_dirs = [d.resolve() for d in args.agents_dir]
+    try:
+        # Checked now so a typo stops the start instead of failing the first task.
+        aliases = Aliases(files=alias_files, dirs=agents_dirs).table()
+    except AliasError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.concurrency < 1:
@@ -153,15 +171,18 @@ def run_dev(args: argparse.Namespace) -> int:
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         warm=args.warm,
+        alias_files=alias_files,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(config, agents_dirs=[d.resolve() for d in args.agents_dir])
+    app = create_app(config, agents_dirs=agents_dirs)
     platform = app.state.platform
     print(f"inferencesh dev: {platform.base_url}", flush=True)
     print(f"  api key: {platform.api_key}", flush=True)
     print(f"  data:    {config.data_dir}", flush=True)
     for entry in apps:
         print(f"  app:     {entry.ref}  ({entry.directory})", flush=True)
+    for alias in aliases.values():
+        print(f"  alias:   {alias.source} -> {alias.target}  ({alias.origin})", flush=True)
     print(f'  client:  inference(api_key="<api key>", base_url="{platform.base_url}")', flush=True)
     server = uvicorn.Server(
         uvicorn.Config(

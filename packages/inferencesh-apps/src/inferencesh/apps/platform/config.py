@@ -60,6 +60,8 @@ class PlatformConfig:
     upload_url_ttl: float = 3600.0
     warm: bool = False
     """Start one worker per app at start-up instead of on the first task."""
+    alias_files: list[Path] = dataclasses.field(default_factory=list)
+    """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

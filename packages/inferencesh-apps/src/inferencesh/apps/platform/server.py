@@ -17,6 +17,14 @@ from inferencesh.apps.platform.auth import AuthMiddleware, Signer, load_or_creat
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.files import FileStore
+from inferencesh.apps.platform.refs import (
+    AliasError,
+    Aliases,
+    AppResolver,
+    RefError,
+    Resolved,
+    UnknownAppError,
+)
 from inferencesh.apps.platform.responses import (
     encode,
     encode_sorted,
@@ -55,12 +63,14 @@ class PlatformContext:
     agents_dirs: list[Path]
     apps: dict[str, AppEntry]
     config: PlatformConfig
+    refs: AppResolver
+    """The platform's one ref resolver (aliases included), shared with the agent loop."""
 
 
 class Platform:
     """The platform's state: records, files, sessions and tasks for one configuration."""
 
-    def __init__(self, config: PlatformConfig) -> None:
+    def __init__(self, config: PlatformConfig, *, agents_dirs: list[Path] | None = None) -> None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.api_key = load_or_create_key(config.data_dir, config.api_key)
@@ -77,22 +87,21 @@ class Platform:
         self.sessions = SessionManager(config, self.store)
         self.tasks = TaskManager(config, self.store, self.files, self.sessions)
         self.apps = {app.name: app for app in config.apps}
+        self.refs = AppResolver(
+            config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
+        )
 
-    def resolve_app(self, ref: str) -> tuple[AppEntry, str | None]:
-        """The local app a ref names, and the function it selects (``...:function``), or 404.
-
-        Accepted: ``local/<name>``, ``<name>``, ``ns/name``, ``ns/name@version`` and any of
-        those with ``:function``; the namespace and version are ignored locally.
-        """
-        rest, _, function = ref.strip().partition(":")
-        name = rest.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1].strip().lower()
-        app = self.apps.get(name)
-        if app is None:
-            available = ", ".join(sorted(a.ref for a in self.apps.values())) or "none"
-            raise PlatformError.not_found(
-                f"app {ref!r} is not served here (available: {available})"
-            )
-        return app, (function or None)
+    def resolve_app(self, ref: str) -> Resolved:
+        """The local app a ref names (aliases applied), as a 400, 404 or 500 when it cannot."""
+        try:
+            return self.refs.resolve(ref)
+        except RefError as exc:
+            raise PlatformError.bad_request(str(exc)) from None
+        except UnknownAppError as exc:
+            raise PlatformError.not_found(str(exc)) from None
+        except AliasError as exc:
+            # The server's configuration is broken, not the request.
+            raise PlatformError(500, "invalid_configuration", str(exc)) from None
 
 
 def _url_host(host: str) -> str:
@@ -135,8 +144,9 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
     ref = body.get("app") or body.get("app_id")
     if not isinstance(ref, str) or not ref.strip():
         raise PlatformError.bad_request("`app` is required: an app ref such as `local/<name>`")
-    app, ref_function = platform.resolve_app(ref)
-    function = body.get("function") or ref_function or "run"
+    resolved = platform.resolve_app(ref)
+    app = resolved.app
+    function = body.get("function") or resolved.function or "run"
     if not isinstance(function, str):
         raise PlatformError.bad_request(f"`function` must be a string, got {function!r}")
     inputs = body.get("input", {})
@@ -489,15 +499,17 @@ def _load_agents(ctx: PlatformContext) -> Any:
 
 def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None) -> Starlette:
     """The platform's ASGI app for ``config`` (``config.port`` must be the port it is served on)."""
-    platform = Platform(config)
+    agents_dirs = list(agents_dirs or [])
+    platform = Platform(config, agents_dirs=agents_dirs)
     ctx = PlatformContext(
         data_dir=config.data_dir,
         db_path=config.db_path,
         base_url=platform.base_url,
         api_key=platform.api_key,
-        agents_dirs=list(agents_dirs or []),
+        agents_dirs=agents_dirs,
         apps={app.ref: app for app in config.apps},
         config=config,
+        refs=platform.refs,
     )
     routes = _routes(platform)
     plugin = _load_agents(ctx)

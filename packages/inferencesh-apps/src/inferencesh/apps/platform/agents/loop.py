@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from inferencesh.apps.platform.refs import Aliases
 
 from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record, new_id
 from .internal import ToolFailure
@@ -152,11 +153,13 @@ class AgentRuntime:
         api_key: str,
         agents_dirs: list[Path],
         max_steps: int | None = None,
+        aliases: Aliases | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.db_path = db_path
-        self.templates = TemplateRegistry(agents_dirs)
+        # The platform's alias table when mounted on it, so refs resolve as in /apps/run.
+        self.templates = TemplateRegistry(agents_dirs, aliases)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
         self._store: ChatStore | None = None

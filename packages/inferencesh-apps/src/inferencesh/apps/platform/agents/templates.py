@@ -6,9 +6,10 @@ whose keys are an ad-hoc agent config (``system_prompt``, ``core_app``, ``tools`
 ``namespace`` (default ``local``). The agent is referenced as ``<namespace>/<name>`` with an
 optional ``@version`` suffix, which is accepted and ignored (a file has one version).
 
-A file named ``aliases.yaml`` (or ``aliases.json``) in an agents directory is not an agent: it maps
-app refs used in agent configs (``infsh/claude-sonnet-4``) to local apps (``local/scripted-model``),
-so configs written for the cloud run unchanged on one machine.
+A file named ``aliases.yaml`` (or ``aliases.yml``/``aliases.json``) in an agents directory is not an
+agent: it maps app refs (``infsh/claude-sonnet-4``) to local apps (``local/scripted-model``), so
+configs written for the cloud run unchanged on one machine. The platform reads and applies those
+files with its other alias files, in :mod:`inferencesh.apps.platform.refs`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from inferencesh.apps.platform.refs import (
+    ALIAS_FILE_NAMES,
+    AliasError,
+    Aliases,
+    RefError,
+    parse_ref,
+)
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-_ALIAS_STEMS = ("aliases",)
 
 
 class TemplateError(ValueError):
@@ -30,11 +37,11 @@ class TemplateError(ValueError):
 
 def split_ref(ref: str) -> tuple[str, str]:
     """``"ns/name@ver"`` -> ``("ns", "name")``; a bare name means namespace ``local``."""
-    base = ref.split("@", 1)[0].strip()
-    if not base:
-        raise TemplateError(f"agent reference {ref!r} is empty")
-    namespace, _, name = base.rpartition("/")
-    return (namespace or "local", name)
+    try:
+        parsed = parse_ref(ref)
+    except RefError as exc:
+        raise TemplateError(f"agent reference {ref!r}: {exc}") from None
+    return (parsed.namespace or "local", parsed.name)
 
 
 def _load_file(path: Path) -> Any:
@@ -50,7 +57,7 @@ def _files(dirs: Iterable[Path]) -> Iterable[Path]:
         if not directory.is_dir():
             continue
         for path in sorted(directory.iterdir()):
-            if path.suffix in _SUFFIXES and path.is_file():
+            if path.suffix in _SUFFIXES and path.name not in ALIAS_FILE_NAMES and path.is_file():
                 yield path
 
 
@@ -58,16 +65,15 @@ class TemplateRegistry:
     """Looks up template agents and app aliases in the agents directories (read on each use,
     so edits to the files apply to the next chat without a restart)."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[Path], aliases: Aliases | None = None) -> None:
         self.dirs = dirs
+        self.alias_table = aliases or Aliases(dirs=dirs)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The agent config for ``ref``; :class:`TemplateError` names what is wrong."""
         namespace, name = split_ref(ref)
         known: list[str] = []
         for path in _files(self.dirs):
-            if path.stem in _ALIAS_STEMS:
-                continue
             data = _load_file(path)
             if not isinstance(data, dict):
                 raise TemplateError(
@@ -91,22 +97,17 @@ class TemplateRegistry:
         listing = ", ".join(known) or "none"
         raise TemplateError(f"agent {ref!r} not found in {where}; known agents: {listing}")
 
-    def aliases(self) -> dict[str, str]:
-        """App ref aliases from every ``aliases`` file (later directories win)."""
-        merged: dict[str, str] = {}
-        for path in _files(self.dirs):
-            if path.stem not in _ALIAS_STEMS:
-                continue
-            data = _load_file(path)
-            if not isinstance(data, dict):
-                raise TemplateError(f"alias file {path} must map app refs to app refs")
-            merged.update({str(k): str(v) for k, v in data.items()})
-        return merged
-
     def resolve_app(self, ref: str) -> str:
-        """Apply the aliases to an app ref (matched with and without its ``@version``)."""
-        table = self.aliases()
-        if ref in table:
-            return table[ref]
-        base = ref.split("@", 1)[0]
-        return table.get(base, ref)
+        """Apply the aliases to an app ref (a versioned alias first, then the unversioned one).
+
+        A ref that does not parse is returned as is: the platform's 400 then says what is wrong.
+        """
+        try:
+            parsed = parse_ref(ref)
+        except RefError:
+            return ref
+        try:
+            target, used = self.alias_table.apply(parsed)
+        except AliasError as exc:
+            raise TemplateError(str(exc)) from exc
+        return str(target) if used else ref

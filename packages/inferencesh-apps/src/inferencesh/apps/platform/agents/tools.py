@@ -34,7 +34,7 @@ TOOL_TYPES = ("client", "app", "agent", "hook", "http", "internal")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 # Built-in capabilities that are ordinary app tools on the platform; the refs can be
-# re-pointed with the agents directory's aliases file.
+# re-pointed with aliases (see inferencesh.apps.platform.refs).
 CAPABILITY_APPS = {
     "web_search": ("local/web-search", "Search the web and return the top results.", "query"),
     "code_execution": ("local/code-execution", "Run Python code and return its output.", "code"),
