@@ -517,9 +517,8 @@ def test_async_support(platform: Any) -> None:
     async def main() -> list[Any]:
         client = async_inference(api_key=KEY, base_url=platform.base_url)
 
-        # Async app execution
-        # (The seed's app ref is a cloud app; locally the app is served as local/<name>.)
-        result = await client.run({"app": "local/image-gen", "input": {"prompt": "A galaxy"}})
+        # Async app execution (the cloud ref resolves through the agents dir's aliases)
+        result = await client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A galaxy"}})
         assert result["output"]["caption"] == "A galaxy (dev, 4 steps)"
 
         # Async agent
