@@ -242,6 +242,9 @@ def test_ctrl_c_during_app_test_cancels_unloads_and_exits_130(tmp_path: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A terminal's Ctrl-C reaches a process whose SIGINT is at its default; a test runner
+        # started in the background by a non-interactive shell passes SIGINT down ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     while proc.stderr.readline().strip() != "step 1":
