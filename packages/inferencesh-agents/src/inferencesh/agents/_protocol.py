@@ -1,8 +1,9 @@
 """The chat protocol, written once, free of I/O.
 
-Each procedure here is a generator that yields *operations* (send a request, read the next
-stream event, call a user callback, ...) and receives their results. ``Agent`` runs them with
-blocking calls, ``AsyncAgent`` with awaits, so the two clients share every protocol decision.
+Each procedure here is a generator that yields the core client's *effects* (send a request,
+read the next stream event, call a user callback, ...) and receives their results. ``Agent``
+runs them with core's sync driver, ``AsyncAgent`` with its async one, so the two clients share
+every protocol decision.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -19,6 +20,17 @@ import msgspec
 from inferencesh.agents._config import AgentSpec
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.core._effects import (
+    EOF,
+    NEXT,
+    Call,
+    Callback,
+    Emit,
+    Op,
+    OpenStream,
+    Sleep,
+)
+from inferencesh.core._ops import upload_file
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
 from inferencesh.core.errors import APIConnectionError, APITimeoutError
 
@@ -48,60 +60,6 @@ _RUN_STATE_TO_STATUS = {
     "canceled": "idle",
     "rejected": "idle",
 }
-
-
-# ---- operations ------------------------------------------------------------------------------
-
-
-class Request(NamedTuple):
-    """Send a JSON request through the core client; the result is the decoded ``data``."""
-
-    method: str
-    path: str
-    json: Any = None
-
-
-class OpenStream(NamedTuple):
-    """Open ``GET path`` as an event stream (closing any stream already open); ``read_timeout``
-    bounds each read when a deadline is near (``None``: the client's default)."""
-
-    path: str
-    read_timeout: float | None = None
-
-
-class NextEvent(NamedTuple):
-    """Read the next stream event; the result is a ``StreamEvent`` or ``EOF``."""
-
-
-class Call(NamedTuple):
-    """Call a user callback or tool handler with one argument (awaiting it if it is async)."""
-
-    fn: Callable[[Any], Any]
-    arg: Any
-
-
-class Sleep(NamedTuple):
-    """Wait before reconnecting."""
-
-    seconds: float
-
-
-class Upload(NamedTuple):
-    """Upload a file through the core client; the result is the uploaded file object."""
-
-    data: Any
-
-
-class Emit(NamedTuple):
-    """Hand a value to the consumer of a streaming procedure."""
-
-    value: Any
-
-
-Op = Request | OpenStream | NextEvent | Call | Sleep | Upload | Emit
-_NEXT = NextEvent()
-Proc = Generator[Op, Any, _T]
-EOF = object()
 
 
 class Callbacks(NamedTuple):
@@ -213,7 +171,7 @@ class ChatState:
         self.store = Store()
         self.turn: Turn | None = None
         self.calls: dict[str, _CallState] = {}
-        self.pending: list[Request] = []
+        self.pending: list[Call] = []
 
     def reset(self, chat_id: str | None = None) -> None:
         """Forget the chat (the next message starts a new one, or continues ``chat_id``)."""
@@ -255,21 +213,21 @@ class ChatState:
                 call.deferred = encode_result(result)
             return
         self.pending.append(
-            Request("POST", f"/tools/{invocation_id}", {"result": encode_result(result)})
+            Call("POST", f"/tools/{invocation_id}", {"result": encode_result(result)})
         )
         call.result_sent = True
 
     def queue_approve(self, invocation_id: str) -> None:
         """Queue approving a call that waits for a person's decision."""
         _check_id(invocation_id)
-        self.pending.append(Request("POST", f"/tools/{invocation_id}/invoke"))
+        self.pending.append(Call("POST", f"/tools/{invocation_id}/invoke"))
         self.call(invocation_id).decided = True
 
     def queue_reject(self, invocation_id: str, reason: str | None) -> None:
         """Queue rejecting a call that waits for a person's decision."""
         _check_id(invocation_id)
         body = {"reason": reason} if reason else {}
-        self.pending.append(Request("POST", f"/tools/{invocation_id}/reject", body))
+        self.pending.append(Call("POST", f"/tools/{invocation_id}/reject", body))
         self.call(invocation_id).decided = True
 
     def queue_always_allow(self, invocation_id: str, tool_name: str | None) -> None:
@@ -285,7 +243,7 @@ class ChatState:
                 )
             tool_name = inv.function.name
         path = f"/chats/{self.chat_id}/tools/{invocation_id}/always-allow"
-        self.pending.append(Request("POST", path, {"tool_name": tool_name}))
+        self.pending.append(Call("POST", path, {"tool_name": tool_name}))
         self.call(invocation_id).decided = True
 
     # -- turn outcome ---------------------------------------------------------------------------
@@ -394,13 +352,13 @@ def ingest(store: Store, event: Any) -> tuple[bool, list[ChatMessage]]:
 # ---- procedures ------------------------------------------------------------------------------
 
 
-def flush(state: ChatState) -> Proc[None]:
+def flush(state: ChatState) -> Op[None]:
     """Send the queued tool answers."""
     while state.pending:
         yield state.pending.pop(0)
 
 
-def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> Proc[None]:
+def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> Op[None]:
     """Report turn messages to ``on_message``; hand waiting tool calls to callbacks/handlers."""
     turn = state.turn
     if turn is None:
@@ -417,7 +375,7 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
                 old = previous[0] if previous else ""
                 delta = text[len(old) :] if text.startswith(old) else text
                 if cb.on_message is not None:
-                    yield Call(cb.on_message, MessageUpdate(msg, delta, text))
+                    yield Callback(cb.on_message, MessageUpdate(msg, delta, text))
                     if state.pending:
                         yield from flush(state)
         for inv in msg.tool_invocations or ():
@@ -425,18 +383,18 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
                 yield from _dispatch(state, inv, cb)
 
 
-def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Proc[None]:
+def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Op[None]:
     call = state.call(inv.id)
     if not call.notified:
         call.notified = True
         if cb.on_tool_call is not None:
-            yield Call(cb.on_tool_call, ToolCallInfo(inv))
+            yield Callback(cb.on_tool_call, ToolCallInfo(inv))
             if state.pending:
                 yield from flush(state)
     if inv.status != "awaiting_input" or call.result_sent:
         return
     if call.deferred is not None:
-        state.pending.append(Request("POST", f"/tools/{inv.id}", {"result": call.deferred}))
+        state.pending.append(Call("POST", f"/tools/{inv.id}", {"result": call.deferred}))
         call.result_sent = True
         yield from flush(state)
         return
@@ -445,7 +403,7 @@ def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Proc[None
         return
     args = ToolCallInfo(inv).args
     try:
-        result = yield Call(handler, args)
+        result = yield Callback(handler, args)
     except Exception as exc:  # noqa: BLE001 - the model is told the tool failed, and it is logged
         _log.warning("tool handler %r failed", inv.function.name, exc_info=True)
         result = {"error": f"{type(exc).__name__}: {exc}"}
@@ -480,11 +438,11 @@ NO_DEADLINE = Deadline(None, "")
 
 def _session(
     chat_id: str,
-    on_snapshot: Callable[[Any], Proc[bool]],
-    on_event: Callable[[Any], Proc[bool]],
+    on_snapshot: Callable[[Any], Op[bool]],
+    on_event: Callable[[Any], Op[bool]],
     max_reconnects: int,
     deadline: Deadline = NO_DEADLINE,
-) -> Proc[None]:
+) -> Op[None]:
     """Follow a chat until a handler says done: GET it, then stream; on a drop, do it again.
 
     The GET before each connection catches up on whatever happened while not connected, so a
@@ -493,14 +451,14 @@ def _session(
     failures = 0
     while True:
         deadline.remaining()
-        if (yield from on_snapshot((yield Request("GET", f"/chats/{chat_id}")))):
+        if (yield from on_snapshot((yield Call("GET", f"/chats/{chat_id}")))):
             return
         yield OpenStream(f"/chats/{chat_id}/stream", deadline.remaining())
         progressed = False
         error: APIConnectionError | None = None
         try:
             while True:
-                event = yield _NEXT
+                event = yield NEXT
                 if event is EOF:
                     break
                 progressed = True
@@ -528,17 +486,17 @@ def _session(
 
 def follow_turn(
     state: ChatState, cb: Callbacks, max_reconnects: int, deadline: Deadline = NO_DEADLINE
-) -> Proc[AgentResponse]:
+) -> Op[AgentResponse]:
     """Stream the current turn until it finishes or pauses on a tool call nobody answered."""
     if state.turn is None or state.chat_id is None:
         raise AgentError("no turn in progress: send a message first")
 
-    def on_snapshot(data: Any) -> Proc[bool]:
+    def on_snapshot(data: Any) -> Op[bool]:
         _, changed = state.store.apply_chat(_convert(data, Chat, "chat"))
         yield from _react(state, sorted(changed, key=lambda m: m.order), cb)
         return state.outcome() is not None
 
-    def on_event(event: Any) -> Proc[bool]:
+    def on_event(event: Any) -> Op[bool]:
         _, changed = ingest(state.store, event)
         if changed:
             yield from _react(state, changed, cb)
@@ -551,7 +509,7 @@ def follow_turn(
     return state.response(outcome)
 
 
-def _attachment(item: Any) -> Proc[dict[str, Any]]:
+def _attachment(item: Any) -> Op[dict[str, Any]]:
     """A file to attach, as a ``FileRef`` dict; local data is uploaded first."""
     if isinstance(item, Mapping) and item.get("uri"):
         return {
@@ -568,8 +526,8 @@ def _attachment(item: Any) -> Proc[dict[str, Any]]:
         raise AgentError(
             f"cannot attach {type(item).__name__}: use bytes, a path, a data URI, a URL or a file"
         )
-    # bytes, data URIs, paths and file objects: the core client uploads (streaming from disk).
-    return _file_ref((yield Upload(item)))
+    # bytes, data URIs, paths and file objects: core's upload operation (streaming from disk).
+    return _file_ref((yield from upload_file(item)))
 
 
 def _file_ref(uploaded: Any) -> dict[str, Any]:
@@ -585,7 +543,7 @@ def send_message(
     context: Mapping[str, str] | None,
     max_reconnects: int,
     deadline: Deadline = NO_DEADLINE,
-) -> Proc[AgentResponse]:
+) -> Op[AgentResponse]:
     """Post the user's message (uploading attachments first), then follow the turn."""
     if not isinstance(text, str):
         raise AgentError(f"send_message() takes the message text as a string, got {text!r}")
@@ -604,7 +562,7 @@ def send_message(
     body["input"] = message
     if context:
         body["context"] = dict(context)
-    data = yield Request("POST", "/agents/run", body)
+    data = yield Call("POST", "/agents/run", body)
     if not data:
         raise AgentError("empty response from POST /agents/run")
     reply = _convert(data, AgentRunResponse, "POST /agents/run response")
@@ -619,7 +577,7 @@ def send_message(
     return (yield from follow_turn(state, cb, max_reconnects, deadline))
 
 
-def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> Proc[None]:
+def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> Op[None]:
     """Emit a chat's messages (``what="messages"``) or chat snapshots (``"chat"``) as they change.
 
     Starts with the current state; ends when the chat is not busy unless ``follow``.
@@ -628,7 +586,7 @@ def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> 
         raise AgentError("no chat yet: send a message first")
     store = Store()
 
-    def emit(status_changed: bool, changed: list[ChatMessage]) -> Proc[bool]:
+    def emit(status_changed: bool, changed: list[ChatMessage]) -> Op[bool]:
         if what == "messages":
             for msg in changed:
                 yield Emit(msg)
@@ -640,11 +598,11 @@ def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> 
         # The chat may go idle just before its last message snapshot: wait for that too.
         return not any(m.status in _UNFINISHED for m in store.messages.values())
 
-    def on_snapshot(data: Any) -> Proc[bool]:
+    def on_snapshot(data: Any) -> Op[bool]:
         status_changed, changed = store.apply_chat(_convert(data, Chat, "chat"))
         return (yield from emit(status_changed, sorted(changed, key=lambda m: m.order)))
 
-    def on_event(event: Any) -> Proc[bool]:
+    def on_event(event: Any) -> Op[bool]:
         return (yield from emit(*ingest(store, event)))
 
     yield from _session(chat_id, on_snapshot, on_event, max_reconnects)

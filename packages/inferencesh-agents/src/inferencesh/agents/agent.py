@@ -1,14 +1,11 @@
 """``Agent`` and ``AsyncAgent``: chat with a template or ad-hoc agent through the core client.
 
-Both run the same protocol procedures (``_protocol``); this module only executes their
-operations, with blocking calls or with awaits.
+Both run the same protocol procedures (``_protocol``) with the core client's effect drivers
+(``inferencesh.core._effects``), sync or async.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -18,14 +15,19 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from inferencesh.agents import _protocol as p
 from inferencesh.agents._config import normalize_agent
 from inferencesh.agents.errors import AgentError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.core import _effects
+from inferencesh.core._effects import Op
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
+
+if TYPE_CHECKING:
+    from inferencesh.core.client import AsyncInference, Inference
 
 __all__ = ["Agent", "Agents", "AsyncAgent", "AsyncAgents"]
 
@@ -36,190 +38,10 @@ OnMessage = Callable[[MessageUpdate], Any]
 OnToolCall = Callable[[ToolCallInfo], Any]
 
 
-class _SyncHTTP(Protocol):
-    def request(self, method: str, path: str, *, json: Any = None) -> Any: ...
-
-    def stream(
-        self, method: str, path: str, *, read_timeout: float | None = None
-    ) -> Iterable[Any]: ...
-
-
-class _SyncClient(Protocol):
-    @property
-    def http(self) -> _SyncHTTP: ...
-
-    def upload_file(self, data: Any) -> Any: ...
-
-
-class _AsyncHTTP(Protocol):
-    async def request(self, method: str, path: str, *, json: Any = None) -> Any: ...
-
-    def stream(
-        self, method: str, path: str, *, read_timeout: float | None = None
-    ) -> AsyncIterator[Any]: ...
-
-
-class _AsyncClient(Protocol):
-    @property
-    def http(self) -> _AsyncHTTP: ...
-
-    async def upload_file(self, data: Any) -> Any: ...
-
-
-def _resolve_sync(value: Any) -> Any:
-    """Run an async callback's awaitable from synchronous code."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-
-        async def wait() -> Any:
-            return await value
-
-        return asyncio.run(wait())
-    close = getattr(value, "close", None)
-    if close is not None:
-        close()  # never awaited: say so once, here, instead of a RuntimeWarning later
-    raise AgentError(
-        "an async callback or tool handler was given to the synchronous Agent inside a running "
-        "event loop; use AsyncAgent (async_inference(...).agent(...)) instead"
-    )
-
-
-class _SyncRunner:
-    """Executes a procedure's operations with blocking calls."""
-
-    def __init__(self, client: _SyncClient) -> None:
-        self._client = client
-        self._stream: Iterator[Any] | None = None
-
-    def _close(self) -> None:
-        stream, self._stream = self._stream, None
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-
-    def _step(self, op: p.Op) -> Any:
-        # The per-event operations first: they run once or twice for every stream line.
-        if isinstance(op, p.NextEvent):
-            assert self._stream is not None
-            return next(self._stream, p.EOF)
-        if isinstance(op, p.Call):
-            value = op.fn(op.arg)
-            if value is not None and inspect.isawaitable(value):
-                return _resolve_sync(value)
-            return value
-        if isinstance(op, p.Request):
-            return self._client.http.request(op.method, op.path, json=op.json)
-        if isinstance(op, p.OpenStream):
-            self._close()
-            kwargs = {} if op.read_timeout is None else {"read_timeout": op.read_timeout}
-            self._stream = iter(self._client.http.stream("GET", op.path, **kwargs))
-            return None
-        if isinstance(op, p.Upload):
-            return self._client.upload_file(op.data)
-        if isinstance(op, p.Sleep):
-            time.sleep(op.seconds)
-            return None
-        raise AssertionError(f"unexpected operation {op!r}")
-
-    def iterate(self, proc: p.Proc[_T], out: list[_T]) -> Iterator[Any]:
-        """Run ``proc``, yielding what it emits; its return value is appended to ``out``."""
-        value: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    op = proc.throw(error) if error is not None else proc.send(value)
-                except StopIteration as stop:
-                    out.append(stop.value)
-                    return
-                value, error = None, None
-                if isinstance(op, p.Emit):
-                    yield op.value
-                    continue
-                try:
-                    value = self._step(op)
-                except Exception as exc:  # noqa: BLE001 - handed to the procedure
-                    error = exc  # the procedure decides: handle (reconnect, report) or re-raise
-        finally:
-            self._close()
-            proc.close()
-
-    def run(self, proc: p.Proc[_T]) -> _T:
-        out: list[_T] = []
-        for _ in self.iterate(proc, out):
-            pass
-        return out[0]
-
-
-class _AsyncRunner:
-    """Executes a procedure's operations with awaits."""
-
-    def __init__(self, client: _AsyncClient) -> None:
-        self._client = client
-        self._stream: AsyncIterator[Any] | None = None
-
-    async def _close(self) -> None:
-        stream, self._stream = self._stream, None
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
-
-    async def _step(self, op: p.Op) -> Any:
-        # The per-event operations first: they run once or twice for every stream line.
-        if isinstance(op, p.NextEvent):
-            assert self._stream is not None
-            try:
-                return await self._stream.__anext__()
-            except StopAsyncIteration:
-                return p.EOF
-        if isinstance(op, p.Call):
-            value = op.fn(op.arg)
-            if value is not None and inspect.isawaitable(value):
-                return await value
-            return value
-        if isinstance(op, p.Request):
-            return await self._client.http.request(op.method, op.path, json=op.json)
-        if isinstance(op, p.OpenStream):
-            await self._close()
-            kwargs = {} if op.read_timeout is None else {"read_timeout": op.read_timeout}
-            self._stream = aiter(self._client.http.stream("GET", op.path, **kwargs))
-            return None
-        if isinstance(op, p.Upload):
-            return await self._client.upload_file(op.data)
-        if isinstance(op, p.Sleep):
-            await asyncio.sleep(op.seconds)
-            return None
-        raise AssertionError(f"unexpected operation {op!r}")
-
-    async def iterate(self, proc: p.Proc[_T], out: list[_T]) -> AsyncIterator[Any]:
-        """Run ``proc``, yielding what it emits; its return value is appended to ``out``."""
-        value: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    op = proc.throw(error) if error is not None else proc.send(value)
-                except StopIteration as stop:
-                    out.append(stop.value)
-                    return
-                value, error = None, None
-                if isinstance(op, p.Emit):
-                    yield op.value
-                    continue
-                try:
-                    value = await self._step(op)
-                except Exception as exc:  # noqa: BLE001 - handed to the procedure
-                    error = exc  # the procedure decides: handle (reconnect, report) or re-raise
-        finally:
-            await self._close()
-            proc.close()
-
-    async def run(self, proc: p.Proc[_T]) -> _T:
-        out: list[_T] = []
-        async for _ in self.iterate(proc, out):
-            pass
-        return out[0]
+_IN_LOOP = (
+    "an async callback or tool handler was given to the synchronous Agent inside a running "
+    "event loop; use AsyncAgent (async_inference(...).agent(...)) instead"
+)
 
 
 class _AgentBase:
@@ -259,7 +81,7 @@ class _AgentBase:
         on_message: OnMessage | None,
         on_tool_call: OnToolCall | None,
         timeout: float | None,
-    ) -> p.Proc[AgentResponse]:
+    ) -> Op[AgentResponse]:
         deadline = p.Deadline(timeout, "the agent's reply")
         context = self._context if self._state.chat_id is None else None
         callbacks = p.Callbacks(on_message, on_tool_call)
@@ -269,7 +91,7 @@ class _AgentBase:
 
     def _wait(
         self, on_message: OnMessage | None, on_tool_call: OnToolCall | None, timeout: float | None
-    ) -> p.Proc[AgentResponse]:
+    ) -> Op[AgentResponse]:
         deadline = p.Deadline(timeout, "the agent's reply")
         callbacks = p.Callbacks(on_message, on_tool_call)
         return p.follow_turn(self._state, callbacks, self._max_reconnects, deadline)
@@ -304,7 +126,7 @@ class Agent(_AgentBase):
 
     def __init__(
         self,
-        client: _SyncClient,
+        client: Inference,
         config: AgentSource,
         *,
         context: Mapping[str, str] | None = None,
@@ -315,8 +137,11 @@ class Agent(_AgentBase):
             client, config, context=context, handlers=handlers, max_reconnects=max_reconnects
         )
 
-    def _run(self, proc: p.Proc[_T]) -> _T:
-        return _SyncRunner(self._client).run(proc)
+    def _run(self, proc: Op[_T]) -> _T:
+        try:
+            return _effects.run(self._client, proc)
+        except _effects.AsyncCallbackInSyncError:
+            raise AgentError(_IN_LOOP) from None
 
     def send_message(
         self,
@@ -391,12 +216,12 @@ class Agent(_AgentBase):
     def stream_messages(self, *, follow: bool = False) -> Iterator[ChatMessage]:
         """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
-        return _SyncRunner(self._client).iterate(proc, [])
+        return _effects.iterate(self._client, proc)
 
     def stream_chat(self, *, follow: bool = False) -> Iterator[Chat]:
         """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
-        return _SyncRunner(self._client).iterate(proc, [])
+        return _effects.iterate(self._client, proc)
 
 
 class _Flush:
@@ -424,7 +249,7 @@ class AsyncAgent(_AgentBase):
 
     def __init__(
         self,
-        client: _AsyncClient,
+        client: AsyncInference,
         config: AgentSource,
         *,
         context: Mapping[str, str] | None = None,
@@ -435,8 +260,8 @@ class AsyncAgent(_AgentBase):
             client, config, context=context, handlers=handlers, max_reconnects=max_reconnects
         )
 
-    def _run(self, proc: p.Proc[_T]) -> Awaitable[_T]:
-        return _AsyncRunner(self._client).run(proc)
+    def _run(self, proc: Op[_T]) -> Awaitable[_T]:
+        return _effects.arun(self._client, proc)
 
     async def send_message(
         self,
@@ -500,18 +325,18 @@ class AsyncAgent(_AgentBase):
     def stream_messages(self, *, follow: bool = False) -> AsyncIterator[ChatMessage]:
         """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
-        return _AsyncRunner(self._client).iterate(proc, [])
+        return _effects.aiterate(self._client, proc)
 
     def stream_chat(self, *, follow: bool = False) -> AsyncIterator[Chat]:
         """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
-        return _AsyncRunner(self._client).iterate(proc, [])
+        return _effects.aiterate(self._client, proc)
 
 
 class Agents:
     """``client.agents``: create agents and read chats."""
 
-    def __init__(self, client: _SyncClient) -> None:
+    def __init__(self, client: Inference) -> None:
         self._client = client
 
     def create(self, config: AgentSource, **kwargs: Any) -> Agent:
@@ -526,7 +351,7 @@ class Agents:
 class AsyncAgents:
     """``async_client.agents``: create agents and read chats."""
 
-    def __init__(self, client: _AsyncClient) -> None:
+    def __init__(self, client: AsyncInference) -> None:
         self._client = client
 
     def create(self, config: AgentSource, **kwargs: Any) -> AsyncAgent:

@@ -1,24 +1,22 @@
 """Every client operation, written once as a generator of I/O effects.
 
 An operation yields effects (``Call`` an API endpoint, ``Put`` bytes to a presigned URL, run
-something ``Blocking`` such as a disk check, ``Follow`` a task to its end) and receives each
-effect's result back; it returns the operation's result. ``Inference`` and ``AsyncInference``
-each have one small driver that performs effects with their own I/O, so request building,
-validation and response handling exist exactly once.
+something ``Blocking`` such as a disk check, ``Follow`` a task to its end; the vocabulary is in
+``_effects``) and receives each effect's result back; it returns the operation's result. The
+drivers in ``_effects`` perform the effects with a sync or an async client, so request
+building, validation and response handling exist exactly once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
-import msgspec
-
+from inferencesh.core._effects import Blocking, Call, Follow, Op, Put
 from inferencesh.core._transport import convert, new_idempotency_key
 from inferencesh.core.errors import MalformedResponseError
 from inferencesh.core.files import (
-    Source,
     UploadFileOptions,
     find_uploads,
     is_existing_file,
@@ -33,43 +31,6 @@ from inferencesh.core.types import (
     Task,
     UploadedFile,
 )
-
-T = TypeVar("T")
-
-
-class Call(msgspec.Struct, frozen=True):
-    """Send an API request; the result is the reply's data as builtins."""
-
-    method: str
-    path: str
-    json: Any = None
-    params: Mapping[str, Any] | None = None
-    idempotency_key: str | None = None
-    timeout: float | None = None
-
-
-class Put(msgspec.Struct, frozen=True):
-    """Upload a source to a presigned URL (no API auth)."""
-
-    url: str
-    source: Source
-
-
-class Blocking(msgspec.Struct, frozen=True):
-    """Run a blocking function (disk access); async drivers run it in a worker thread."""
-
-    fn: Callable[[], Any]
-
-
-class Follow(msgspec.Struct, frozen=True):
-    """Wait for a task to reach a terminal status; the result is the final task."""
-
-    task: Task
-    timeout: float | None
-
-
-Effect = Call | Put | Blocking | Follow
-Op = Generator[Effect, Any, T]
 
 # The platform accepts idle timeouts of 1 s to 1 h for a new session.
 _SESSION_TIMEOUT_RANGE = (1, 3600)

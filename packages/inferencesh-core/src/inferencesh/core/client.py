@@ -1,8 +1,8 @@
 """The clients: ``Inference`` (sync) and ``AsyncInference`` (async), with the same surface.
 
 Each operation is written once in ``_ops`` as a generator of I/O effects; the two classes
-here perform those effects with their own transport (``HTTPClient`` / ``AsyncHTTPClient``)
-and otherwise only forward arguments.
+here run it with the sync or the async driver of ``_effects`` over their own transport
+(``HTTPClient`` / ``AsyncHTTPClient``) and otherwise only forward arguments.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 
-from inferencesh.core import _ops
+from inferencesh.core import _effects, _ops
 from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
@@ -159,34 +159,8 @@ class Inference(_ClientBase):
         self.files = Files(self)
         self.sessions = Sessions(self)
 
-    # -- the effect driver ----------------------------------------------------------------
-    def _drive(self, op: _ops.Op[T]) -> T:
-        try:
-            effect = next(op)
-            while True:
-                effect = op.send(self._perform(effect))
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        finally:
-            op.close()
-
-    def _perform(self, effect: _ops.Effect) -> Any:
-        if isinstance(effect, _ops.Call):
-            return self.http.request(
-                effect.method,
-                effect.path,
-                json=effect.json,
-                params=effect.params,
-                timeout=effect.timeout,
-                idempotency_key=effect.idempotency_key,
-            )
-        if isinstance(effect, _ops.Blocking):
-            return effect.fn()
-        if isinstance(effect, _ops.Put):
-            return self.http.put(effect.url, effect.source)
-        stream = TaskStream(self.http, self._follower(effect.task, effect.timeout, None))
-        return stream.wait()
+    def _drive(self, op: _effects.Op[T]) -> T:
+        return _effects.run(self, op)
 
     # -- tasks ------------------------------------------------------------------------------
     @overload
@@ -380,36 +354,8 @@ class AsyncInference(_ClientBase):
         self.files = AsyncFiles(self)
         self.sessions = AsyncSessions(self)
 
-    # -- the effect driver ----------------------------------------------------------------
-    async def _drive(self, op: _ops.Op[T]) -> T:
-        try:
-            effect = next(op)
-            while True:
-                effect = op.send(await self._perform(effect))
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        finally:
-            op.close()
-
-    async def _perform(self, effect: _ops.Effect) -> Any:
-        if isinstance(effect, _ops.Call):
-            return await self.http.request(
-                effect.method,
-                effect.path,
-                json=effect.json,
-                params=effect.params,
-                timeout=effect.timeout,
-                idempotency_key=effect.idempotency_key,
-            )
-        if isinstance(effect, _ops.Blocking):
-            import anyio.to_thread
-
-            return await anyio.to_thread.run_sync(effect.fn)
-        if isinstance(effect, _ops.Put):
-            return await self.http.put(effect.url, effect.source)
-        stream = AsyncTaskStream(self.http, self._follower(effect.task, effect.timeout, None))
-        return await stream.wait()
+    async def _drive(self, op: _effects.Op[T]) -> T:
+        return await _effects.arun(self, op)
 
     # -- tasks ------------------------------------------------------------------------------
     @overload
