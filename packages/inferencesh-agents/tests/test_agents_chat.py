@@ -7,6 +7,7 @@ server does not produce on demand.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -174,6 +175,21 @@ def test_agents_namespace_and_get_chat(client: Inference, script: Any) -> None:
     chat = client.agents.get_chat("c9")
     assert chat.chat_messages is not None
     assert chat.chat_messages[0].role == "user"
+
+
+@pytest.mark.parametrize("bad", ["", "  ", 7])
+def test_get_chat_validates_the_id_before_any_request(client: Inference, bad: Any) -> None:
+    with pytest.raises(ValueError, match="chat_id"):
+        client.agents.get_chat(bad)
+
+
+def test_chat_ids_are_quoted_into_the_path(client: Inference, script: Any) -> None:
+    for _ in range(2):
+        script.get_chat(script.chat("idle", [USER]), chat_id="a%2Fb%3Fc")
+    assert client.agents.get_chat("a/b?c").chat_messages is not None
+    agent = client.agent("a/b")
+    agent.chat_id = "a/b?c"
+    assert agent.get_chat() is not None
 
 
 # ---- streaming callbacks -----------------------------------------------------------------------
@@ -587,6 +603,32 @@ def test_attachments_are_uploaded_first(client: Inference, script: Any, tmp_path
     assert [r.content for r in puts] == [b"raw bytes", b"\x89PNG\r\n\x1a\n", b"\x89PNG fake"]
     with pytest.raises(AgentError, match="is not a file"):
         agent.send_message("x", files=[str(tmp_path / "missing.png")])
+
+
+@pytest.mark.parametrize("kind", ["path", "file", "bytearray", "memoryview"])
+def test_a_single_attachment_need_not_be_in_a_list(
+    client: Inference, script: Any, tmp_path: Any, kind: str
+) -> None:
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\nfake")
+    url = "http://127.0.0.1:8765/upload/f1"
+    script.mock.add_response(
+        method="POST",
+        url="http://127.0.0.1:8765/files",
+        json=script.ok([{"id": "f1", "uri": "https://files.test/f1", "upload_url": url}]),
+    )
+    script.mock.add_response(method="PUT", url=url)
+    simple_turn(script)
+    single: Any = {
+        "path": image,
+        "file": io.BytesIO(b"\x89PNG\nfake"),
+        "bytearray": bytearray(b"\x89PNG\nfake"),
+        "memoryview": memoryview(b"\x89PNG\nfake"),
+    }[kind]
+    client.agent("a/b").send_message("What's this?", files=single)
+    (body,) = script.bodies("POST", "/agents/run")
+    assert [a["uri"] for a in body["input"]["attachments"]] == ["https://files.test/f1"]
+    assert [r.content for r in script.mock.get_requests(method="PUT")] == [b"\x89PNG\nfake"]
 
 
 def test_stream_messages_and_stream_chat(client: Inference, script: Any) -> None:

@@ -166,3 +166,29 @@ async def test_async_misc_endpoints(aclient: AsyncInference, script: Any) -> Non
     chat = await aclient.agents.get_chat("c1")
     assert chat.output == {"answer": 42}
     assert s.bodies("POST", "/chats/c1/tools/t1/always-allow") == [{"tool_name": "deploy"}]
+
+
+async def test_attachment_path_check_runs_off_the_event_loop(
+    aclient: AsyncInference, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from inferencesh.agents import _protocol
+
+    checked_on: list[int] = []
+    real = _protocol.is_existing_file
+
+    def spy(path: str) -> bool:
+        checked_on.append(threading.get_ident())
+        return real(path)
+
+    monkeypatch.setattr(_protocol, "is_existing_file", spy)
+    agent = aclient.agent("a/b")
+    with pytest.raises(AgentError, match="is not a file"):
+        await agent.send_message("x", files=[tmp_path / "missing.png"])
+    assert checked_on and threading.get_ident() not in checked_on
+
+
+async def test_async_get_chat_validates_the_id(aclient: AsyncInference) -> None:
+    with pytest.raises(ValueError, match="chat_id"):
+        await aclient.agents.get_chat("  ")

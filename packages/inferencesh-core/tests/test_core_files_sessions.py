@@ -113,6 +113,21 @@ def test_put_retried_with_the_whole_body(
     assert [p.read() for p in puts] == [b"z" * 3000, b"z" * 3000]
 
 
+def test_put_retried_from_an_open_file_at_offset_zero(
+    driver: Driver, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{BASE}/files",
+        json=[{"id": "f", "uri": "u", "upload_url": f"{BASE}/up"}],
+    )
+    httpx_mock.add_response(method="PUT", url=f"{BASE}/up", status_code=503)
+    httpx_mock.add_response(method="PUT", url=f"{BASE}/up", status_code=200)
+    driver.call(lambda c: c.upload_file(io.BytesIO(b"hello world")))
+    puts = [r for r in httpx_mock.get_requests() if r.method == "PUT"]
+    assert [p.read() for p in puts] == [b"hello world", b"hello world"]
+
+
 def test_put_rejected(driver: Driver, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         method="POST",
@@ -281,6 +296,17 @@ def test_cancel_and_tasks_namespace(driver: Driver, platform: FakePlatform) -> N
 def test_task_id_validated(driver: Driver) -> None:
     with pytest.raises(ValueError, match="task_id"):
         driver.call(lambda c: c.get_task(""))
+
+
+@pytest.mark.parametrize("bad", ["", "  ", 7, None])
+def test_waiting_on_or_streaming_a_bad_task_id_sends_nothing(
+    driver: Driver, httpx_mock: HTTPXMock, bad: object
+) -> None:
+    with pytest.raises(ValueError, match="task_id"):
+        driver.call(lambda c: c.wait_for_completion(bad))
+    with pytest.raises(ValueError, match="task_id"):
+        driver.call(lambda c: c.stream_task(bad))
+    assert httpx_mock.get_requests() == []
 
 
 def test_request_body_encodes_wire_structs(httpx_mock: HTTPXMock) -> None:

@@ -13,8 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
 import msgspec
 from inferencesh.agents._config import AgentSpec
@@ -23,6 +22,7 @@ from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallI
 from inferencesh.core._effects import (
     EOF,
     NEXT,
+    Blocking,
     Call,
     Callback,
     Emit,
@@ -30,9 +30,10 @@ from inferencesh.core._effects import (
     OpenStream,
     Sleep,
 )
-from inferencesh.core._ops import upload_file
+from inferencesh.core._ops import _id_path, upload_file
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
 from inferencesh.core.errors import APIConnectionError, APITimeoutError
+from inferencesh.core.files import is_existing_file
 
 _log = logging.getLogger("inferencesh.agents")
 _T = TypeVar("_T")
@@ -242,7 +243,8 @@ class ChatState:
                     f"unknown tool invocation {invocation_id!r}: pass tool_name= as well"
                 )
             tool_name = inv.function.name
-        path = f"/chats/{self.chat_id}/tools/{invocation_id}/always-allow"
+        tool = _id_path("/tools", invocation_id, "invocation_id", "/always-allow")
+        path = _id_path("/chats", self.chat_id, "chat_id", tool)
         self.pending.append(Call("POST", path, {"tool_name": tool_name}))
         self.call(invocation_id).decided = True
 
@@ -451,9 +453,10 @@ def _session(
     failures = 0
     while True:
         deadline.remaining()
-        if (yield from on_snapshot((yield Call("GET", f"/chats/{chat_id}")))):
+        chat_path = _id_path("/chats", chat_id, "chat_id")
+        if (yield from on_snapshot((yield Call("GET", chat_path)))):
             return
-        yield OpenStream(f"/chats/{chat_id}/stream", deadline.remaining())
+        yield OpenStream(f"{chat_path}/stream", deadline.remaining())
         progressed = False
         error: APIConnectionError | None = None
         try:
@@ -518,7 +521,9 @@ def _attachment(item: Any) -> Op[dict[str, Any]]:
     if isinstance(item, str) and item.startswith(("http://", "https://")):
         return {"uri": item}
     if isinstance(item, (str, os.PathLike)):
-        if not str(item).startswith("data:") and not Path(item).is_file():
+        path = os.fsdecode(item)
+        # A disk check: the async driver runs it in a worker thread, off the event loop.
+        if not path.startswith("data:") and not (yield Blocking(lambda: is_existing_file(path))):
             raise AgentError(f"attachment {str(item)[:200]!r} is not a file, a URL or a data URI")
     elif getattr(item, "uri", None):
         return _file_ref(item)
@@ -535,10 +540,16 @@ def _file_ref(uploaded: Any) -> dict[str, Any]:
     return {k: v for k, v in ref.items() if v}
 
 
+Attachment = str | bytes | bytearray | memoryview | os.PathLike[str] | IO[bytes]
+"""One file to attach: a path, raw bytes, a ``data:`` URI or an open binary file."""
+Attachments = Attachment | Iterable[Attachment] | None
+"""One attachment, or several (``send_message(..., files=...)``)."""
+
+
 def send_message(
     state: ChatState,
     text: str,
-    files: Iterable[Any] | None,
+    files: Attachments,
     cb: Callbacks,
     context: Mapping[str, str] | None,
     max_reconnects: int,
@@ -547,10 +558,16 @@ def send_message(
     """Post the user's message (uploading attachments first), then follow the turn."""
     if not isinstance(text, str):
         raise AgentError(f"send_message() takes the message text as a string, got {text!r}")
-    if isinstance(files, (str, bytes)):
-        files = [files]
+    # One attachment may be passed bare; a file object or bytes is not a list of attachments.
+    items: Iterable[Any]
+    if isinstance(files, (str, bytes, bytearray, memoryview, os.PathLike)) or hasattr(
+        files, "read"
+    ):
+        items = [files]
+    else:
+        items = files or ()
     attachments = []
-    for item in files or ():
+    for item in items:
         attachments.append((yield from _attachment(item)))
     message: dict[str, Any] = {"text": text, "role": "user"}
     if attachments:

@@ -11,19 +11,18 @@ from collections.abc import (
     Awaitable,
     Callable,
     Generator,
-    Iterable,
     Iterator,
     Mapping,
 )
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
 from inferencesh.agents import _protocol as p
 from inferencesh.agents._config import normalize_agent
 from inferencesh.agents.errors import AgentError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.core import _effects
 from inferencesh.core._effects import Op
+from inferencesh.core._ops import _id_path
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class _AgentBase:
     def _send(
         self,
         text: str,
-        files: Iterable[Any] | None,
+        files: p.Attachments,
         on_message: OnMessage | None,
         on_tool_call: OnToolCall | None,
         timeout: float | None,
@@ -100,14 +99,7 @@ class _AgentBase:
         chat_id = chat_id or self._state.chat_id
         if not chat_id:
             raise AgentError("no chat yet: send a message first")
-        return f"/chats/{chat_id}{suffix}"
-
-    @staticmethod
-    def _chat(data: Any) -> Chat:
-        try:
-            return msgspec.convert(data, Chat)
-        except msgspec.ValidationError as exc:
-            raise AgentError(f"malformed chat from the server: {exc}") from None
+        return _id_path("/chats", chat_id, "chat_id", suffix)
 
     def __repr__(self) -> str:
         spec = self._state.spec
@@ -146,7 +138,7 @@ class Agent(_AgentBase):
     def send_message(
         self,
         text: str,
-        files: Iterable[Any] | None = None,
+        files: p.Attachments = None,
         *,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
@@ -206,7 +198,7 @@ class Agent(_AgentBase):
         """The chat with all its messages (``None`` before the first message)."""
         if not (chat_id or self._state.chat_id):
             return None
-        return self._chat(self._client.http.request("GET", self._chat_path(chat_id)))
+        return p._convert(self._client.http.request("GET", self._chat_path(chat_id)), Chat, "chat")
 
     def stop_chat(self) -> None:
         """Stop the agent's current turn (no-op without a chat)."""
@@ -266,7 +258,7 @@ class AsyncAgent(_AgentBase):
     async def send_message(
         self,
         text: str,
-        files: Iterable[Any] | None = None,
+        files: p.Attachments = None,
         *,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
@@ -315,7 +307,8 @@ class AsyncAgent(_AgentBase):
         """The chat with all its messages (``None`` before the first message)."""
         if not (chat_id or self._state.chat_id):
             return None
-        return self._chat(await self._client.http.request("GET", self._chat_path(chat_id)))
+        data = await self._client.http.request("GET", self._chat_path(chat_id))
+        return p._convert(data, Chat, "chat")
 
     async def stop_chat(self) -> None:
         """Stop the agent's current turn (no-op without a chat)."""
@@ -345,7 +338,8 @@ class Agents:
 
     def get_chat(self, chat_id: str) -> Chat:
         """Any chat by id, with its messages."""
-        return _AgentBase._chat(self._client.http.request("GET", f"/chats/{chat_id}"))
+        data = self._client.http.request("GET", _id_path("/chats", chat_id, "chat_id"))
+        return p._convert(data, Chat, "chat")
 
 
 class AsyncAgents:
@@ -360,4 +354,5 @@ class AsyncAgents:
 
     async def get_chat(self, chat_id: str) -> Chat:
         """Any chat by id, with its messages."""
-        return _AgentBase._chat(await self._client.http.request("GET", f"/chats/{chat_id}"))
+        data = await self._client.http.request("GET", _id_path("/chats", chat_id, "chat_id"))
+        return p._convert(data, Chat, "chat")

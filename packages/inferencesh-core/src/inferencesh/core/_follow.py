@@ -125,8 +125,8 @@ class TaskFollower:
         timeout: float | None = None,
         clock: Any = time.monotonic,
     ) -> None:
-        if not task_id:
-            raise ValueError("a task id is required to follow a task")
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
         self.task_id = task_id
         self.current = initial
         self.emitted: Task | None = None

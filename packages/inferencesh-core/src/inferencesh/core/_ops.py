@@ -160,13 +160,6 @@ def get_task(task_id: str) -> Op[Task]:
     return result
 
 
-def follow_task(task_id: str, timeout: float | None) -> Op[Task]:
-    """Wait for an existing task's end."""
-    _id_path("/tasks", task_id, "task_id")
-    final: Task = yield Follow(Task(id=task_id), timeout)
-    return final
-
-
 def cancel(task_id: str, force: bool | None = None) -> Op[None]:
     """``POST /tasks/{id}/cancel``."""
     path = _id_path("/tasks", task_id, "task_id", "/cancel")

@@ -20,6 +20,7 @@ from inferencesh.core.errors import (
     APIConnectionError,
     APIError,
     MalformedResponseError,
+    _snippet,
     error_from_response,
 )
 
@@ -287,11 +288,6 @@ def connection_error(exc: BaseException, where: str) -> APIConnectionError:
 def _status_of(payload: dict[str, Any], status: int) -> int:
     value = payload.get("status")
     return value if isinstance(value, int) and value >= 400 else max(status, 400)
-
-
-def _snippet(body: bytes, limit: int = 200) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return text + ("…" if len(body) > limit else "")
 
 
 __all__ = [

@@ -232,15 +232,12 @@ class Inference(_ClientBase):
     ) -> Task:
         """Wait for a task to end; returns it when completed, raises when it failed or was
         cancelled, and raises ``APITimeoutError`` after ``timeout`` seconds."""
-        _ops.get_task(task_id).close()  # validates the id without a request
         return self._wait(Task(id=task_id), timeout, max_reconnects)
 
     def stream_task(
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> TaskStream:
         """Follow an existing task: a ``TaskStream`` of its updates."""
-        if not isinstance(task_id, str) or not task_id:
-            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
         return TaskStream(self.http, self._follower(Task(id=task_id), timeout, max_reconnects))
 
     # -- files ------------------------------------------------------------------------------
@@ -417,15 +414,12 @@ class AsyncInference(_ClientBase):
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> Task:
         """Wait for a task to end; see ``Inference.wait_for_completion``."""
-        _ops.get_task(task_id).close()
         return await self._wait(Task(id=task_id), timeout, max_reconnects)
 
     def stream_task(
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> AsyncTaskStream:
         """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
-        if not isinstance(task_id, str) or not task_id:
-            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
         follower = self._follower(Task(id=task_id), timeout, max_reconnects)
         return AsyncTaskStream(self.http, follower)
 

@@ -225,12 +225,11 @@ _BY_CODE: dict[str, type[APIError]] = {
     "worker_lost": WorkerLostError,
 }
 
-_SNIPPET = 300
 
-
-def _snippet(body: bytes) -> str:
-    text = body[:_SNIPPET].decode("utf-8", "replace").strip()
-    return text + ("…" if len(body) > _SNIPPET else "")
+def _snippet(body: bytes, limit: int = 300) -> str:
+    """The start of a reply or stream body for an error message (core's one such helper)."""
+    text = body[:limit].decode("utf-8", "replace").strip()
+    return text + ("…" if len(body) > limit else "")
 
 
 def error_from_response(

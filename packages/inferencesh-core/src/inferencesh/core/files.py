@@ -111,7 +111,7 @@ class Source(msgspec.Struct):
         else:
             handle = self.value
             owned = False
-            if self.start and self.replayable:
+            if self.replayable:  # a retry must start where the first attempt did
                 handle.seek(self.start)
         remaining = self.size if self.size is not None else -1
 

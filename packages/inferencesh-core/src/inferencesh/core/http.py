@@ -33,7 +33,6 @@ from inferencesh.core._transport import (
     parse_body,
     prepare,
     raise_for_status,
-    status_retryable,
 )
 from inferencesh.core.errors import APIConnectionError, MalformedResponseError
 from inferencesh.core.files import Source
@@ -276,11 +275,7 @@ class HTTPClient(_Base):
                 continue
             if response.status_code < 300:
                 return
-            delay = (
-                state.delay_after_status(response.status_code, response.headers)
-                if status_retryable(response.status_code, response.headers)
-                else None
-            )
+            delay = state.delay_after_status(response.status_code, response.headers)
             if delay is None:
                 raise_for_status(response.status_code, response.headers, response.content, where)
             _transport.sleep(delay)
@@ -436,11 +431,7 @@ class AsyncHTTPClient(_Base):
                 continue
             if response.status_code < 300:
                 return
-            delay = (
-                state.delay_after_status(response.status_code, response.headers)
-                if status_retryable(response.status_code, response.headers)
-                else None
-            )
+            delay = state.delay_after_status(response.status_code, response.headers)
             if delay is None:
                 raise_for_status(response.status_code, response.headers, response.content, where)
             await _transport.asleep(delay)

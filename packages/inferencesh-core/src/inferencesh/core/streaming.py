@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from inferencesh.core.errors import _snippet
 from inferencesh.core.types import StreamEvent, Task
 
 __all__ = [
@@ -75,19 +76,14 @@ def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine
         return lines
     texts = [text for text in bytes(raw).split(b"\n") if text.strip()]
     if len(texts) != len(lines):
-        raise StreamProtocolError(f"more than one JSON value on a line: {_describe(bytes(raw))}")
+        raise StreamProtocolError(f"more than one JSON value on a line: {_snippet(bytes(raw))}")
     for line, text in zip(lines, texts, strict=True):
         if line.id and line.data is None and line.delta is None and line.type != "heartbeat":
             try:
                 line.data = _TASK_DECODER.decode(text)
             except msgspec.ValidationError as exc:
-                raise StreamProtocolError(f"bad stream line ({exc}): {_describe(text)}") from None
+                raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(text)}") from None
     return lines
-
-
-def _describe(line: bytes) -> str:
-    text = line[:200].decode("utf-8", "replace").strip()
-    return text + ("…" if len(line) > 200 else "")
 
 
 class NDJSONDecoder(Generic[T]):
@@ -139,9 +135,9 @@ class NDJSONDecoder(Generic[T]):
         try:
             items = [self._decoder.decode(tail)]
         except msgspec.DecodeError:
-            raise StreamTruncated(f"stream ended inside a line: {_describe(tail)}") from None
+            raise StreamTruncated(f"stream ended inside a line: {_snippet(tail)}") from None
         except msgspec.ValidationError as exc:
-            raise StreamProtocolError(f"bad stream line ({exc}): {_describe(tail)}") from None
+            raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(tail)}") from None
         return items if self._after is None else self._after(items, tail)
 
     def _decode_block(self, block: bytes | memoryview) -> list[T]:
@@ -160,7 +156,7 @@ class NDJSONDecoder(Generic[T]):
             try:
                 items.append(self._decoder.decode(line))
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise StreamProtocolError(f"bad stream line ({exc}): {_describe(line)}") from None
+                raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(line)}") from None
         return items
 
 
@@ -203,7 +199,7 @@ class SSEDecoder(Generic[T]):
         if self._data:
             data = b"\n".join(self._data)
             self._data = []
-            raise StreamTruncated(f"stream ended inside an event: {_describe(data)}")
+            raise StreamTruncated(f"stream ended inside an event: {_snippet(data)}")
         return out
 
     def _line(self, line: bytes, out: list[tuple[str | None, T]]) -> None:
@@ -215,7 +211,7 @@ class SSEDecoder(Generic[T]):
                     item = self._decoder.decode(data)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise StreamProtocolError(
-                        f"bad stream event ({exc}): {_describe(data)}"
+                        f"bad stream event ({exc}): {_snippet(data)}"
                     ) from None
                 if self._after is not None:
                     item = self._after([item], data)[0]
