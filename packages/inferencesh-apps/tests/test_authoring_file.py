@@ -371,6 +371,24 @@ async def test_download_does_not_block_the_loop(server: _Server) -> None:
     assert ticks >= 10
 
 
+async def test_download_fsyncs_off_the_event_loop(
+    server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop_thread = threading.get_ident()
+    synced_on: list[int] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced_on.append(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    made = await File(url(server, "/img.png")).aresolve()
+    assert Path(made.path).read_bytes() == PNG
+    assert synced_on  # the file (and, where possible, its folder) is made durable ...
+    assert loop_thread not in synced_on  # ... in a worker thread, not on the loop
+
+
 async def test_concurrent_downloads_of_one_url(server: _Server, file_cache: Path) -> None:
     files = [File(url(server, "/same.png")) for _ in range(5)]
     await asyncio.gather(*(f.aresolve() for f in files))

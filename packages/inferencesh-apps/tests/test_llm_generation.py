@@ -6,6 +6,7 @@ The model stands in for llama-cpp-python's ``Llama``: the only contract is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +126,22 @@ def test_transformer_hooks_and_output_class() -> None:
     outputs = list(stream_generate(ChunkModel([text("abc")]), [], transformer=Upper(Custom)))
     assert isinstance(outputs[-1], Custom)
     assert outputs[-1].response == "ABC"
+
+
+class SlowThinker:
+    """Streams a ``<think>`` that never closes, pausing inside it."""
+
+    def create_chat_completion(self, **params: Any) -> Iterator[dict[str, Any]]:
+        yield text("<think>step one")
+        time.sleep(0.02)
+        yield text(" and step two", finish="length")
+
+
+def test_unclosed_think_still_counts_reasoning_time_and_tokens() -> None:
+    outputs = list(stream_generate(SlowThinker(), []))
+    final = outputs[-1]
+    assert final.reasoning == "step one and step two"
+    assert final.response == ""
+    assert final.usage is not None
+    assert final.usage.reasoning_time >= 0.015
+    assert final.usage.reasoning_tokens == len("step one and step two") // 4

@@ -105,6 +105,15 @@ def test_model_settings_bounds_and_stop() -> None:
     assert ModelSettings(reasoning_effort="high").reasoning_effort is ReasoningEffortEnum.HIGH  # type: ignore[arg-type]
 
 
+def test_flat_llm_input_takes_one_stop_string_like_model_settings() -> None:
+    assert LLMInput(stop="END").stop == ["END"]  # type: ignore[arg-type]
+    assert LLMInput(stop=["a", "b"]).stop == ["a", "b"]
+    assert ChatInput(stop="END").model_settings == ModelSettings(stop=["END"])  # type: ignore[call-arg]
+    shared = ("top_k", "min_p", "frequency_penalty", "presence_penalty", "seed", "stop")
+    flat, nested = LLMInput.model_fields, ModelSettings.model_fields
+    assert all(repr(flat[name]) == repr(nested[name]) for name in shared)
+
+
 def test_flat_settings_fold_into_model_settings() -> None:
     value = AppInput.model_validate(
         {"text": "x", "temperature": 0.9, "max_tokens": 5, "model_settings": {"temperature": 0.1}}

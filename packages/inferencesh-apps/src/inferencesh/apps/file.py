@@ -21,8 +21,9 @@ import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from inferencesh.apps._atomic import write_atomic
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -248,7 +249,7 @@ class File:
 
         if self._path is not None:
             # A local input must exist; one stat call does not stall the loop.
-            if self.uri is None and not _exists(self._path):
+            if self.uri is None and not self.exists():
                 raise FileNotFoundError(f"no such file: {self._path}")
         else:
             assert self.uri is not None
@@ -277,8 +278,8 @@ class File:
     def _fill_metadata(self) -> None:
         if self._path is None:
             return
-        if self.filename is None or self.uri is None:
-            self.filename = self.filename or _basename(self._path)
+        if self.filename is None:
+            self.filename = _basename(self._path)
         if self.content_type is None:
             self.content_type = mimetypes.guess_type(self._path)[0]
         if self.size is None:
@@ -515,6 +516,7 @@ class _Retryable(Exception):
 
 
 async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
+    import asyncio
     import tempfile
 
     import httpx
@@ -534,8 +536,7 @@ async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
                     fd = -1
                     async for chunk in response.aiter_bytes(_CHUNK):
                         out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
+                    await asyncio.to_thread(_sync_file, out)
                 name = _final_name(url, response)
         except httpx.TransportError as exc:
             raise _Retryable(
@@ -544,7 +545,7 @@ async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
         final = folder / name
         os.replace(tmp_name, final)
         tmp_name = ""
-        _fsync_dir(folder)
+        await asyncio.to_thread(_fsync_dir, folder)
         return final
     finally:
         if fd != -1:
@@ -558,9 +559,7 @@ def _final_name(url: str, response: httpx.Response) -> str:
     name = _url_basename(url) or "download"
     if not os.path.splitext(name)[1]:
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        extension = mimetypes.guess_extension(content_type) if content_type else None
-        if extension:
-            name += ".jpg" if extension == ".jpe" else extension
+        name += _extension(content_type) if content_type else ""
     return name
 
 
@@ -578,28 +577,24 @@ def _write_data_uri(uri: str) -> Path:
             raise ValueError(f"invalid base64 in data: URI: {exc}") from exc
     else:
         content = urllib.parse.unquote_to_bytes(payload)
-    import tempfile
-
-    digest = hashlib.sha256(uri.encode()).hexdigest()[:24]
-    extension = mimetypes.guess_extension(match["type"] or "text/plain") or ""
-    extension = ".jpg" if extension == ".jpe" else extension
-    folder = cache_dir() / "data_uri" / digest
-    final = folder / f"file{extension}"
+    folder = cache_dir() / "data_uri" / _url_key(uri)
+    final = folder / f"file{_extension(match['type'] or 'text/plain')}"
     if final.exists():
         return final
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    write_atomic(final, content, durable=True)
     return final
+
+
+def _extension(content_type: str) -> str:
+    """The file extension for a MIME type, or ``""``; ``.jpg`` rather than Python's ``.jpe``."""
+    extension = mimetypes.guess_extension(content_type) or ""
+    return ".jpg" if extension == ".jpe" else extension
+
+
+def _sync_file(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -613,10 +608,6 @@ def _fsync_dir(folder: Path) -> None:
 
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-def _exists(path: str) -> bool:
-    return os.path.exists(path)
 
 
 def _scheme(uri: str) -> str:

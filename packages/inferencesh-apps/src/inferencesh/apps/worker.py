@@ -20,7 +20,6 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +29,7 @@ from typing import Any
 
 import msgspec
 import uvicorn
+from inferencesh.apps._atomic import write_atomic
 from inferencesh.apps.runtime import AppLoadError, AppRunner, BusyError, RunHandle, app_schemas
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -184,7 +184,8 @@ class _Server(uvicorn.Server):
         if not self.started or self.should_exit:
             return
         if self._ready_file is not None:
-            _write_ready(self._ready_file, {"port": self.port, "pid": os.getpid()})
+            ready = {"port": self.port, "pid": os.getpid()}
+            write_atomic(self._ready_file, json.dumps(ready).encode())
         if self._announce:
             app = self._runner.app
             print(
@@ -219,17 +220,6 @@ class _Server(uvicorn.Server):
             self.force_exit = True  # a second Ctrl-C: stop waiting for connections
         else:
             self.should_exit = True
-
-
-def _write_ready(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 async def serve(

@@ -186,6 +186,7 @@ def stream_generate(
     tool_calls: list[dict[str, Any]] = []
     stop_reason = ""
     reported: Mapping[str, Any] = {}
+    reasoning = transformer.in_reasoning()  # scans the buffer: once per chunk, not per check
     with timing_context() as timing:
         for chunk in model.create_chat_completion(**params):
             changed = False
@@ -194,11 +195,11 @@ def stream_generate(
                 content = delta.get("content")
                 if content:
                     timing.mark_first_token()
-                    was_reasoning = transformer.in_reasoning()
                     transformer.feed(content)
-                    if transformer.in_reasoning() and not was_reasoning:
+                    was_reasoning, reasoning = reasoning, transformer.in_reasoning()
+                    if reasoning and not was_reasoning:
                         timing.start_reasoning()
-                    elif was_reasoning and not transformer.in_reasoning():
+                    elif was_reasoning and not reasoning:
                         timing.end_reasoning()
                     changed = True
                 for fragment in delta.get("tool_calls") or []:
@@ -215,6 +216,8 @@ def stream_generate(
                 print(chunk)
             if changed:
                 yield transformer.build_output(tool_calls=_copy_calls(tool_calls))
+        if reasoning:
+            timing.end_reasoning()  # the stream ended inside an unclosed <think>
         yield transformer.build_output(
             usage=_usage(reported, stop_reason, timing, transformer),
             tool_calls=_copy_calls(tool_calls),
@@ -234,7 +237,7 @@ def _usage(
     stats = timing.stats
     completion = int(reported.get("completion_tokens") or 0)
     reasoning, _ = transformer.split_reasoning(transformer.clean_text(transformer.buffer))
-    reasoning_tokens = timing.reasoning_tokens or (len(reasoning) // 4 if reasoning else 0)
+    reasoning_tokens = len(reasoning) // 4 if reasoning else 0  # about four characters a token
     generation_time = stats["generation_time"]
     return LLMUsage(
         stop_reason=stop_reason,

@@ -197,6 +197,18 @@ _TOOL_CALLS = Field(
 )
 _USAGE = Field(default=None, description="Token counts and timings")
 _RESPONSE = Field(default="", description="The generated text")
+_TOP_K = Field(default=None, ge=-1, description="Sample from the k likeliest tokens")
+_MIN_P = Field(default=None, ge=0, le=1, description="Minimum token probability")
+_FREQUENCY_PENALTY = Field(default=None, ge=-2, le=2)
+_PRESENCE_PENALTY = Field(default=None, ge=-2, le=2)
+_REPETITION_PENALTY = Field(default=None, gt=0)
+_SEED = Field(default=None, description="Seed for reproducible sampling")
+_STOP = Field(default=None, description="Stop sequences")
+
+
+def _one_stop(value: Any) -> Any:
+    # A single stop sequence may be sent as a bare string.
+    return [value] if isinstance(value, str) else value
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -238,23 +250,20 @@ class ModelSettings(BaseModel):
 
     temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature")
     top_p: float | None = Field(default=None, ge=0, le=1, description="Nucleus sampling mass")
-    top_k: int | None = Field(default=None, ge=-1, description="Sample from the k likeliest tokens")
-    min_p: float | None = Field(default=None, ge=0, le=1, description="Minimum token probability")
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    repetition_penalty: float | None = Field(default=None, gt=0)
-    seed: int | None = Field(default=None, description="Seed for reproducible sampling")
-    stop: list[str] | None = Field(default=None, description="Stop sequences")
+    top_k: int | None = _TOP_K
+    min_p: float | None = _MIN_P
+    frequency_penalty: float | None = _FREQUENCY_PENALTY
+    presence_penalty: float | None = _PRESENCE_PENALTY
+    repetition_penalty: float | None = _REPETITION_PENALTY
+    seed: int | None = _SEED
+    stop: list[str] | None = _STOP
     max_tokens: int | None = Field(default=None, ge=1, description="Most tokens to generate")
     reasoning_effort: ReasoningEffortEnum | None = Field(
         default=None, description="How hard a reasoning model should think"
     )
     reasoning_max_tokens: int | None = _REASONING_MAX_TOKENS
 
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _one_stop(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    _stop_list = field_validator("stop", mode="before")(_one_stop)
 
     @model_serializer(mode="wrap")
     def _only_set(
@@ -439,19 +448,21 @@ class LLMInput(BaseLLMInput):
     context_size: int = _CONTEXT_SIZE
     temperature: float = _TEMPERATURE
     top_p: float = _TOP_P
-    top_k: int | None = Field(default=None, ge=-1, description="Sample from the k likeliest tokens")
-    min_p: float | None = Field(default=None, ge=0, le=1, description="Minimum token probability")
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    repetition_penalty: float | None = Field(default=None, gt=0)
-    seed: int | None = Field(default=None, description="Seed for reproducible sampling")
-    stop: list[str] | None = Field(default=None, description="Stop sequences")
+    top_k: int | None = _TOP_K
+    min_p: float | None = _MIN_P
+    frequency_penalty: float | None = _FREQUENCY_PENALTY
+    presence_penalty: float | None = _PRESENCE_PENALTY
+    repetition_penalty: float | None = _REPETITION_PENALTY
+    seed: int | None = _SEED
+    stop: list[str] | None = _STOP
     max_tokens: int = _MAX_TOKENS
     reasoning_effort: ReasoningEffortEnum = _REASONING_EFFORT
     reasoning_max_tokens: int | None = _REASONING_MAX_TOKENS
     tools: list[dict[str, Any]] | None = _TOOLS
     tool_choice: ToolChoice | None = _TOOL_CHOICE
     response_format: ResponseFormat | None = _RESPONSE_FORMAT
+
+    _stop_list = field_validator("stop", mode="before")(_one_stop)
 
 
 # -- outputs ------------------------------------------------------------------------------

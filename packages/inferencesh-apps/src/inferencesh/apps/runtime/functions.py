@@ -137,15 +137,10 @@ def setup_model_of(
     module = _module_of(app_class, module)
     setup = inspect.getattr_static(app_class, "setup", None)
     if inspect.isfunction(setup) and not is_framework_default(app_class, "setup"):
-        hints = _hints(setup, module)
-        for param in _parameters(setup):
-            model = _model(hints.get(param.name))
-            if model is not None and not issubclass(model, Metadata):
-                return model
-    candidate = getattr(module, "AppSetup", None)
-    if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-        return candidate
-    return None
+        model = _first_model(_parameters(setup), _hints(setup, module))
+        if model is not None:
+            return model
+    return _module_model(module, "AppSetup")
 
 
 def bind_setup(app_class: type, module: types.ModuleType | None = None) -> Binding | None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from inferencesh.apps._atomic import write_atomic
 from inferencesh.apps.runtime.functions import AppFunction
 from inferencesh.apps.runtime.loader import LoadedApp
 from inferencesh.apps.schema import input_schema, output_schema, setup_schema
@@ -70,17 +69,6 @@ def write_schema_files(app: LoadedApp, directory: str | Path | None = None) -> l
         if content is None:
             continue
         path = target / name
-        _write_atomic(path, json.dumps(content, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(path, (json.dumps(content, indent=2, ensure_ascii=False) + "\n").encode())
         written.append(path)
     return written
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
