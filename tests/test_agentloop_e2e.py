@@ -782,6 +782,53 @@ def test_turn_limit_ends_an_endless_loop(platform: Platform) -> None:
     assert len([m for m in chat["chat_messages"] if m["role"] == "assistant"]) == 4
 
 
+def test_app_tool_on_an_unknown_app_reports_the_error_to_the_model(platform: Platform) -> None:
+    # The platform refuses the task (404): the model reads why, and the sibling call still runs.
+    tools = [
+        {"name": "ghost", "type": "app", "app": {"ref": "local/no-such-app"}},
+        {"name": "write", "type": "app", "app": {"ref": "local/hello"}},
+    ]
+    config = scripted(
+        {"tool_calls": [call("ghost", prompt="x"), call("write", prompt="a poem")]},
+        {"text": "It said: {{tool_results}}"},
+        tools=tools,
+    )
+    reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+    chat = platform.finish(reply["assistant_message"]["chat_id"])
+    ghost, write = invocations(chat)
+    assert ghost["status"] == "failed", ghost
+    assert "local/no-such-app" in ghost["result"] and "internal error" not in ghost["result"]
+    assert write["status"] == "completed", write
+    final = last_reply(chat)
+    assert final["status"] == "ready", final
+    assert text_of(final).startswith("It said: Error: ")
+    assert "local/no-such-app" in text_of(final)
+
+
+def test_app_tool_on_an_alias_cycle_reports_the_error_to_the_model(platform: Platform) -> None:
+    # Refs go to /apps/run as written; its resolver's error (a broken alias table) is the
+    # tool's result, not a failure of the whole turn.
+    aliases = platform.agents_dirs[-1] / "aliases.yaml"
+    aliases.write_text("test/loop-a: test/loop-b\ntest/loop-b: test/loop-a\n")
+    try:
+        tool = {"name": "loopy", "type": "app", "app": {"ref": "test/loop-a"}}
+        config = scripted(
+            {"tool_calls": [call("loopy", prompt="x")]},
+            {"text": "It said: {{tool_results}}"},
+            tools=[tool],
+        )
+        reply = platform.run({"agent_config": config, "input": {"text": "go"}})
+        chat = platform.finish(reply["assistant_message"]["chat_id"])
+    finally:
+        aliases.unlink()
+    (inv,) = invocations(chat)
+    assert inv["status"] == "failed", inv
+    assert "cycle" in inv["result"] and "internal error" not in inv["result"], inv
+    final = last_reply(chat)
+    assert final["status"] == "ready", final
+    assert "cycle" in text_of(final)
+
+
 def test_model_failure_fails_the_message(platform: Platform) -> None:
     config = scripted({"error": "the model is down"})
     reply = platform.run({"agent_config": config, "input": {"text": "hi"}})

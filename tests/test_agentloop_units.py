@@ -3,16 +3,20 @@ the tool-invocation status machine."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inferencesh.apps.platform.agents.hub import ChatHub, TransitionError, can_move
 from inferencesh.apps.platform.agents.internal import ToolFailure
-from inferencesh.apps.platform.agents.loop import RequestError, normalize_config
+from inferencesh.apps.platform.agents.loop import AgentRuntime, RequestError, normalize_config
 from inferencesh.apps.platform.agents.store import ChatStore
 from inferencesh.apps.platform.agents.templates import TemplateError, TemplateRegistry, split_ref
 from inferencesh.apps.platform.agents.tools import ConfigError, collect_tools, parse_arguments
+from inferencesh.apps.platform.config import AppEntry
+from inferencesh.apps.platform.refs import Aliases, AppResolver
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "agents"
 
@@ -50,10 +54,15 @@ def test_template_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_aliases_map_cloud_refs_to_local_apps(tmp_path: Path) -> None:
     (tmp_path / "aliases.yaml").write_text("infsh/flux-schnell: local/image-gen\n")
+    # The alias files in agents directories join the platform's resolver (used by /apps/run).
+    resolver = AppResolver(
+        [AppEntry(name, tmp_path) for name in ("image-gen", "scripted-model", "hello")],
+        Aliases(dirs=[EXAMPLES, tmp_path]),
+    )
+    assert resolver.resolve("infsh/flux-schnell@latest").app.name == "image-gen"
+    assert resolver.resolve("infsh/claude-sonnet-4@latest").app.name == "scripted-model"
+    assert resolver.resolve("local/hello").app.name == "hello"
     registry = TemplateRegistry([EXAMPLES, tmp_path])
-    assert registry.resolve_app("infsh/flux-schnell@latest") == "local/image-gen"
-    assert registry.resolve_app("infsh/claude-sonnet-4@latest") == "local/scripted-model"
-    assert registry.resolve_app("local/hello") == "local/hello"
     with pytest.raises(TemplateError):
         registry.resolve("local/aliases")  # not an agent
 
@@ -189,3 +198,68 @@ def test_store_keeps_records_across_connections(tmp_path: Path) -> None:
     found = again.find_invocation(invocation["id"])
     assert found is not None and found[1]["tool_invocation_id"] == "c1"
     again.store.close()
+
+
+async def test_a_failing_tool_call_cancels_its_siblings() -> None:
+    from inferencesh.apps.platform.agents.loop import _all_or_none
+
+    sibling_cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            sibling_cancelled.set()
+            raise
+
+    async def broken() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await _all_or_none([slow(), broken()])
+    assert sibling_cancelled.is_set()
+
+
+class _StreamingRunner:
+    """Plays a model task that streams its reply in ``pieces`` updates."""
+
+    def __init__(self, pieces: int) -> None:
+        self.pieces = pieces
+
+    async def run(
+        self, body: dict[str, Any], *, on_created: Any = None, on_update: Any = None
+    ) -> dict[str, Any]:
+        task: dict[str, Any] = {"id": "task_1", "status": 7}
+        await on_created("task_1")
+        for n in range(1, self.pieces + 1):
+            task["output"] = {"response": "x" * n}
+            await on_update(task)
+        return {**task, "status": 10}
+
+
+async def test_streamed_reply_is_saved_once_not_per_piece(tmp_path: Path) -> None:
+    runtime = AgentRuntime(
+        db_path=tmp_path / "p.db", base_url="http://127.0.0.1:1", api_key="k", agents_dirs=[]
+    )
+    store = ChatStore(tmp_path / "p.db")
+    hub = ChatHub(store)
+    runtime._hub, runtime._runner = hub, _StreamingRunner(50)  # type: ignore[assignment]
+    config = normalize_config({"core_app": {"ref": "local/m"}})
+    live = hub.create_chat(_config=config)
+    hub.add_message(live, role="user", status="ready", content=[{"type": "text", "text": "hi"}])
+    head = hub.add_message(live, role="assistant", status="pending")
+    saves: list[str] = []
+    save_message = store.save_message
+
+    def counting(message: dict[str, Any]) -> None:
+        saves.append(json.dumps(message))
+        save_message(message)
+
+    store.save_message = counting  # type: ignore[method-assign]
+    assert await runtime._call_model(live, head, config, {}) == []
+    assert len(saves) <= 3, f"{len(saves)} writes for one streamed reply"
+    store.close()
+    saved = ChatHub(ChatStore(tmp_path / "p.db")).get(live.chat["id"])
+    assert saved is not None
+    assert saved.messages[-1]["content"] == [{"type": "text", "text": "x" * 50}]

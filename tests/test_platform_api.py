@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.core.types import TaskStatus
+from inferencesh.core.types import Task, TaskStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -300,11 +301,21 @@ def test_sse_when_asked(http: httpx.Client) -> None:
     assert payloads and payloads[-1]["data"]["status"] == 10
 
 
+_TASK_FIELDS = {f.encode_name for f in msgspec.structs.fields(Task)}
+
+
 def test_run_with_stream_true_returns_the_stream(http: httpx.Client) -> None:
     body = {"app": "local/hello", "input": {"prompt": "s"}, "stream": True}
     with http.stream("POST", "/apps/run", json=body) as response:
         lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
     assert lines[-1]["data"]["status"] == 10
+    # The same wire shape as /tasks/{id}/stream: TaskDTO fields only, no internal bookkeeping.
+    lines = [line for line in lines if "data" in line]  # not the heartbeats
+    for line in lines:
+        assert set(line["data"]) <= _TASK_FIELDS, set(line["data"]) - _TASK_FIELDS
+    again = [json.loads(x) for x in stream_lines(http, lines[0]["data"]["id"]) if x.strip()]
+    again = [line for line in again if "data" in line]
+    assert set(lines[-1]["data"]) == set(again[-1]["data"])
 
 
 def test_stream_of_a_finished_task_is_one_snapshot(http: httpx.Client) -> None:
@@ -621,6 +632,7 @@ def test_webhook_receives_the_finished_task(http: httpx.Client) -> None:
         payload = received.get(timeout=20)
         assert payload["event"] == "task.completed"
         assert payload["data"]["id"] == task["id"] and payload["data"]["status"] == 10
+        assert set(payload["data"]) <= _TASK_FIELDS, set(payload["data"]) - _TASK_FIELDS
     finally:
         hook.shutdown()
 

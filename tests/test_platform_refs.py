@@ -83,14 +83,17 @@ def test_aliases_match_versioned_first_then_unversioned(tmp_path: Path) -> None:
         "infsh/flux-schnell@v2: local/hello\n"
         "Infsh/Reverse: local/multi-function:reverse\n",
     )
-    resolver = AppResolver([], aliases)
-    assert resolver.apply_aliases("infsh/flux-schnell@latest") == "local/image-generation"
-    assert resolver.apply_aliases("infsh/flux-schnell") == "local/image-generation"
-    assert resolver.apply_aliases("infsh/flux-schnell@v2") == "local/hello"
+
+    def apply(ref: str) -> str:
+        return str(aliases.apply(parse_ref(ref))[0])
+
+    assert apply("infsh/flux-schnell@latest") == "local/image-generation"
+    assert apply("infsh/flux-schnell") == "local/image-generation"
+    assert apply("infsh/flux-schnell@v2") == "local/hello"
     # case-insensitive; the target's function applies unless the ref names its own
-    assert resolver.apply_aliases("infsh/reverse@latest") == "local/multi-function:reverse"
-    assert resolver.apply_aliases("infsh/reverse:run") == "local/multi-function:run"
-    assert resolver.apply_aliases("local/hello") == "local/hello"  # no alias: unchanged
+    assert apply("infsh/reverse@latest") == "local/multi-function:reverse"
+    assert apply("infsh/reverse:run") == "local/multi-function:run"
+    assert apply("local/hello") == "local/hello"  # no alias: unchanged
     origin = aliases.table()["infsh/flux-schnell"].origin
     assert origin == f"{tmp_path / 'aliases.yaml'}:2"
 

@@ -6,7 +6,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-__all__ = ["new_id", "now_iso"]
+__all__ = ["iso", "new_id", "now_iso"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
 
@@ -19,6 +19,11 @@ def new_id(prefix: str = "") -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return prefix + "".join(reversed(chars))
+
+
+def iso(epoch: float) -> str:
+    """A Unix time as UTC RFC 3339 with microseconds and a ``Z`` suffix."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_iso() -> str:

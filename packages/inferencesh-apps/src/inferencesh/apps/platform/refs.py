@@ -261,11 +261,6 @@ class AppResolver:
         self.apps = {app.name: app for app in apps}
         self.aliases = aliases or Aliases()
 
-    def apply_aliases(self, ref: str) -> str:
-        """``ref`` with the aliases applied, as a string (unchanged when none applies)."""
-        target, used = self.aliases.apply(parse_ref(ref))
-        return str(target) if used else ref
-
     def resolve(self, ref: str) -> Resolved:
         """The local app for ``ref``: :class:`RefError`, :class:`AliasError` or
         :class:`UnknownAppError` say what went wrong."""

@@ -64,7 +64,7 @@ class PlatformContext:
     apps: dict[str, AppEntry]
     config: PlatformConfig
     refs: AppResolver
-    """The platform's one ref resolver (aliases included), shared with the agent loop."""
+    """The platform's one ref resolver (aliases included)."""
 
 
 class Platform:
@@ -214,7 +214,7 @@ def _routes(platform: Platform) -> list[BaseRoute]:
             if key:
                 platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
-            return stream_response(request, tasks.events(doc["id"]))
+            return stream_response(request, wire.task_events(tasks.events(doc["id"])))
         if wait:
             doc = await tasks.wait(doc["id"])
         return ok(request, wire.task(doc))
@@ -235,12 +235,7 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         """Live updates: NDJSON `{data, fields}` lines (SSE on request) until a terminal status."""
         task_id = request.path_params["task_id"]
         tasks.get(task_id)  # 404 before streaming starts
-
-        async def events() -> AsyncIterator[dict[str, Any]]:
-            async for event in tasks.events(task_id):
-                yield {"data": wire.task(event["data"]), "fields": event["fields"]}
-
-        return stream_response(request, events())
+        return stream_response(request, wire.task_events(tasks.events(task_id)))
 
     async def task_logs(request: Request) -> Response:
         """The task's logs and status events."""

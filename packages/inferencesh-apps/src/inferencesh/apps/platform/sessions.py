@@ -12,12 +12,11 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.ids import new_id, now_iso
+from inferencesh.apps.platform.ids import iso, new_id, now_iso
 from inferencesh.apps.platform.store import Store
 from inferencesh.apps.platform.workers import Worker, WorkerError
 
@@ -25,10 +24,6 @@ __all__ = ["Session", "SessionManager"]
 
 MIN_TIMEOUT = 1
 MAX_TIMEOUT = 3600
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclasses.dataclass(eq=False)
@@ -134,7 +129,7 @@ class SessionManager:
             "app_id": app.ref,
             "app_version_id": "local",
             "status": "active",
-            "expires_at": _iso(deadline),
+            "expires_at": iso(deadline),
             "task_id": task_id,
             "call_count": 0,
             "idle_timeout": idle,
@@ -184,7 +179,7 @@ class SessionManager:
     def _extend(self, session: Session) -> None:
         session.deadline = time.time() + session.idle_timeout
         stamp = now_iso()
-        session.doc.update(expires_at=_iso(session.deadline), updated_at=stamp)
+        session.doc.update(expires_at=iso(session.deadline), updated_at=stamp)
         self._store.put_session(session.doc)
 
     def keepalive(self, session_id: str) -> dict[str, Any]:
@@ -209,7 +204,6 @@ class SessionManager:
                     session, "ended", f"its worker could not start: {str(exc).splitlines()[0]}"
                 )
                 raise
-            worker.session_id = session.id
             session.worker = worker
             session.doc["worker_id"] = worker.id
         return session.worker

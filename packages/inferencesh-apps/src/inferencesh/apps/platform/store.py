@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from inferencesh.core.types import TERMINAL_STATUSES
 
 __all__ = ["Store"]
 
@@ -30,7 +31,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, task_id TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL);
 """
 
-_TERMINAL = (10, 11, 12)
+_TERMINAL = tuple(sorted(int(status) for status in TERMINAL_STATUSES))
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
@@ -91,7 +92,8 @@ class Store:
     def unfinished_tasks(self) -> list[dict[str, Any]]:
         """Tasks whose status is not terminal (used at start-up to fail them)."""
         rows = self._db.execute(
-            "SELECT doc FROM tasks WHERE status NOT IN (?, ?, ?)", _TERMINAL
+            f"SELECT doc FROM tasks WHERE status NOT IN ({', '.join('?' * len(_TERMINAL))})",
+            _TERMINAL,
         ).fetchall()
         return [_decoder.decode(r[0]) for r in rows]
 

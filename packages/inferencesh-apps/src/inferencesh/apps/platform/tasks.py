@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import msgspec
+from inferencesh.apps.platform import wire
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.files import FileStore
@@ -561,7 +562,7 @@ class TaskManager:
         event = {Status.COMPLETED: "task.completed", Status.FAILED: "task.failed"}.get(
             Status(doc["status"]), "task.cancelled"
         )
-        payload = {"event": event, "timestamp": now_iso(), "data": doc}
+        payload = {"event": event, "timestamp": now_iso(), "data": wire.task(doc)}
         try:
             async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
                 await client.post(

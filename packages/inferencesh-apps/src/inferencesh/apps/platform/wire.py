@@ -7,17 +7,26 @@ unknown record keys (internal bookkeeping) are dropped and unset fields are omit
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from inferencesh.core.types import SessionInfo, Task, UploadedFile
 
-__all__ = ["file", "session", "task"]
+__all__ = ["file", "session", "task", "task_events"]
 
 
 def task(doc: dict[str, Any]) -> Task:
     """A ``Task`` (TaskDTO) from a task record or a partial update of one."""
     return msgspec.convert(doc, Task)
+
+
+async def task_events(
+    events: AsyncIterator[dict[str, Any]],
+) -> AsyncIterator[dict[str, Any]]:
+    """A task's stream events (``{data, fields}``) with each ``data`` as a ``Task``."""
+    async for event in events:
+        yield {**event, "data": task(event["data"])}
 
 
 def file(doc: dict[str, Any]) -> UploadedFile:

@@ -53,8 +53,6 @@ class Worker:
         self.port = port
         self.log_path = log_path
         self.setup_key: str | None = None
-        self.session_id: str | None = None
-        self.busy = False
         self.broken = False
         self.http = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",

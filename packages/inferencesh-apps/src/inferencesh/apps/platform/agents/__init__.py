@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from inferencesh.apps.platform.refs import Aliases, AppResolver
 from starlette.routing import Route
 
 from .loop import AgentRuntime
@@ -43,11 +42,6 @@ class AgentRoutes:
         await self.runtime.shutdown()
 
 
-def _aliases_of(ctx: Any) -> Aliases | None:
-    refs = getattr(ctx, "refs", None)
-    return refs.aliases if isinstance(refs, AppResolver) else None
-
-
 def create_routes(ctx: Any) -> AgentRoutes:
     """The agent routes over the platform context ``ctx`` (contract C5)."""
     context: _Context = ctx
@@ -56,7 +50,6 @@ def create_routes(ctx: Any) -> AgentRoutes:
         base_url=str(context.base_url),
         api_key=str(context.api_key),
         agents_dirs=[Path(p) for p in getattr(context, "agents_dirs", None) or []],
-        aliases=_aliases_of(ctx),
     )
     max_body = int(getattr(getattr(ctx, "config", None), "max_request_bytes", 0) or 8 * 1024 * 1024)
     return AgentRoutes(runtime=runtime, routes=build_routes(runtime, max_body))

@@ -8,14 +8,14 @@ to SQLite and pushes a full snapshot to the chat's stream subscribers (``chats``
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from inferencesh.apps.platform.ids import new_id, now_iso
 
 from .store import ChatStore, Record
 
-__all__ = ["ChatHub", "LiveChat", "Record", "TransitionError", "can_move", "new_id", "now"]
+__all__ = ["ChatHub", "LiveChat", "Record", "TransitionError", "can_move"]
 
 # Private bookkeeping keys on a chat record start with "_" and never reach the wire.
 _PRIVATE = "_"
@@ -34,14 +34,6 @@ _INVOCATION_MOVES: dict[str, frozenset[str]] = {
 
 class TransitionError(ValueError):
     """A status change the platform's state machine forbids."""
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(10)}"
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def can_move(invocation_status: str, target: str) -> bool:
@@ -105,9 +97,9 @@ class ChatHub:
     # -- creation -------------------------------------------------------------------------
 
     def create_chat(self, **fields: Any) -> LiveChat:
-        stamp = now()
+        stamp = now_iso()
         chat: Record = {
-            "id": new_id("chat"),
+            "id": new_id("chat_"),
             "created_at": stamp,
             "updated_at": stamp,
             "status": "idle",
@@ -123,10 +115,10 @@ class ChatHub:
         return live
 
     def add_message(self, live: LiveChat, **fields: Any) -> Record:
-        stamp = now()
+        stamp = now_iso()
         order = (live.messages[-1]["order"] + 1) if live.messages else 0
         message: Record = {
-            "id": new_id("msg"),
+            "id": new_id("msg_"),
             "chat_id": live.chat["id"],
             "created_at": stamp,
             "updated_at": stamp,
@@ -141,9 +133,9 @@ class ChatHub:
         return message
 
     def add_invocation(self, live: LiveChat, message: Record, **fields: Any) -> Record:
-        stamp = now()
+        stamp = now_iso()
         invocation: Record = {
-            "id": new_id("tinv"),
+            "id": new_id("tinv_"),
             "chat_id": live.chat["id"],
             "chat_message_id": message["id"],
             "created_at": stamp,
@@ -160,13 +152,18 @@ class ChatHub:
     # -- updates --------------------------------------------------------------------------
 
     def update_chat(self, live: LiveChat, **fields: Any) -> None:
-        live.chat.update(fields, updated_at=now())
+        live.chat.update(fields, updated_at=now_iso())
         self.store.save_chat(live.chat)
         self._publish(live, {"event": "chats", "data": self.chat_dto(live, with_messages=False)})
 
-    def update_message(self, live: LiveChat, message: Record, **fields: Any) -> None:
-        message.update(fields, updated_at=now())
-        self.store.save_message(message)
+    def update_message(
+        self, live: LiveChat, message: Record, *, persist: bool = True, **fields: Any
+    ) -> None:
+        """Change a message and publish it; ``persist=False`` skips the SQLite write (for
+        streamed pieces of a reply, whose final state is saved once at the end)."""
+        message.update(fields, updated_at=now_iso())
+        if persist:
+            self.store.save_message(message)
         self._publish_message(live, message)
 
     def update_invocation(self, live: LiveChat, invocation: Record, **fields: Any) -> None:
@@ -180,7 +177,7 @@ class ChatHub:
                 f"tool invocation {invocation['id']} cannot go from "
                 f"{invocation['status']} to {target}"
             )
-        invocation.update(fields, updated_at=now())
+        invocation.update(fields, updated_at=now_iso())
         self.store.save_invocation(invocation)
         self._publish_message(live, live.message(invocation["chat_message_id"]))
 

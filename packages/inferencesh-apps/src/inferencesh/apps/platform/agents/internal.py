@@ -230,25 +230,32 @@ async def _skill_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, A
     if skill is None:
         raise ToolFailure(f"no skill {name!r}; available: {', '.join(map(str, skills)) or 'none'}")
     path = args.get("path")
-    cache: dict[str, str] = ctx.live.chat.setdefault("_skill_cache", {})
     if skill.get("content") is not None and not path:
         return (str(skill["content"]), None)
     url = skill.get("url")
     if not url:
         raise ToolFailure(f"skill {name!r} has inline content only; it has no file {path!r}")
     target = urljoin(str(url), str(path)) if path else str(url)
-    if target not in cache:
+    return (await fetch_skill(ctx.hub, ctx.live, ctx.http, name, target), None)
+
+
+async def fetch_skill(
+    hub: ChatHub, live: LiveChat, http: httpx.AsyncClient, name: str, url: str
+) -> str:
+    """A skill file's text, fetched once per chat (kept in its ``_skill_cache``)."""
+    cache: dict[str, str] = live.chat.setdefault("_skill_cache", {})
+    if url not in cache:
         try:
-            response = await ctx.http.get(target, timeout=30.0, follow_redirects=True)
+            response = await http.get(url, timeout=30.0, follow_redirects=True)
         except httpx.HTTPError as exc:
-            raise ToolFailure(f"could not fetch skill {name!r} from {target}: {exc}") from exc
+            raise ToolFailure(f"could not fetch skill {name!r} from {url}: {exc}") from exc
         if response.status_code >= 400:
             raise ToolFailure(
-                f"could not fetch skill {name!r} from {target}: HTTP {response.status_code}"
+                f"could not fetch skill {name!r} from {url}: HTTP {response.status_code}"
             )
-        cache[target] = response.text
-        ctx.hub.update_chat(ctx.live, _skill_cache=cache)
-    return (cache[target], None)
+        cache[url] = response.text
+        hub.update_chat(live, _skill_cache=cache)
+    return cache[url]
 
 
 HANDLERS: dict[str, Handler] = {

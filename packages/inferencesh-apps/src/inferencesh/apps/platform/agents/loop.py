@@ -19,15 +19,16 @@ import json
 import logging
 import mimetypes
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from inferencesh.apps.platform.refs import Aliases
+from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.apps.platform.ids import new_id
 
-from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record, new_id
-from .internal import ToolFailure
+from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
+from .internal import ToolFailure, fetch_skill
 from .store import ChatStore
 from .tasks import TaskError, TaskRunner
 from .templates import TemplateError, TemplateRegistry
@@ -53,14 +54,8 @@ _SETTINGS_KEYS = (
 _RESTARTED = "interrupted: the local platform restarted during this turn"
 
 
-class RequestError(ValueError):
-    """A bad request to the agent routes: ``status`` and ``code`` for the HTTP answer."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class RequestError(PlatformError):
+    """A bad request to the agent routes; the platform's error handler answers it."""
 
 
 def _hash(value: Any) -> str:
@@ -153,13 +148,11 @@ class AgentRuntime:
         api_key: str,
         agents_dirs: list[Path],
         max_steps: int | None = None,
-        aliases: Aliases | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.db_path = db_path
-        # The platform's alias table when mounted on it, so refs resolve as in /apps/run.
-        self.templates = TemplateRegistry(agents_dirs, aliases)
+        self.templates = TemplateRegistry(agents_dirs)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
         self._store: ChatStore | None = None
@@ -324,7 +317,7 @@ class AgentRuntime:
             live, role="user", status="ready", content=content + attachments
         )
         assistant = self.hub.add_message(live, role="assistant", status="pending")
-        run = {"id": new_id("run"), "user_message_id": user["id"], "state": "working"}
+        run = {"id": new_id("run_"), "user_message_id": user["id"], "state": "working"}
         self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None, _run=run)
         self._spawn_turn(live)
         return user, assistant
@@ -545,7 +538,7 @@ class AgentRuntime:
                         function={"name": name, "arguments": _wire_arguments(function)},
                     )
             invocations = live.message_invocations(head["id"])
-            await asyncio.gather(*(self._run_invocation(live, inv, specs) for inv in invocations))
+            await _all_or_none(self._run_invocation(live, inv, specs) for inv in invocations)
             self.hub.update_message(live, head, status="ready")
             if live.chat.get("_finished"):
                 self._finish_turn(live, None)
@@ -631,7 +624,7 @@ class AgentRuntime:
         core = config["core_app"]
         llm_input = await self._build_input(live, head, config, specs)
         body: dict[str, Any] = {
-            "app": self.templates.resolve_app(str(core["ref"])),
+            "app": str(core["ref"]),
             "input": llm_input,
         }
         if core.get("setup"):
@@ -646,7 +639,7 @@ class AgentRuntime:
         async def update(task: dict[str, Any]) -> None:
             output = task.get("output")
             if isinstance(output, dict):
-                self._show_output(live, head, output, shown)
+                self._show_output(live, head, output, shown, persist=False)
 
         task = await self.runner.run(body, on_created=created, on_update=update)
         raw = task.get("output")
@@ -671,9 +664,19 @@ class AgentRuntime:
         return unique
 
     def _show_output(
-        self, live: LiveChat, head: Record, output: dict[str, Any], shown: dict[str, Any]
+        self,
+        live: LiveChat,
+        head: Record,
+        output: dict[str, Any],
+        shown: dict[str, Any],
+        *,
+        persist: bool = True,
     ) -> None:
-        """Put the model's (cumulative) output into the assistant message if it changed."""
+        """Put the model's (cumulative) output into the assistant message if it changed.
+
+        Streamed pieces (``persist=False``) are only published: rewriting the whole message to
+        SQLite for each would cost bytes quadratic in the reply. The final call saves it.
+        """
         content: list[Record] = []
         reasoning = output.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
@@ -692,28 +695,21 @@ class AgentRuntime:
             content.append({"type": "tool", "tool_calls": calls})
         if content != shown.get("content"):
             shown["content"] = content
-            self.hub.update_message(live, head, content=content)
+            shown["unsaved"] = not persist
+            self.hub.update_message(live, head, content=content, persist=persist)
+        elif persist and shown.pop("unsaved", False):
+            self.hub.store.save_message(head)
 
     async def _system_prompt(self, live: LiveChat, config: dict[str, Any]) -> str:
         parts = [str(config.get("system_prompt") or "")]
-        cache: dict[str, str] = live.chat.setdefault("_skill_cache", {})
         for skill in config.get("skills") or []:
             if not skill.get("preload"):
                 continue
             content = skill.get("content")
             if content is None:
-                url = str(skill["url"])
-                if url not in cache:
-                    try:
-                        response = await self.http.get(url, timeout=30.0, follow_redirects=True)
-                        response.raise_for_status()
-                    except httpx.HTTPError as exc:
-                        raise ToolFailure(
-                            f"cannot load preloaded skill {skill['name']!r}: {exc}"
-                        ) from exc
-                    cache[url] = response.text
-                    self.hub.update_chat(live, _skill_cache=cache)
-                content = cache[url]
+                content = await fetch_skill(
+                    self.hub, live, self.http, str(skill["name"]), str(skill["url"])
+                )
             parts.append(f"# Skill: {skill['name']}\n\n{content}")
         return "\n\n".join(p for p in parts if p)
 
@@ -820,6 +816,21 @@ class AgentRuntime:
         return (_message_text(head), None)
 
 
+async def _all_or_none(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coros`` side by side; if one raises (or this is cancelled), cancel the rest.
+
+    ``asyncio.gather`` would leave the siblings running unobserved (TaskGroup needs 3.11).
+    """
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def _wire_arguments(function: Record) -> Any:
     """Arguments travel as a JSON object (``StringEncodedMap``); a string that is not one is
     kept as it is, so the failure it causes can be shown."""
@@ -838,7 +849,7 @@ def _waits_on_client(invocation: Record) -> bool:
 
 
 def _run_state(live: LiveChat, state: str) -> Record:
-    return {**(live.chat.get("_run") or {"id": new_id("run")}), "state": state}
+    return {**(live.chat.get("_run") or {"id": new_id("run_")}), "state": state}
 
 
 def _wire_call(call: Record) -> Record:

@@ -1,40 +1,21 @@
-"""HTTP routes of the agent loop (mounted by the local platform behind its API-key auth)."""
+"""HTTP routes of the agent loop (mounted by the local platform behind its API-key auth).
+
+Errors are raised as :class:`~inferencesh.apps.platform.errors.PlatformError` (``RequestError``
+is one); the platform's error handler turns them into its envelopes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.responses import (
-    ok,
-    problem,
-    problem_from,
-    read_json,
-    stream_response,
-)
+from inferencesh.apps.platform.responses import ok, read_json, stream_response
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from .loop import AgentRuntime, RequestError
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 _MAX_BODY = 8 * 1024 * 1024
-
-
-def _guard(handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
-    """Turn the loop's request errors into the platform's error envelopes."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except RequestError as exc:
-            return problem(request, exc.status, exc.code, exc.message)
-        except PlatformError as exc:
-            return problem_from(request, exc)
-
-    return endpoint
 
 
 def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route]:
@@ -102,17 +83,17 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         return ok(request, invocation)
 
     return [
-        Route("/agents/run", _guard(agents_run), methods=["POST"]),
-        Route("/chats/{chat_id}", _guard(chat_get), methods=["GET"]),
-        Route("/chats/{chat_id}/status", _guard(chat_status), methods=["GET"]),
-        Route("/chats/{chat_id}/stream", _guard(chat_stream), methods=["GET"]),
-        Route("/chats/{chat_id}/stop", _guard(chat_stop), methods=["POST"]),
-        Route("/tools/{invocation_id}", _guard(tool_result), methods=["POST"]),
-        Route("/tools/{invocation_id}/invoke", _guard(tool_approve), methods=["POST"]),
-        Route("/tools/{invocation_id}/reject", _guard(tool_reject), methods=["POST"]),
+        Route("/agents/run", agents_run, methods=["POST"]),
+        Route("/chats/{chat_id}", chat_get, methods=["GET"]),
+        Route("/chats/{chat_id}/status", chat_status, methods=["GET"]),
+        Route("/chats/{chat_id}/stream", chat_stream, methods=["GET"]),
+        Route("/chats/{chat_id}/stop", chat_stop, methods=["POST"]),
+        Route("/tools/{invocation_id}", tool_result, methods=["POST"]),
+        Route("/tools/{invocation_id}/invoke", tool_approve, methods=["POST"]),
+        Route("/tools/{invocation_id}/reject", tool_reject, methods=["POST"]),
         Route(
             "/chats/{chat_id}/tools/{invocation_id}/always-allow",
-            _guard(tool_always_allow),
+            tool_always_allow,
             methods=["POST"],
         ),
     ]

@@ -9,18 +9,16 @@ cancelled) like any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inferencesh.core import AsyncInference
-from inferencesh.core.errors import APIConnectionError
+from inferencesh.core.errors import APIConnectionError, APIError
+from inferencesh.core.types import TERMINAL_STATUSES, TaskStatus, parse_status
 
 _log = logging.getLogger("inferencesh.platform.agents")
 
-_COMPLETED, _FAILED, _CANCELLED = 10, 11, 12
-_TERMINAL = (_COMPLETED, _FAILED, _CANCELLED)
 _MAX_RECONNECTS = 5
 
 
@@ -65,7 +63,12 @@ class TaskRunner:
         Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
         coroutine cancels the task on the platform too.
         """
-        created = await self.client.http.request("POST", "/apps/run", json=body)
+        try:
+            created = await self.client.http.request("POST", "/apps/run", json=body)
+        except APIError as exc:
+            # A refused task (unknown app, bad input...) is the tool's failure, for the model
+            # to read, not a fault of the loop.
+            raise TaskError(str(exc), {}) from exc
         if not isinstance(created, dict) or not created.get("id"):
             raise TaskError(f"the platform did not return a task for {body.get('app')!r}", {})
         task: dict[str, Any] = dict(created)
@@ -91,7 +94,7 @@ class TaskRunner:
         task_id = str(task["id"])
         reconnects = 0
         while True:
-            if _status(task) in _TERMINAL:
+            if _status(task) in TERMINAL_STATUSES:
                 return _finish(task)
             try:
                 async for event in self.client.http.stream("GET", f"/tasks/{task_id}/stream"):
@@ -101,7 +104,7 @@ class TaskRunner:
                     task.update(data)
                     if on_update is not None:
                         await on_update(task)
-                    if _status(task) in _TERMINAL:
+                    if _status(task) in TERMINAL_STATUSES:
                         return _finish(task)
             except APIConnectionError as exc:
                 _log.info("stream of task %s dropped (%s); following it again", task_id, exc)
@@ -110,24 +113,20 @@ class TaskRunner:
             fresh = await self.client.http.request("GET", f"/tasks/{task_id}")
             if isinstance(fresh, dict):
                 task.update(fresh)
-            if _status(task) not in _TERMINAL and reconnects > _MAX_RECONNECTS:
+            if _status(task) not in TERMINAL_STATUSES and reconnects > _MAX_RECONNECTS:
                 raise TaskError(f"lost the stream of task {task_id} {reconnects} times", task)
-            if _status(task) not in _TERMINAL:
+            if _status(task) not in TERMINAL_STATUSES:
                 await asyncio.sleep(0.2)
 
 
-def _status(task: dict[str, Any]) -> int:
-    status = task.get("status")
-    with contextlib.suppress(TypeError, ValueError):
-        return int(status)  # type: ignore[arg-type]
-    names = {"completed": _COMPLETED, "failed": _FAILED, "cancelled": _CANCELLED}
-    return names.get(str(status).lower(), 0)
+def _status(task: dict[str, Any]) -> TaskStatus:
+    return parse_status(task.get("status"))
 
 
 def _finish(task: dict[str, Any]) -> dict[str, Any]:
     status = _status(task)
-    if status == _COMPLETED:
+    if status == TaskStatus.COMPLETED:
         return task
-    if status == _CANCELLED:
+    if status == TaskStatus.CANCELLED:
         raise TaskError(f"task {task.get('id')} was cancelled", task)
     raise TaskError(str(task.get("error") or f"task {task.get('id')} failed"), task)

@@ -20,13 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inferencesh.apps.platform.refs import (
-    ALIAS_FILE_NAMES,
-    AliasError,
-    Aliases,
-    RefError,
-    parse_ref,
-)
+from inferencesh.apps.platform.refs import ALIAS_FILE_NAMES, RefError, parse_ref
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -62,12 +56,12 @@ def _files(dirs: Iterable[Path]) -> Iterable[Path]:
 
 
 class TemplateRegistry:
-    """Looks up template agents and app aliases in the agents directories (read on each use,
-    so edits to the files apply to the next chat without a restart)."""
+    """Looks up template agents in the agents directories (read on each use, so edits to the
+    files apply to the next chat without a restart). App refs are not resolved here: the loop
+    sends them to ``/apps/run`` as written, whose resolver applies the aliases."""
 
-    def __init__(self, dirs: list[Path], aliases: Aliases | None = None) -> None:
+    def __init__(self, dirs: list[Path]) -> None:
         self.dirs = dirs
-        self.alias_table = aliases or Aliases(dirs=dirs)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The agent config for ``ref``; :class:`TemplateError` names what is wrong."""
@@ -96,18 +90,3 @@ class TemplateRegistry:
         where = ", ".join(str(d) for d in self.dirs) or "(no agents directory configured)"
         listing = ", ".join(known) or "none"
         raise TemplateError(f"agent {ref!r} not found in {where}; known agents: {listing}")
-
-    def resolve_app(self, ref: str) -> str:
-        """Apply the aliases to an app ref (a versioned alias first, then the unversioned one).
-
-        A ref that does not parse is returned as is: the platform's 400 then says what is wrong.
-        """
-        try:
-            parsed = parse_ref(ref)
-        except RefError:
-            return ref
-        try:
-            target, used = self.alias_table.apply(parsed)
-        except AliasError as exc:
-            raise TemplateError(str(exc)) from exc
-        return str(target) if used else ref

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from inferencesh.apps.platform.ids import now_iso
 
 from . import internal
-from .hub import LiveChat, Record, now
+from .hub import LiveChat, Record
 from .internal import ToolFailure
 from .tasks import TaskError
 
@@ -242,7 +243,7 @@ async def _run_app(
     runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
 ) -> tuple[str, Any]:
     section = spec.config
-    ref = runtime.templates.resolve_app(str(section["ref"]))
+    ref = str(section["ref"])
     body: dict[str, Any] = {"app": ref, "input": {**(section.get("input") or {}), **args}}
     if section.get("setup"):
         body["setup"] = section["setup"]
@@ -261,7 +262,8 @@ async def _run_app(
         raise ToolFailure(f"Task {task_id} {ref} failed: {exc}") from exc
     output = task.get("output")
     extra = f" (session_id: {task['session_id']})" if task.get("session_id") else ""
-    return (f"Task {task['id']} {ref} completed with output: {json.dumps(output)}{extra}", output)
+    app = task.get("app") or ref  # the local app the platform resolved the ref to
+    return (f"Task {task['id']} {app} completed with output: {json.dumps(output)}{extra}", output)
 
 
 def _secret(name: str | None) -> str | None:
@@ -281,7 +283,7 @@ async def _call_hook(
         "agent_version_id": chat.get("agent_version_id"),
         "callback_url": f"{runtime.base_url}/tools/{invocation['id']}",
         "callback_method": "POST",
-        "timestamp": now(),
+        "timestamp": now_iso(),
         "arguments": args,
     }
     body = json.dumps(payload).encode()
