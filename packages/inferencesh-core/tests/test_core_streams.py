@@ -272,3 +272,26 @@ def test_generic_stream_401(driver: Driver, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=CHAT, status_code=401, json={"detail": "bad key"})
     with pytest.raises(AuthenticationError):
         driver.call(chat_events)
+
+
+def test_stream_carries_on_through_a_status_this_sdk_does_not_know(
+    driver: Driver, httpx_mock: HTTPXMock
+) -> None:
+    # A newer platform may add statuses: the number is kept, and the stream goes on to the end.
+    add_run(httpx_mock)
+    add_stream(
+        httpx_mock,
+        ndjson(
+            {"data": {"status": 7}, "fields": ["status"]},
+            {"data": {"status": 14}, "fields": ["status"]},
+            {"data": {"status": 7}, "fields": ["status"]},
+            {"data": {"status": 10, "output": 1}, "fields": ["status", "output"]},
+        ),
+    )
+    updates = driver.call(run_stream)
+    statuses = [update.status for update in updates]
+    assert statuses == [1, 7, 14, 7, 10]
+    unknown = statuses[2]
+    assert isinstance(unknown, TaskStatus) and str(unknown) == "unknown_14"
+    assert not unknown.is_known and not unknown.is_terminal
+    assert updates[-1].output == 1

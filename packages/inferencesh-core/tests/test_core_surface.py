@@ -24,6 +24,7 @@ from inferencesh.core import (
     UploadedFile,
     decode,
     encode,
+    parse_status,
 )
 from pytest_httpx import HTTPXMock
 
@@ -101,6 +102,22 @@ def test_task_status_values_and_rules() -> None:
     assert TaskStatus.CANCELLING.can_transition_to(TaskStatus.CANCELLED)
 
 
+def test_task_status_this_sdk_does_not_know_keeps_its_number() -> None:
+    task = decode(b'{"id":"t","status":14}', Task)
+    status = task.status
+    assert status == 14 and isinstance(status, TaskStatus) and status is TaskStatus(14)
+    assert str(status) == "unknown_14" and f"{status:d}" == "14"
+    assert not status.is_known and not status.is_terminal and not task.is_terminal
+    assert encode(task) == b'{"id":"t","status":14}'
+    assert parse_status(14) is status and parse_status("nonsense") is TaskStatus.UNKNOWN
+    assert len(TaskStatus) == 14 and status not in list(TaskStatus)  # not a new member
+    assert TaskStatus.RUNNING.can_transition_to(14) and status.can_transition_to(7)
+    assert status.can_transition_to(TaskStatus.COMPLETED)
+    assert not TaskStatus.COMPLETED.can_transition_to(14)
+    with pytest.raises(ValueError, match="not a valid TaskStatus"):
+        TaskStatus("running")  # type: ignore[arg-type]
+
+
 def test_wire_types_codec_and_dict_access() -> None:
     raw = b'{"id":"t","status":10,"output":{"a":1},"logs":[{"content":"x"}],"new_field":1}'
     t = decode(raw, Task)
@@ -114,7 +131,7 @@ def test_wire_types_codec_and_dict_access() -> None:
         t["nonsense"]
     assert decode(b'{"status": 13}', Task).status is TaskStatus.REJECTED
     with pytest.raises(msgspec.ValidationError, match=r"\$\.status"):
-        decode(b'{"status": 99}', Task)
+        decode(b'{"status": "running"}', Task)  # a number is expected
     assert repr(UploadedFile(id="f", uri="u")) == "UploadedFile(id='f', uri='u')"
     assert encode(StreamEvent(data=1)) == b'{"data":1}'
 

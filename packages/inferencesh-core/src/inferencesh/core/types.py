@@ -48,6 +48,11 @@ class TaskStatus(enum.IntEnum):
 
     ``str(status)`` is the lower-case name (``"completed"``), so printing a task's status reads
     naturally; comparisons and JSON use the integer.
+
+    A number this SDK does not know (a status added by a newer platform) still decodes: it
+    becomes a ``TaskStatus`` that keeps the number, prints as ``"unknown_14"``, is not terminal
+    and may change to any status, so a stream carries on to the next known status instead of
+    failing. ``TaskStatus(14)`` gives the same value.
     """
 
     UNKNOWN = 0
@@ -66,6 +71,20 @@ class TaskStatus(enum.IntEnum):
     REJECTED = 13
     """No worker would take the task (newer platforms); terminal, reported as a failure."""
 
+    @classmethod
+    def _missing_(cls, value: object) -> TaskStatus | None:
+        # Called by `TaskStatus(n)` and by msgspec when decoding a number that is not a member.
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        status = _UNLISTED.get(value)
+        if status is None:
+            status = int.__new__(cls, value)
+            status._name_ = f"UNKNOWN_{value}"
+            status._value_ = value
+            if len(_UNLISTED) < 64:  # a misbehaving server must not grow this without bound
+                _UNLISTED[value] = status
+        return status
+
     def __str__(self) -> str:
         return self.name.lower()
 
@@ -73,16 +92,23 @@ class TaskStatus(enum.IntEnum):
         return str(self) if not spec else int.__format__(int(self), spec)
 
     @property
+    def is_known(self) -> bool:
+        """False for a status number this SDK does not know."""
+        return self in _ORDER
+
+    @property
     def is_terminal(self) -> bool:
         """True for COMPLETED, FAILED, CANCELLED (and REJECTED): the task will not change."""
-        return self >= TaskStatus.COMPLETED
+        return self in TERMINAL_STATUSES
 
     def can_transition_to(self, other: int) -> bool:
         """The platform's rule for a legal status change from ``self`` to ``other``.
 
         Terminal statuses are final; any other status may go to a terminal one or to
         CANCELLING; otherwise statuses only move forward, except that DISPATCHED may fall back
-        to RECEIVED or QUEUED (a worker rejected the task and it was queued again).
+        to RECEIVED or QUEUED (a worker rejected the task and it was queued again). A status
+        this SDK does not know has no known place in that order, so a change from or to one
+        is allowed (unless from a terminal status).
         """
         target = parse_status(other)
         if self.is_terminal:
@@ -91,8 +117,11 @@ class TaskStatus(enum.IntEnum):
             return True
         if self is TaskStatus.DISPATCHED and target in (TaskStatus.RECEIVED, TaskStatus.QUEUED):
             return True
-        return _ORDER[target] > _ORDER[self]
+        here, there = _ORDER.get(self), _ORDER.get(target)
+        return here is None or there is None or there > here
 
+
+_UNLISTED: dict[int, TaskStatus] = {}
 
 # The platform's StatusOrder, kept as the platform defines it rather than derived from the values.
 _ORDER: dict[TaskStatus, int] = {
@@ -116,19 +145,19 @@ TERMINAL_STATUSES: frozenset[TaskStatus] = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED}
 )
 
-_BY_VALUE: dict[int, TaskStatus] = {s.value: s for s in TaskStatus}
 _BY_NAME: dict[str, TaskStatus] = {s.name.lower(): s for s in TaskStatus}
 
 
 def parse_status(value: object) -> TaskStatus:
     """Turn a wire status (an int, or a name such as ``"completed"``) into a ``TaskStatus``.
 
-    Unknown values give ``TaskStatus.UNKNOWN``.
+    A number keeps its value even when this SDK does not know it (see ``TaskStatus``); an
+    unknown name, or anything else, gives ``TaskStatus.UNKNOWN``.
     """
     if isinstance(value, TaskStatus):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return _BY_VALUE.get(value, TaskStatus.UNKNOWN)
+        return TaskStatus(value)
     if isinstance(value, str):
         return _BY_NAME.get(value.strip().lower(), TaskStatus.UNKNOWN)
     return TaskStatus.UNKNOWN
@@ -257,7 +286,7 @@ class Task(WireStruct):
 
     @property
     def task_status(self) -> TaskStatus:
-        """``status`` as a ``TaskStatus`` (UNKNOWN for a value this SDK does not know)."""
+        """``status`` as a ``TaskStatus`` (also for a ``Task`` built with a plain int)."""
         return parse_status(self.status)
 
     @property
