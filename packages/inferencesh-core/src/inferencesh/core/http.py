@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -51,8 +51,36 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
+# The steps of one exchange: send (the reply's body is read when it is an error), or pause.
+# The retry loop that yields them is written once; each client carries them out with its I/O.
+class _Send(NamedTuple):
+    prep: Prepared
+    timeout: httpx.Timeout
+    stream: bool
+    source: Source | None  # an upload body, streamed from its source on each attempt
+
+
+class _Pause(NamedTuple):
+    seconds: float
+
+
+_Exchange = Generator[_Send | _Pause, Any, httpx.Response]
+
+
+def _request(client: httpx.Client | httpx.AsyncClient, step: _Send, body: Any) -> httpx.Request:
+    prep = step.prep
+    return client.build_request(
+        prep.method,
+        prep.url,
+        headers=prep.headers,
+        content=body,
+        params=prep.params,
+        timeout=step.timeout,
+    )
+
+
 class _Base:
-    """What the sync and async clients share: settings, headers and pure helpers."""
+    """What the sync and async clients share: settings, headers, the retry loop, helpers."""
 
     def __init__(self, config: Config, owns: bool) -> None:
         configure_from_env()
@@ -99,8 +127,52 @@ class _Base:
             read=read if read is not None else self.config.stream_idle_timeout,
         )
 
-    def _retry_state(self) -> RetryState:
-        return RetryState(self.config.max_retries)
+    def _exchange(
+        self,
+        prep: Prepared,
+        timeout: httpx.Timeout,
+        *,
+        stream: bool = False,
+        source: Source | None = None,
+        ok_below: int = 400,
+    ) -> _Exchange:
+        """Send ``prep`` until it succeeds, retrying per ``RetryState``; returns the response.
+
+        An error reply that is not retried raises the mapped ``APIError``; a transport failure
+        that is not retried raises ``APIConnectionError``/``APITimeoutError``. An upload is
+        retried only when its source can be read again.
+        """
+        retries = self.config.max_retries if source is None or source.replayable else 0
+        state = RetryState(retries)
+        while True:
+            started = time.perf_counter()
+            try:
+                response: httpx.Response = yield _Send(prep, timeout, stream, source)
+            except httpx.TransportError as exc:
+                delay = state.delay_after_error()
+                if delay is None:
+                    raise connection_error(exc, prep.where) from exc
+                self._log_retry(prep, type(exc).__name__, delay, state)
+                yield _Pause(delay)
+                continue
+            self._log_reply(prep, response.status_code, started, state.attempt + 1)
+            if response.status_code < ok_below:
+                return response
+            delay = state.delay_after_status(response.status_code, response.headers)
+            if delay is None:
+                raise_for_status(
+                    response.status_code, response.headers, response.content, prep.where
+                )
+            self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
+            yield _Pause(delay)
+
+    @staticmethod
+    def _upload_prep(url: str, source: Source) -> Prepared:
+        headers = {"Content-Type": source.content_type or "application/octet-stream"}
+        if source.size is not None:
+            headers["Content-Length"] = str(source.size)
+        # A presigned URL carries its credentials in the query: never log or report it.
+        return Prepared("PUT", url, "PUT <upload_url>", headers, None, None)
 
     @staticmethod
     def _log_reply(prep: Prepared, status: int, started: float, attempt: int) -> None:
@@ -167,41 +239,32 @@ class HTTPClient(_Base):
         return parse_body(response.status_code, response.headers, response.content, prep.where)
 
     def _send(self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool) -> httpx.Response:
-        state = self._retry_state()
+        return self._perform(self._exchange(prep, timeout, stream=stream))
+
+    def _perform(self, exchange: _Exchange) -> httpx.Response:
+        """Carry out an exchange's steps with the sync client."""
+        result: Any = None
+        error: httpx.TransportError | None = None
         while True:
-            started = time.perf_counter()
             try:
-                request = self._client.build_request(
-                    prep.method,
-                    prep.url,
-                    headers=prep.headers,
-                    content=prep.content,
-                    params=prep.params,
-                    timeout=timeout,
-                )
-                response = self._client.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                delay = state.delay_after_error()
-                if delay is None:
-                    raise connection_error(exc, prep.where) from exc
-                self._log_retry(prep, type(exc).__name__, delay, state)
-                _transport.sleep(delay)
-                continue
-            self._log_reply(prep, response.status_code, started, state.attempt + 1)
-            if response.status_code < 400:
+                step = exchange.send(result) if error is None else exchange.throw(error)
+            except StopIteration as done:
+                response: httpx.Response = done.value
                 return response
-            delay = state.delay_after_status(response.status_code, response.headers)
-            if delay is None:
-                try:
-                    body = response.read()
-                except httpx.TransportError as exc:
-                    raise connection_error(exc, prep.where) from exc
-                finally:
-                    response.close()
-                raise_for_status(response.status_code, response.headers, body, prep.where)
-            response.close()
-            self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
-            _transport.sleep(delay)
+            result, error = None, None
+            if isinstance(step, _Pause):
+                _transport.sleep(step.seconds)
+                continue
+            body = step.prep.content if step.source is None else step.source.iter_chunks()
+            try:
+                result = self._client.send(_request(self._client, step, body), stream=step.stream)
+                if result.status_code >= 400:
+                    try:
+                        result.read()
+                    finally:
+                        result.close()
+            except httpx.TransportError as exc:
+                error = exc
 
     @contextmanager
     def _open_stream(
@@ -257,28 +320,8 @@ class HTTPClient(_Base):
 
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
-        where = "PUT <upload_url>"
-        headers = {"Content-Type": source.content_type or "application/octet-stream"}
-        if source.size is not None:
-            headers["Content-Length"] = str(source.size)
-        state = RetryState(self.config.max_retries if source.replayable else 0)
-        while True:
-            try:
-                response = self._client.put(
-                    url, content=source.iter_chunks(), headers=headers, timeout=self._timeout
-                )
-            except httpx.TransportError as exc:
-                delay = state.delay_after_error()
-                if delay is None:
-                    raise connection_error(exc, where) from exc
-                _transport.sleep(delay)
-                continue
-            if response.status_code < 300:
-                return
-            delay = state.delay_after_status(response.status_code, response.headers)
-            if delay is None:
-                raise_for_status(response.status_code, response.headers, response.content, where)
-            _transport.sleep(delay)
+        prep = self._upload_prep(url, source)
+        self._perform(self._exchange(prep, self._timeout, source=source, ok_below=300))
 
 
 class AsyncHTTPClient(_Base):
@@ -319,41 +362,34 @@ class AsyncHTTPClient(_Base):
     async def _send(
         self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool
     ) -> httpx.Response:
-        state = self._retry_state()
+        return await self._perform(self._exchange(prep, timeout, stream=stream))
+
+    async def _perform(self, exchange: _Exchange) -> httpx.Response:
+        """Carry out an exchange's steps with the async client."""
+        result: Any = None
+        error: httpx.TransportError | None = None
         while True:
-            started = time.perf_counter()
             try:
-                request = self._client.build_request(
-                    prep.method,
-                    prep.url,
-                    headers=prep.headers,
-                    content=prep.content,
-                    params=prep.params,
-                    timeout=timeout,
-                )
-                response = await self._client.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                delay = state.delay_after_error()
-                if delay is None:
-                    raise connection_error(exc, prep.where) from exc
-                self._log_retry(prep, type(exc).__name__, delay, state)
-                await _transport.asleep(delay)
-                continue
-            self._log_reply(prep, response.status_code, started, state.attempt + 1)
-            if response.status_code < 400:
+                step = exchange.send(result) if error is None else exchange.throw(error)
+            except StopIteration as done:
+                response: httpx.Response = done.value
                 return response
-            delay = state.delay_after_status(response.status_code, response.headers)
-            if delay is None:
-                try:
-                    body = await response.aread()
-                except httpx.TransportError as exc:
-                    raise connection_error(exc, prep.where) from exc
-                finally:
-                    await response.aclose()
-                raise_for_status(response.status_code, response.headers, body, prep.where)
-            await response.aclose()
-            self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
-            await _transport.asleep(delay)
+            result, error = None, None
+            if isinstance(step, _Pause):
+                await _transport.asleep(step.seconds)
+                continue
+            body = step.prep.content if step.source is None else step.source.aiter_chunks()
+            try:
+                result = await self._client.send(
+                    _request(self._client, step, body), stream=step.stream
+                )
+                if result.status_code >= 400:
+                    try:
+                        await result.aread()
+                    finally:
+                        await result.aclose()
+            except httpx.TransportError as exc:
+                error = exc
 
     @asynccontextmanager
     async def _open_stream(
@@ -413,25 +449,5 @@ class AsyncHTTPClient(_Base):
 
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
-        where = "PUT <upload_url>"
-        headers = {"Content-Type": source.content_type or "application/octet-stream"}
-        if source.size is not None:
-            headers["Content-Length"] = str(source.size)
-        state = RetryState(self.config.max_retries if source.replayable else 0)
-        while True:
-            try:
-                response = await self._client.put(
-                    url, content=source.aiter_chunks(), headers=headers, timeout=self._timeout
-                )
-            except httpx.TransportError as exc:
-                delay = state.delay_after_error()
-                if delay is None:
-                    raise connection_error(exc, where) from exc
-                await _transport.asleep(delay)
-                continue
-            if response.status_code < 300:
-                return
-            delay = state.delay_after_status(response.status_code, response.headers)
-            if delay is None:
-                raise_for_status(response.status_code, response.headers, response.content, where)
-            await _transport.asleep(delay)
+        prep = self._upload_prep(url, source)
+        await self._perform(self._exchange(prep, self._timeout, source=source, ok_below=300))
