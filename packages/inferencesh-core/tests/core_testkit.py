@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -31,19 +32,26 @@ def task(id: str = "t1", status: int = 1, **fields: Any) -> dict[str, Any]:
 
 
 class Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body sent in the given chunks, optionally failing afterwards (a drop)."""
+    """A response body sent in the given chunks, optionally failing afterwards (a drop);
+    ``pace`` seconds pass before each chunk (a server that keeps sending)."""
 
-    def __init__(self, chunks: list[bytes], fail: Exception | None = None) -> None:
+    def __init__(self, chunks: list[bytes], fail: Exception | None = None, pace: float = 0) -> None:
         self.chunks = chunks
         self.fail = fail
+        self.pace = pace
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
+        for chunk in self.chunks:
+            if self.pace:
+                time.sleep(self.pace)
+            yield chunk
         if self.fail is not None:
             raise self.fail
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self.chunks:
+            if self.pace:
+                await asyncio.sleep(self.pace)
             yield chunk
         if self.fail is not None:
             raise self.fail

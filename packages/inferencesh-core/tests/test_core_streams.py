@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from core_testkit import BASE, Chunks, Driver, ndjson, task
@@ -189,6 +191,20 @@ def test_wait_deadline(driver: Driver, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=GET, json=task(status=7), is_reusable=True)
     with pytest.raises(APITimeoutError, match="did not finish within"):
         driver.call(lambda c: c.wait_for_completion("t1", timeout=0.05))
+
+
+def test_wait_deadline_while_updates_keep_arriving(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    # A task that logs without pause must still time out: the deadline is not only checked
+    # when the stream goes quiet.
+    logs = [
+        ndjson({"data": {"status": 7, "logs": [{"content": f"step {i}"}]}, "fields": ["logs"]})
+        for i in range(40)
+    ]
+    httpx_mock.add_response(url=STREAM, headers=NDJSON_HEADERS, stream=Chunks(logs, pace=0.025))
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match="did not finish within 0.2 s"):
+        driver.call(lambda c: c.wait_for_completion("t1", timeout=0.2))
+    assert time.monotonic() - started < 0.6  # the whole stream would take 1 s
 
 
 def test_sse_task_stream(driver: Driver, httpx_mock: HTTPXMock) -> None:

@@ -15,7 +15,8 @@ Rules:
   opened again after a growing pause.
 * Consecutive attempts that fail before receiving a single byte are limited by
   ``max_reconnects``; any received byte (heartbeats included) resets the count. An overall
-  ``deadline`` bounds the whole wait.
+  ``deadline`` bounds the whole wait, also while updates keep arriving: the loops stop reading
+  once it has passed (``expired``) and ``next_action`` raises.
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ class TaskFollower:
         if isinstance(action, Sleep) and remaining is not None:
             return Sleep(min(action.seconds, remaining))
         return action
+
+    @property
+    def expired(self) -> bool:
+        """True once the overall deadline has passed (checked while updates keep arriving)."""
+        return self.deadline is not None and self._clock() >= self.deadline
 
     def remaining(self) -> float | None:
         """Seconds left before the overall deadline (``None`` without one)."""

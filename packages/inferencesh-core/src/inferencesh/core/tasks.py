@@ -58,7 +58,7 @@ def _follow(http: HTTPClient, follower: TaskFollower) -> Generator[list[Task], N
                         updates = follower.feed_lines(lines)
                         if updates:
                             yield updates
-                        if follower.done:
+                        if follower.done or follower.expired:
                             break
             except APIConnectionError as exc:
                 error = exc
@@ -91,7 +91,7 @@ async def _afollow(
                         updates = follower.feed_lines(lines)
                         if updates:
                             yield updates
-                        if follower.done:
+                        if follower.done or follower.expired:
                             break
             except APIConnectionError as exc:
                 error = exc
