@@ -202,7 +202,7 @@ def test_wait_deadline_while_updates_keep_arriving(driver: Driver, httpx_mock: H
     ]
     httpx_mock.add_response(url=STREAM, headers=NDJSON_HEADERS, stream=Chunks(logs, pace=0.025))
     started = time.monotonic()
-    with pytest.raises(APITimeoutError, match="did not finish within 0.2 s"):
+    with pytest.raises(APITimeoutError, match=r"did not finish within 0\.2 s"):
         driver.call(lambda c: c.wait_for_completion("t1", timeout=0.2))
     assert time.monotonic() - started < 0.6  # the whole stream would take 1 s
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the runtime is imported by the commands that need it, keeping --help fast
     from inferencesh.apps.runtime import AppRunner, RunEvent
+    from inferencesh.core.progress import ProgressBar
 
 __all__ = ["register_app"]
 
@@ -46,7 +47,9 @@ def register_app(commands: Any) -> None:
         "test",
         help="run an app locally and print its logs and output",
         description="Run the app through the runtime: logs stream to stderr as they come, the "
-        "output JSON goes to stdout, output files stay on disk. Exits 1 when the run fails.",
+        "output JSON goes to stdout, output files stay on disk. Input files given as URLs are "
+        "downloaded first, with a progress bar when stderr is a terminal. Exits 1 when the run "
+        "fails.",
     )
     test.add_argument("dir", nargs="?", default=".", help="the app directory (default: .)")
     test.add_argument(
@@ -192,7 +195,16 @@ def _chdir(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
+def _download_bar(url: str) -> ProgressBar:
+    """The progress bar of one input download (draws on a terminal only)."""
+    from inferencesh.apps.file import _url_basename
+    from inferencesh.core.progress import ProgressBar
+
+    return ProgressBar(f"downloading {_url_basename(url) or url}", stream=sys.stderr)
+
+
 def _cmd_test(args: argparse.Namespace) -> int:
+    from inferencesh.apps.file import download_progress
     from inferencesh.apps.runtime import AppLoadError, AppRunner
 
     app_dir = Path(args.dir).expanduser().resolve()
@@ -215,7 +227,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.INFO)
     # Like the worker: app code runs with the app directory as its working directory, and
     # relative file paths in the input are read from there.
-    with _chdir(app_dir):
+    with _chdir(app_dir), download_progress(_download_bar):
         try:
             return asyncio.run(_test(runner, input_value, setup, args.function))
         except KeyboardInterrupt:

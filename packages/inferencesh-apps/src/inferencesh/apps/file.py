@@ -6,6 +6,11 @@ dict with ``uri``/``path``. Building one never touches the network. Remote files
 :meth:`File.aresolve`, or :meth:`File.resolve` in scripts; downloads land in a cache directory
 through a temporary file in the same directory that is renamed into place once complete and synced,
 so a half-written file is never visible under its final name.
+
+Downloads are silent unless asked: pass ``progress=`` (a ``ProgressCallback`` of
+``inferencesh.core.progress``, e.g. a ``ProgressBar``) to :meth:`File.aresolve`, a factory to
+:func:`resolve_files`, or wrap code that downloads (the runtime, for instance) in
+:func:`download_progress`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import hashlib
 import mimetypes
 import os
@@ -30,8 +36,9 @@ from pydantic_core import PydanticCustomError, core_schema
 
 if TYPE_CHECKING:
     import httpx
+    from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
-__all__ = ["File", "FileDownloadError", "cache_dir", "resolve_files"]
+__all__ = ["File", "FileDownloadError", "cache_dir", "download_progress", "resolve_files"]
 
 _CHUNK = 1 << 16
 _ATTEMPTS = 3
@@ -43,6 +50,11 @@ _DATA_URI = re.compile(
     r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?)(?P<b64>;base64)?,(?P<data>.*)$", re.S
 )
 _FIELDS = ("path", "uri", "content_type", "size", "filename")
+# The progress factory for downloads that were not given a callback (see `download_progress`);
+# a context variable, so it reaches the tasks the runtime starts and nothing else.
+_PROGRESS: contextvars.ContextVar[ProgressFactory | None] = contextvars.ContextVar(
+    "inferencesh_download_progress", default=None
+)
 
 
 class FileDownloadError(RuntimeError):
@@ -238,12 +250,22 @@ class File:
 
     # -- resolution -----------------------------------------------------------------------
 
-    async def aresolve(self, *, client: httpx.AsyncClient | None = None) -> File:
+    async def aresolve(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> File:
         """Make :attr:`path` available without blocking the event loop; returns ``self``.
 
         Downloads an ``http(s)`` URL into the cache (or reuses the cached copy), decodes a data:
         URI in a worker thread, and checks that a local path exists. Raises
         :class:`FileDownloadError` or :class:`FileNotFoundError` with the URL or path.
+
+        ``progress`` (opt-in) is called with ``(bytes received, total or None)`` while bytes are
+        fetched: ``(0, total)`` first, from 0 again on a retry, and ``(size, size)`` last. It is
+        not called for a cached copy. An exception it raises aborts the download (nothing is
+        left in the cache). Without it, the factory of :func:`download_progress` is used.
         """
         import asyncio
 
@@ -256,11 +278,11 @@ class File:
             if _scheme(self.uri) == "data":
                 self._path = str(await asyncio.to_thread(_write_data_uri, self.uri))
             else:
-                self._path = str(await _download(self.uri, client))
+                self._path = str(await _download(self.uri, client, progress))
         self._fill_metadata()
         return self
 
-    def resolve(self) -> File:
+    def resolve(self, *, progress: ProgressCallback | None = None) -> File:
         """Blocking version of :meth:`aresolve` for scripts; refuses to run inside an event loop."""
         if _loop_running():
             raise RuntimeError(
@@ -268,7 +290,7 @@ class File:
             )
         import asyncio
 
-        return asyncio.run(self.aresolve())
+        return asyncio.run(self.aresolve(progress=progress))
 
     def refresh_metadata(self) -> None:
         """Re-read ``content_type``, ``size`` and ``filename`` from the local file."""
@@ -388,19 +410,54 @@ def iter_files(model: Any) -> Iterator[tuple[str, File]]:
     return _walk(model, "")
 
 
-async def resolve_files(model: Any, *, concurrency: int = 8) -> None:
+@contextlib.contextmanager
+def download_progress(factory: ProgressFactory | None) -> Iterator[None]:
+    """Report downloads made inside this block (and in tasks started from it) to ``factory``.
+
+    ``factory(url)`` returns the progress callback for one download (or ``None``); ``url`` is
+    fit to display (a query string, which may hold a signature, reads ``?...``). When the
+    callback has a ``close()`` method it is called once the download ends. Use it around code
+    that downloads files for you, such as the runtime resolving an app's inputs::
+
+        with download_progress(lambda url: ProgressBar(url)):
+            await runner.run(input_value)
+
+    An explicit ``progress=`` argument wins over the factory.
+    """
+    token = _PROGRESS.set(factory)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+async def resolve_files(
+    model: Any, *, concurrency: int = 8, progress: ProgressFactory | None = None
+) -> None:
     """Fetch every ``File`` in ``model`` so app code can read ``.path`` without blocking.
 
     Downloads run concurrently (at most ``concurrency`` at once) over one HTTP client; each URL is
     fetched once even when several fields name it. The first failure cancels the rest and raises
     :class:`FileDownloadError` (or :class:`FileNotFoundError` for a missing local path) naming the
     field, e.g. ``could not download http://.../a.png for field 'context[0].images[1]': HTTP 404``.
-    """
-    import asyncio
 
+    ``progress`` (opt-in) is a factory called with each URL that is actually downloaded (query
+    string hidden) and returning its callback, e.g. ``lambda url: ProgressBar(url)``; see
+    :func:`download_progress`.
+    """
     found = list(iter_files(model))
     if not found:
         return
+    if progress is None:
+        await _resolve_all(found, concurrency)
+    else:
+        with download_progress(progress):  # the tasks below copy this context
+            await _resolve_all(found, concurrency)
+
+
+async def _resolve_all(found: list[tuple[str, File]], concurrency: int) -> None:
+    import asyncio
+
     semaphore = asyncio.Semaphore(concurrency)
     by_key: dict[tuple[str | None, str | None], list[tuple[str, File]]] = {}
     for where, file in found:
@@ -474,14 +531,26 @@ def _cached_download(url: str) -> Path | None:
     return found
 
 
-async def _download(url: str, client: httpx.AsyncClient | None) -> Path:
+async def _download(
+    url: str, client: httpx.AsyncClient | None, progress: ProgressCallback | None
+) -> Path:
     cached = _cached_download(url)
     if cached is not None:
         return cached
-    if client is None:
-        async with _new_client() as own:
-            return await _download_with_retries(url, own)
-    return await _download_with_retries(url, client)
+    made = None
+    if progress is None:
+        factory = _PROGRESS.get()
+        # The query string may hold a signature: the factory gets a URL fit to display.
+        progress = made = factory(_redact(url)) if factory is not None else None
+    try:
+        if client is None:
+            async with _new_client() as own:
+                return await _download_with_retries(url, own, progress)
+        return await _download_with_retries(url, client, progress)
+    finally:
+        close = getattr(made, "close", None)
+        if callable(close):
+            close()
 
 
 def _new_client() -> httpx.AsyncClient:
@@ -494,12 +563,14 @@ def _new_client() -> httpx.AsyncClient:
     )
 
 
-async def _download_with_retries(url: str, client: httpx.AsyncClient) -> Path:
+async def _download_with_retries(
+    url: str, client: httpx.AsyncClient, progress: ProgressCallback | None
+) -> Path:
     import asyncio
 
     for attempt in range(_ATTEMPTS):
         try:
-            return await _download_once(url, client)
+            return await _download_once(url, client, progress)
         except _Retryable as exc:
             if attempt + 1 == _ATTEMPTS:
                 raise FileDownloadError(
@@ -515,7 +586,9 @@ class _Retryable(Exception):
         self.reason = reason
 
 
-async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
+async def _download_once(
+    url: str, client: httpx.AsyncClient, progress: ProgressCallback | None
+) -> Path:
     import asyncio
     import tempfile
 
@@ -532,11 +605,21 @@ async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
                     if response.status_code in (408, 425, 429) or response.status_code >= 500:
                         raise _Retryable(reason)
                     raise FileDownloadError(url, reason)
+                total = _content_length(response) if progress is not None else None
+                if progress is not None:
+                    progress(0, total)
                 with os.fdopen(fd, "wb") as out:
                     fd = -1
                     async for chunk in response.aiter_bytes(_CHUNK):
                         out.write(chunk)
+                        if progress is not None:
+                            # Bytes off the wire, comparable with Content-Length when the
+                            # body is compressed.
+                            progress(response.num_bytes_downloaded, total)
                     await asyncio.to_thread(_sync_file, out)
+                received = response.num_bytes_downloaded
+                if progress is not None and received != total:
+                    progress(received, received)  # the size is known now
                 name = _final_name(url, response)
         except httpx.TransportError as exc:
             raise _Retryable(
@@ -553,6 +636,14 @@ async def _download_once(url: str, client: httpx.AsyncClient) -> Path:
         if tmp_name:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    try:
+        length = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return length if length >= 0 else None
 
 
 def _final_name(url: str, response: httpx.Response) -> str:

@@ -21,6 +21,7 @@ _MODULES: dict[str, list[str]] = {
     "inferencesh.core.tasks": ["AsyncTaskStream", "TaskStream"],
     "inferencesh.core.sessions": ["AsyncSessionHandle", "SessionHandle"],
     "inferencesh.core.files": ["UploadFileOptions"],
+    "inferencesh.core.progress": ["ProgressBar", "ProgressCallback"],
     "inferencesh.core.types": [
         "TERMINAL_STATUSES",
         "CancelTaskRequest",
@@ -88,6 +89,8 @@ __all__ = [
     "NotFoundError",
     "PartialFile",
     "PermissionDeniedError",
+    "ProgressBar",
+    "ProgressCallback",
     "RateLimitError",
     "RequirementError",
     "RequirementsNotMetError",
@@ -163,6 +166,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     )
     from inferencesh.core.files import UploadFileOptions
     from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.progress import ProgressBar, ProgressCallback
     from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
     from inferencesh.core.tasks import AsyncTaskStream, TaskStream
     from inferencesh.core.types import (

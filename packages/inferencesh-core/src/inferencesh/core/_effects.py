@@ -18,8 +18,6 @@ import msgspec
 from inferencesh.core import _transport
 from inferencesh.core.errors import InferenceError
 from inferencesh.core.files import Source
-from inferencesh.core.tasks import AsyncTaskStream, TaskStream
-from inferencesh.core.types import Task
 
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
@@ -51,23 +49,19 @@ class Blocking(msgspec.Struct, frozen=True):
     fn: Callable[[], Any]
 
 
-class Follow(msgspec.Struct, frozen=True):
-    """Wait for a task to reach a terminal status; the result is the final task."""
-
-    task: Task
-    timeout: float | None
-
-
 class OpenStream(msgspec.Struct, frozen=True):
     """Open ``GET path`` as an event stream, closing the one open before (a driver holds one);
-    ``read_timeout`` bounds each read (``None``: the client's default)."""
+    ``read_timeout`` bounds each read (``None``: the client's default). With ``task_lines``
+    the stream is a task stream read in batches: one list of ``TaskLine`` per received chunk."""
 
     path: str
     read_timeout: float | None = None
+    task_lines: bool = False
 
 
 class NextEvent(msgspec.Struct, frozen=True):
-    """Read the open stream's next event; the result is a ``StreamEvent``, or ``EOF`` at its end."""
+    """Read the open stream's next item (a ``StreamEvent``, or a batch of ``TaskLine``), or
+    ``EOF`` at its end."""
 
 
 class Sleep(msgspec.Struct, frozen=True):
@@ -90,7 +84,7 @@ class Emit(msgspec.Struct, frozen=True):
     value: Any
 
 
-Effect = Call | Put | Blocking | Follow | OpenStream | NextEvent | Sleep | Callback | Emit
+Effect = Call | Put | Blocking | OpenStream | NextEvent | Sleep | Callback | Emit
 Op = Generator[Effect, Any, T]
 NEXT = NextEvent()
 EOF: Any = object()
@@ -163,14 +157,14 @@ class _SyncDriver:
             return http.put(effect.url, effect.source)
         if isinstance(effect, OpenStream):
             self._close_stream()
-            self._stream = iter(http.stream("GET", effect.path, read_timeout=effect.read_timeout))
+            if effect.task_lines:
+                self._stream = http.task_lines(effect.path, effect.read_timeout)
+            else:
+                self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
             return None
         if isinstance(effect, Sleep):
             _transport.sleep(effect.seconds)
             return None
-        if isinstance(effect, Follow):
-            follower = self._client._follower(effect.task, effect.timeout, None)
-            return TaskStream(http, follower).wait()
         raise AssertionError(f"unexpected effect {effect!r}")
 
     def iterate(self, op: Op[T], out: list[T]) -> Iterator[Any]:
@@ -241,15 +235,14 @@ class _AsyncDriver:
             return await http.put(effect.url, effect.source)
         if isinstance(effect, OpenStream):
             await self._close_stream()
-            stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
-            self._stream = aiter(stream)
+            if effect.task_lines:
+                self._stream = http.task_lines(effect.path, effect.read_timeout)
+            else:
+                self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
             return None
         if isinstance(effect, Sleep):
             await _transport.asleep(effect.seconds)
             return None
-        if isinstance(effect, Follow):
-            follower = self._client._follower(effect.task, effect.timeout, None)
-            return await AsyncTaskStream(http, follower).wait()
         raise AssertionError(f"unexpected effect {effect!r}")
 
     async def iterate(self, op: Op[T], out: list[T]) -> AsyncIterator[Any]:
@@ -283,9 +276,10 @@ def run(client: Inference, op: Op[T]) -> T:
     return out[0]
 
 
-def iterate(client: Inference, op: Op[Any]) -> Iterator[Any]:
-    """Run ``op`` with blocking I/O, yielding each value it emits."""
-    return _SyncDriver(client).iterate(op, [])
+def iterate(client: Inference, op: Op[T], out: list[T] | None = None) -> Iterator[Any]:
+    """Run ``op`` with blocking I/O, yielding each value it emits; its result is appended to
+    ``out`` when it ends."""
+    return _SyncDriver(client).iterate(op, [] if out is None else out)
 
 
 async def arun(client: AsyncInference, op: Op[T]) -> T:
@@ -296,6 +290,7 @@ async def arun(client: AsyncInference, op: Op[T]) -> T:
     return out[0]
 
 
-def aiterate(client: AsyncInference, op: Op[Any]) -> AsyncIterator[Any]:
-    """Run ``op`` with awaits, yielding each value it emits."""
-    return _AsyncDriver(client).iterate(op, [])
+def aiterate(client: AsyncInference, op: Op[T], out: list[T] | None = None) -> AsyncIterator[Any]:
+    """Run ``op`` with awaits, yielding each value it emits; its result is appended to ``out``
+    when it ends."""
+    return _AsyncDriver(client).iterate(op, [] if out is None else out)

@@ -1,19 +1,21 @@
 """Every client operation, written once as a generator of I/O effects.
 
 An operation yields effects (``Call`` an API endpoint, ``Put`` bytes to a presigned URL, run
-something ``Blocking`` such as a disk check, ``Follow`` a task to its end; the vocabulary is in
-``_effects``) and receives each effect's result back; it returns the operation's result. The
+something ``Blocking`` such as a disk check; the vocabulary is in ``_effects``) and receives each effect's result back; it returns the operation's result. The
 drivers in ``_effects`` perform the effects with a sync or an async client, so request
 building, validation and response handling exist exactly once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from inferencesh.core._effects import Blocking, Call, Follow, Op, Put
+import msgspec
+
+from inferencesh.core._effects import Blocking, Call, Op, Put
+from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import convert, new_idempotency_key
 from inferencesh.core.errors import MalformedResponseError
 from inferencesh.core.files import (
@@ -23,6 +25,7 @@ from inferencesh.core.files import (
     source_of,
     substitute,
 )
+from inferencesh.core.tasks import follow
 from inferencesh.core.types import (
     CancelTaskRequest,
     FileCreateRequest,
@@ -31,6 +34,9 @@ from inferencesh.core.types import (
     Task,
     UploadedFile,
 )
+
+if TYPE_CHECKING:  # annotations only: the progress module loads when a bar is made
+    from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
 # The platform accepts idle timeouts of 1 s to 1 h for a new session.
 _SESSION_TIMEOUT_RANGE = (1, 3600)
@@ -82,11 +88,21 @@ def validate_run_params(params: Any) -> dict[str, Any]:
     return body
 
 
-def upload_file(data: Any, options: UploadFileOptions | None = None) -> Op[UploadedFile]:
+def upload_file(
+    data: Any,
+    options: UploadFileOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> Op[UploadedFile]:
     """Upload bytes, a path, a data: URI or a file object; returns the file record."""
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be a callable taking (done, total), got {type(progress).__name__}"
+        )
     source = source_of(data, options)
     if source.kind != "bytes" or source.content_type is None:
         source = yield Blocking(source.probe)
+    if progress is not None:
+        source = msgspec.structs.replace(source, progress=progress)
     opts = options or UploadFileOptions()
     body = FileCreateRequest(
         files=[
@@ -115,7 +131,29 @@ def upload_file(data: Any, options: UploadFileOptions | None = None) -> Op[Uploa
     return record
 
 
-def prepare_input(value: Any, upload_paths: bool) -> Op[Any]:
+def _upload_name(item: Any) -> str:
+    """How an auto-uploaded value is named to a progress factory."""
+    source = source_of(item)
+    if source.filename:
+        return source.filename
+    return "data" if source.kind == "bytes" else "file"
+
+
+def upload_with_progress(item: Any, factory: ProgressFactory | None) -> Op[UploadedFile]:
+    """Upload one value with the callback ``factory`` makes for it (closed at the end)."""
+    progress = factory(_upload_name(item)) if factory is not None else None
+    try:
+        record = yield from upload_file(item, None, progress)
+    finally:
+        close = getattr(progress, "close", None)
+        if callable(close):
+            close()
+    return record
+
+
+def prepare_input(
+    value: Any, upload_paths: bool, progress: ProgressFactory | None = None
+) -> Op[Any]:
     """Upload the files in a task input and return the input with their URIs."""
     found, candidates = find_uploads(value, upload_paths)
     if candidates:
@@ -127,17 +165,19 @@ def prepare_input(value: Any, upload_paths: bool) -> Op[Any]:
         return substitute(value, {}) if isinstance(value, (dict, list, tuple)) else value
     uris: dict[Any, str] = {}
     for key, item in found.items():
-        record = yield from upload_file(item)
+        record = yield from upload_with_progress(item, progress)
         uris[key] = record.uri
     return substitute(value, uris)
 
 
-def create_task(params: Any, upload_paths: bool) -> Op[Task]:
+def create_task(
+    params: Any, upload_paths: bool, upload_progress: ProgressFactory | None = None
+) -> Op[Task]:
     """Validate params, upload input files and ``POST /apps/run``; returns the new task."""
     body = validate_run_params(params)
-    body["input"] = yield from prepare_input(body["input"], upload_paths)
+    body["input"] = yield from prepare_input(body["input"], upload_paths, upload_progress)
     if "setup" in body and body["setup"] is not None:
-        body["setup"] = yield from prepare_input(body["setup"], upload_paths)
+        body["setup"] = yield from prepare_input(body["setup"], upload_paths, upload_progress)
     data = yield Call("POST", "/apps/run", json=body, idempotency_key=new_idempotency_key())
     task: Task = convert(data, Task, "POST /apps/run")
     if not task.id:
@@ -145,11 +185,11 @@ def create_task(params: Any, upload_paths: bool) -> Op[Task]:
     return task
 
 
-def run(params: Any, upload_paths: bool, timeout: float | None) -> Op[Task]:
-    """Create a task and wait for its end; returns the completed task or raises."""
+def run(params: Any, upload_paths: bool, follower: Callable[[Task], TaskFollower]) -> Op[Task]:
+    """Create a task and follow it (with ``follower(task)``) to its end; returns the completed
+    task or raises."""
     task = yield from create_task(params, upload_paths)
-    final: Task = yield Follow(task, timeout)
-    return final
+    return (yield from follow(follower(task)))
 
 
 def get_task(task_id: str) -> Op[Task]:
@@ -216,9 +256,11 @@ def session_params(
     return params
 
 
-def start_session(params: dict[str, Any], upload_paths: bool, timeout: float | None) -> Op[Task]:
+def start_session(
+    params: dict[str, Any], upload_paths: bool, follower: Callable[[Task], TaskFollower]
+) -> Op[Task]:
     """Run the first call of a new session; returns its completed task (with ``session_id``)."""
-    task = yield from run(params, upload_paths, timeout)
+    task = yield from run(params, upload_paths, follower)
     if not task.session_id or task.session_id == "new":
         raise MalformedResponseError(
             200, f"task {task.id} started with session='new' returned no session_id", body=None

@@ -1,9 +1,9 @@
 """The ``inferencesh`` command line.
 
-Core owns the entry point; sibling distributions add command groups through the
-``inferencesh.cli`` entry-point group. Each entry point names a callable that takes the
-``argparse`` sub-parsers object and adds its commands, so a core-only install still has a
-working CLI and core never imports its siblings.
+Core owns the entry point and its own command, ``inferencesh run``; sibling distributions add
+command groups through the ``inferencesh.cli`` entry-point group. Each entry point names a
+callable that takes the ``argparse`` sub-parsers object and adds its commands, so a core-only
+install still has a working CLI and core never imports its siblings.
 
 A command's parser sets ``func`` (via ``set_defaults``) to a callable taking the parsed
 namespace and returning an exit code.
@@ -12,12 +12,19 @@ namespace and returning an exit code.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from inferencesh.core._version import __version__
+
+if TYPE_CHECKING:
+    from inferencesh.core.client import Inference
+    from inferencesh.core.progress import StatusLine
+    from inferencesh.core.types import Task
 
 ENTRY_POINT_GROUP = "inferencesh.cli"
 
@@ -32,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"inferencesh {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    register_run(commands)
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         register: Register = ep.load()
         register(commands)
@@ -45,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[Any], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
-        if not parser._subparsers or not any(True for _ in entry_points(group=ENTRY_POINT_GROUP)):
+        if not any(True for _ in entry_points(group=ENTRY_POINT_GROUP)):
             print(
                 "\nNo command groups are installed. For `inferencesh app` and `inferencesh dev`,"
                 " install them with: pip install inferencesh-apps",
@@ -53,3 +61,196 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return 2
     return int(func(args) or 0)
+
+
+# -- inferencesh run ------------------------------------------------------------------------
+
+# Exit codes: 1 the run failed (task failed or cancelled, API or connection error); 2 a bad
+# command line; 130 interrupted (Ctrl-C), after asking the platform to cancel the task.
+_FAILED, _USAGE, _INTERRUPTED = 1, 2, 130
+
+
+class _UsageError(Exception):
+    """A bad command line; the message names the argument and says what is wrong."""
+
+
+def register_run(commands: Any) -> None:
+    """Add ``inferencesh run APP``: run an app on the platform and print its output."""
+    run: argparse.ArgumentParser = commands.add_parser(
+        "run",
+        help="run an app on the platform and print its output",
+        description="Run an app on inference.sh (or a local platform) and wait for it. Local "
+        "files named in the input are uploaded first. On a terminal, stderr shows upload "
+        "progress and a live status line; stdout gets only the task's output as JSON. Exits 1 "
+        "when the task fails or is cancelled or the API answers with an error, 2 on a bad "
+        "command line.",
+    )
+    run.add_argument("app", help="the app ref: namespace/name[@version]")
+    run.add_argument(
+        "--input", "-i", help="the input as a JSON object, or @FILE to read it from a JSON file"
+    )
+    run.add_argument("--setup", "-s", help="the setup config as a JSON object, or @FILE")
+    run.add_argument("--function", "-f", help="the function of a multi-function app")
+    run.add_argument(
+        "--base-url", help="the API URL (default: $INFERENCE_BASE_URL, else the cloud API)"
+    )
+    run.add_argument(
+        "--api-key",
+        help="the API key (default: $INFERENCE_API_KEY, which keeps it out of process lists)",
+    )
+    run.add_argument("--timeout", type=float, help="seconds to wait for the task before giving up")
+    run.set_defaults(func=_cmd_run)
+
+
+def _json_object(value: str | None, flag: str) -> dict[str, Any] | None:
+    """Parse ``--input``/``--setup``: inline JSON, or ``@FILE`` naming a JSON file."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _UsageError(f"{flag}: cannot read {str(path)!r}: {reason}") from None
+        source = str(path)
+    else:
+        text, source = value, "the argument"
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = "" if value.startswith("@") else " (to read a file, write @FILE)"
+        raise _UsageError(
+            f"{flag}: invalid JSON in {source}: {exc.msg} (line {exc.lineno}, column "
+            f"{exc.colno}){hint}"
+        ) from None
+    if not isinstance(parsed, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+        kind = "null" if parsed is None else kinds.get(type(parsed), "a number")
+        raise _UsageError(f"{flag} must be a JSON object, got {kind}")
+    return parsed
+
+
+def _fail(message: str, code: int = _FAILED) -> int:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        input_value = _json_object(args.input, "--input") or {}
+        setup = _json_object(args.setup, "--setup")
+        if args.timeout is not None and args.timeout <= 0:
+            raise _UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    except _UsageError as exc:
+        return _fail(str(exc), _USAGE)
+    params: dict[str, Any] = {"app": args.app, "input": input_value}
+    if setup is not None:
+        params["setup"] = setup
+    if args.function:
+        params["function"] = args.function
+
+    from inferencesh.core.client import Inference
+
+    try:
+        client = Inference(api_key=args.api_key, base_url=args.base_url)
+    except ValueError as exc:
+        return _fail(f"{exc} (see --api-key and --base-url)", _USAGE)
+    with client:
+        return _run(client, params, args.timeout)
+
+
+def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> int:
+    from inferencesh.core.errors import (
+        APITimeoutError,
+        InferenceError,
+        TaskCancelledError,
+        TaskFailedError,
+    )
+    from inferencesh.core.progress import ProgressBar, StatusLine
+
+    err = sys.stderr
+    try:
+        stream = client.run(
+            params,
+            stream=True,
+            timeout=timeout,
+            upload_progress=lambda name: ProgressBar(f"uploading {name}", stream=err),
+        )
+    except (ValueError, TypeError) as exc:  # params the client refuses before any request
+        return _fail(str(exc), _USAGE)
+    except (InferenceError, OSError) as exc:
+        return _fail(_describe(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted before the task started", _INTERRUPTED)
+
+    status = StatusLine(f"{params['app']} {stream.task_id}", stream=err)
+    try:
+        with stream:
+            _follow(stream, status)
+    except TaskFailedError as exc:
+        status.close()
+        return _fail(f"{exc}{_log_tail(exc.task)}")
+    except TaskCancelledError as exc:
+        status.close()
+        return _fail(str(exc))
+    except APITimeoutError as exc:
+        status.close()
+        return _fail(f"timed out waiting: {exc}; the task was not cancelled")
+    except InferenceError as exc:
+        status.close()
+        return _fail(f"task {stream.task_id}: {_describe(exc)}")
+    except KeyboardInterrupt:
+        status.close()
+        return _cancel(client, stream.task_id)
+    status.close()
+    assert stream.result is not None
+    print(json.dumps(stream.result.output, indent=2, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _follow(updates: Iterable[Task], status: StatusLine) -> None:
+    """Show each update's status and latest log line (on a terminal only)."""
+    shown_status = None
+    for task in updates:
+        line = _latest_log_line(task)
+        text = f"{task.status}" + (f" · {line}" if line else "")
+        status.update(text, force=task.status != shown_status)
+        shown_status = task.status
+
+
+def _latest_log_line(task: Task) -> str:
+    for log in reversed(task.logs or []):
+        lines = [line for line in log.content.splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()
+    return ""
+
+
+def _log_tail(task: Task, count: int = 10) -> str:
+    """The task's last log lines, indented under the error (a failure's context)."""
+    lines = [line for log in task.logs or [] for line in log.content.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return "\n  last log lines:\n" + "\n".join(f"    {line}" for line in lines[-count:])
+
+
+def _describe(exc: BaseException) -> str:
+    from inferencesh.core.errors import APIConnectionError, APIError
+
+    if isinstance(exc, APIError):
+        return f"API error: {exc}"
+    if isinstance(exc, APIConnectionError):
+        return f"cannot reach the API: {exc}"
+    return str(exc)
+
+
+def _cancel(client: Inference, task_id: str) -> int:
+    from inferencesh.core.errors import InferenceError
+
+    print(f"interrupted: cancelling task {task_id}", file=sys.stderr, flush=True)
+    try:
+        client.cancel(task_id)
+    except InferenceError as exc:
+        return _fail(f"could not cancel task {task_id}: {_describe(exc)}", _INTERRUPTED)
+    return _INTERRUPTED

@@ -7,7 +7,7 @@ here run it with the sync or the async driver of ``_effects`` over their own tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -32,6 +32,7 @@ from inferencesh.core.types import SessionInfo, Task, UploadedFile
 
 if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
+    from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 
@@ -93,6 +94,9 @@ class _ClientBase:
 
     def _paths(self, upload_paths: bool | None) -> bool:
         return self.upload_paths if upload_paths is None else upload_paths
+
+    def _following(self, timeout: float | None) -> Callable[[Task], TaskFollower]:
+        return lambda task: self._follower(task, timeout, None)
 
     def _follower(
         self, task: Task, timeout: float | None, max_reconnects: int | None
@@ -173,6 +177,7 @@ class Inference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        upload_progress: ProgressFactory | None = ...,
     ) -> Task: ...
 
     @overload
@@ -185,6 +190,7 @@ class Inference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        upload_progress: ProgressFactory | None = ...,
     ) -> TaskStream: ...
 
     def run(
@@ -196,6 +202,7 @@ class Inference(_ClientBase):
         timeout: float | None = None,
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
+        upload_progress: ProgressFactory | None = None,
     ) -> Task | TaskStream:
         """Run an app.
 
@@ -208,16 +215,20 @@ class Inference(_ClientBase):
         Returns the completed task (``wait=True``, the default; raises ``TaskFailedError`` /
         ``TaskCancelledError``), the created task at once (``wait=False``), or a
         ``TaskStream`` of every update (``stream=True``). ``timeout`` bounds the wait.
+
+        ``upload_progress`` (opt-in) is called with each uploaded file's name and returns its
+        progress callback, e.g. ``lambda name: ProgressBar(name)``; see
+        ``inferencesh.core.progress``.
         """
-        task = self._drive(_ops.create_task(params, self._paths(upload_paths)))
+        task = self._drive(_ops.create_task(params, self._paths(upload_paths), upload_progress))
         if stream:
-            return TaskStream(self.http, self._follower(task, timeout, max_reconnects))
+            return TaskStream(self, self._follower(task, timeout, max_reconnects))
         if not wait:
             return task
         return self._wait(task, timeout, max_reconnects)
 
     def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
-        return TaskStream(self.http, self._follower(task, timeout, max_reconnects)).wait()
+        return TaskStream(self, self._follower(task, timeout, max_reconnects)).wait()
 
     def get_task(self, task_id: str) -> Task:
         """Fetch a task (``GET /tasks/{id}``)."""
@@ -238,13 +249,23 @@ class Inference(_ClientBase):
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> TaskStream:
         """Follow an existing task: a ``TaskStream`` of its updates."""
-        return TaskStream(self.http, self._follower(Task(id=task_id), timeout, max_reconnects))
+        return TaskStream(self, self._follower(Task(id=task_id), timeout, max_reconnects))
 
     # -- files ------------------------------------------------------------------------------
-    def upload_file(self, data: Any, options: UploadFileOptions | None = None) -> UploadedFile:
+    def upload_file(
+        self,
+        data: Any,
+        options: UploadFileOptions | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> UploadedFile:
         """Upload a file: a path (``str`` or ``Path``), ``bytes``, a ``data:`` URI or a binary
-        file object. Streams from disk. Returns the file record; use its ``uri`` in inputs."""
-        return self._drive(_ops.upload_file(data, options))
+        file object. Streams from disk. Returns the file record; use its ``uri`` in inputs.
+
+        ``progress`` (opt-in) is called with ``(bytes sent, total)``: ``(0, total)`` first,
+        ``(total, total)`` last, from 0 again if the upload is retried. A ``ProgressBar`` draws
+        it on a terminal. An exception it raises fails the upload."""
+        return self._drive(_ops.upload_file(data, options, progress))
 
     # -- sessions ---------------------------------------------------------------------------
     def session(
@@ -267,7 +288,9 @@ class Inference(_ClientBase):
         if session_timeout is not None:
             extra["session_timeout"] = session_timeout
         run_params = _ops.session_params(app, function, input, "new", extra)
-        task = self._drive(_ops.start_session(run_params, self.upload_paths, timeout))
+        task = self._drive(
+            _ops.start_session(run_params, self.upload_paths, self._following(timeout))
+        )
         assert task.session_id is not None
         return SessionHandle(self, app, task.session_id, task)
 
@@ -365,6 +388,7 @@ class AsyncInference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        upload_progress: ProgressFactory | None = ...,
     ) -> Task: ...
 
     @overload
@@ -377,6 +401,7 @@ class AsyncInference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        upload_progress: ProgressFactory | None = ...,
     ) -> AsyncTaskStream: ...
 
     async def run(
@@ -388,18 +413,21 @@ class AsyncInference(_ClientBase):
         timeout: float | None = None,
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
+        upload_progress: ProgressFactory | None = None,
     ) -> Task | AsyncTaskStream:
         """Run an app; see ``Inference.run``. With ``stream=True`` use
         ``async for update in await client.run(params, stream=True)``."""
-        task = await self._drive(_ops.create_task(params, self._paths(upload_paths)))
+        task = await self._drive(
+            _ops.create_task(params, self._paths(upload_paths), upload_progress)
+        )
         if stream:
-            return AsyncTaskStream(self.http, self._follower(task, timeout, max_reconnects))
+            return AsyncTaskStream(self, self._follower(task, timeout, max_reconnects))
         if not wait:
             return task
         return await self._wait(task, timeout, max_reconnects)
 
     async def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
-        stream = AsyncTaskStream(self.http, self._follower(task, timeout, max_reconnects))
+        stream = AsyncTaskStream(self, self._follower(task, timeout, max_reconnects))
         return await stream.wait()
 
     async def get_task(self, task_id: str) -> Task:
@@ -421,14 +449,19 @@ class AsyncInference(_ClientBase):
     ) -> AsyncTaskStream:
         """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
         follower = self._follower(Task(id=task_id), timeout, max_reconnects)
-        return AsyncTaskStream(self.http, follower)
+        return AsyncTaskStream(self, follower)
 
     # -- files ------------------------------------------------------------------------------
     async def upload_file(
-        self, data: Any, options: UploadFileOptions | None = None
+        self,
+        data: Any,
+        options: UploadFileOptions | None = None,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> UploadedFile:
-        """Upload a file; see ``Inference.upload_file``. Disk reads run off the event loop."""
-        return await self._drive(_ops.upload_file(data, options))
+        """Upload a file; see ``Inference.upload_file``. Disk reads run off the event loop;
+        ``progress`` is called on the event loop, so it must not block."""
+        return await self._drive(_ops.upload_file(data, options, progress))
 
     # -- sessions ---------------------------------------------------------------------------
     async def session(
@@ -447,7 +480,9 @@ class AsyncInference(_ClientBase):
         if session_timeout is not None:
             extra["session_timeout"] = session_timeout
         run_params = _ops.session_params(app, function, input, "new", extra)
-        task = await self._drive(_ops.start_session(run_params, self.upload_paths, timeout))
+        task = await self._drive(
+            _ops.start_session(run_params, self.upload_paths, self._following(timeout))
+        )
         assert task.session_id is not None
         return AsyncSessionHandle(self, app, task.session_id, task)
 

@@ -22,11 +22,14 @@ import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import PurePath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
 from inferencesh.core.types import UploadedFile
+
+if TYPE_CHECKING:  # annotations only: the progress module loads when a bar is made
+    from inferencesh.core.progress import ProgressCallback
 
 __all__ = ["CHUNK_SIZE", "Source", "UploadFileOptions"]
 
@@ -51,7 +54,12 @@ class UploadFileOptions(msgspec.Struct, frozen=True):
 
 
 class Source(msgspec.Struct):
-    """Bytes to upload: in memory, a file on disk, or an open file object."""
+    """Bytes to upload: in memory, a file on disk, or an open file object.
+
+    ``progress``, when set, is called as the chunks are read for sending: ``(0, size)`` when an
+    attempt starts (so a retried upload visibly restarts from 0), then after each chunk, ending
+    with ``(size, size)``. An exception it raises propagates and fails the upload.
+    """
 
     kind: str  # "bytes" | "path" | "file"
     value: Any
@@ -59,6 +67,7 @@ class Source(msgspec.Struct):
     content_type: str | None = None
     size: int | None = None
     start: int = 0
+    progress: ProgressCallback | None = None
 
     @property
     def replayable(self) -> bool:
@@ -132,10 +141,18 @@ class Source(msgspec.Struct):
         return next_file
 
     def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The bytes in chunks, read as they are sent."""
+        """The bytes in chunks, read as they are sent; reports to ``progress``."""
+        report = self.progress
         read = self.open_chunks(chunk_size)
+        done = 0
+        if report is not None:
+            report(0, self.size)
         while piece := read():
             yield piece
+            # Resumed when the transport asks for the next chunk: this one has been sent.
+            done += len(piece)
+            if report is not None:
+                report(done, self.size)
 
     async def aiter_chunks(self, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
         """The bytes in chunks; file reads run in a worker thread, off the event loop."""
@@ -145,9 +162,16 @@ class Source(msgspec.Struct):
             return
         import anyio.to_thread
 
+        report = self.progress
         read = await anyio.to_thread.run_sync(self.open_chunks, chunk_size)
+        done = 0
+        if report is not None:
+            report(0, self.size)
         while piece := await anyio.to_thread.run_sync(read):
             yield piece
+            done += len(piece)
+            if report is not None:
+                report(done, self.size)
 
 
 def _measure(fileobj: Any) -> tuple[int, int]:

@@ -304,7 +304,9 @@ class HTTPClient(_Base):
             except _STREAM_FAILURES as exc:
                 raise self._stream_error(exc, prep.where) from exc
 
-    def task_lines(self, path: str, read_timeout: float) -> Generator[list[TaskLine], None, None]:
+    def task_lines(
+        self, path: str, read_timeout: float | None
+    ) -> Generator[list[TaskLine], None, None]:
         """The decoded lines of a task stream, one list per received chunk (may be empty)."""
         prep = self._prepare("GET", path, accept=NDJSON)
         with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
@@ -432,7 +434,7 @@ class AsyncHTTPClient(_Base):
                 raise self._stream_error(exc, prep.where) from exc
 
     async def task_lines(
-        self, path: str, read_timeout: float
+        self, path: str, read_timeout: float | None
     ) -> AsyncGenerator[list[TaskLine], None]:
         """The decoded lines of a task stream, one list per received chunk (may be empty)."""
         prep = self._prepare("GET", path, accept=NDJSON)

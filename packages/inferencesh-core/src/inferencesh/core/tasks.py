@@ -8,18 +8,19 @@ that ends FAILED or CANCELLED is yielded, then ``TaskFailedError`` / ``TaskCance
 is raised.
 
 The decisions (merging, reconnecting, falling back to ``GET /tasks/{id}``, deadlines) are in
-``TaskFollower``; the loops below only perform them.
+``TaskFollower``; ``follow`` performs them once, as an operation of I/O effects that both
+clients' drivers run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
-from contextlib import aclosing, closing
+from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from inferencesh.core import _transport
+from inferencesh.core import _effects
+from inferencesh.core._effects import EOF, NEXT, Call, Emit, Op, OpenStream
 from inferencesh.core._follow import (
     Fetch,
     Sleep,
@@ -34,84 +35,54 @@ from inferencesh.core.errors import APIConnectionError
 from inferencesh.core.types import Task
 
 if TYPE_CHECKING:
-    from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.client import AsyncInference, Inference
 
-__all__ = ["AsyncTaskStream", "TaskStream"]
-
-
-# The loops hand out updates in batches (one per received chunk): on long streams a resumed
-# generator per update is a large part of the cost, a list per chunk is not.
+__all__ = ["AsyncTaskStream", "TaskStream", "follow"]
 
 
-def _follow(http: HTTPClient, follower: TaskFollower) -> Generator[list[Task], None, None]:
+def follow(follower: TaskFollower) -> Op[Task]:
+    """Follow a task to its end: emits lists of new updates; returns the completed task.
+
+    Updates are emitted in batches (one per received chunk): on long streams a resumed
+    generator per update is a large part of the cost, a list per chunk is not. A task that
+    ends FAILED or CANCELLED raises after its last update has been emitted.
+    """
     first = follower.initial()
     if first is not None:
-        yield [first]
+        yield Emit([first])
     stream = stream_path(follower.task_id)
     while (action := follower.next_action()) is not None:
         if isinstance(action, Stream):
             error: APIConnectionError | None = None
             try:
-                with closing(http.task_lines(stream, action.read_timeout)) as chunks:
-                    for lines in chunks:
-                        follower.received_bytes()
-                        updates = follower.feed_lines(lines)
-                        if updates:
-                            yield updates
-                        if follower.done or follower.expired:
-                            break
+                yield OpenStream(stream, action.read_timeout, task_lines=True)
+                while (lines := (yield NEXT)) is not EOF:
+                    follower.received_bytes()
+                    updates = follower.feed_lines(lines)
+                    if updates:
+                        yield Emit(updates)
+                    if follower.done or follower.expired:
+                        break
             except APIConnectionError as exc:
                 error = exc
             follower.stream_ended(error)
         elif isinstance(action, Fetch):
             path = task_path(follower.task_id)
-            task: Task = convert(http.request("GET", path), Task, f"GET {path}")
+            task: Task = convert((yield Call("GET", path)), Task, f"GET {path}")
             update = follower.fetched(task)
             if update is not None:
-                yield [update]
+                yield Emit([update])
         elif isinstance(action, Sleep):
-            _transport.sleep(action.seconds)
+            yield _effects.Sleep(action.seconds)
             follower.slept()
-
-
-async def _afollow(
-    http: AsyncHTTPClient, follower: TaskFollower
-) -> AsyncGenerator[list[Task], None]:
-    first = follower.initial()
-    if first is not None:
-        yield [first]
-    stream = stream_path(follower.task_id)
-    while (action := follower.next_action()) is not None:
-        if isinstance(action, Stream):
-            error: APIConnectionError | None = None
-            try:
-                async with aclosing(http.task_lines(stream, action.read_timeout)) as chunks:
-                    async for lines in chunks:
-                        follower.received_bytes()
-                        updates = follower.feed_lines(lines)
-                        if updates:
-                            yield updates
-                        if follower.done or follower.expired:
-                            break
-            except APIConnectionError as exc:
-                error = exc
-            follower.stream_ended(error)
-        elif isinstance(action, Fetch):
-            path = task_path(follower.task_id)
-            task: Task = convert(await http.request("GET", path), Task, f"GET {path}")
-            update = follower.fetched(task)
-            if update is not None:
-                yield [update]
-        elif isinstance(action, Sleep):
-            await _transport.asleep(action.seconds)
-            follower.slept()
+    assert follower.current is not None  # done implies a current task
+    return outcome(follower.current)
 
 
 class _StreamBase:
     def __init__(self, follower: TaskFollower) -> None:
         self._follower = follower
-        self.result: Task | None = None
-        """The completed task, once the stream has ended with COMPLETED."""
+        self._outcome: list[Task] = []
 
     @property
     def task_id(self) -> str:
@@ -123,36 +94,34 @@ class _StreamBase:
         """The latest known state of the task."""
         return self._follower.current
 
-    def _finish(self) -> None:
-        current = self._follower.current
-        if current is not None and self._follower.done:
-            self.result = outcome(current)
+    @property
+    def result(self) -> Task | None:
+        """The completed task, once the stream has ended with COMPLETED."""
+        return self._outcome[0] if self._outcome else None
 
 
 class TaskStream(_StreamBase):
     """Updates of one task (sync); iterate it, or use it as a context manager."""
 
-    def __init__(self, http: HTTPClient, follower: TaskFollower) -> None:
+    def __init__(self, client: Inference, follower: TaskFollower) -> None:
         super().__init__(follower)
-        self._updates = _follow(http, follower)
+        self._batches: Iterator[Any] = _effects.iterate(client, follow(follower), self._outcome)
 
     def __iter__(self) -> Iterator[Task]:
-        return chain.from_iterable(self._batches())
-
-    def _batches(self) -> Iterator[list[Task]]:
-        yield from self._updates
-        self._finish()
+        return chain.from_iterable(self._batches)
 
     def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
-        for _ in self:
+        for _ in self._batches:
             pass
         assert self.result is not None
         return self.result
 
     def close(self) -> None:
         """Stop following and close the connection."""
-        self._updates.close()
+        close = getattr(self._batches, "close", None)
+        if close is not None:
+            close()
 
     def __enter__(self) -> TaskStream:
         return self
@@ -169,26 +138,29 @@ class TaskStream(_StreamBase):
 class AsyncTaskStream(_StreamBase):
     """Updates of one task (async); ``async for`` it, or use it with ``async with``."""
 
-    def __init__(self, http: AsyncHTTPClient, follower: TaskFollower) -> None:
+    def __init__(self, client: AsyncInference, follower: TaskFollower) -> None:
         super().__init__(follower)
-        self._updates = _afollow(http, follower)
+        self._batches: AsyncIterator[Any] = _effects.aiterate(
+            client, follow(follower), self._outcome
+        )
 
     async def __aiter__(self) -> AsyncIterator[Task]:
-        async for updates in self._updates:
+        async for updates in self._batches:
             for update in updates:
                 yield update
-        self._finish()
 
     async def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
-        async for _ in self:
+        async for _ in self._batches:
             pass
         assert self.result is not None
         return self.result
 
     async def aclose(self) -> None:
         """Stop following and close the connection."""
-        await self._updates.aclose()
+        aclose = getattr(self._batches, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     async def __aenter__(self) -> AsyncTaskStream:
         return self
