@@ -10,12 +10,45 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 __all__ = ["register_dev", "run_dev"]
 
 DEFAULT_PORT = 8200
+
+
+def _number_type(minimum: float, *, inclusive: bool) -> Callable[[str], float]:
+    """An argparse type: a number at least (or above) ``minimum``; argparse names the option."""
+    bound = f"at least {minimum:g}" if inclusive else f"greater than {minimum:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number {bound}, got {text!r}") from None
+        # `not (...)` so NaN is refused too.
+        if not (value >= minimum if inclusive else value > minimum) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+_POSITIVE = _number_type(0, inclusive=False)
+_NON_NEGATIVE = _number_type(0, inclusive=True)
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 0 to 65535 (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return value
 
 
 def register_dev(commands: Any) -> None:
@@ -34,7 +67,7 @@ def register_dev(commands: Any) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"port (default {DEFAULT_PORT}; 0 picks a free one)",
     )
@@ -59,24 +92,24 @@ def register_dev(commands: Any) -> None:
     )
     parser.add_argument(
         "--cancel-timeout",
-        type=float,
+        type=_NON_NEGATIVE,
         default=10.0,
         help="seconds a cancelled task gets before its worker is killed",
     )
     parser.add_argument(
         "--hang-timeout",
-        type=float,
+        type=_POSITIVE,
         default=60.0,
         help="seconds without a /health answer before a worker counts as hung",
     )
     parser.add_argument(
-        "--heartbeat", type=float, default=10.0, help="seconds between stream heartbeats"
+        "--heartbeat", type=_POSITIVE, default=10.0, help="seconds between stream heartbeats"
     )
     parser.add_argument(
-        "--max-request-mb", type=float, default=8.0, help="largest JSON request body, in MiB"
+        "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
     )
     parser.add_argument(
-        "--max-upload-mb", type=float, default=512.0, help="largest file upload, in MiB"
+        "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
     )
     parser.add_argument(
         "--agents-dir",

@@ -111,7 +111,17 @@ def load_app(directory: Path) -> AppEntry:
     spec: dict[str, Any] = {}
     manifest = directory / "inf.yml"
     if manifest.is_file():
-        loaded = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        try:
+            loaded = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{manifest}: cannot read it: {exc}") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{manifest}:{mark.line + 1}" if mark else str(manifest)
+            what = " ".join(p for p in (exc.context, exc.problem) if p)
+            raise ValueError(f"{where}: not valid YAML: {what}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{manifest}: not valid YAML: {exc}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ValueError(f"{manifest}: expected a mapping at the top level")
         spec = loaded or {}

@@ -53,6 +53,17 @@ class FileStore:
         self._url_ttl = url_ttl
         self.base_url = ""
 
+    def recover(self) -> int:
+        """Delete partial uploads a previous server left (killed mid-upload); returns how many.
+
+        Call at start-up, before any upload is received.
+        """
+        count = 0
+        for path in self._tmp.iterdir():
+            path.unlink(missing_ok=True)
+            count += 1
+        return count
+
     # URLs
     def _download_url(self, file_id: str, filename: str) -> str:
         sig = self._signer.sign(f"GET:{file_id}")

@@ -50,7 +50,8 @@ class AppPool:
             self._idle.remove(best)
             if best.alive:
                 return best
-            self._forget(best)
+            # Died while idle (killed, crashed): give its slot back, or it is held forever.
+            self.discard(best)
         return None
 
     async def acquire(self, setup_key: str) -> Worker:

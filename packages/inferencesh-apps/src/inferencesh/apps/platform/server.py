@@ -37,6 +37,7 @@ from inferencesh.apps.platform.responses import (
 from inferencesh.apps.platform.sessions import SessionManager
 from inferencesh.apps.platform.store import Store
 from inferencesh.apps.platform.tasks import RunSpec, TaskManager
+from inferencesh.apps.platform.workers import remove_leftovers
 from inferencesh.core.types import RequirementError, ResourceStatus
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -405,13 +406,28 @@ def _routes(platform: Platform) -> list[BaseRoute]:
 
 def _page(body: Any, request: Request) -> tuple[int, int]:
     source: dict[str, Any] = body if isinstance(body, dict) else {}
-    try:
-        limit = int(source.get("limit") or request.query_params.get("limit") or 50)
-        offset = int(source.get("offset") or request.query_params.get("offset") or 0)
-    except (TypeError, ValueError):
-        raise PlatformError.bad_request("`limit` and `offset` must be integers") from None
+
+    def given(name: str, default: int) -> int:
+        # Explicit `None` checks: a given 0 is a value to check, not a missing one.
+        value = source.get(name)
+        if value is None:
+            value = request.query_params.get(name)
+        if value is None:
+            return default
+        # Only whole numbers: `true` or `2.5` are mistakes, not 1 and 2.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return int(value)
+        raise PlatformError.bad_request(f"`{name}` must be an integer, got {value!r}")
+
+    limit = given("limit", 50)
+    offset = given("offset", 0)
     if not 1 <= limit <= 500 or offset < 0:
-        raise PlatformError.bad_request("`limit` must be 1..500 and `offset` at least 0")
+        raise PlatformError.bad_request(
+            f"`limit` must be 1..500 and `offset` at least 0, got limit {limit}, offset {offset}"
+        )
     return limit, offset
 
 
@@ -522,6 +538,10 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         failed = platform.tasks.recover()
         ended = platform.sessions.recover()
+        # A killed server's half-written uploads and its workers' files (the workers died
+        # with it) would otherwise stay in the data directory for good.
+        platform.files.recover()
+        remove_leftovers(config)
         if failed or ended:
             log.warning(
                 "restart: marked %d unfinished task(s) failed and %d session(s) ended",

@@ -194,6 +194,10 @@ class SessionManager:
             self.lookup(session.id)  # raises the ended/expired error
         if session.worker is None or not session.worker.alive:
             if session.worker is not None:
+                # Died between calls: end the session (its record says why), as when it dies
+                # during a call.
+                reason = await session.worker.loss_reason()
+                await self.worker_lost(session, reason)
                 raise PlatformError(
                     410, "SESSION_ENDED", f"Session ended: {session.id} (its worker was lost)"
                 )

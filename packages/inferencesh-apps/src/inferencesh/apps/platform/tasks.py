@@ -70,6 +70,7 @@ class _Live:
     session: Session | None = None
     session_released: bool = False
     logs_pending: bool = False
+    cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
 
 
 def _full(doc: dict[str, Any]) -> dict[str, Any]:
@@ -191,6 +192,9 @@ class TaskManager:
             self._sessions.begin_call(session)
         live.runner = asyncio.get_running_loop().create_task(self._run(live, spec, session))
         live.runner.add_done_callback(lambda _: self._settle(live))
+        # Also tracked past the terminal status: a runner may still be settling its worker.
+        self._background.add(live.runner)
+        live.runner.add_done_callback(self._background.discard)
         return doc
 
     def _settle(self, live: _Live) -> None:
@@ -371,10 +375,12 @@ class TaskManager:
             if live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             else:
+                waiting = live.doc["status"] in (Status.RECEIVED, Status.QUEUED)
                 self._update(
                     live,
                     Status.FAILED,
-                    error="the local platform shut down while this task was running",
+                    error="the local platform shut down while this task was "
+                    + ("queued" if waiting else "running"),
                 )
                 raise
         except WorkerLost as exc:
@@ -454,17 +460,12 @@ class TaskManager:
             error_kind = final.get("kind", "app")
             if error_kind == "cancelled" or live.cancel_requested:
                 self._update(live, Status.CANCELLED)
+                await self._await_idle(live, worker)
                 return False
             trace = final.get("traceback")
             if trace and not any(str(trace).strip() in e["content"] for e in live.doc["logs"]):
                 self._append_log(live, "task", str(trace))
-            message = str(final.get("error") or "the app failed")
-            label = {
-                "validation": "invalid input",
-                "setup": "setup failed",
-                "not_found": "unknown function",
-            }.get(error_kind)
-            self._update(live, Status.FAILED, error=f"{label}: {message}" if label else message)
+            self._update(live, Status.FAILED, error=_error_message(error_kind, final.get("error")))
             return False
         output = final.get("output")
         if _has_local_files(output):
@@ -472,6 +473,27 @@ class TaskManager:
             output = await self._store_files(output)
         self._update(live, Status.COMPLETED, output=output)
         return True
+
+    async def _await_idle(self, live: _Live, worker: Worker) -> None:
+        """Keep a worker whose cancelled call is still running (sync code stuck in native code
+        outlives the worker's own grace) until the call returns, killing it when the cancel's
+        grace period ends: a busy worker must never be handed the next task."""
+        deadline = live.cancel_deadline
+        if deadline is None:
+            deadline = time.monotonic() + self._config.cancel_timeout
+        while worker.alive:
+            try:
+                busy = (await worker.health(5.0)).get("status") == "busy"
+            except (httpx.HTTPError, ValueError):
+                worker.kill()  # no answer: its state is unknown, so it is not reused
+                return
+            if not busy:
+                return
+            if time.monotonic() >= deadline:
+                log.info("task %s: worker still busy after the cancel; killing it", live.doc["id"])
+                worker.kill()
+                return
+            await asyncio.sleep(0.05)
 
     async def _watch(self, live: _Live, worker: Worker) -> None:
         """Kill a worker that stops answering ``/health`` (a hang) so its task fails."""
@@ -539,6 +561,7 @@ class TaskManager:
             worker.kill()
             return live.doc
         grace = self._config.cancel_timeout if timeout is None else timeout
+        live.cancel_deadline = time.monotonic() + grace
         self._spawn(self._cancel_running(live, worker, grace))
         return live.doc
 
@@ -546,8 +569,20 @@ class TaskManager:
         # The grace period starts now: a frozen worker that never answers /cancel is killed
         # on time too.
         deadline = time.monotonic() + grace
-        with contextlib.suppress(httpx.HTTPError, ValueError, asyncio.TimeoutError):
-            await asyncio.wait_for(worker.cancel(), max(grace, 0.001))
+        while not live.done.is_set() and time.monotonic() < deadline:
+            accepted = False
+            with contextlib.suppress(httpx.HTTPError, ValueError, asyncio.TimeoutError):
+                accepted = await asyncio.wait_for(
+                    worker.cancel(), max(deadline - time.monotonic(), 0.001)
+                )
+            if accepted:
+                break
+            # Nothing to cancel there yet: the run's request may still be on its way (a large
+            # input). Ask again shortly, or the run goes on until the worker is killed.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    live.done.wait(), min(0.05, max(deadline - time.monotonic(), 0.001))
+                )
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(live.done.wait(), max(deadline - time.monotonic(), 0.001))
         if not live.done.is_set() and live.worker is worker:
@@ -572,6 +607,24 @@ class TaskManager:
                 )
         except httpx.HTTPError as exc:
             log.warning("task %s: webhook delivery failed: %s", doc["id"], exc)
+
+
+_ERROR_LABELS = {
+    "validation": "invalid input",
+    "setup": "setup failed",
+    "not_found": "unknown function",
+}
+
+
+def _error_message(kind: str, error: Any) -> str:
+    """A failed task's ``error``: the worker's message, labelled with its kind unless the
+    message already says it (the worker's own start with `invalid input:`, `invalid setup:`
+    or `setup failed:`)."""
+    message = str(error or "the app failed")
+    label = _ERROR_LABELS.get(kind)
+    if label is None or message.startswith((label, "invalid ")):
+        return message
+    return f"{label}: {message}"
 
 
 def _is_local_file(value: dict[str, Any]) -> bool:

@@ -23,7 +23,7 @@ import httpx
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.ids import new_id
 
-__all__ = ["Worker", "WorkerError", "WorkerLost"]
+__all__ = ["Worker", "WorkerError", "WorkerLost", "remove_leftovers"]
 
 _LOG_TAIL_BYTES = 4000
 
@@ -68,7 +68,7 @@ class Worker:
     async def start(cls, app: AppEntry, config: PlatformConfig) -> Worker:
         """Start a worker for ``app`` and wait until it announces readiness."""
         worker_id = new_id("wrk_")
-        run_dir = config.data_dir / "workers"
+        run_dir = _run_dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         ready = run_dir / f"{worker_id}.ready"
         log_path = run_dir / f"{worker_id}.log"
@@ -122,6 +122,7 @@ class Worker:
             _kill(process)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), 5)
+            log_path.unlink(missing_ok=True)  # its tail is in the error already
             raise
         finally:
             ready.unlink(missing_ok=True)
@@ -203,6 +204,22 @@ class Worker:
                     await asyncio.wait_for(self.process.wait(), 5)
         await self.http.aclose()
         self.log_path.unlink(missing_ok=True)
+
+
+def _run_dir(config: PlatformConfig) -> Path:
+    return config.data_dir / "workers"
+
+
+def remove_leftovers(config: PlatformConfig) -> int:
+    """Delete the ready and log files of workers a previous server left (it was killed, and
+    its workers died with it); call before starting any worker. Returns how many."""
+    count = 0
+    run_dir = _run_dir(config)
+    if run_dir.is_dir():
+        for path in run_dir.glob("wrk_*"):
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
 
 
 def _load_prctl() -> Any:

@@ -102,6 +102,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise AppLoadError(f"{path} cannot be read as UTF-8: {exc}") from exc
+    except OSError as exc:
+        raise AppLoadError(f"{path} cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise AppLoadError(f"{path} is not valid YAML: {exc}") from exc
     if data is None:
