@@ -267,7 +267,11 @@ class AgentRun(WireStruct, kw_only=True):
 
 
 class Interrupt(WireStruct, kw_only=True):
-    """Something a run waits on: an approval, a client tool, a widget, ..."""
+    """Something a run waits on: an approval, a client tool, a widget, ...
+
+    ``meta`` says what is waiting; for a tool invocation ``{tool_invocation_id, tool_name,
+    arguments}`` (what a client shows before approving).
+    """
 
     id: str | None = None
     run_id: str | None = None
@@ -278,6 +282,7 @@ class Interrupt(WireStruct, kw_only=True):
     status: str | None = None
     resolution: str | None = None
     expires_at: str | None = None
+    meta: Any = None
 
 
 class Chat(WireStruct, kw_only=True):

@@ -2,7 +2,9 @@
 
 Every change to a chat, message or tool invocation goes through :class:`ChatHub`, which writes it
 to SQLite and pushes a full snapshot to the chat's stream subscribers (``chats`` /
-``chat_messages`` events, the shapes of ``ChatDTO`` / ``ChatMessageDTO``).
+``chat_messages`` events carrying the core ``Chat`` / ``ChatMessage`` structs). Records stay
+dicts inside (with private ``_`` bookkeeping keys); the ``*_dto`` methods are the one place they
+become the core wire types.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from inferencesh.apps.platform.ids import new_id, now_iso
+from inferencesh.core.chat import AgentRun, Chat, ChatMessage, Interrupt, ToolInvocation
+from inferencesh.core.types import ResourceStatus
 
+from . import wire
 from .store import ChatStore, Record
 
 __all__ = ["ChatHub", "LiveChat", "Record", "TransitionError", "can_move"]
-
-# Private bookkeeping keys on a chat record start with "_" and never reach the wire.
-_PRIVATE = "_"
 
 ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
 TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
@@ -154,7 +157,8 @@ class ChatHub:
     def update_chat(self, live: LiveChat, **fields: Any) -> None:
         live.chat.update(fields, updated_at=now_iso())
         self.store.save_chat(live.chat)
-        self._publish(live, {"event": "chats", "data": self.chat_dto(live, with_messages=False)})
+        if live.subscribers:
+            self._publish(live, wire.event("chats", self.chat_dto(live, with_messages=False)))
 
     def update_message(
         self, live: LiveChat, message: Record, *, persist: bool = True, **fields: Any
@@ -182,55 +186,58 @@ class ChatHub:
         self._publish_message(live, live.message(invocation["chat_message_id"]))
 
     # -- wire shapes ----------------------------------------------------------------------
+    # The one place records become the core wire types: keys the types do not know (private
+    # "_" bookkeeping, the invocation's chat_id) stay behind, so the JSON the server sends is
+    # exactly what the client's structs decode.
 
-    def message_dto(self, live: LiveChat, message: Record) -> Record:
-        dto = dict(message)
-        invocations = [
-            {k: v for k, v in inv.items() if not k.startswith(_PRIVATE)}
-            for inv in live.message_invocations(message["id"])
-        ]
-        if invocations:
-            dto["tool_invocations"] = invocations
-        return {k: v for k, v in dto.items() if not k.startswith(_PRIVATE)}
+    def invocation_dto(self, invocation: Record) -> ToolInvocation:
+        """A ``ToolInvocation`` (ToolInvocationDTO) from an invocation record."""
+        return msgspec.convert(invocation, ToolInvocation)
 
-    def chat_dto(self, live: LiveChat, *, with_messages: bool = True) -> Record:
+    def message_dto(self, live: LiveChat, message: Record) -> ChatMessage:
+        """A ``ChatMessage`` (ChatMessageDTO) with the message's tool invocations."""
+        dto = msgspec.convert(message, ChatMessage)
+        calls = [self.invocation_dto(i) for i in live.message_invocations(message["id"])]
+        if calls:
+            dto.tool_invocations = calls
+        return dto
+
+    def chat_dto(self, live: LiveChat, *, with_messages: bool = True) -> Chat:
+        """A ``Chat`` (ChatDTO): the run, what it waits on and (by default) the messages."""
         chat = live.chat
-        dto = {k: v for k, v in chat.items() if not k.startswith(_PRIVATE)}
+        dto = msgspec.convert(chat, Chat)
         run = chat.get("_run")
         if run:
-            dto["active_run"] = {
-                **run,
-                "chat_id": chat["id"],
-                "agent_id": chat.get("agent_id"),
-            }
-            dto["pending_interrupts"] = [
-                {
-                    "id": f"intr_{inv['id']}",
-                    "run_id": run["id"],
-                    "chat_id": chat["id"],
-                    "reason": reason,
-                    "resource_id": inv["id"],
-                    "resource_type": "tool_invocation",
-                    "status": "pending",
-                    "meta": {
+            dto.active_run = msgspec.convert(
+                {**run, "chat_id": chat["id"], "agent_id": chat.get("agent_id")}, AgentRun
+            )
+            dto.pending_interrupts = [
+                Interrupt(
+                    id=f"intr_{inv['id']}",
+                    run_id=run["id"],
+                    chat_id=chat["id"],
+                    reason=reason,
+                    resource_id=inv["id"],
+                    resource_type="tool_invocation",
+                    status="pending",
+                    meta={
                         "tool_invocation_id": inv["id"],
                         "tool_name": inv["function"]["name"],
                         "arguments": inv["function"].get("arguments"),
                     },
-                }
+                )
                 for inv in live.invocations.values()
                 if (reason := _interrupt_reason(inv)) is not None
             ]
         if with_messages:
-            dto["chat_messages"] = [self.message_dto(live, m) for m in live.messages]
+            dto.chat_messages = [self.message_dto(live, m) for m in live.messages]
         return dto
 
-    def status_dto(self, live: LiveChat) -> Record:
-        return {
-            "id": live.chat["id"],
-            "status": live.chat["status"],
-            "updated_at": live.chat["updated_at"],
-        }
+    def status_dto(self, live: LiveChat) -> ResourceStatus:
+        """The chat's ``ResourceStatus`` (``GET /chats/{id}/status``)."""
+        return ResourceStatus(
+            id=live.chat["id"], status=live.chat["status"], updated_at=live.chat["updated_at"]
+        )
 
     # -- streaming ------------------------------------------------------------------------
 
@@ -243,7 +250,8 @@ class ChatHub:
         live.subscribers.discard(queue)
 
     def _publish_message(self, live: LiveChat, message: Record) -> None:
-        self._publish(live, {"event": "chat_messages", "data": self.message_dto(live, message)})
+        if live.subscribers:  # built once for every subscriber, and not at all for none
+            self._publish(live, wire.event("chat_messages", self.message_dto(live, message)))
 
     def _publish(self, live: LiveChat, event: dict[str, Any]) -> None:
         for queue in live.subscribers:

@@ -26,7 +26,9 @@ from typing import Any
 import httpx
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.ids import new_id
+from inferencesh.core.chat import ChatMessage, ToolInvocation
 
+from . import wire
 from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
 from .internal import ToolFailure, fetch_skill
 from .store import ChatStore
@@ -354,7 +356,7 @@ class AgentRuntime:
         if event is not None:
             event.set()
 
-    def submit_result(self, invocation_id: str, result: Any) -> Record:
+    def submit_result(self, invocation_id: str, result: Any) -> ChatMessage:
         """``POST /tools/{id}``: a client tool's result, a webhook callback, or the outcome of a
         call awaiting approval (the caller decided and ran it, or refused it)."""
         live, invocation = self._invocation(invocation_id)
@@ -378,24 +380,26 @@ class AgentRuntime:
         self.refresh_chat_status(live)
         return self.hub.message_dto(live, live.message(invocation["chat_message_id"]))
 
-    def approve(self, invocation_id: str) -> Record:
+    def approve(self, invocation_id: str) -> ToolInvocation:
         """``POST /tools/{id}/invoke``: run a call that waited for approval."""
         live, invocation = self._awaiting_approval(invocation_id)
         self.hub.update_invocation(live, invocation, status="in_progress")
         self._signal(invocation_id)
         self.refresh_chat_status(live)
-        return invocation
+        return self.hub.invocation_dto(invocation)
 
-    def reject(self, invocation_id: str, reason: str | None) -> Record:
+    def reject(self, invocation_id: str, reason: str | None) -> ToolInvocation:
         """``POST /tools/{id}/reject``: the call does not run; the model reads why."""
         live, invocation = self._awaiting_approval(invocation_id)
         why = f"Rejected by the user: {reason}" if reason else "Rejected by the user."
         self.hub.update_invocation(live, invocation, status="cancelled", result=why)
         self._signal(invocation_id)
         self.refresh_chat_status(live)
-        return invocation
+        return self.hub.invocation_dto(invocation)
 
-    def always_allow(self, chat_id: str, invocation_id: str, tool_name: str | None) -> Record:
+    def always_allow(
+        self, chat_id: str, invocation_id: str, tool_name: str | None
+    ) -> ToolInvocation:
         """``POST /chats/{chat}/tools/{id}/always-allow``: approve, and skip approval for this
         tool for the rest of the chat."""
         live = self.chat(chat_id)
@@ -416,7 +420,7 @@ class AgentRuntime:
                 self.hub.update_invocation(live, other, status="in_progress")
                 self._signal(other["id"])
         self.refresh_chat_status(live)
-        return invocation
+        return self.hub.invocation_dto(invocation)
 
     def _awaiting_approval(self, invocation_id: str) -> tuple[LiveChat, Record]:
         live, invocation = self._invocation(invocation_id)
@@ -458,13 +462,11 @@ class AgentRuntime:
         try:
             # One consistent picture, taken at once: the turn moves on while these are sent,
             # and its changes queue up behind them.
-            snapshot: list[dict[str, Any]] = [
-                {"event": "chat_messages", "data": self.hub.message_dto(live, message)}
+            snapshot = [
+                wire.event("chat_messages", self.hub.message_dto(live, message))
                 for message in live.messages
             ]
-            snapshot.append(
-                {"event": "chats", "data": self.hub.chat_dto(live, with_messages=False)}
-            )
+            snapshot.append(wire.event("chats", self.hub.chat_dto(live, with_messages=False)))
             active = live.chat["status"] in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
@@ -686,13 +688,9 @@ class AgentRuntime:
             content.append({"type": "text", "text": response})
         calls = output.get("tool_calls")
         if isinstance(calls, list) and calls:
-            calls = [
-                {**c, "function": {**c["function"], "arguments": _wire_arguments(c["function"])}}
-                if isinstance(c, dict) and isinstance(c.get("function"), dict)
-                else c
-                for c in calls
-            ]
-            content.append({"type": "tool", "tool_calls": calls})
+            # Streamed calls may still be partial (no id, no name yet): shown in the wire shape.
+            shaped = [_shown_call(c) for c in calls if isinstance(c, dict)]
+            content.append({"type": "tool", "tool_calls": shaped})
         if content != shown.get("content"):
             shown["content"] = content
             shown["unsaved"] = not persist
@@ -831,14 +829,14 @@ async def _all_or_none(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
         raise
 
 
-def _wire_arguments(function: Record) -> Any:
+def _wire_arguments(function: Record) -> dict[str, Any] | str:
     """Arguments travel as a JSON object (``StringEncodedMap``); a string that is not one is
-    kept as it is, so the failure it causes can be shown."""
+    kept as it is, and any other value as its JSON text, so the failure it causes can be shown."""
     raw = function.get("arguments")
     try:
         return parse_arguments(raw)
     except ToolFailure:
-        return raw
+        return raw if isinstance(raw, str) else json.dumps(raw)
 
 
 def _waits_on_client(invocation: Record) -> bool:
@@ -850,6 +848,20 @@ def _waits_on_client(invocation: Record) -> bool:
 
 def _run_state(live: LiveChat, state: str) -> Record:
     return {**(live.chat.get("_run") or {"id": new_id("run_")}), "state": state}
+
+
+def _shown_call(call: Record) -> Record:
+    """A model's tool call as message content shows it (``ToolCall``)."""
+    function = call.get("function")
+    function = function if isinstance(function, dict) else {}
+    return {
+        "id": str(call.get("id") or ""),
+        "type": "function",
+        "function": {
+            "name": str(function.get("name") or ""),
+            "arguments": _wire_arguments(function),
+        },
+    }
 
 
 def _wire_call(call: Record) -> Record:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from inferencesh.apps.platform.responses import ok, read_json, stream_response
+from inferencesh.apps.platform.responses import read_json, stream_response
+from inferencesh.core.chat import AgentRunResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from .loop import AgentRuntime, RequestError
+from .wire import respond
 
 _MAX_BODY = 8 * 1024 * 1024
 
@@ -30,21 +32,21 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         if isinstance(payload, dict) and payload.get("stream"):
             return stream_response(request, runtime.events(live))
         hub = runtime.hub
-        return ok(
+        return respond(
             request,
-            {
-                "user_message": hub.message_dto(live, user),
-                "assistant_message": hub.message_dto(live, assistant),
-            },
+            AgentRunResponse(
+                user_message=hub.message_dto(live, user),
+                assistant_message=hub.message_dto(live, assistant),
+            ),
         )
 
     async def chat_get(request: Request) -> Response:
         live = runtime.chat(request.path_params["chat_id"])
-        return ok(request, runtime.hub.chat_dto(live))
+        return respond(request, runtime.hub.chat_dto(live))
 
     async def chat_status(request: Request) -> Response:
         live = runtime.chat(request.path_params["chat_id"])
-        return ok(request, runtime.hub.status_dto(live))
+        return respond(request, runtime.hub.status_dto(live))
 
     async def chat_stream(request: Request) -> Response:
         live = runtime.chat(request.path_params["chat_id"])
@@ -53,24 +55,24 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
     async def chat_stop(request: Request) -> Response:
         chat_id = request.path_params["chat_id"]
         await runtime.stop(chat_id)
-        return ok(request, runtime.hub.status_dto(runtime.chat(chat_id)))
+        return respond(request, runtime.hub.status_dto(runtime.chat(chat_id)))
 
     async def tool_result(request: Request) -> Response:
         payload = await body(request)
         if not isinstance(payload, dict) or "result" not in payload:
             raise RequestError(400, "invalid_request", 'the body must be {"result": "<text>"}')
         message = runtime.submit_result(request.path_params["invocation_id"], payload["result"])
-        return ok(request, message)
+        return respond(request, message)
 
     async def tool_approve(request: Request) -> Response:
-        return ok(request, runtime.approve(request.path_params["invocation_id"]))
+        return respond(request, runtime.approve(request.path_params["invocation_id"]))
 
     async def tool_reject(request: Request) -> Response:
         payload = await body(request)
         reason = payload.get("reason") if isinstance(payload, dict) else None
         if reason is not None and not isinstance(reason, str):
             raise RequestError(400, "invalid_request", "reason must be a string")
-        return ok(request, runtime.reject(request.path_params["invocation_id"], reason))
+        return respond(request, runtime.reject(request.path_params["invocation_id"], reason))
 
     async def tool_always_allow(request: Request) -> Response:
         payload = await body(request)
@@ -80,7 +82,7 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         invocation = runtime.always_allow(
             request.path_params["chat_id"], request.path_params["invocation_id"], name
         )
-        return ok(request, invocation)
+        return respond(request, invocation)
 
     return [
         Route("/agents/run", agents_run, methods=["POST"]),
