@@ -5,7 +5,8 @@
 The app is imported (and ``App()`` created) before the server listens; with ``--ready-file`` the
 worker writes ``{"port": ..., "pid": ...}`` there, atomically, once it accepts connections.
 Endpoints: ``GET /health``, ``GET /schema``, ``POST /run`` (an NDJSON stream of run events),
-``POST /cancel`` and ``POST /shutdown``. SIGTERM and SIGINT shut down like ``/shutdown``: the
+``POST /cancel`` (of the call whose ``metadata.task_id`` the body names, or of any call) and
+``POST /shutdown``. SIGTERM and SIGINT shut down like ``/shutdown``: the
 call in flight is cancelled, then the app's ``unload`` runs, then the process exits 0.
 """
 
@@ -85,7 +86,15 @@ def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Sta
         return _EventStream(handle)
 
     async def cancel(request: Request) -> Response:
-        return JSONResponse({"cancelled": await runner.cancel()})
+        body = await _read_object(request)
+        if isinstance(body, Response):
+            return body
+        task_id = body.get("task_id")
+        if task_id is not None and not isinstance(task_id, str):
+            return _bad_request("`task_id` must be a string or null")
+        if task_id == "":
+            return _bad_request("`task_id` must not be empty; leave it out to cancel any call")
+        return JSONResponse({"cancelled": await runner.cancel(task_id)})
 
     async def stop(request: Request) -> Response:
         shutdown()

@@ -202,19 +202,23 @@ class FileStore:
         finally:
             tmp.unlink(missing_ok=True)
         stamp = now_iso()
-        record: dict[str, Any] = {
-            "id": file_id,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "filename": name,
-            "content_type": content_type
-            or mimetypes.guess_type(name)[0]
-            or "application/octet-stream",
-            "size": self.path_of(file_id).stat().st_size,
-            "category": category,
-            "uploaded": True,
-        }
-        self._store.put_file(record)
+        try:
+            record: dict[str, Any] = {
+                "id": file_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "filename": name,
+                "content_type": content_type
+                or mimetypes.guess_type(name)[0]
+                or "application/octet-stream",
+                "size": self.path_of(file_id).stat().st_size,
+                "category": category,
+                "uploaded": True,
+            }
+            self._store.put_file(record)
+        except BaseException:
+            self.path_of(file_id).unlink(missing_ok=True)  # bytes without a record: unreachable
+            raise
         return self.public(record)
 
     def get(self, file_id: str) -> dict[str, Any]:

@@ -385,8 +385,11 @@ class TaskManager:
                 raise
         except WorkerLost as exc:
             reason = live.lost_reason or str(exc)
+            ended = _session_ended(live)
             if live.cancel_requested:
                 self._update(live, Status.CANCELLED)
+            elif ended is not None:  # the session's end stopped its worker under the call
+                self._update(live, Status.CANCELLED, error=ended)
             else:
                 self._update(live, Status.FAILED, error=f"worker lost: {reason}")
         except PlatformError as exc:
@@ -459,7 +462,9 @@ class TaskManager:
         if final["type"] == "error":
             error_kind = final.get("kind", "app")
             if error_kind == "cancelled" or live.cancel_requested:
-                self._update(live, Status.CANCELLED)
+                # Not asked for by the caller: the session was ended (its worker shut down).
+                ended = None if live.cancel_requested else _session_ended(live)
+                self._update(live, Status.CANCELLED, **({"error": ended} if ended else {}))
                 await self._await_idle(live, worker)
                 return False
             trace = final.get("traceback")
@@ -470,7 +475,7 @@ class TaskManager:
         output = final.get("output")
         if _has_local_files(output):
             self._update(live, Status.UPLOADING)
-            output = await self._store_files(output)
+            output = await self._store_outputs(output)
         self._update(live, Status.COMPLETED, output=output)
         return True
 
@@ -485,8 +490,7 @@ class TaskManager:
             try:
                 busy = (await worker.health(5.0)).get("status") == "busy"
             except (httpx.HTTPError, ValueError):
-                worker.kill()  # no answer: its state is unknown, so it is not reused
-                return
+                return  # no answer: the worker gave itself up (`Worker.lost_contact`)
             if not busy:
                 return
             if time.monotonic() >= deadline:
@@ -501,26 +505,35 @@ class TaskManager:
         interval = max(0.2, min(timeout / 3, 5.0))
         while True:
             await asyncio.sleep(interval)
-            started = time.monotonic()
             try:
                 await worker.health(timeout)
             except httpx.TimeoutException:
+                # Killed by `Worker.lost_contact`; the hang is the better reason to give.
                 live.lost_reason = f"the worker stopped responding (no /health answer within {timeout:g}s) and was killed"
-                worker.kill()
                 return
-            except httpx.HTTPError:
-                if worker.process.returncode is not None:
-                    return  # died; the run stream reports it
-                if time.monotonic() - started >= timeout:
-                    live.lost_reason = (
-                        f"the worker stopped responding for {timeout:g}s and was killed"
-                    )
-                    worker.kill()
-                    return
+            except (httpx.HTTPError, ValueError):
+                # Given up by `Worker.lost_contact` (killed if still running); the run stream
+                # reports why.
+                return
 
-    async def _store_files(self, value: Any) -> Any:
+    async def _store_outputs(self, value: Any) -> Any:
+        """``value`` with every local output file stored and replaced by its ``uri``; all or
+        nothing: when one file cannot be stored (or the task is cancelled meanwhile), the files
+        stored before it are deleted again."""
+        stored: set[str] = set()
+        try:
+            return await self._store_files(value, stored)
+        except BaseException:
+            for file_id in stored:
+                try:
+                    self._files.delete(file_id)
+                except (PlatformError, OSError) as exc:  # the original error matters more
+                    log.warning("could not remove output file %s: %s", file_id, exc)
+            raise
+
+    async def _store_files(self, value: Any, stored: set[str]) -> Any:
         if isinstance(value, list):
-            return [await self._store_files(v) for v in value]
+            return [await self._store_files(v, stored) for v in value]
         if not isinstance(value, dict):
             return value
         if _is_local_file(value):
@@ -532,13 +545,14 @@ class TaskManager:
             record = await self._files.store_local(
                 source, filename=value.get("filename"), content_type=value.get("content_type")
             )
+            stored.add(record["id"])
             return {
                 "uri": record["uri"],
                 "filename": record["filename"],
                 "content_type": record["content_type"],
                 "size": record["size"],
             }
-        return {k: await self._store_files(v) for k, v in value.items()}
+        return {k: await self._store_files(v, stored) for k, v in value.items()}
 
     # cancellation
     async def cancel(
@@ -573,9 +587,9 @@ class TaskManager:
             accepted = False
             with contextlib.suppress(httpx.HTTPError, ValueError, asyncio.TimeoutError):
                 accepted = await asyncio.wait_for(
-                    worker.cancel(), max(deadline - time.monotonic(), 0.001)
+                    worker.cancel(live.doc["id"]), max(deadline - time.monotonic(), 0.001)
                 )
-            if accepted:
+            if accepted or not worker.alive:  # not alive: given up, its run ends with it
                 break
             # Nothing to cancel there yet: the run's request may still be on its way (a large
             # input). Ask again shortly, or the run goes on until the worker is killed.
@@ -607,6 +621,15 @@ class TaskManager:
                 )
         except httpx.HTTPError as exc:
             log.warning("task %s: webhook delivery failed: %s", doc["id"], exc)
+
+
+def _session_ended(live: _Live) -> str | None:
+    """The ``error`` of a call cut short because its session ended, or ``None``."""
+    session = live.session
+    if session is None or session.doc.get("status") == "active":
+        return None
+    reason = session.doc.get("end_reason")
+    return "the session was ended while this call ran" + (f" ({reason})" if reason else "")
 
 
 _ERROR_LABELS = {

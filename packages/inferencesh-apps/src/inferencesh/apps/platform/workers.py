@@ -36,6 +36,18 @@ class WorkerLost(WorkerError):
     """The worker died or stopped answering while it held a task."""
 
 
+# Failures of an exchange with a worker that leave its state unknown: the connection failed
+# (refused, reset, cut mid-stream, timed out) or the answer was outside the contract.
+_CONTACT_ERRORS = (httpx.HTTPError, ValueError)
+# Failures of a request that got no answer on its connection: worth one more try on another.
+_STALE_CONNECTION = (
+    httpx.ConnectError,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+
+
 class Worker:
     """One worker process and an HTTP client to it."""
 
@@ -54,6 +66,7 @@ class Worker:
         self.log_path = log_path
         self.setup_key: str | None = None
         self.broken = False
+        self._cut_off: str | None = None  # why contact was lost while the process still ran
         self.http = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
             timeout=httpx.Timeout(30.0, read=None),
@@ -133,19 +146,59 @@ class Worker:
         """Whether the process is still running and not known broken."""
         return self.process.returncode is None and not self.broken
 
+    async def lost_contact(self, exc: BaseException) -> None:
+        """The one place that decides a worker's state is unknown, after ``exc`` ended an
+        exchange with it (see ``_CONTACT_ERRORS``, or a ``409 busy`` the platform did not expect).
+
+        A process that is exiting on its own is given a moment, so its exit status stays the
+        reason; one still running is killed: whatever it is doing, it is never handed out again,
+        and its pool or session replaces it. Every failed request below goes through here.
+        """
+        if self.broken:
+            return  # already given up on (killed or stopping)
+        try:
+            if not isinstance(exc, httpx.TimeoutException):  # timed out: hung, not exiting
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.process.wait(), 1.0)
+        finally:  # even when the caller is cancelled meanwhile
+            if self.process.returncode is None and not self.broken:
+                self._cut_off = (
+                    f"the worker connection failed ({type(exc).__name__}: {exc}) while its "
+                    "process was running; its state is unknown, so it was killed"
+                )
+            self.kill()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A short request, sent again once when the connection failed before any answer: a
+        kept-alive connection the worker closed at that very moment is not a lost worker."""
+        try:
+            return await self.http.request(method, path, **kwargs)
+        except _STALE_CONNECTION:
+            return await self.http.request(method, path, **kwargs)
+
     async def health(self, timeout: float) -> dict[str, Any]:
-        """``GET /health`` within ``timeout`` seconds."""
-        response = await self.http.get("/health", timeout=timeout)
-        response.raise_for_status()
-        data: dict[str, Any] = response.json()
+        """``GET /health`` within ``timeout`` seconds; a failure gives the worker up."""
+        try:
+            response = await self._request("GET", "/health", timeout=timeout)
+            response.raise_for_status()
+            data = response.json()
+            if not isinstance(data, dict):
+                raise ValueError(f"/health answered {type(data).__name__}, not an object")
+        except _CONTACT_ERRORS as exc:
+            await self.lost_contact(exc)
+            raise
         return data
 
     async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` if the process dies."""
+        """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` when the
+        connection fails (the worker is then given up: :meth:`lost_contact`)."""
         try:
             async with self.http.stream("POST", "/run", json=body) as response:
                 if response.status_code == 409:
-                    raise WorkerError(f"worker {self.id} is busy with another run")
+                    # Busy with a run the platform does not know of: its state is unknown.
+                    busy = WorkerError(f"worker {self.id} is busy with another run")
+                    await self.lost_contact(busy)
+                    raise busy
                 if response.status_code != 200:
                     text = (await response.aread()).decode(errors="replace")[:500]
                     raise WorkerError(
@@ -157,6 +210,7 @@ class Worker:
                         if isinstance(event, dict):
                             yield event
         except (httpx.TransportError, json.JSONDecodeError) as exc:
+            await self.lost_contact(exc)
             raise WorkerLost(await self.loss_reason(exc)) from exc
 
     async def loss_reason(self, exc: BaseException | None = None) -> str:
@@ -164,7 +218,9 @@ class Worker:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.process.wait(), 2)
         code = self.process.returncode
-        if code is None:
+        if self._cut_off is not None:
+            what = self._cut_off
+        elif code is None:
             what = (
                 f"the worker connection failed ({type(exc).__name__}: {exc})"
                 if exc
@@ -180,10 +236,20 @@ class Worker:
         tail = _tail(self.log_path)
         return what + (f"; last worker output:\n{tail}" if tail else "")
 
-    async def cancel(self) -> bool:
-        """Ask the app to stop its current run (``POST /cancel``)."""
-        response = await self.http.post("/cancel", timeout=5.0)
-        return bool(response.is_success and response.json().get("cancelled"))
+    async def cancel(self, task_id: str) -> bool:
+        """Ask the app to stop the run of ``task_id`` (``POST /cancel`` naming it): a cancel that
+        arrives late never stops the worker's next run. ``False`` when that run is not in
+        flight there (not arrived yet, or over); a failure gives the worker up."""
+        try:
+            response = await self._request(
+                "POST", "/cancel", json={"task_id": task_id}, timeout=5.0
+            )
+            response.raise_for_status()
+            answer = response.json()
+            return bool(isinstance(answer, dict) and answer.get("cancelled"))
+        except _CONTACT_ERRORS as exc:
+            await self.lost_contact(exc)
+            raise
 
     def kill(self) -> None:
         """Kill the worker's process group at once."""

@@ -305,10 +305,16 @@ class AppRunner:
         handle = self.start(input, function=function, setup=setup, metadata=metadata)
         return await handle.result()
 
-    async def cancel(self) -> bool:
-        """Cancel the call in flight; ``False`` when there is none."""
+    async def cancel(self, task_id: str | None = None) -> bool:
+        """Cancel the call in flight; ``False`` when there is none.
+
+        With ``task_id``, only a call started with that ``metadata.task_id`` is cancelled, so a
+        late cancel meant for an earlier call never stops the next one.
+        """
         handle = self._active
-        return await handle.cancel() if handle is not None else False
+        if handle is None or (task_id is not None and handle.task_id != task_id):
+            return False
+        return await handle.cancel()
 
     async def unload(self) -> None:
         """Cancel any call in flight, then call the app's ``unload`` (once)."""
@@ -367,6 +373,15 @@ class RunHandle:
     def done(self) -> bool:
         """Whether the final event has been produced."""
         return self._done
+
+    @property
+    def task_id(self) -> str | None:
+        """The ``task_id`` of the call's metadata, if it was given one."""
+        metadata = self._metadata
+        value = metadata.get("task_id") if isinstance(metadata, dict) else None
+        if isinstance(metadata, Metadata):
+            value = metadata.task_id
+        return value if isinstance(value, str) else None
 
     async def __aiter__(self) -> AsyncIterator[RunEvent]:
         async for batch in self.batches():
