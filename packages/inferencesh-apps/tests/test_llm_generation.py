@@ -6,6 +6,7 @@ The model stands in for llama-cpp-python's ``Llama``: the only contract is
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -145,3 +146,88 @@ def test_unclosed_think_still_counts_reasoning_time_and_tokens() -> None:
     assert final.usage is not None
     assert final.usage.reasoning_time >= 0.015
     assert final.usage.reasoning_tokens == len("step one and step two") // 4
+
+
+class WholeText(ResponseTransformer):
+    """The reference: a subclass with a cleaning hook cleans the whole text on every call."""
+
+    def additional_cleaning(self, text: str) -> str:
+        return text
+
+
+def reasoning_open(buffer: str) -> bool:
+    """The plain definition of ``in_reasoning`` over the whole buffer."""
+    opened = buffer.rfind("<think>")
+    return opened != -1 and buffer.find("</think>", opened) == -1
+
+
+# Tokens, halves of tokens that earlier removals can join into tokens, tags, and plain runs long
+# enough (over twice the longest token) for the cleaned text to settle.
+FRAGMENTS = [
+    *ResponseTransformer.SPECIAL_TOKENS,
+    "<think>",
+    "</think>",
+    "<|im_",
+    "end|>",
+    "start|>",
+    "<end_of",
+    "_turn>",
+    "<start_of",
+    "<",
+    "eos>",
+    "<|",
+    "|>",
+    "a<b",
+    " é ",
+    "\n",
+    "x",
+    "a plain run of text long enough to settle ",
+]
+
+
+def test_streamed_cleaning_matches_cleaning_the_whole_text() -> None:
+    rng = random.Random(20261122)
+    settled_streams = 0
+    for _ in range(300):
+        text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 40)))
+        fast, whole = ResponseTransformer(), WholeText()
+        position = 0
+        while position < len(text):
+            piece = text[position : position + rng.randint(1, 16)]
+            position += len(piece)
+            fast.feed(piece)
+            whole.feed(piece)
+            assert fast._cleaned() == fast.clean_text(fast.buffer), fast.buffer
+            assert fast.build_output() == whole.build_output(), fast.buffer
+            assert fast.in_reasoning() == reasoning_open(fast.buffer), fast.buffer
+        settled_streams += fast._settled_raw > 0
+    assert settled_streams > 100  # the settled path was really taken
+
+
+def test_a_token_formed_by_an_earlier_removal_is_removed_across_chunks() -> None:
+    # Removing <|im_start|> joins "<end_of" and "_turn>" into a token removed after it.
+    for cut in range(1, 26):
+        stream = "<end_of<|im_start|>_turn>" + " done"
+        transformer = ResponseTransformer()
+        transformer.feed(stream[:cut])
+        transformer.build_output()
+        transformer.feed(stream[cut:])
+        assert transformer.build_output().response == " done"  # as the whole text cleans
+
+
+def test_a_cleaning_hook_sees_the_whole_text_and_a_new_buffer_starts_over() -> None:
+    class NoAB(ResponseTransformer):
+        def additional_cleaning(self, text: str) -> str:
+            return text.replace("AB", "")
+
+    transformer = NoAB()
+    for piece in ["xA", "By " * 20, "A", "B!"]:
+        transformer.feed(piece)
+        transformer.build_output()
+    assert transformer.build_output().response == "xy " + "By " * 19 + "!"
+    plain = ResponseTransformer()
+    plain.feed("some text that settles, long enough to pass the zone <eos>")
+    assert plain.build_output().response == "some text that settles, long enough to pass the zone "
+    plain.buffer = "<think>again"
+    assert plain.in_reasoning() and plain.build_output().reasoning == "again"
+    assert plain.build_output().response == ""

@@ -70,6 +70,11 @@ class ResponseTransformer:
     It strips chat-template tokens and splits ``<think>...</think>`` into reasoning. Subclass and
     override :meth:`additional_cleaning` or :meth:`split_reasoning` for other model families.
     Each :func:`stream_generate` call uses a fresh instance unless you pass one.
+
+    Streaming re-reads only what is new: text already cleaned is not cleaned again when no
+    template token can reach back into it (see :meth:`_cleaned`), and the ``<think>`` state is
+    updated from the new text. A subclass that overrides :meth:`clean_text` or
+    :meth:`additional_cleaning` gets its hook called on the whole text every time, as before.
     """
 
     SPECIAL_TOKENS: tuple[str, ...] = (
@@ -85,6 +90,21 @@ class ResponseTransformer:
     def __init__(self, output_cls: type[LLMOutput] = LLMOutput) -> None:
         self.output_cls = output_cls
         self.buffer = ""
+
+    @property
+    def buffer(self) -> str:
+        """The raw text received so far."""
+        return self._buffer
+
+    @buffer.setter
+    def buffer(self, value: str) -> None:
+        # Replaced from outside: nothing of the old text can be trusted, start over.
+        self._buffer = value
+        self._settled_raw = 0  # buffer[:_settled_raw] ...
+        self._settled_clean = ""  # ... cleans to this, whatever text follows it
+        self._think_at = -1  # where the last THINK_OPEN starts (-1: none yet)
+        self._think_closed = False  # whether a THINK_CLOSE follows it
+        self._think_scanned = 0  # how much of the buffer the think state has seen
 
     def clean_text(self, text: str) -> str:
         """Remove template tokens, then apply :meth:`additional_cleaning`."""
@@ -102,21 +122,30 @@ class ResponseTransformer:
         if start == -1:
             return None, text
         before = text[:start]
-        rest = text[start + len(self.THINK_OPEN) :]
-        end = rest.find(self.THINK_CLOSE)
+        inside = start + len(self.THINK_OPEN)
+        end = text.find(self.THINK_CLOSE, inside)
         if end == -1:
-            return rest.strip() or None, before.strip()
-        reasoning = rest[:end].strip() or None
-        return reasoning, (before + rest[end + len(self.THINK_CLOSE) :]).strip()
+            return text[inside:].strip() or None, before.strip()
+        reasoning = text[inside:end].strip() or None
+        return reasoning, (before + text[end + len(self.THINK_CLOSE) :]).strip()
 
     def in_reasoning(self) -> bool:
         """True while the model is inside an unclosed ``<think>`` block."""
-        opened = self.buffer.rfind(self.THINK_OPEN)
-        return opened != -1 and self.buffer.find(self.THINK_CLOSE, opened) == -1
+        buffer, opening, closing = self._buffer, self.THINK_OPEN, self.THINK_CLOSE
+        # A tag may straddle what was scanned and what is new: look back one tag length.
+        start = max(0, self._think_scanned - max(len(opening), len(closing)) + 1)
+        opened = buffer.rfind(opening, start)
+        if opened > self._think_at:
+            self._think_at = opened
+            self._think_closed = buffer.find(closing, opened) != -1
+        elif self._think_at != -1 and not self._think_closed:
+            self._think_closed = buffer.find(closing, max(self._think_at, start)) != -1
+        self._think_scanned = len(buffer)
+        return self._think_at != -1 and not self._think_closed
 
     def feed(self, piece: str) -> None:
         """Append one streamed piece of text."""
-        self.buffer += piece
+        self._buffer += piece  # not through the setter: what is settled stays settled
 
     def build_output(
         self,
@@ -125,10 +154,54 @@ class ResponseTransformer:
         tool_calls: list[dict[str, Any]] | None = None,
     ) -> LLMOutput:
         """The cumulative output for the text received so far."""
-        reasoning, response = self.split_reasoning(self.clean_text(self.buffer))
+        reasoning, response = self.split_reasoning(self._cleaned())
         return self.output_cls(
             response=response, reasoning=reasoning, tool_calls=tool_calls or None, usage=usage
         )
+
+    def _cleaned(self) -> str:
+        """``clean_text(buffer)``, cleaning only the text after the settled part.
+
+        Removing tokens one after another only deletes characters, and every default token
+        holds its first character (``<``) once, at its start. If the last ``2 * longest``
+        characters before a cut hold no ``<``, no token occurrence can reach across the cut,
+        not even one formed by earlier removals joining text: at most ``longest - 1`` of those
+        characters can be deleted, and the ``longest + 1`` left are too many for a token to
+        span. So the text before such a cut cleans the same whatever follows, and is settled.
+        Custom tokens of another shape, or an overridden cleaning hook, clean the whole text.
+        """
+        anchor = self._anchor()
+        buffer = self._buffer
+        if anchor is None:
+            return self.clean_text(buffer)
+        zone = 2 * max(map(len, self.SPECIAL_TOKENS))
+        end = len(buffer)
+        settled = self._settled_raw
+        tail = buffer[settled:] if settled else buffer
+        for token in self.SPECIAL_TOKENS:
+            tail = tail.replace(token, "")
+        if buffer.rfind(anchor, max(0, end - zone), end) != -1:
+            return self._settled_clean + tail  # a token may still be forming at the end
+        self._settled_clean += tail
+        self._settled_raw = end
+        return self._settled_clean
+
+    def _anchor(self) -> str | None:
+        # The character every token starts with and holds nowhere else (None: no such one, or a
+        # cleaning hook is overridden, so there is no safe cut).
+        cls = type(self)
+        if (
+            cls.clean_text is not ResponseTransformer.clean_text
+            or cls.additional_cleaning is not ResponseTransformer.additional_cleaning
+        ):
+            return None
+        tokens = self.SPECIAL_TOKENS
+        if not tokens or not all(tokens):
+            return None
+        first = tokens[0][0]
+        if all(token[0] == first and first not in token[1:] for token in tokens):
+            return first
+        return None
 
 
 def _merge_tool_call(calls: list[dict[str, Any]], delta: Mapping[str, Any]) -> None:
@@ -236,7 +309,7 @@ def _usage(
 ) -> LLMUsage:
     stats = timing.stats
     completion = int(reported.get("completion_tokens") or 0)
-    reasoning, _ = transformer.split_reasoning(transformer.clean_text(transformer.buffer))
+    reasoning, _ = transformer.split_reasoning(transformer._cleaned())
     reasoning_tokens = len(reasoning) // 4 if reasoning else 0  # about four characters a token
     generation_time = stats["generation_time"]
     return LLMUsage(
