@@ -189,8 +189,10 @@ def test_wait_deadline(driver: Driver, httpx_mock: HTTPXMock) -> None:
         url=STREAM, headers=NDJSON_HEADERS, content=ndjson(task(status=7)), is_reusable=True
     )
     httpx_mock.add_response(url=GET, json=task(status=7), is_reusable=True)
-    with pytest.raises(APITimeoutError, match="did not finish within"):
+    with pytest.raises(APITimeoutError, match="did not finish within") as info:
         driver.call(lambda c: c.wait_for_completion("t1", timeout=0.05))
+    assert info.value.task_id == "t1"  # the task may still run: wait again, or cancel it
+    assert info.value.task is not None and info.value.task.status == TaskStatus.RUNNING
 
 
 def test_wait_deadline_while_updates_keep_arriving(driver: Driver, httpx_mock: HTTPXMock) -> None:

@@ -163,6 +163,7 @@ def test_timeout_is_api_timeout_and_timeouterror(driver: Driver, httpx_mock: HTT
     with pytest.raises(TimeoutError) as info:
         driver.call(get_t1)
     assert isinstance(info.value, APITimeoutError)
+    assert info.value.task_id is None and info.value.task is None  # a request, not a wait
 
 
 def test_idempotency_key_reused_across_retries(driver: Driver, httpx_mock: HTTPXMock) -> None:

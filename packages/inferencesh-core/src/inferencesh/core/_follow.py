@@ -182,7 +182,9 @@ class TaskFollower:
         """The error for a wait that ran past its deadline."""
         status = parse_status(self.current.status) if self.current else TaskStatus.UNKNOWN
         return APITimeoutError(
-            f"task {self.task_id} did not finish within {self.timeout:g} s (last status: {status})"
+            f"task {self.task_id} did not finish within {self.timeout:g} s (last status: {status})",
+            task_id=self.task_id,
+            task=self.current,
         )
 
     # -- what happened -----------------------------------------------------------------------

@@ -188,7 +188,20 @@ class APIConnectionError(InferenceError):
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
-    """A connect, read or overall timeout ran out."""
+    """A connect, read or overall timeout ran out.
+
+    When a wait for a task ran out (``run(..., timeout=)``, ``wait_for_completion``, a task
+    stream), ``task_id`` names the task, which may still be running, and ``task`` is its last
+    known state: wait again with ``client.wait_for_completion(e.task_id)``, or cancel it.
+    For a single request that timed out both are ``None``.
+    """
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, task: Task | None = None
+    ) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.task = task
 
 
 class TaskFailedError(InferenceError):
