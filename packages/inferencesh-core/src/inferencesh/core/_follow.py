@@ -13,10 +13,12 @@ Rules:
 * On a drop the stream is opened again at once; if that attempt brings nothing new, the task
   is fetched with ``GET /tasks/{id}`` so a terminal update is never lost, then the stream is
   opened again after a growing pause.
-* Consecutive attempts that fail before receiving a single byte are limited by
-  ``max_reconnects``; any received byte (heartbeats included) resets the count. An overall
-  ``deadline`` bounds the whole wait, also while updates keep arriving: the loops stop reading
-  once it has passed (``expired``) and ``next_action`` raises.
+* An update naming another task is ignored.
+* Consecutive attempts that fail before receiving a single byte (a reopen or a fetch with no
+  answer, or a 5xx past its retries) are limited by ``max_reconnects``; any received byte
+  (heartbeats included) resets the count. An overall ``deadline`` bounds the whole wait,
+  also while updates keep arriving: the loops stop reading once it has passed (``expired``)
+  and ``next_action`` raises.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from inferencesh.core.errors import APIConnectionError, APITimeoutError
+from inferencesh.core.errors import APIConnectionError, APITimeoutError, ServerError
 from inferencesh.core.streaming import TaskLine
 from inferencesh.core.types import Task, TaskStatus, parse_status
 
@@ -128,6 +130,8 @@ class TaskFollower:
     ) -> None:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        if timeout is not None and timeout != timeout:  # nan: a deadline that never comes
+            raise ValueError("timeout must be a number of seconds or None, got nan")
         self.task_id = task_id
         self.current = initial
         self.emitted: Task | None = None
@@ -209,13 +213,14 @@ class TaskFollower:
         """
         out: list[Task] = []
         plan: _Plan | None = None
+        task_id = self.task_id
         current = self.current
         emitted = self.emitted
         for line in lines:
             update = line.data
             fields = line.fields
-            if update is None:
-                continue
+            if update is None or (update.id and update.id != task_id):
+                continue  # no update, or another task's (never merged into this one)
             if fields is None or current is None:
                 self.current, self.emitted = current, emitted
                 new = self.feed_line(line)
@@ -243,8 +248,12 @@ class TaskFollower:
         return out
 
     def feed(self, update: Task, fields: list[str] | None = None) -> Task | None:
-        """Fold one update in; returns the merged task if it is new, else ``None``."""
+        """Fold one update in; returns the merged task if it is new, else ``None``.
+
+        An update naming another task (a stray line, a wrong reply) is ignored."""
         current = self.current
+        if update.id and update.id != self.task_id:
+            return None
         if (
             current is not None
             and update.status != current.status
@@ -268,7 +277,7 @@ class TaskFollower:
         self.emitted = self.current
         return self.current
 
-    def stream_ended(self, error: APIConnectionError | None) -> None:
+    def stream_ended(self, error: APIConnectionError | ServerError | None) -> None:
         """The stream closed (``error`` None) or dropped; plan the next step or give up."""
         if self.done:
             return
@@ -285,11 +294,25 @@ class TaskFollower:
         """The result of ``GET /tasks/{id}``; returns it if it is new."""
         update = self.feed(task)
         if not self.done:
-            delay = min(self.reconnect_delay * (2.0**self._fruitless), self.max_reconnect_delay)
+            delay = self._pause()
             if update is None:
                 self._fruitless += 1
             self._next = Sleep(delay)
         return update
+
+    def fetch_failed(self, error: APIConnectionError | ServerError) -> None:
+        """``GET /tasks/{id}`` got no answer: one more failed attempt, then a pause."""
+        self._failures += 1
+        if self._failures > self.max_reconnects:
+            raise error
+        self._next = Sleep(self._pause())
+        self._fruitless += 1
+
+    def _pause(self) -> float:
+        # The exponent is capped: a quiet task can go through thousands of fruitless rounds,
+        # and 2.0**1024 raises OverflowError.
+        growth = 2.0 ** min(self._fruitless, 32)
+        return min(self.reconnect_delay * growth, self.max_reconnect_delay)
 
     def slept(self) -> None:
         """The pause is over: open the stream again."""

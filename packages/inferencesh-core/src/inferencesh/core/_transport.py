@@ -6,10 +6,13 @@ in how they send bytes and sleep.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
 import os
 import random
 import time
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -167,22 +170,32 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     """The server's requested delay in seconds (``retry-after-ms``, seconds or HTTP date)."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        ms = _seconds(raw_ms)
+        if ms is not None:
+            return ms / 1000.0
     raw = headers.get("retry-after")
     if not raw:
         return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(raw)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # HTTP dates are GMT; a zone-less one must not read as local time
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(float(when.timestamp()) - time.time(), 0.0)
+
+
+def _seconds(raw: str) -> float | None:
+    """A header's number, at least 0; ``None`` when it is not a number (``nan`` would reach
+    ``sleep`` and fail there; ``inf`` is kept: longer than any wait allowed, so no retry)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else max(value, 0.0)
 
 
 def backoff(attempt: int) -> float:
@@ -255,7 +268,23 @@ def parse_body(status: int, headers: Mapping[str, str], body: bytes, where: str)
 
 
 def raise_for_status(status: int, headers: Mapping[str, str], body: bytes, where: str) -> NoReturn:
-    """Raise the mapped ``APIError`` for an error reply."""
+    """Raise the mapped ``APIError`` for an error reply (a redirect counts as one)."""
+    if 300 <= status < 400:
+        # Not followed: a redirected POST would arrive as a GET, or not at all, and the reply
+        # would be misread as an empty success. The target's query may hold a signature.
+        target = headers.get("location")
+        shown = (
+            urllib.parse.urlsplit(target)._replace(query="", fragment="").geturl()
+            if target
+            else None
+        )
+        raise APIError(
+            status,
+            f"{where} was redirected to {shown or 'an unnamed location'}; the client does not "
+            "follow redirects: check the base URL (https://, host and path)",
+            code="redirect",
+            request_id=request_id(headers),
+        )
     raise error_from_response(max(status, 400), body, request_id=request_id(headers), where=where)
 
 

@@ -109,7 +109,7 @@ def _json_object(value: str | None, flag: str) -> dict[str, Any] | None:
     if value.startswith("@"):
         path = Path(value[1:]).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # editors on Windows write a BOM
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise _UsageError(f"{flag}: cannot read {str(path)!r}: {reason}") from None
@@ -140,7 +140,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         input_value = _json_object(args.input, "--input") or {}
         setup = _json_object(args.setup, "--setup")
-        if args.timeout is not None and args.timeout <= 0:
+        if args.timeout is not None and not args.timeout > 0:  # also refuses nan
             raise _UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     except _UsageError as exc:
         return _fail(str(exc), _USAGE)
@@ -205,8 +205,19 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
         return _cancel(client, stream.task_id)
     status.close()
     assert stream.result is not None
-    print(json.dumps(stream.result.output, indent=2, ensure_ascii=False), flush=True)
+    print(_output_json(stream.result.output, sys.stdout), flush=True)
     return 0
+
+
+def _output_json(value: Any, out: Any) -> str:
+    """The output as JSON for ``out``: readable text, or ``\\u`` escapes (the same JSON) when
+    the stream's encoding cannot hold a character (a cp1252 console, a latin-1 pipe)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        text.encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return json.dumps(value, indent=2, ensure_ascii=True)
+    return text
 
 
 def _follow(updates: Iterable[Task], status: StatusLine) -> None:

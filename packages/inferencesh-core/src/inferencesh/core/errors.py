@@ -62,6 +62,12 @@ __all__ = [
 class InferenceError(RuntimeError):
     """Base of every error raised by the inference.sh client."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default pickling calls `cls(*self.args)`, which the subclasses' keyword-only
+        # and structured constructors refuse: restore the message and attributes directly, so
+        # errors cross process boundaries (multiprocessing, concurrent.futures).
+        return (_restore, (type(self), self.args, self.__dict__))
+
 
 class APIError(InferenceError):
     """The API answered with an error.
@@ -291,6 +297,16 @@ def error_from_response(
     if cls is None:
         cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     return cls(status, message, code=code, request_id=request_id, body=payload or _snippet(body))
+
+
+def _restore(cls: type[InferenceError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Rebuild a pickled error without calling its constructor."""
+    # `TimeoutError` subclasses have the memory layout of `OSError`, which must allocate them.
+    base: Any = OSError if issubclass(cls, OSError) else Exception
+    error = base.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def _str(value: object) -> str | None:

@@ -17,6 +17,7 @@ nothing is ever guessed to be base64.
 from __future__ import annotations
 
 import binascii
+import io
 import os
 import re
 import urllib.parse
@@ -122,7 +123,8 @@ class Source(msgspec.Struct):
             owned = False
             if self.replayable:  # a retry must start where the first attempt did
                 handle.seek(self.start)
-        remaining = self.size if self.size is not None else -1
+        size = self.size if self.size is not None else -1
+        remaining = size
 
         def next_file() -> bytes:
             nonlocal remaining
@@ -133,6 +135,16 @@ class Source(msgspec.Struct):
                 piece = handle.read(want)
                 if isinstance(piece, str):
                     raise TypeError("cannot upload a text-mode file: open it with 'rb'")
+                if not piece and remaining > 0:
+                    # Shorter than measured: it shrank since. Sending less than the announced
+                    # Content-Length would store a cut file or fail as a protocol error.
+                    if owned:
+                        handle.close()
+                    name = self.filename or "the file"
+                    raise OSError(
+                        f"cannot upload {name!r}: it changed while uploading ({size} bytes "
+                        f"when measured, {size - remaining} bytes when read)"
+                    )
                 remaining -= len(piece)
             if not piece and owned:
                 handle.close()
@@ -176,19 +188,27 @@ class Source(msgspec.Struct):
 
 def _measure(fileobj: Any) -> tuple[int, int]:
     """The bytes left in an open file object from its position, and that position."""
+    if isinstance(fileobj, io.TextIOBase):
+        # Caught before `POST /files`, not after a file record was made for nothing.
+        raise TypeError("cannot upload a text-mode file: open it with 'rb'")
     start = _tell(fileobj)
     try:
-        return os.fstat(fileobj.fileno()).st_size - start, start
+        st = os.fstat(fileobj.fileno())
     except (AttributeError, OSError, TypeError, ValueError):
         pass  # not backed by a file descriptor (BytesIO, wrappers)
+    else:
+        # Only a regular file's st_size is its length: a pipe or socket says 0, which would
+        # upload an empty file.
+        if _is_regular(st.st_mode):
+            return st.st_size - start, start
     seekable = getattr(fileobj, "seekable", None)
     if seekable is not None and seekable():
         end = fileobj.seek(0, os.SEEK_END)
         fileobj.seek(start)
         return end - start, start
     raise ValueError(
-        "cannot upload a file object whose size is unknown (not seekable, no fileno): "
-        "read it into bytes first"
+        "cannot upload a file object whose size is unknown (a pipe, socket or other "
+        "non-seekable stream): read it into bytes first"
     )
 
 
@@ -221,11 +241,17 @@ def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
     match = re.match(_DATA_URI, uri, re.S)
     if match is None:
         raise ValueError(f"invalid data: URI (expected data:<type>;base64,<data>): {uri[:60]!r}")
-    params = match["params"].split(";")
+    # As browsers read them: the `base64` flag in any case, and the base64 text may be
+    # percent-encoded or wrapped over lines (the `base64` tool's output); neither may be
+    # mistaken for raw bytes or refused.
+    params = [param.strip().lower() for param in match["params"].split(";")]
     payload = match["data"]
     if "base64" in params:
         import base64
 
+        if "%" in payload:
+            payload = urllib.parse.unquote(payload)
+        payload = re.sub(r"[\t\n\f\r ]+", "", payload)
         try:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError) as exc:

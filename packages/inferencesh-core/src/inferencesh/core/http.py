@@ -86,6 +86,7 @@ class _Base:
         configure_from_env()
         self.config = config
         self._headers = config.base_headers()
+        self._key_bytes = config.api_key.encode()
         self._timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         self._owns = owns
 
@@ -134,7 +135,6 @@ class _Base:
         *,
         stream: bool = False,
         source: Source | None = None,
-        ok_below: int = 400,
     ) -> _Exchange:
         """Send ``prep`` until it succeeds, retrying per ``RetryState``; returns the response.
 
@@ -156,15 +156,23 @@ class _Base:
                 yield _Pause(delay)
                 continue
             self._log_reply(prep, response.status_code, started, state.attempt + 1)
-            if response.status_code < ok_below:
+            if response.status_code < 300:
                 return response
             delay = state.delay_after_status(response.status_code, response.headers)
             if delay is None:
                 raise_for_status(
-                    response.status_code, response.headers, response.content, prep.where
+                    response.status_code, response.headers, self._redacted(response), prep.where
                 )
             self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
             yield _Pause(delay)
+
+    def _redacted(self, response: httpx.Response) -> bytes:
+        """An error reply's body without the API key: a server or proxy that echoes the key
+        ("invalid key inf_...") must not put it into an exception's text."""
+        body = response.content
+        key = self._key_bytes
+        # A few characters (a test key such as "k") would mangle ordinary words instead.
+        return body.replace(key, b"***") if len(key) >= 8 and key in body else body
 
     @staticmethod
     def _upload_prep(url: str, source: Source) -> Prepared:
@@ -258,7 +266,7 @@ class HTTPClient(_Base):
             body = step.prep.content if step.source is None else step.source.iter_chunks()
             try:
                 result = self._client.send(_request(self._client, step, body), stream=step.stream)
-                if result.status_code >= 400:
+                if result.status_code >= 300:  # an error or a redirect: read it now
                     try:
                         result.read()
                     finally:
@@ -298,7 +306,7 @@ class HTTPClient(_Base):
         with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = EventDecoder(is_sse_reply)
             try:
-                for chunk in response.iter_raw():
+                for chunk in response.iter_bytes():
                     yield from decoder.feed(chunk)
                 yield from decoder.close()
             except _STREAM_FAILURES as exc:
@@ -312,7 +320,7 @@ class HTTPClient(_Base):
         with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = TaskLineDecoder(is_sse_reply)
             try:
-                for chunk in response.iter_raw():
+                for chunk in response.iter_bytes():
                     yield decoder.feed(chunk)
                 tail = decoder.close()
                 if tail:
@@ -323,7 +331,7 @@ class HTTPClient(_Base):
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
         prep = self._upload_prep(url, source)
-        self._perform(self._exchange(prep, self._timeout, source=source, ok_below=300))
+        self._perform(self._exchange(prep, self._timeout, source=source))
 
 
 class AsyncHTTPClient(_Base):
@@ -385,7 +393,7 @@ class AsyncHTTPClient(_Base):
                 result = await self._client.send(
                     _request(self._client, step, body), stream=step.stream
                 )
-                if result.status_code >= 400:
+                if result.status_code >= 300:  # an error or a redirect: read it now
                     try:
                         await result.aread()
                     finally:
@@ -425,7 +433,7 @@ class AsyncHTTPClient(_Base):
         async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = EventDecoder(is_sse_reply)
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     for event in decoder.feed(chunk):
                         yield event
                 for event in decoder.close():
@@ -441,7 +449,7 @@ class AsyncHTTPClient(_Base):
         async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = TaskLineDecoder(is_sse_reply)
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     yield decoder.feed(chunk)
                 tail = decoder.close()
                 if tail:
@@ -452,4 +460,4 @@ class AsyncHTTPClient(_Base):
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
         prep = self._upload_prep(url, source)
-        await self._perform(self._exchange(prep, self._timeout, source=source, ok_below=300))
+        await self._perform(self._exchange(prep, self._timeout, source=source))

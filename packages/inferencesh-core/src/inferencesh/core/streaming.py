@@ -98,9 +98,13 @@ class NDJSONDecoder(Generic[T]):
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
         self._pending: list[bytes] = []
         self._after = after
+        self._at_start = True
 
     def feed(self, chunk: bytes) -> list[T]:
         """Decode every line completed by ``chunk``."""
+        if self._at_start and chunk:
+            chunk = _without_bom(chunk)
+            self._at_start = False
         cut = chunk.rfind(b"\n")
         if cut < 0:
             if chunk:
@@ -170,21 +174,31 @@ class SSEDecoder(Generic[T]):
     def __init__(self, type_: Any = Any, after: _After[T] | None = None) -> None:
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
         self._after = after
-        self._buffer = b""
+        self._buffer: list[bytes] = []
         self._event: str | None = None
         self._data: list[bytes] = []
+        self._at_start = True
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, T]]:
         """Decode every event completed by ``chunk``."""
-        buffer = self._buffer + chunk if self._buffer else chunk
+        if self._at_start and chunk:
+            chunk = _without_bom(chunk)
+            self._at_start = False
+        if b"\n" not in chunk and b"\r" not in chunk:
+            # The middle of a long line (a large output): keep the piece, join once at its
+            # end; re-joining the buffer on every chunk made long events quadratic.
+            if chunk:
+                self._buffer.append(chunk)
+            return []
+        buffer = b"".join((*self._buffer, chunk)) if self._buffer else chunk
         lines = buffer.splitlines(keepends=True)
         if lines and not lines[-1].endswith((b"\n", b"\r")):
-            self._buffer = lines.pop()
+            self._buffer = [lines.pop()]
         elif lines and lines[-1].endswith(b"\r"):
             # A lone CR may be the first half of CRLF split across chunks.
-            self._buffer = lines.pop()
+            self._buffer = [lines.pop()]
         else:
-            self._buffer = b""
+            self._buffer = []
         out: list[tuple[str | None, T]] = []
         for line in lines:
             self._line(line.rstrip(b"\r\n"), out)
@@ -194,7 +208,7 @@ class SSEDecoder(Generic[T]):
         """Flush a final line; an event not ended by a blank line means the stream was cut."""
         out: list[tuple[str | None, T]] = []
         if self._buffer:
-            tail, self._buffer = self._buffer, b""
+            tail, self._buffer = b"".join(self._buffer), []
             self._line(tail.rstrip(b"\r\n"), out)
         if self._data:
             data = b"\n".join(self._data)
@@ -228,6 +242,12 @@ class SSEDecoder(Generic[T]):
         elif name == b"event":
             self._event = value.decode("utf-8", "replace") or None
         # `id` and `retry` are not used by the platform's streams.
+
+
+def _without_bom(chunk: bytes) -> bytes:
+    # A stream may open with a UTF-8 byte order mark; SSE says to skip it. Left in, it would
+    # make the first field name (or the first JSON line) unreadable and lose that event.
+    return chunk[3:] if chunk.startswith(b"\xef\xbb\xbf") else chunk
 
 
 def is_sse(content_type: str | None) -> bool:

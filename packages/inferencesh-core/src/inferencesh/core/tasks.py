@@ -31,7 +31,12 @@ from inferencesh.core._follow import (
     task_path,
 )
 from inferencesh.core._transport import convert
-from inferencesh.core.errors import APIConnectionError
+from inferencesh.core.errors import (
+    APIConnectionError,
+    InferenceError,
+    ServerError,
+    SessionError,
+)
 from inferencesh.core.types import Task
 
 if TYPE_CHECKING:
@@ -53,7 +58,7 @@ def follow(follower: TaskFollower) -> Op[Task]:
     stream = stream_path(follower.task_id)
     while (action := follower.next_action()) is not None:
         if isinstance(action, Stream):
-            error: APIConnectionError | None = None
+            error: APIConnectionError | ServerError | None = None
             try:
                 yield OpenStream(stream, action.read_timeout, task_lines=True)
                 while (lines := (yield NEXT)) is not EOF:
@@ -63,12 +68,19 @@ def follow(follower: TaskFollower) -> Op[Task]:
                         yield Emit(updates)
                     if follower.done or follower.expired:
                         break
-            except APIConnectionError as exc:
-                error = exc
+            except (APIConnectionError, ServerError) as exc:
+                # A 5xx that outlasted the request's retries (a restarting platform) is one
+                # more failed reconnect, like a refused connection: not the end of the wait.
+                error = _transient(exc)
             follower.stream_ended(error)
         elif isinstance(action, Fetch):
             path = task_path(follower.task_id)
-            task: Task = convert((yield Call("GET", path)), Task, f"GET {path}")
+            try:
+                data = yield Call("GET", path)
+            except (APIConnectionError, ServerError) as exc:
+                follower.fetch_failed(_transient(exc))
+                continue
+            task: Task = convert(data, Task, f"GET {path}")
             update = follower.fetched(task)
             if update is not None:
                 yield Emit([update])
@@ -77,6 +89,14 @@ def follow(follower: TaskFollower) -> Op[Task]:
             follower.slept()
     assert follower.current is not None  # done implies a current task
     return outcome(follower.current)
+
+
+def _transient(exc: APIConnectionError | ServerError) -> APIConnectionError | ServerError:
+    """``exc`` if following may go on after it; raises it when it is a definite answer (the
+    session's worker is gone)."""
+    if isinstance(exc, SessionError):
+        raise exc
+    return exc
 
 
 class _StreamBase:
@@ -99,6 +119,19 @@ class _StreamBase:
         """The completed task, once the stream has ended with COMPLETED."""
         return self._outcome[0] if self._outcome else None
 
+    def _final(self) -> Task:
+        """The outcome once the updates are exhausted: the completed task, the task's error,
+        or, for a stream closed before the end, an error saying how to wait again."""
+        if self._outcome:
+            return self._outcome[0]
+        follower = self._follower
+        if follower.done and follower.current is not None:
+            return outcome(follower.current)
+        raise InferenceError(
+            f"the stream of task {follower.task_id} was closed before the task ended; wait "
+            f"for it with client.wait_for_completion({follower.task_id!r})"
+        )
+
 
 class TaskStream(_StreamBase):
     """Updates of one task (sync); iterate it, or use it as a context manager."""
@@ -114,8 +147,7 @@ class TaskStream(_StreamBase):
         """Read the stream to its end and return the completed task (or raise)."""
         for _ in self._batches:
             pass
-        assert self.result is not None
-        return self.result
+        return self._final()
 
     def close(self) -> None:
         """Stop following and close the connection."""
@@ -153,8 +185,7 @@ class AsyncTaskStream(_StreamBase):
         """Read the stream to its end and return the completed task (or raise)."""
         async for _ in self._batches:
             pass
-        assert self.result is not None
-        return self.result
+        return self._final()
 
     async def aclose(self) -> None:
         """Stop following and close the connection."""
