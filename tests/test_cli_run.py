@@ -240,6 +240,27 @@ def test_wait_timeout_exits_1(
         client.cancel(task_id, force=True)
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(server: LocalPlatform, tmp_path: Path) -> None:
+    # `inferencesh run ... | head`: the output (about 300 kB) outgrows the pipe, the reader
+    # closes it after a few bytes, and the command still ends quietly with the run's status.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFERENCE_")}
+    env.update(INFERENCE_API_KEY=server.api_key, INFERENCE_BASE_URL=server.base_url)
+    request = tmp_path / "input.json"
+    request.write_text(json.dumps({"prompt": "x" * 300_000}))
+    process = subprocess.Popen(
+        [str(CLI), "run", "local/hello", "-i", f"@{request}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10).startswith(b"{")
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 def test_console_script_end_to_end_with_flags(server: LocalPlatform) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFERENCE_")}
     ok = subprocess.run(

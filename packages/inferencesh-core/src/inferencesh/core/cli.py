@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
@@ -205,7 +206,14 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
         return _cancel(client, stream.task_id)
     status.close()
     assert stream.result is not None
-    print(_output_json(stream.result.output, sys.stdout), flush=True)
+    try:
+        print(_output_json(stream.result.output, sys.stdout), flush=True)
+    except BrokenPipeError:
+        # The reader stopped early (`inferencesh run ... | head`): the run itself succeeded.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 0
 
 
