@@ -10,6 +10,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from inferencesh.agents.params import (
     JSONSchema,
     ToolDefinitionError,
@@ -109,6 +110,11 @@ def _schema_for(tp: Any, where: str) -> tuple[JSONSchema, bool]:
     if tp in _SCALARS:
         return _SCALARS[tp](), False
     container = origin or tp
+    if container is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
+        raise ToolDefinitionError(
+            f"{where}: a fixed-length tuple {tp!r} has no JSON Schema here; use tuple[T, ...] or "
+            "list[T]"
+        )
     if isinstance(container, type) and issubclass(container, Mapping):
         return {"type": "object"}, False
     if (
@@ -126,8 +132,7 @@ def _schema_for(tp: Any, where: str) -> tuple[JSONSchema, bool]:
     )
 
 
-def describe_function(fn: Callable[..., Any]) -> tuple[str, str, dict[str, JSONSchema]]:
-    """Name, description and parameter schemas of ``fn`` from its signature and docstring."""
+def _signature(fn: Callable[..., Any]) -> tuple[str, inspect.Signature, dict[str, Any]]:
     if not callable(fn):
         raise ToolDefinitionError(f"from_function() takes a function, got {fn!r}")
     name = getattr(fn, "__name__", "")
@@ -136,6 +141,54 @@ def describe_function(fn: Callable[..., Any]) -> tuple[str, str, dict[str, JSONS
         hints = typing.get_type_hints(fn, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
         raise ToolDefinitionError(f"function {name!r}: cannot read its signature: {exc}") from exc
+    return name, signature, hints
+
+
+def function_handler(fn: Callable[..., Any]) -> Callable[[dict[str, Any]], Any]:
+    """A tool handler calling ``fn`` with the model's arguments as its annotations say.
+
+    JSON gives strings and lists where ``fn`` declares an ``Enum``, a ``set`` or a ``float``:
+    each argument is converted to its annotation (an invalid one raises ``ValueError`` naming
+    it, which the model reads as the tool's error). A missing ``T | None`` argument without a
+    default is passed as ``None`` (the schema marks it optional); a ``null`` one with a default
+    leaves the default.
+    """
+    name, signature, hints = _signature(fn)
+    declared = {p.name: p for p in signature.parameters.values()}
+    # Parameters the schema marks optional though Python needs a value: `x: T | None`.
+    none_if_missing = {
+        p.name
+        for p in declared.values()
+        if p.default is p.empty and _schema_for(hints[p.name], p.name)[1]
+    }
+
+    def handler(args: dict[str, Any]) -> Any:
+        unknown = sorted(set(args) - set(declared))
+        if unknown:
+            raise ValueError(f"unknown arguments {unknown}; {name}() takes {sorted(declared)}")
+        kwargs: dict[str, Any] = {}
+        for param_name, param in declared.items():
+            value = args.get(param_name)
+            # Left out, or `null` (how many models say "not given") for a parameter that has a
+            # default: the default holds.
+            if value is None and param.default is not param.empty:
+                continue
+            if param_name not in args:
+                if param_name in none_if_missing:
+                    kwargs[param_name] = None
+                continue
+            try:
+                kwargs[param_name] = msgspec.convert(value, hints[param_name], strict=False)
+            except msgspec.ValidationError as exc:
+                raise ValueError(f"argument {param_name!r}: {exc}") from None
+        return fn(**kwargs)
+
+    return handler
+
+
+def describe_function(fn: Callable[..., Any]) -> tuple[str, str, dict[str, JSONSchema]]:
+    """Name, description and parameter schemas of ``fn`` from its signature and docstring."""
+    name, signature, hints = _signature(fn)
     summary, arg_docs = _parse_doc(inspect.getdoc(fn) or "")
     params: dict[str, JSONSchema] = {}
     for param in signature.parameters.values():

@@ -22,6 +22,7 @@ from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallI
 from inferencesh.core._effects import (
     EOF,
     NEXT,
+    AsyncCallbackInSyncError,
     Blocking,
     Call,
     Callback,
@@ -32,7 +33,13 @@ from inferencesh.core._effects import (
 )
 from inferencesh.core._ops import _id_path, upload_file
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
-from inferencesh.core.errors import APIConnectionError, APITimeoutError
+from inferencesh.core.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    RateLimitError,
+    ServerError,
+)
 from inferencesh.core.files import is_existing_file
 
 _log = logging.getLogger("inferencesh.agents")
@@ -51,6 +58,7 @@ def waits_on_client(inv: ToolInvocation) -> bool:
 
 
 _UNFINISHED = frozenset({"pending", "queued"})
+_TRANSIENT = (APIConnectionError, ServerError, RateLimitError)
 _RUN_STATE_TO_STATUS = {
     "submitted": "busy",
     "working": "busy",
@@ -199,6 +207,12 @@ class ChatState:
 
     # -- resolving tool calls (queued; the running procedure or the caller sends them) --------
 
+    def _queue(self, call: Call) -> None:
+        # An answer given again after its request failed replaces the unsent one (no double
+        # POST, which the platform would refuse with a 409).
+        self.pending = [c for c in self.pending if c.path != call.path]
+        self.pending.append(call)
+
     def queue_result(self, invocation_id: str, result: Any) -> None:
         """Queue a tool result; on a call still awaiting approval, approve or reject instead."""
         _check_id(invocation_id)
@@ -213,22 +227,20 @@ class ChatState:
                 self.queue_approve(invocation_id)
                 call.deferred = encode_result(result)
             return
-        self.pending.append(
-            Call("POST", f"/tools/{invocation_id}", {"result": encode_result(result)})
-        )
+        self._queue(Call("POST", f"/tools/{invocation_id}", {"result": encode_result(result)}))
         call.result_sent = True
 
     def queue_approve(self, invocation_id: str) -> None:
         """Queue approving a call that waits for a person's decision."""
         _check_id(invocation_id)
-        self.pending.append(Call("POST", f"/tools/{invocation_id}/invoke"))
+        self._queue(Call("POST", f"/tools/{invocation_id}/invoke"))
         self.call(invocation_id).decided = True
 
     def queue_reject(self, invocation_id: str, reason: str | None) -> None:
         """Queue rejecting a call that waits for a person's decision."""
         _check_id(invocation_id)
         body = {"reason": reason} if reason else {}
-        self.pending.append(Call("POST", f"/tools/{invocation_id}/reject", body))
+        self._queue(Call("POST", f"/tools/{invocation_id}/reject", body))
         self.call(invocation_id).decided = True
 
     def queue_always_allow(self, invocation_id: str, tool_name: str | None) -> None:
@@ -245,7 +257,7 @@ class ChatState:
             tool_name = inv.function.name
         tool = _id_path("/tools", invocation_id, "invocation_id", "/always-allow")
         path = _id_path("/chats", self.chat_id, "chat_id", tool)
-        self.pending.append(Call("POST", path, {"tool_name": tool_name}))
+        self._queue(Call("POST", path, {"tool_name": tool_name}))
         self.call(invocation_id).decided = True
 
     # -- turn outcome ---------------------------------------------------------------------------
@@ -355,9 +367,20 @@ def ingest(store: Store, event: Any) -> tuple[bool, list[ChatMessage]]:
 
 
 def flush(state: ChatState) -> Op[None]:
-    """Send the queued tool answers."""
+    """Send the queued tool answers, in order.
+
+    An answer whose request fails for a passing reason (connection, server error, rate limit)
+    stays queued and the error is raised: the next flush (``wait()``, another answer) sends it
+    again. Dropping it would leave the call marked answered while the platform still waits.
+    """
     while state.pending:
-        yield state.pending.pop(0)
+        # Taken off first, so a second flush (another thread answering) never sends it twice.
+        call = state.pending.pop(0)
+        try:
+            yield call
+        except _TRANSIENT:
+            state.pending.insert(0, call)
+            raise
 
 
 def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> Op[None]:
@@ -396,7 +419,7 @@ def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Op[None]:
     if inv.status != "awaiting_input" or call.result_sent:
         return
     if call.deferred is not None:
-        state.pending.append(Call("POST", f"/tools/{inv.id}", {"result": call.deferred}))
+        state._queue(Call("POST", f"/tools/{inv.id}", {"result": call.deferred}))
         call.result_sent = True
         yield from flush(state)
         return
@@ -405,12 +428,20 @@ def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Op[None]:
         return
     args = ToolCallInfo(inv).args
     try:
-        result = yield Callback(handler, args)
+        result = encode_result((yield Callback(handler, args)))
+    except AsyncCallbackInSyncError:
+        raise  # a misuse of the client, not the tool's failure: the caller must see it
     except Exception as exc:  # noqa: BLE001 - the model is told the tool failed, and it is logged
+        # A result that is not JSON is the handler's fault too: the call must not stay open.
         _log.warning("tool handler %r failed", inv.function.name, exc_info=True)
-        result = {"error": f"{type(exc).__name__}: {exc}"}
+        result = encode_result({"error": f"{type(exc).__name__}: {exc}"})
     state.queue_result(inv.id, result)
-    yield from flush(state)
+    try:
+        yield from flush(state)
+    except ConflictError as exc:
+        # The call stopped waiting meanwhile: another client following the chat answered it
+        # first, or the turn was stopped. The turn goes on without this answer.
+        _log.info("the result of tool call %s was not taken: %s", inv.id, exc)
 
 
 class Deadline:
@@ -451,29 +482,38 @@ def _session(
     dropped stream resumes without losing an update (repeats are filtered by the store).
     """
     failures = 0
+    reached = False  # a GET succeeded once: the platform exists, a later outage is a drop
+    chat_path = _id_path("/chats", chat_id, "chat_id")
     while True:
         deadline.remaining()
-        chat_path = _id_path("/chats", chat_id, "chat_id")
-        if (yield from on_snapshot((yield Call("GET", chat_path)))):
-            return
-        yield OpenStream(f"{chat_path}/stream", deadline.remaining())
         progressed = False
         error: APIConnectionError | None = None
         try:
-            while True:
-                event = yield NEXT
-                if event is EOF:
-                    break
-                progressed = True
-                if (yield from on_event(event)):
-                    return
-                if deadline.at is not None:
-                    deadline.remaining()
-        except APITimeoutError:
-            deadline.remaining()  # our deadline passed: that error, not a reconnect
-            raise
+            snapshot = yield Call("GET", chat_path)
         except APIConnectionError as exc:
-            error = exc
+            if not reached:
+                raise
+            error = exc  # still away after a drop (a restart): counts like a failed reconnect
+        else:
+            reached = True
+            if (yield from on_snapshot(snapshot)):
+                return
+            yield OpenStream(f"{chat_path}/stream", deadline.remaining())
+            try:
+                while True:
+                    event = yield NEXT
+                    if event is EOF:
+                        break
+                    progressed = True
+                    if (yield from on_event(event)):
+                        return
+                    if deadline.at is not None:
+                        deadline.remaining()
+            except APITimeoutError:
+                deadline.remaining()  # our deadline passed: that error, not a reconnect
+                raise
+            except APIConnectionError as exc:
+                error = exc
         failures = 0 if progressed else failures + 1
         if failures > max_reconnects:
             if error is not None:
@@ -487,12 +527,28 @@ def _session(
         yield Sleep(pause if left is None else min(pause, left))
 
 
+def _adopt_turn(state: ChatState, chat_id: str) -> Op[None]:
+    """Take up the chat's latest turn: an agent given a ``chat_id`` (a new process continuing a
+    chat) follows the turn that is waiting on tool calls, whoever sent its message."""
+    chat = _convert((yield Call("GET", _id_path("/chats", chat_id, "chat_id"))), Chat, "chat")
+    messages = sorted(chat.chat_messages or (), key=lambda m: m.order)
+    users = [m for m in messages if m.role == "user"]
+    replies = [m for m in messages if m.role == "assistant" and users and m.order > users[-1].order]
+    if not replies:
+        raise AgentError(f"no turn in chat {chat_id}: send a message first")
+    # The store stays empty: the session's first snapshot then reports every message of the
+    # turn, so its waiting calls reach on_tool_call and the handlers.
+    state.turn = Turn(users[-1], replies[0])
+
+
 def follow_turn(
     state: ChatState, cb: Callbacks, max_reconnects: int, deadline: Deadline = NO_DEADLINE
 ) -> Op[AgentResponse]:
     """Stream the current turn until it finishes or pauses on a tool call nobody answered."""
-    if state.turn is None or state.chat_id is None:
+    if state.chat_id is None:
         raise AgentError("no turn in progress: send a message first")
+    if state.turn is None:
+        yield from _adopt_turn(state, state.chat_id)
 
     def on_snapshot(data: Any) -> Op[bool]:
         _, changed = state.store.apply_chat(_convert(data, Chat, "chat"))
@@ -540,8 +596,9 @@ def _file_ref(uploaded: Any) -> dict[str, Any]:
     return {k: v for k, v in ref.items() if v}
 
 
-Attachment = str | bytes | bytearray | memoryview | os.PathLike[str] | IO[bytes]
-"""One file to attach: a path, raw bytes, a ``data:`` URI or an open binary file."""
+Attachment = str | bytes | bytearray | memoryview | os.PathLike[str] | IO[bytes] | Mapping[str, Any]
+"""One file to attach: a path, raw bytes, a ``data:`` URI, a URL, an open binary file, or a file
+already uploaded (a ``client.upload_file(...)`` result or a ``{"uri": ...}`` dict)."""
 Attachments = Attachment | Iterable[Attachment] | None
 """One attachment, or several (``send_message(..., files=...)``)."""
 
@@ -558,10 +615,13 @@ def send_message(
     """Post the user's message (uploading attachments first), then follow the turn."""
     if not isinstance(text, str):
         raise AgentError(f"send_message() takes the message text as a string, got {text!r}")
-    # One attachment may be passed bare; a file object or bytes is not a list of attachments.
+    # One attachment may be passed bare; a file object, bytes, a file reference (a dict or an
+    # uploaded file, which read like dicts) is not a list of attachments.
     items: Iterable[Any]
-    if isinstance(files, (str, bytes, bytearray, memoryview, os.PathLike)) or hasattr(
-        files, "read"
+    if (
+        isinstance(files, (str, bytes, bytearray, memoryview, os.PathLike, Mapping))
+        or hasattr(files, "read")
+        or getattr(files, "uri", None)
     ):
         items = [files]
     else:

@@ -163,7 +163,11 @@ class Agent(_AgentBase):
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
     ) -> AgentResponse:
-        """Follow the current turn again (after a pause on a tool call) until it finishes."""
+        """Follow the current turn again (after a pause on a tool call) until it finishes.
+
+        An agent given a ``chat_id`` follows that chat's latest turn: its waiting tool calls
+        reach ``on_tool_call`` and the handlers as if this agent had sent the message.
+        """
         return self._run(self._wait(on_message, on_tool_call, timeout))
 
     def run(self, text: str, **kwargs: Any) -> Any:
@@ -274,7 +278,7 @@ class AsyncAgent(_AgentBase):
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
     ) -> AgentResponse:
-        """Follow the current turn again (after a pause on a tool call) until it finishes."""
+        """Follow the current turn again (see ``Agent.wait``) until it finishes."""
         return await self._run(self._wait(on_message, on_tool_call, timeout))
 
     async def run(self, text: str, **kwargs: Any) -> Any:

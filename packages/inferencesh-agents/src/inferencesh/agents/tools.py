@@ -211,13 +211,13 @@ class ClientToolBuilder(_ToolBuilder):
         ``float``, ``bool``, ``list[T]``, ``dict``, ``Literal[...]``, ``Enum`` subclasses,
         ``T | None`` and parameters with defaults (both optional).
         """
-        from inferencesh.agents._function import describe_function
+        from inferencesh.agents._function import describe_function, function_handler
 
         fn_name, fn_description, params = describe_function(fn)
         builder = cls(name or fn_name)
         builder.describe(description if description is not None else fn_description)
         builder.params(params)
-        builder._handler = lambda args: fn(**args)
+        builder._handler = function_handler(fn)
         return builder
 
     def _body(self) -> dict[str, Any]:

@@ -113,6 +113,8 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
             if not section.get("ref"):
                 raise ConfigError(f"{where}.app.ref names no app")
             params = _without_required(params, set((section.get("input") or {}).keys()))
+            if section.get("session_enabled"):
+                params = _with_session(params)
         elif kind == "agent":
             if not section.get("ref"):
                 raise ConfigError(f"{where}.agent.ref names no agent")
@@ -171,6 +173,23 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
             f"internal_tools.{flag}",
         )
     return specs
+
+
+_SESSION_PARAM = {
+    "type": "string",
+    "description": (
+        'Keep the app warm between calls: "new" starts a session, the session_id an earlier '
+        "call returned continues it; leave it out for a one-off call"
+    ),
+}
+
+
+def _with_session(schema: dict[str, Any]) -> dict[str, Any]:
+    """A ``session_enabled`` app tool offers the model its optional ``session`` argument."""
+    props = schema.get("properties")
+    if not isinstance(props, dict) or "session" in props:
+        return schema
+    return {**schema, "properties": {**props, "session": _SESSION_PARAM}}
 
 
 def _without_required(schema: dict[str, Any], preset: set[str]) -> dict[str, Any]:
@@ -334,6 +353,20 @@ _CONTEXT_REF = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
 _SECRET_REF = re.compile(r"\$\{\{\s*secrets\.([A-Za-z0-9_]+)\s*\}\}")
 
 
+def _query(args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as query parameters: a list repeats its key, an object (or an object in a
+    list) goes as its JSON text, never as a Python repr, and a missing value is left out."""
+
+    def value(item: Any) -> Any:
+        return json.dumps(item) if isinstance(item, dict) else item
+
+    return {
+        key: [value(v) for v in item] if isinstance(item, list) else value(item)
+        for key, item in args.items()
+        if item is not None
+    }
+
+
 async def _call_http(
     runtime: AgentRuntime, live: LiveChat, spec: ToolSpec, args: dict[str, Any]
 ) -> tuple[str, Any]:
@@ -357,7 +390,7 @@ async def _call_http(
     try:
         if method in ("GET", "DELETE"):
             response = await runtime.http.request(
-                method, url, params=args, headers=headers, timeout=30.0
+                method, url, params=_query(args), headers=headers, timeout=30.0
             )
         else:
             response = await runtime.http.request(
