@@ -49,6 +49,9 @@ def test_upload_path_streams_and_sends_metadata(
     assert put.headers["content-type"] == "video/mp4"
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
+
+
 @pytest.mark.parametrize(
     ("data", "expected", "content_type"),
     [
@@ -56,6 +59,16 @@ def test_upload_path_streams_and_sends_metadata(
         ("data:text/plain;base64,aGVsbG8=", b"hello", "text/plain"),
         ("data:,a%20b", b"a b", "application/octet-stream"),
         (io.BytesIO(b"from a file object"), b"from a file object", "application/octet-stream"),
+        # No name to go by: the first bytes say what it is (files=[f.read()] of an image).
+        (PNG, PNG, "image/png"),
+        (
+            io.BytesIO(b"\xff\xd8\xff\xe0" + bytes(20)),
+            b"\xff\xd8\xff\xe0" + bytes(20),
+            "image/jpeg",
+        ),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", b"RIFF\x24\x00\x00\x00WAVEfmt ", "audio/wav"),
+        (b"\x00\x00\x00\x18ftypqt  ", b"\x00\x00\x00\x18ftypqt  ", "video/quicktime"),
+        ("data:;base64,JVBERi0xLjc=", b"%PDF-1.7", "application/pdf"),
     ],
 )
 def test_upload_kinds(
@@ -64,8 +77,21 @@ def test_upload_kinds(
     if isinstance(data, io.BytesIO):
         data.seek(0)
     driver.call(lambda c: c.files.upload(data))
-    assert platform.uploads["f1"] == expected
+    assert platform.uploads["f1"] == expected  # sniffing moved nothing
     assert platform.files["f1"]["spec"]["content_type"] == content_type
+
+
+def test_a_name_wins_over_the_first_bytes_and_a_nameless_path_is_sniffed(
+    driver: Driver, platform: FakePlatform, tmp_path: Path
+) -> None:
+    named = tmp_path / "notes.txt"
+    named.write_bytes(PNG)  # the name is what the user chose to say
+    nameless = tmp_path / "capture"
+    nameless.write_bytes(PNG)
+    driver.call(lambda c: c.upload_file(named))
+    driver.call(lambda c: c.upload_file(nameless))
+    types = [f["spec"]["content_type"] for f in platform.files.values()]
+    assert types == ["text/plain", "image/png"]
 
 
 def test_upload_options_do_not_mutate(

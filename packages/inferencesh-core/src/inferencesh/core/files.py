@@ -85,6 +85,8 @@ class Source(msgspec.Struct):
         client runs it in a worker thread.
         """
         content_type = self.content_type or guess_content_type(self.filename)
+        if content_type == _UNKNOWN_TYPE:  # no usable name: the first bytes may say
+            content_type = sniff_content_type(self._head()) or content_type
         size, start = self.size, self.start
         if self.kind == "path":
             path = self.value
@@ -98,6 +100,27 @@ class Source(msgspec.Struct):
         elif self.kind == "file":
             size, start = _measure(self.value)
         return msgspec.structs.replace(self, content_type=content_type, size=size, start=start)
+
+    def _head(self) -> bytes:
+        """The first bytes to send, without moving a file object (b"" when it cannot be read
+        back: a pipe or a stream that cannot seek)."""
+        if self.kind == "bytes":
+            return bytes(self.value[:_SNIFF_BYTES])
+        if self.kind == "path":
+            try:
+                with open(self.value, "rb") as fh:
+                    return fh.read(_SNIFF_BYTES)
+            except OSError:
+                return b""  # `probe` reports a missing or unreadable file with its own error
+        seekable = getattr(self.value, "seekable", None)
+        if not (seekable and seekable()):
+            return b""
+        position = self.value.tell()
+        try:
+            head = self.value.read(_SNIFF_BYTES)
+        finally:
+            self.value.seek(position)
+        return head if isinstance(head, bytes) else b""
 
     def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> Callable[[], bytes]:
         """Open the source for reading and return a function giving the next chunk (blocking).
@@ -225,6 +248,10 @@ def _tell(fileobj: Any) -> int:
         return 0
 
 
+_UNKNOWN_TYPE = "application/octet-stream"
+_SNIFF_BYTES = 16
+
+
 def guess_content_type(filename: str | None) -> str:
     """The MIME type for a file name, or ``application/octet-stream``."""
     if filename:
@@ -233,7 +260,43 @@ def guess_content_type(filename: str | None) -> str:
         guessed, _ = mimetypes.guess_type(filename)
         if guessed:
             return guessed
-    return "application/octet-stream"
+    return _UNKNOWN_TYPE
+
+
+# Signatures that cannot be mistaken for text: raw image, audio, video and PDF bytes uploaded
+# without a name (``files=[f.read()]``) still reach a model as what they are.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"OggS", "audio/ogg"),
+    (b"fLaC", "audio/flac"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+)
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+_FTYP = {
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"avif": "image/avif",
+}
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The media type the first bytes of a file announce (a few well-known signatures), or
+    ``None``."""
+    for magic, media in _MAGIC:
+        if head.startswith(magic):
+            return media
+    if head[:4] == b"RIFF":
+        return _RIFF.get(head[8:12])
+    if head[4:8] == b"ftyp":
+        return _FTYP.get(head[8:12], "video/mp4")
+    return None
 
 
 def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
