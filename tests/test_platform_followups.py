@@ -12,7 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from inferencesh.apps.platform.config import PlatformConfig
+from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.apps.platform.server import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -252,9 +255,11 @@ def stored_files(server: LocalPlatform, http: httpx.Client) -> tuple[set[str], s
     return on_disk, {item["id"] for item in listed["items"]}
 
 
-def test_files_stored_before_a_failing_output_file_are_removed(
+def test_an_output_naming_a_missing_file_stores_nothing(
     server: LocalPlatform, http: httpx.Client
 ) -> None:
+    # End to end the runtime now refuses the output before the platform stores anything; the
+    # platform's own roll-back is checked in process below.
     disk_before, records_before = stored_files(server, http)
     task = run(http, "local/two-files", {}, wait=True)
     assert task["status"] == 11
@@ -263,6 +268,27 @@ def test_files_stored_before_a_failing_output_file_are_removed(
     disk_after, records_after = stored_files(server, http)
     assert disk_after == disk_before, "a stored output file was left behind"
     assert records_after == records_before, "a file record was left behind"
+
+
+async def test_the_platform_removes_files_it_stored_before_one_that_fails(
+    tmp_path: Path,
+) -> None:
+    # An output that reached the platform (from any worker, not only this runtime) with one
+    # file that cannot be stored: the files stored before it are removed again.
+    platform = Platform(PlatformConfig(data_dir=tmp_path / "data", apps=[]))
+    first = tmp_path / "first.txt"
+    first.write_text("stored first")
+    output = {
+        "first": {"path": str(first)},
+        "second": {"path": str(tmp_path / "missing.txt")},
+    }
+    with pytest.raises(PlatformError, match="does not exist"):
+        await platform.tasks._store_outputs(output)
+    storage = tmp_path / "data" / "files"
+    assert [p for p in storage.iterdir() if p.is_file()] == []
+    assert platform.store.list_files(limit=10) == []
+    assert await platform.tasks._store_outputs({"only": {"path": str(first)}})  # still works
+    assert len(platform.store.list_files(limit=10)) == 1
 
 
 # --- 4. a call cut short by ending its session says why ---------------------------------------

@@ -124,7 +124,7 @@ class BaseApp:
       ``setup(self, config, metadata)``: load models; runs once per distinct setup config.
     - ``run(self, input_data)`` or ``run(self, input_data, metadata)``: one request. May be an async
       generator: every yield but the last is a partial output, the last is the result.
-    - ``unload(self)``: release resources on shutdown.
+    - ``unload(self)``: release resources on shutdown (called once ``setup`` has been).
     - ``on_cancel(self)``: the user cancelled the running task; return quickly.
 
     Any other public method whose input and return are pydantic models is a function of a

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the runtime is imported by the commands that need it, keeping --help fast
     from inferencesh.apps.runtime import AppRunner, RunEvent
@@ -141,14 +141,12 @@ _GITIGNORE = "__pycache__/\n.infsh/\n"
 
 def _cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.name)
-    name = target.name
+    name = target.resolve().name  # `init .` names the app after the current directory
     if not _NAME.match(name):
         return _fail(
             f"invalid app name {name!r}: use letters, digits, '-' and '_', starting with a "
             "letter or digit"
         )
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        return _fail(f"{target} already exists and is not an empty directory")
     files = {
         "inf.yml": _INF_YML.format(name=name),
         "inference.py": _INFERENCE_PY.format(name=name),
@@ -156,9 +154,19 @@ def _cmd_init(args: argparse.Namespace) -> int:
         "input.json": _INPUT_JSON,
         ".gitignore": _GITIGNORE,
     }
-    target.mkdir(parents=True, exist_ok=True)
-    for filename, content in files.items():
-        (target / filename).write_text(content, encoding="utf-8")
+    # Hidden entries (`.git` from `git init`, `.venv`, editor folders) do not make a folder taken,
+    # unless the scaffold would overwrite one.
+    if target.exists() and (
+        not target.is_dir()
+        or any(not p.name.startswith(".") or p.name in files for p in target.iterdir())
+    ):
+        return _fail(f"{target} already exists and is not an empty directory")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for filename, content in files.items():
+            (target / filename).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot create {target}: {exc.strerror or exc}")
     print(f"created {target}/ with {', '.join(files)}")
     print(f"next: inferencesh app test {target}")
     return 0
@@ -175,8 +183,21 @@ def _json_arg(value: str, flag: str) -> Any:
     else:
         path = Path(value[1:] if value.startswith("@") else value).expanduser()
         if not path.is_file():
+            try:  # a JSON scalar (`42`, `"text"`): the runtime says what it expected instead
+                return json.loads(stripped)
+            except json.JSONDecodeError:
+                pass
             raise _UsageError(f"{flag} {value!r} is neither JSON nor an existing file")
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        source = str(path)
+        try:
+            # utf-8-sig: editors on Windows start JSON files with a byte order mark.
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _UsageError(
+                f"{flag}: {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
+        except OSError as exc:
+            raise _UsageError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -187,12 +208,47 @@ def _json_arg(value: str, flag: str) -> Any:
 
 @contextlib.contextmanager
 def _chdir(path: Path) -> Iterator[None]:
+    """Work in ``path`` (when it is a directory: loading reports a missing one)."""
+    if not path.is_dir():
+        yield
+        return
     previous = Path.cwd()
     os.chdir(path)
     try:
         yield
     finally:
         os.chdir(previous)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[TextIO]:
+    """Send what is written to stdout to stderr instead, file descriptor 1 included (child
+    processes, C extensions); yields a stream on the real stdout for the output alone."""
+    stdout = sys.stdout
+    try:
+        fd = stdout.fileno()
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = -1  # not a real file (captured by a test harness): Python-level redirection only
+    if fd < 0:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield stdout
+        return
+    stdout.flush()
+    saved = os.dup(fd)
+    real = open(  # noqa: SIM115 - closed below, after fd 1 is restored
+        saved, "w", encoding=stdout.encoding, errors=stdout.errors, closefd=False
+    )
+    os.dup2(stderr_fd, fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield real
+    finally:
+        real.flush()
+        sys.stderr.flush()
+        os.dup2(saved, fd)
+        real.close()
+        os.close(saved)
 
 
 def _download_bar(url: str) -> ProgressBar:
@@ -220,27 +276,36 @@ def _cmd_test(args: argparse.Namespace) -> int:
             raise _UsageError("--setup must be a JSON object")
     except _UsageError as exc:
         return _fail(str(exc))
-    try:
-        runner = AppRunner.from_dir(app_dir)
-    except AppLoadError as exc:
-        return _fail(str(exc))
-    logging.getLogger().setLevel(logging.INFO)
-    # Like the worker: app code runs with the app directory as its working directory, and
-    # relative file paths in the input are read from there.
-    with _chdir(app_dir), download_progress(_download_bar):
+    # Like the worker: app code, its import too, runs in the app directory, so relative paths
+    # are read from there. stdout carries only the output JSON: whatever else is written to it
+    # (at import, in `App()`, by threads or child processes) goes to stderr with the logs.
+    with _chdir(app_dir), _stdout_to_stderr() as stdout:
         try:
-            return asyncio.run(_test(runner, input_value, setup, args.function))
-        except KeyboardInterrupt:
-            # asyncio.run cancelled the run and `_test` unloaded the app on its way out.
-            print("interrupted", file=sys.stderr)
-            return 130
+            runner = AppRunner.from_dir(app_dir)
+        except AppLoadError as exc:
+            return _fail(str(exc))
+        logging.getLogger().setLevel(logging.INFO)
+        with download_progress(_download_bar):
+            try:
+                return asyncio.run(_test(runner, input_value, setup, args.function, stdout))
+            except KeyboardInterrupt:
+                # asyncio.run cancelled the run and `_test` unloaded the app on its way out.
+                print("interrupted", file=sys.stderr)
+                return 130
 
 
 async def _test(
-    runner: AppRunner, input_value: Any, setup: dict[str, Any] | None, function: str | None
+    runner: AppRunner,
+    input_value: Any,
+    setup: dict[str, Any] | None,
+    function: str | None,
+    stdout: TextIO,
 ) -> int:
+    from inferencesh.apps.runtime.executor import _format_traceback
+
     err = sys.stderr
     final: RunEvent | None = None
+    unload_error: Exception | None = None
     try:
         handle = runner.start(input_value, function=function, setup=setup)
         async for event in handle:
@@ -253,17 +318,27 @@ async def _test(
             else:
                 final = event
     finally:
-        # stdout carries only the output JSON; what `unload` prints is a log line like the rest.
-        with contextlib.redirect_stdout(err):
+        try:
             await runner.unload()
-    if final is None or final["type"] != "result":
-        if final is not None and final["type"] == "error":
-            return _fail(f"{final['kind']}: {final['error']}")
-        return _fail("the run ended without a result")
-    print(json.dumps(final["output"], indent=2, ensure_ascii=False))
-    for path in _local_files(final["output"]):
-        print(f"-- output file: {path}", file=err)
-    return 0
+        except Exception as exc:  # noqa: BLE001 - reported below, after the run's own outcome
+            print(_format_traceback(exc), file=err)
+            unload_error = exc
+    if final is not None and final["type"] == "result":
+        try:
+            print(json.dumps(final["output"], indent=2, ensure_ascii=False), file=stdout)
+        except UnicodeEncodeError:
+            # A console or file in an encoding that cannot show it (cp1252 on Windows, ascii):
+            # JSON's \u escapes carry the same value.
+            print(json.dumps(final["output"], indent=2), file=stdout)
+        for path in _local_files(final["output"]):
+            print(f"-- output file: {path}", file=err)
+    elif final is not None and final["type"] == "error":
+        _fail(f"{final['kind']}: {final['error']}")
+    else:
+        _fail("the run ended without a result")
+    if unload_error is not None:
+        return _fail(f"unload failed: {type(unload_error).__name__}: {unload_error}")
+    return 0 if final is not None and final["type"] == "result" else 1
 
 
 def _local_files(value: Any) -> Iterator[str]:
@@ -286,11 +361,17 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     from inferencesh.apps.runtime import AppLoadError, load_app
     from inferencesh.apps.runtime.schemas import write_schema_files
 
+    app_dir = Path(args.dir).expanduser().resolve()
     try:
-        app = load_app(args.dir)
+        with _chdir(app_dir):  # the app's import runs in its directory, as everywhere else
+            app = load_app(app_dir)
     except AppLoadError as exc:
         return _fail(str(exc))
-    for path in write_schema_files(app):
+    try:
+        written = write_schema_files(app)
+    except OSError as exc:
+        return _fail(f"cannot write the schema files into {app.directory}: {exc}")
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -298,6 +379,10 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from inferencesh.apps.worker import run_worker
 
-    return run_worker(
-        args.dir, host=args.host, port=args.port, ready_file=args.ready_file, announce=True
-    )
+    app_dir = Path(args.dir).expanduser().resolve()
+    ready_file = Path(args.ready_file).resolve() if args.ready_file else None
+    # The app's import runs in its directory too, as under `app test` and on the platform.
+    with _chdir(app_dir):
+        return run_worker(
+            app_dir, host=args.host, port=args.port, ready_file=ready_file, announce=True
+        )

@@ -47,9 +47,13 @@ _CONNECT_TIMEOUT = 30.0
 _READ_TIMEOUT = 120.0
 _USER_AGENT = "inferencesh-apps"
 _DATA_URI = re.compile(
-    r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?)(?P<b64>;base64)?,(?P<data>.*)$", re.S
+    # The base64 marker is case-insensitive, like every token of RFC 2397.
+    r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?)(?P<b64>;(?i:base64))?,(?P<data>.*)$",
+    re.S,
 )
 _FIELDS = ("path", "uri", "content_type", "size", "filename")
+# Room for a download's name in the cache: file names are limited to 255 bytes.
+_NAME_BYTES = 200
 # The progress factory for downloads that were not given a callback (see `download_progress`);
 # a context variable, so it reaches the tasks the runtime starts and nothing else.
 _PROGRESS: contextvars.ContextVar[ProgressFactory | None] = contextvars.ContextVar(
@@ -125,7 +129,7 @@ class File:
                 f"not {type(source).__name__}"
             )
         if path is not None:
-            self._path = os.path.abspath(os.fspath(path))
+            self._path = _local_path(path)
         if uri is not None:
             self._set_uri(uri)
         if self.uri is None and self._path is None:
@@ -145,17 +149,33 @@ class File:
     @staticmethod
     def _from_dict(data: dict[str, Any]) -> File:
         # Unknown keys (a server FileDTO carries id, category, upload_url, ...) are ignored.
-        uri = data.get("uri") or data.get("url") or None
-        path = data.get("path") or None
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            if value is None or value == "":
+                return None
+            if not isinstance(value, str):
+                raise ValueError(f"'{key}' must be a string, not {type(value).__name__}")
+            return value
+
+        uri = text("uri") or text("url")
+        path = text("path")
         if uri is None and path is None:
             raise ValueError("a file object needs a non-empty 'uri' or 'path'")
         size = data.get("size")
+        if size in (None, ""):
+            size = None
+        elif isinstance(size, str) and size.strip().isdigit():
+            size = int(size)
+        elif isinstance(size, float) and size.is_integer():
+            size = int(size)  # a JSON encoder that writes 1024.0
+        elif isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"'size' must be a whole number of bytes, not {size!r}")
         return File(
             uri=uri,
             path=path,
-            content_type=data.get("content_type") or None,
-            size=int(size) if size not in (None, "") else None,
-            filename=data.get("filename") or None,
+            content_type=text("content_type"),
+            size=size,
+            filename=text("filename"),
         )
 
     def _set_uri(self, uri: str) -> None:
@@ -184,7 +204,7 @@ class File:
                 "a data: URI, a file:// URI or a local path"
             )
         else:
-            self._path = os.path.abspath(os.path.expanduser(uri))
+            self._path = _local_path(uri)
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str]) -> File:
@@ -243,7 +263,7 @@ class File:
 
     @path.setter
     def path(self, value: str | os.PathLike[str]) -> None:
-        self._path = os.path.abspath(os.fspath(value))
+        self._path = _local_path(value)
 
     def __fspath__(self) -> str:
         return self.path
@@ -491,6 +511,8 @@ async def _resolve_all(found: list[tuple[str, File]], concurrency: int) -> None:
                 raise exc.with_field(where) from exc.__cause__
             except FileNotFoundError as exc:
                 raise FileNotFoundError(f"{exc} (field '{where}')") from exc
+            except ValueError as exc:  # a data: URI that does not decode
+                raise ValueError(f"{exc} (field '{where}')") from exc
         for _, other in group[1:]:
             if other is not first:
                 other._path = first._path
@@ -651,7 +673,18 @@ def _final_name(url: str, response: httpx.Response) -> str:
     if not os.path.splitext(name)[1]:
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         name += _extension(content_type) if content_type else ""
-    return name
+    return _fit_name(name)
+
+
+def _fit_name(name: str, limit: int = _NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` UTF-8 bytes, keeping a short extension."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension.encode()) > 16:
+        stem, extension = name, ""
+    room = limit - len(extension.encode())
+    return stem.encode()[:room].decode(errors="ignore") + extension
 
 
 def _write_data_uri(uri: str) -> Path:
@@ -662,7 +695,8 @@ def _write_data_uri(uri: str) -> Path:
     if match["b64"]:
         try:
             cleaned = re.sub(r"\s+", "", urllib.parse.unquote(payload))
-            cleaned = cleaned.replace("-", "+").replace("_", "/")
+            # URL-safe alphabet, missing or excess padding: all seen from real encoders.
+            cleaned = cleaned.replace("-", "+").replace("_", "/").rstrip("=")
             content = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError(f"invalid base64 in data: URI: {exc}") from exc
@@ -717,6 +751,11 @@ def _loop_running() -> bool:
     return True
 
 
+def _local_path(path: str | os.PathLike[str]) -> str:
+    """An absolute local path; ``~`` expands the same way in every form a path arrives in."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
 def _basename(path: str | None) -> str | None:
     return os.path.basename(path) or None if path else None
 
@@ -725,8 +764,8 @@ def _url_basename(uri: str | None) -> str | None:
     if not uri or _scheme(uri) not in ("http", "https"):
         return None
     name = urllib.parse.unquote(urllib.parse.urlsplit(uri).path.rsplit("/", 1)[-1])
-    name = re.sub(r"[\x00-\x1f/\\]", "_", name).lstrip(".")[:200]
-    return name or None
+    name = re.sub(r"[\x00-\x1f/\\]", "_", name).lstrip(".")
+    return _fit_name(name) or None
 
 
 def _redact(url: str | None) -> str:

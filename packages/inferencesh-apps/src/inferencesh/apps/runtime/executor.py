@@ -17,6 +17,7 @@ import contextvars
 import ctypes
 import inspect
 import json
+import os
 import queue
 import threading
 import traceback
@@ -241,6 +242,7 @@ class AppRunner:
         self._setup_key: str | None = None
         self._setup_config: dict[str, Any] | None = None
         self._setup_failed = False
+        self._setup_started = False
         self._active: RunHandle | None = None
         self._thread = _AppThread(f"inferencesh-app-{app.name}")
         self._unloaded = False
@@ -317,7 +319,11 @@ class AppRunner:
         return await handle.cancel()
 
     async def unload(self) -> None:
-        """Cancel any call in flight, then call the app's ``unload`` (once)."""
+        """Cancel any call in flight, then call the app's ``unload`` (once).
+
+        An app with a ``setup`` of its own is unloaded only if ``setup`` was called: ``unload``
+        releases what ``setup`` loaded, as on the platform, where setup runs when a worker starts.
+        """
         if self._unloaded:
             return
         self._unloaded = True
@@ -326,6 +332,8 @@ class AppRunner:
             await handle.cancel()
             await handle.result()
         unload = getattr(self.instance, "unload", None)
+        if self._setup_binding is not None and not self._setup_started:
+            unload = None
         try:
             if callable(unload):
                 await self._invoke(unload, [], {})
@@ -423,21 +431,22 @@ class RunHandle:
             return not self._done
         self._cancelling = True
         on_cancel = getattr(self._runner.instance, "on_cancel", None)
-        if callable(on_cancel):
-            collector = self._collector("run")
-            try:
-                with capturing(collector):
-                    if _is_async(on_cancel):
-                        await asyncio.wait_for(on_cancel(), self._runner.cancel_grace)
-                    else:
-                        # Not on the app thread: that one is busy with the call being cancelled.
-                        await asyncio.wait_for(
-                            asyncio.to_thread(on_cancel), self._runner.cancel_grace
+        try:
+            if callable(on_cancel):
+                collector = self._collector("run")
+                try:
+                    with capturing(collector):
+                        failure = await asyncio.wait_for(
+                            _call_hook(on_cancel), self._runner.cancel_grace
                         )
-            except Exception as exc:  # noqa: BLE001 - reported in the run's logs
-                collector.line(f"on_cancel failed: {type(exc).__name__}: {exc}")
-        if not self._done:
-            self._task.cancel()
+                except asyncio.TimeoutError as exc:  # not the builtin before 3.11
+                    failure = exc
+                if failure is not None:
+                    collector.line(f"on_cancel failed: {type(failure).__name__}: {failure}")
+        finally:
+            # Whatever the hook did (even if this caller is itself cancelled), the run stops.
+            if not self._done:
+                self._task.cancel()
         return True
 
     # -- the run ---------------------------------------------------------------------------
@@ -518,8 +527,11 @@ class RunHandle:
             try:
                 with capturing(collector, fallback=True):
                     args, kwargs = binding.arguments(self._values(config, collector))
+                    runner._setup_started = True
                     await runner._invoke(runner.instance.setup, args, kwargs)
-            except (Exception, SystemExit) as exc:
+            except (asyncio.CancelledError, RunCancelled):
+                raise
+            except BaseException as exc:  # even KeyboardInterrupt: app code raised it
                 runner._setup_failed = True
                 collector.line(_format_traceback(exc))
                 raise _RunFailed(
@@ -543,7 +555,12 @@ class RunHandle:
                     output = await self._drain_sync(result, fn)
                 else:
                     output = _dump_output(result, fn)
-        except (Exception, SystemExit) as exc:  # `sys.exit()` in app code fails the call only
+                _check_output_files(output, fn)
+        except (asyncio.CancelledError, RunCancelled):
+            raise
+        except BaseException as exc:
+            # `sys.exit()`, KeyboardInterrupt, ... raised by app code fail the call only: the
+            # worker keeps serving.
             collector.line(_format_traceback(exc))
             raise _RunFailed(_error("app", f"{type(exc).__name__}: {exc}", exc)) from exc
         return ResultEvent(type="result", output=output)
@@ -591,6 +608,22 @@ class RunHandle:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+async def _call_hook(hook: Callable[[], Any]) -> BaseException | None:
+    """Run an app hook and return what it raised, even a ``SystemExit`` or ``KeyboardInterrupt``:
+    raised out of a task, those would stop the event loop."""
+    try:
+        if _is_async(hook):
+            await hook()
+        else:
+            # Not on the app thread: it is busy with the call being cancelled.
+            await asyncio.to_thread(hook)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - handed back to be logged
+        return exc
+    return None
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
@@ -692,6 +725,25 @@ def _dump_output(value: Any, fn: AppFunction) -> dict[str, Any]:
             ) from None
     expected = model.__name__ if model is not None else "a pydantic model or a dict"
     raise TypeError(f"`{fn.name}` returned {type(value).__name__}; expected {expected}")
+
+
+def _check_output_files(output: Any, fn: AppFunction, where: str = "") -> None:
+    """Fail now, naming the field, when the output holds a local file that is not there (say one
+    written in a temporary directory the app already removed): it could not be uploaded."""
+    if isinstance(output, dict):
+        path = output.get("path")
+        if isinstance(path, str) and os.path.isabs(path) and not output.get("uri"):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"the app returned a file that does not exist (`{fn.name}`, output field "
+                    f"'{where or '(root)'}'): {path}"
+                )
+            return
+        for key, value in output.items():
+            _check_output_files(value, fn, f"{where}.{key}" if where else str(key))
+    elif isinstance(output, list):
+        for index, item in enumerate(output):
+            _check_output_files(item, fn, f"{where}[{index}]")
 
 
 def _error(kind: ErrorKind, message: str, exc: BaseException | None = None) -> ErrorEvent:

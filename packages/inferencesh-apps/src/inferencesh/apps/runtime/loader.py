@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import re
 import sys
 import traceback
@@ -56,6 +57,8 @@ def load_app(directory: str | Path) -> LoadedApp:
     absolute imports of sibling modules work too. Raises :class:`AppLoadError`.
     """
     folder = Path(directory).expanduser().resolve()
+    if folder.is_file():
+        raise AppLoadError(f"{folder} is a file; give the app directory that holds it")
     if not folder.is_dir():
         raise AppLoadError(f"app directory not found: {folder}")
     entry = folder / ENTRYPOINT
@@ -78,7 +81,7 @@ def load_app(directory: str | Path) -> LoadedApp:
             "whose input and return are annotated with pydantic models"
         )
     default = manifest.get("default_function") or default_function_name(functions)
-    if default not in functions:
+    if not isinstance(default, str) or default not in functions:
         raise AppLoadError(
             f"{folder / MANIFEST}: default_function {default!r} is not a function of the app "
             f"(functions: {', '.join(functions)})"
@@ -126,30 +129,74 @@ def _import_entrypoint(folder: Path) -> types.ModuleType:
     # A fresh import every time: loading the same directory again gives fresh app state.
     for name in [n for n in sys.modules if n == package_name or n.startswith(package_name + ".")]:
         del sys.modules[name]
+    _forget_app_modules(folder)
     package = types.ModuleType(package_name, f"the app in {folder}")
     package.__path__ = [str(folder)]
     package.__file__ = None
     package.__package__ = package_name
     sys.modules[package_name] = package
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+    # First on the path, so `import helpers` finds this app's helpers.py before another's.
+    while str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
     importlib.invalidate_caches()
     try:
         return importlib.import_module(f"{package_name}.inference")
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        details = "".join(traceback.format_exception(type(exc), exc, _skip_import_frames(exc)))
-        raise AppLoadError(
-            f"importing {folder / ENTRYPOINT} failed: {type(exc).__name__}: {exc}\n{details}"
-        ) from exc
+        raise AppLoadError(_import_failure(folder, exc)) from exc
 
 
-def _skip_import_frames(exc: BaseException) -> types.TracebackType | None:
-    """The traceback from the app's first frame on (importlib's frames say nothing to authors)."""
-    tb = exc.__traceback__
-    while tb is not None and (
-        "importlib" in tb.tb_frame.f_code.co_filename or tb.tb_frame.f_code.co_filename == __file__
-    ):
-        tb = tb.tb_next
-    return tb or exc.__traceback__
+# Every app folder loaded in this process: modules imported from them are the apps' own.
+_app_folders: set[str] = set()
+
+
+def _forget_app_modules(folder: Path) -> None:
+    """Drop the cached modules that are an app folder's own files (this app's or another's), so
+    absolute sibling imports (``import helpers``) load this app's files, as they are now.
+
+    A module counts when its top-level name is a file or package directly in an app folder
+    (``<folder>/helpers.py``, ``<folder>/utils/...``): never the standard library or installed
+    packages, even from a virtual environment kept inside the folder.
+    """
+    _app_folders.add(str(folder))
+    for name, module in list(sys.modules.items()):
+        try:
+            origin = getattr(module, "__file__", None)
+            places = [origin] if isinstance(origin, str) else list(getattr(module, "__path__", []))
+        except Exception:  # noqa: BLE001 - an odd module object is not ours to judge
+            continue
+        top = name.partition(".")[0]
+        if places and all(_is_app_file(place, top) for place in places):
+            sys.modules.pop(name, None)
+
+
+def _is_app_file(place: object, top: str) -> bool:
+    if not isinstance(place, str):
+        return False
+    for root in _app_folders:
+        own = os.path.join(root, top)
+        if place in (own, own + ".py") or place.startswith(own + os.sep):
+            return True
+    return False
+
+
+def _import_failure(folder: Path, exc: BaseException) -> str:
+    """``importing .../inference.py failed: Error: message (at file, line n)`` and the traceback
+    of the app's own frames: importlib's frames say nothing to authors."""
+    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    report.stack = traceback.StackSummary.from_list(
+        [frame for frame in report.stack if not _is_import_machinery(frame.filename)]
+    )
+    # A syntax error's message already names its file and line.
+    inside = [f for f in report.stack if Path(f.filename).is_relative_to(folder)]
+    where = ""
+    if inside and not isinstance(exc, SyntaxError):
+        where = f" (at {inside[-1].filename}, line {inside[-1].lineno})"
+    details = "".join(report.format()).rstrip()
+    return f"importing {folder / ENTRYPOINT} failed: {type(exc).__name__}: {exc}{where}\n{details}"
+
+
+def _is_import_machinery(filename: str) -> bool:
+    return "importlib" in filename or filename == __file__
