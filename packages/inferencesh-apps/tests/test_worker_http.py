@@ -433,3 +433,33 @@ async def test_every_example_gives_the_same_result_in_process_and_over_http(
 
     assert shape(events) == shape(local.events)
     assert events[-1]["output"].keys() == (local.output or {}).keys()
+
+
+def test_an_app_reads_files_next_to_it_at_import_from_any_directory(tmp_path: Path) -> None:
+    # `python -m inferencesh.apps.worker --app-dir X` started elsewhere: the app's module-level
+    # open("labels.txt") finds its own file, as in the platform's engine.
+    app = tmp_path / "labels"
+    app.mkdir()
+    (app / "labels.txt").write_text("cat\ndog\n")
+    (app / "inference.py").write_text(
+        "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput\n"
+        "LABELS = open('labels.txt').read().split()\n"
+        "class AppInput(BaseAppInput):\n    index: int = 0\n"
+        "class AppOutput(BaseAppOutput):\n    label: str\n"
+        "class App(BaseApp):\n"
+        "    async def run(self, input_data: AppInput) -> AppOutput:\n"
+        "        return AppOutput(label=LABELS[input_data.index])\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cwd = Path.cwd()
+    os.chdir(elsewhere)  # the worker inherits this directory
+    try:
+        worker = Worker(Path("..") / "labels", tmp_path)  # a relative --app-dir too
+    finally:
+        os.chdir(cwd)
+    try:
+        events = worker.run(input={"index": 1})
+        assert events[-1]["output"] == {"label": "dog"}, events
+    finally:
+        worker.stop()

@@ -309,12 +309,16 @@ def run_worker(
     # App loggers at INFO reach the task logs (the root logger defaults to WARNING).
     logging.getLogger().setLevel(logging.INFO)
     ready_path = Path(ready_file).resolve() if ready_file else None
+    # Like the platform's engine: app code, from its imports on, finds the files next to
+    # inference.py by relative path.
+    app_path = Path(app_dir).resolve()
+    if app_path.is_dir():
+        os.chdir(app_path)
     try:
-        runner = AppRunner.from_dir(app_dir)
+        runner = AppRunner.from_dir(app_path)
     except AppLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    # Like the platform's engine: app code finds files next to inference.py by relative path.
     os.chdir(runner.app.directory)
     try:
         asyncio.run(
