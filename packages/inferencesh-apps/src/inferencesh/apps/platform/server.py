@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -9,6 +10,7 @@ import importlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from inferencesh.apps.platform.refs import (
     Resolved,
     UnknownAppError,
 )
+from inferencesh.apps.platform.requirements import check_requirements
 from inferencesh.apps.platform.responses import (
     encode,
     encode_sorted,
@@ -124,6 +127,25 @@ def _missing_secrets(app: AppEntry) -> list[RequirementError]:
     ]
 
 
+def _run_at(value: Any) -> datetime | None:
+    """``run_at`` as an aware UTC time (None when not given)."""
+    if value is None or value == "":
+        return None
+    bad = f"`run_at` must be an ISO 8601 timestamp such as 2026-02-24T15:30:00Z, got {value!r}"
+    if not isinstance(value, str):
+        raise PlatformError.bad_request(bad)
+    try:
+        # Python 3.10's parser does not read a trailing Z.
+        when = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" else value)
+    except ValueError:
+        raise PlatformError.bad_request(bad) from None
+    if when.tzinfo is None:
+        raise PlatformError.bad_request(
+            f"`run_at` needs a time zone (Z or an offset such as +02:00), got {value!r}"
+        )
+    return when.astimezone(timezone.utc)
+
+
 def _flag(value: Any, name: str) -> bool:
     if value is None:
         return False
@@ -190,7 +212,8 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
             "secrets missing",
             body={"satisfied": False, "errors": missing},
         )
-    spec = RunSpec(app, inputs, function, setup, session, timeout, webhook, metadata)
+    run_at = _run_at(body.get("run_at"))
+    spec = RunSpec(app, inputs, function, setup, session, timeout, webhook, metadata, run_at)
     return spec, wait, stream, digest
 
 
@@ -313,7 +336,7 @@ def _routes(platform: Platform) -> list[BaseRoute]:
             wire.file(platform.files.public(r))
             for r in platform.store.list_files(limit + 1, offset)
         ]
-        return ok(request, _page_body(items, limit, offset, None))
+        return ok(request, _page_body(items, limit, offset, platform.store.count_files()))
 
     async def upload(request: Request) -> Response:
         """Presigned-style upload target: PUT the raw bytes (no API key; the URL is signed)."""
@@ -371,6 +394,11 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         ]
         return ok(request, body)
 
+    async def check_integrations(request: Request) -> Response:
+        """Which requirements ({secrets?, credentials?}) are missing: {satisfied, errors}."""
+        body = await read_json(request, config.max_request_bytes)
+        return ok(request, check_requirements(body))
+
     async def health(request: Request) -> Response:
         """Liveness and queue sizes."""
         pools = {
@@ -400,6 +428,7 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         Route("/sessions/{session_id}", get_session, methods=["GET"]),
         Route("/sessions/{session_id}", end_session, methods=["DELETE"]),
         Route("/sessions/{session_id}/keepalive", keepalive, methods=["POST"]),
+        Route("/integrations/check", check_integrations, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ]
 
@@ -423,7 +452,10 @@ def _page(body: Any, request: Request) -> tuple[int, int]:
         raise PlatformError.bad_request(f"`{name}` must be an integer, got {value!r}")
 
     limit = given("limit", 50)
-    offset = given("offset", 0)
+    cursor = source.get("cursor")
+    if cursor is None:
+        cursor = request.query_params.get("cursor")
+    offset = _cursor_offset(cursor) if cursor else given("offset", 0)
     if not 1 <= limit <= 500 or offset < 0:
         raise PlatformError.bad_request(
             f"`limit` must be 1..500 and `offset` at least 0, got limit {limit}, offset {offset}"
@@ -431,16 +463,43 @@ def _page(body: Any, request: Request) -> tuple[int, int]:
     return limit, offset
 
 
-def _page_body(items: list[Any], limit: int, offset: int, total: int | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
+_CURSOR_PREFIX = "offset:"
+
+
+def _make_cursor(offset: int) -> str:
+    # Opaque to clients, as the platform's cursors are; locally a position in the newest-first list.
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
+
+
+def _cursor_offset(cursor: Any) -> int:
+    bad = PlatformError.bad_request(
+        f"`cursor` must be a `next_cursor` or `prev_cursor` from an earlier page, got {cursor!r}"
+    )
+    if not isinstance(cursor, str):
+        raise bad
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise bad from None
+    digits = text.removeprefix(_CURSOR_PREFIX)
+    if text == digits or not digits.isdigit():
+        raise bad
+    return int(digits)
+
+
+def _page_body(items: list[Any], limit: int, offset: int, total: int) -> dict[str, Any]:
+    """A ``CursorListResponse``: ``items`` holds up to ``limit + 1`` records (the extra one
+    only tells whether a next page exists)."""
+    has_next = len(items) > limit
+    return {
         "items": items[:limit],
-        "has_next": len(items) > limit,
+        "next_cursor": _make_cursor(offset + limit) if has_next else None,
+        "prev_cursor": _make_cursor(max(0, offset - limit)) if offset > 0 else None,
+        "has_next": has_next,
         "has_previous": offset > 0,
         "items_per_page": limit,
+        "total_items": total,
     }
-    if total is not None:
-        body["total_items"] = total
-    return body
 
 
 def _openapi(routes: list[BaseRoute]) -> dict[str, Any]:

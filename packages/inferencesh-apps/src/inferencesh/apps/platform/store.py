@@ -160,6 +160,10 @@ class Store:
         row = self._db.execute("SELECT doc FROM files WHERE id = ?", (file_id,)).fetchone()
         return None if row is None else _decoder.decode(row[0])
 
+    def count_files(self) -> int:
+        """How many file records exist."""
+        return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+
     def list_files(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Files, newest first."""
         rows = self._db.execute(

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class RunSpec:
     session_timeout: int | None
     webhook: str | None
     metadata: dict[str, Any] | None
+    run_at: datetime | None = None  # aware; the task stays queued until then
 
 
 @dataclasses.dataclass(eq=False)
@@ -73,8 +75,12 @@ class _Live:
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
 
 
+# Record keys kept for the platform itself and never sent (the reply types drop them too).
+_PRIVATE_KEYS = frozenset({"output_meta"})
+
+
 def _full(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"data": doc, "fields": list(doc)}
+    return {"data": doc, "fields": [key for key in doc if key not in _PRIVATE_KEYS]}
 
 
 def _setup_key(setup: dict[str, Any] | None) -> str:
@@ -185,6 +191,8 @@ class TaskManager:
             doc["webhook"] = spec.webhook
         if spec.metadata:
             doc["metadata"] = spec.metadata
+        if spec.run_at is not None:
+            doc["run_at"] = spec.run_at.isoformat().replace("+00:00", "Z")
         self._store.put_task(doc)
         live = _Live(doc, session=session)
         self._live[task_id] = live
@@ -362,6 +370,11 @@ class TaskManager:
         completed = False
         try:
             self._update(live, Status.QUEUED)
+            if spec.run_at is not None:
+                # Cancelling a scheduled task cancels this sleep, like any queued task's wait.
+                delay = (spec.run_at - datetime.now(timezone.utc)).total_seconds()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             if session is not None:
                 async with session.lock:
                     worker = await self._sessions.lease(session)
@@ -450,7 +463,7 @@ class TaskManager:
                         live, str(event.get("log_type", "run")), str(event.get("content", ""))
                     )
                 elif kind == "output":
-                    self._update(live, output=event.get("output"))
+                    self._update(live, output=self._public_output(live, event.get("output")))
                 elif kind in ("result", "error"):
                     final = event
         finally:
@@ -472,12 +485,21 @@ class TaskManager:
                 self._append_log(live, "task", str(trace))
             self._update(live, Status.FAILED, error=_error_message(error_kind, final.get("error")))
             return False
-        output = final.get("output")
+        output = self._public_output(live, final.get("output"))
         if _has_local_files(output):
             self._update(live, Status.UPLOADING)
             output = await self._store_outputs(output)
         self._update(live, Status.COMPLETED, output=output)
         return True
+
+    @staticmethod
+    def _public_output(live: _Live, output: Any) -> Any:
+        """``output`` without ``output_meta``, which the platform keeps on the record (under a
+        key no reply carries) for usage accounting: the API never returns it."""
+        if isinstance(output, dict) and "output_meta" in output:
+            output = dict(output)
+            live.doc["output_meta"] = output.pop("output_meta")
+        return output
 
     async def _await_idle(self, live: _Live, worker: Worker) -> None:
         """Keep a worker whose cancelled call is still running (sync code stuck in native code
@@ -569,6 +591,10 @@ class TaskManager:
         if worker is None:
             if live.runner is not None:
                 live.runner.cancel()
+                # Not yet on a worker: it ends as soon as its runner sees the cancel, so the
+                # reply can already say cancelled.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(live.done.wait()), 1.0)
             return live.doc
         self._update(live, Status.CANCELLING)
         if force:
