@@ -420,6 +420,8 @@ class AgentTool(WireStruct, kw_only=True):
     agent: AgentToolConfig | None = None
     hook: HookToolConfig | None = None
     http: HTTPToolConfig | None = None
+    call: HTTPToolConfig | None = None
+    """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
 
 
 class AgentConfig(WireStruct, kw_only=True):
@@ -434,6 +436,10 @@ class AgentConfig(WireStruct, kw_only=True):
     skills: list[SkillConfig] | None = None
     internal_tools: InternalToolsConfig | None = None
     output_schema: Any = None
+    context: list[dict[str, Any]] | None = None
+    """Per-chat values the agent takes (``ContextField``: name, description, required ...)."""
+    hooks: list[dict[str, Any]] | None = None
+    """Lifecycle hooks (``LifecycleHookConfig``: event, type, handler, async, timeout ...)."""
 
 
 # ---- requests and responses ----------------------------------------------------------------------

@@ -120,6 +120,10 @@ class ChatHub:
     def add_message(self, live: LiveChat, **fields: Any) -> Record:
         stamp = now_iso()
         order = (live.messages[-1]["order"] + 1) if live.messages else 0
+        # Every message of a turn names its run (ChatMessageDTO.agent_run_id).
+        run_id = (live.chat.get("_run") or {}).get("id")
+        if run_id and "agent_run_id" not in fields:
+            fields["agent_run_id"] = run_id
         message: Record = {
             "id": new_id("msg_"),
             "chat_id": live.chat["id"],

@@ -258,6 +258,39 @@ async def fetch_skill(
     return cache[url]
 
 
+# GET /agents/internal-tools: the groups an agent's internal_tools switches turn on or off.
+CATALOGUE: list[dict[str, Any]] = [
+    {
+        "id": "plan",
+        "name": "Planning",
+        "description": "Make a plan of steps and track each step's status in the chat.",
+        "tools": list(PLAN_TOOLS),
+        "scope": "all",
+    },
+    {
+        "id": "memory",
+        "name": "Memory",
+        "description": "Remember values by key for the rest of the chat.",
+        "tools": list(MEMORY_TOOLS),
+        "scope": "all",
+    },
+    {
+        "id": "finish",
+        "name": "Finish",
+        "description": "End the task with a status and a result (the chat's output).",
+        "tools": ["finish"],
+        "scope": "sub_agent",
+    },
+    {
+        "id": "skills",
+        "name": "Skills",
+        "description": "Load the agent's on-demand skills by name.",
+        "tools": ["skill_get"],
+        "scope": "all",
+    },
+]
+
+
 HANDLERS: dict[str, Handler] = {
     "plan_create": _plan_create,
     "plan_update": _plan_update,

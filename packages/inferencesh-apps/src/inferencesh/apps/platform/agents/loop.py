@@ -80,6 +80,21 @@ def normalize_config(raw: Any, where: str = "agent_config") -> dict[str, Any]:
     settings = {k: config.pop(k) for k in _SETTINGS_KEYS if k in config}
     if settings:
         config["model_settings"] = {**(config.get("model_settings") or {}), **settings}
+    hooks = config.get("hooks")
+    if hooks:
+        # Lifecycle hooks (platform-protocol §5.6) are not run here; refusing the config beats
+        # running the agent without the checks its hooks were meant to make.
+        events = (
+            [h.get("event") if isinstance(h, dict) else h for h in hooks]
+            if isinstance(hooks, list)
+            else [hooks]
+        )
+        raise RequestError(
+            400,
+            "invalid_request",
+            f"{where}.hooks: lifecycle hooks ({', '.join(map(str, events))}) are not supported "
+            "by the local platform; remove them to run this agent locally",
+        )
     for key in ("tools", "skills"):
         if config.get(key) is not None and not isinstance(config[key], list):
             raise RequestError(400, "invalid_request", f"{where}.{key} must be a list")
@@ -93,6 +108,28 @@ def normalize_config(raw: Any, where: str = "agent_config") -> dict[str, Any]:
                 f"{where}.skills[{index}] ({skill['name']}) needs content or url",
             )
     return config
+
+
+def _check_context(config: dict[str, Any], context: dict[str, Any]) -> None:
+    """The agent's required ``context`` fields (``ContextField``) must be given with the chat."""
+    fields = config.get("context")
+    if fields is None:
+        return
+    if not isinstance(fields, list):
+        raise RequestError(400, "invalid_request", "agent_config.context must be a list of fields")
+    missing = [
+        str(f.get("name"))
+        for f in fields
+        if isinstance(f, dict)
+        and f.get("required")
+        and context.get(str(f.get("name"))) in (None, "")
+    ]
+    if missing:
+        raise RequestError(
+            400,
+            "invalid_request",
+            f"context is missing required field(s) {', '.join(missing)} of this agent",
+        )
 
 
 def _attachment_items(user_input: dict[str, Any]) -> list[Record]:
@@ -265,6 +302,7 @@ class AgentRuntime:
             context = body.get("context")
             if context is not None and not isinstance(context, dict):
                 raise RequestError(400, "invalid_request", "context must be an object of strings")
+            _check_context(config, context or {})
             live = self._new_chat(config, context=context)
         user, assistant = self._start_turn(live, text or "", attachments)
         return live, user, assistant
@@ -315,11 +353,14 @@ class AgentRuntime:
         self, live: LiveChat, text: str, attachments: list[Record]
     ) -> tuple[Record, Record]:
         content: list[Record] = [{"type": "text", "text": text}] if text else []
+        run_id = new_id("run_")
         user = self.hub.add_message(
-            live, role="user", status="ready", content=content + attachments
+            live, role="user", status="ready", content=content + attachments, agent_run_id=run_id
         )
-        assistant = self.hub.add_message(live, role="assistant", status="pending")
-        run = {"id": new_id("run_"), "user_message_id": user["id"], "state": "working"}
+        assistant = self.hub.add_message(
+            live, role="assistant", status="pending", agent_run_id=run_id
+        )
+        run = {"id": run_id, "user_message_id": user["id"], "state": "working"}
         self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None, _run=run)
         self._spawn_turn(live)
         return user, assistant
@@ -447,11 +488,20 @@ class AgentRuntime:
         if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
             return
         # Only a person can unblock these; a webhook waiting for its callback keeps the chat busy.
-        waiting = any(_waits_on_client(inv) for inv in live.invocations.values())
+        waiting = [inv for inv in live.invocations.values() if _waits_on_client(inv)]
         target = "awaiting_input" if waiting else "busy"
-        if live.chat["status"] != target:
-            state = "input_required" if waiting else "working"
-            self.hub.update_chat(live, status=target, _run=_run_state(live, state))
+        run = _run_state(live, "input_required" if waiting else "working")
+        if waiting:
+            # AgentRunDTO names what the run waits on (the first call still open).
+            first = waiting[0]
+            reason = "tool_approval" if first["status"] == "awaiting_approval" else "client_tool"
+            run.update(
+                interrupt_reason=reason,
+                interrupt_tool_id=first["id"],
+                tool_invocation_id=first["id"],
+            )
+        if live.chat["status"] != target or live.chat.get("_run") != run:
+            self.hub.update_chat(live, status=target, _run=run)
 
     # -- streaming ------------------------------------------------------------------------
 
@@ -552,9 +602,10 @@ class AgentRuntime:
         if head is not None:
             self.hub.update_message(live, head, status="ready")
         child = bool(live.chat.get("parent_id"))
-        self.hub.update_chat(
-            live, status="completed" if child else "idle", _run=_run_state(live, "completed")
-        )
+        run = _run_state(live, "completed")
+        if live.chat.get("output") is not None:
+            run["output"] = live.chat["output"]  # AgentRunDTO.output: the finish tool's result
+        self.hub.update_chat(live, status="completed" if child else "idle", _run=run)
 
     def _settle(self, live: LiveChat, outcome: str, reason: str) -> None:
         """End a turn early: open calls and the pending message become ``outcome``."""
@@ -601,7 +652,9 @@ class AgentRuntime:
             return
         if invocation["status"] == "pending":
             allowed = live.chat.get("agent_data", {}).get("always_allowed_tools") or []
-            if spec.require_approval and name not in allowed:
+            permissions = (live.chat.get("_config") or {}).get("permissions") or {}
+            trusted = isinstance(permissions, dict) and permissions.get("allow_all_tools") is True
+            if spec.require_approval and name not in allowed and not trusted:
                 hub.update_invocation(live, invocation, status="awaiting_approval")
                 self.refresh_chat_status(live)
             else:
@@ -846,8 +899,13 @@ def _waits_on_client(invocation: Record) -> bool:
     )
 
 
+_INTERRUPT_KEYS = ("interrupt_reason", "interrupt_tool_id", "tool_invocation_id")
+
+
 def _run_state(live: LiveChat, state: str) -> Record:
-    return {**(live.chat.get("_run") or {"id": new_id("run_")}), "state": state}
+    """The chat's run in ``state``; what it waited on is cleared (set again by the caller)."""
+    run = live.chat.get("_run") or {"id": new_id("run_")}
+    return {**{k: v for k, v in run.items() if k not in _INTERRUPT_KEYS}, "state": state}
 
 
 def _shown_call(call: Record) -> Record:

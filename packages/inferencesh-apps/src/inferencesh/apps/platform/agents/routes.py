@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .internal import CATALOGUE
 from .loop import AgentRuntime, RequestError
 from .wire import respond
 
@@ -84,8 +85,12 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         )
         return respond(request, invocation)
 
+    async def internal_tools(request: Request) -> Response:
+        return respond(request, CATALOGUE)
+
     return [
         Route("/agents/run", agents_run, methods=["POST"]),
+        Route("/agents/internal-tools", internal_tools, methods=["GET"]),
         Route("/chats/{chat_id}", chat_get, methods=["GET"]),
         Route("/chats/{chat_id}/status", chat_status, methods=["GET"]),
         Route("/chats/{chat_id}/stream", chat_stream, methods=["GET"]),

@@ -4,7 +4,8 @@
 * ``app``: runs a task of the app on this platform (``setup`` and ``input`` presets applied).
 * ``agent``: starts a child chat with the sub-agent and returns its result.
 * ``hook``: POSTs the documented payload (with the secret header) and waits for the callback.
-* ``http``: one authenticated request; the response body is the result.
+* ``http`` / ``call`` (the newer name): one authenticated request; the response body is the
+  result.
 * ``internal``: ``plan_*``, ``memory_*``, ``finish``, ``skill_get`` on chat state.
 
 ``require_approval`` on any tool first parks the call in ``awaiting_approval``.
@@ -31,7 +32,7 @@ from .tasks import TaskError
 if TYPE_CHECKING:
     from .loop import AgentRuntime
 
-TOOL_TYPES = ("client", "app", "agent", "hook", "http", "internal")
+TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "internal")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 # Built-in capabilities that are ordinary app tools on the platform; the refs can be
@@ -124,7 +125,7 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
                     "properties": {"message": {"type": "string", "description": "The task"}},
                     "required": ["message"],
                 }
-        elif kind in ("hook", "http") and not section.get("url"):
+        elif kind in ("hook", "http", "call") and not section.get("url"):
             raise ConfigError(f"{where}.{kind}.url is missing")
         elif kind == "internal" and name not in internal.HANDLERS:
             raise ConfigError(f"{where}: unknown internal tool {name!r}")
