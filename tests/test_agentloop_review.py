@@ -142,6 +142,26 @@ def test_a_get_http_tool_sends_object_arguments_as_json(
     assert echoed["query"] == {"q": "fjords", "filter": '{"year": 2024}', "tags": "b"}
 
 
+def test_an_http_tool_with_connected_account_auth_fails_clearly(
+    platform: Any, receiver: Any, client: Inference
+) -> None:
+    private = {
+        "name": "private",
+        "type": "http",
+        "http": {
+            "url": receiver.base_url + "/api/private",
+            "auth": {"type": "credential", "provider": "github"},
+        },
+    }
+    agent = client.agent(
+        scripted({"tool_calls": [{"name": "private", "arguments": {}}]}, REPORT, tools=[private])
+    )
+    reply = agent.send_message("call it")
+    # Before: the request went out without any credentials, as if none were needed.
+    assert "'credential' (a connected account)" in reply.text, reply.text
+    assert '"method"' not in reply.text  # the endpoint was never called
+
+
 @pytest.fixture(scope="module")
 def counter_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     base = tmp_path_factory.mktemp("agentloop-review-counter")

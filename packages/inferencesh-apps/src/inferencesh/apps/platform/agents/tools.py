@@ -380,11 +380,19 @@ async def _call_http(
         for key, value in (section.get("headers") or {}).items()
     }
     auth = section.get("auth") or {}
-    if auth.get("type") in ("api_key", "bearer"):
+    kind = auth.get("type") or "none"
+    if kind not in ("none", "api_key", "bearer"):
+        # credential/integration auth injects a connected account's token server-side; there
+        # are no connected accounts here, and calling without it would fail in a misleading way.
+        raise ToolFailure(
+            f"http tool {spec.name!r} authenticates with {kind!r} (a connected account), which "
+            "the local platform does not have; use auth type 'api_key' or 'bearer' with a secret"
+        )
+    if kind in ("api_key", "bearer"):
         value = _secret(auth.get("secret"))
         if value is None:
             raise ToolFailure(f"http tool {spec.name!r} needs the secret {auth.get('secret')!r}")
-        if auth["type"] == "bearer":
+        if kind == "bearer":
             headers["Authorization"] = f"Bearer {value}"
         else:
             headers[str(auth.get("header") or "X-API-Key")] = value
