@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,7 @@ def published_python() -> Path:
     """
     python: Path = _published.published_python()
     return python
+
+
+# Shared helper modules of these tests (``platform_testkit``) import by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import stat
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import msgspec
 import pytest
 from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.core.types import Task, TaskStatus
+from platform_testkit import api_client, data, run, write_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -45,15 +45,6 @@ class App(BaseApp):
             os.kill(os.getpid(), signal.SIGSTOP)  # the whole worker stops answering
         return AppOutput(ok=True)
 """
-
-
-def write_app(root: Path, name: str, source: str, manifest: str = "") -> Path:
-    """Write an app directory for a test (real code, run by the real worker)."""
-    app = root / name
-    app.mkdir(parents=True, exist_ok=True)
-    (app / "inference.py").write_text(textwrap.dedent(source))
-    (app / "inf.yml").write_text(f"name: {name}\n" + textwrap.dedent(manifest))
-    return app
 
 
 @pytest.fixture(scope="module")
@@ -92,26 +83,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
 
 @pytest.fixture(scope="module")
 def http(server: LocalPlatform) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(
-        base_url=server.base_url, headers=headers, timeout=30, trust_env=False
-    ) as client:
+    with api_client(server, timeout=30) as client:
         yield client
-
-
-def data(response: httpx.Response) -> Any:
-    assert response.status_code < 300, response.text
-    body = response.json()
-    assert body["success"] is True
-    assert body["status"] == response.status_code
-    return body["data"]
-
-
-def run(http: httpx.Client, app: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    result: dict[str, Any] = data(
-        http.post("/apps/run", json={"app": app, "input": inputs, **extra})
-    )
-    return result
 
 
 def wait_terminal(http: httpx.Client, task_id: str, timeout: float = 30) -> dict[str, Any]:

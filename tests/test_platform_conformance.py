@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh.apps.platform.launcher import LocalPlatform
+from platform_testkit import api_client, data, run, write_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -45,10 +45,7 @@ class App(BaseApp):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     apps = tmp_path_factory.mktemp("conformance-apps")
-    metered = apps / "metered"
-    metered.mkdir()
-    (metered / "inference.py").write_text(textwrap.dedent(METERED_APP))
-    (metered / "inf.yml").write_text("name: metered\n")
+    metered = write_app(apps, "metered", METERED_APP)
     env = {k: v for k, v in os.environ.items() if k != ABSENT}
     env[PRESENT] = "set"
     data = tmp_path_factory.mktemp("conformance-data")
@@ -58,29 +55,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
 
 @pytest.fixture(scope="module")
 def http(server: LocalPlatform) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+    with api_client(server, timeout=30) as client:
         yield client
-
-
-def data(response: httpx.Response) -> Any:
-    """The v1 envelope's `data`, after checking the envelope itself."""
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["success"] is True and body["status"] == 200
-    return body["data"]
-
-
-def run(http: httpx.Client, app: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    task: dict[str, Any] = data(
-        http.post("/apps/run", json={"app": app, "input": inputs, "wait": True})
-    )
-    return task
 
 
 # §1.5 "API output strips the internal pricing field output_meta"; §3.4 (billing reads it).
 def test_output_meta_is_stripped_from_task_output(http: httpx.Client) -> None:
-    task = run(http, "local/metered", {"text": "abc"})
+    task = run(http, "local/metered", {"text": "abc"}, wait=True)
     assert task["status"] == 10, task
     assert task["output"] == {"text": "ABC"}
     again = http.get(f"/tasks/{task['id']}", headers=V2).json()
@@ -109,7 +90,7 @@ def test_output_meta_is_stripped_from_streamed_outputs(http: httpx.Client) -> No
 @pytest.mark.parametrize("path", ["/tasks/list", "/files/list"])
 def test_list_pages_follow_cursors(http: httpx.Client, path: str) -> None:
     for _ in range(3):
-        run(http, "local/hello", {"prompt": "page"})
+        run(http, "local/hello", {"prompt": "page"}, wait=True)
         http.post("/files", json={"files": [{"uri": "", "filename": "p.txt", "size": 1}]})
     first = data(http.post(path, json={"limit": 2}))
     assert first["has_next"] is True and first["has_previous"] is False

@@ -4,11 +4,9 @@ process and real worker processes on 127.0.0.1."""
 from __future__ import annotations
 
 import os
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from inferencesh.apps.platform.config import PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.apps.platform.server import Platform
+from platform_testkit import api_client, data, run, wait_status, write_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -132,14 +131,6 @@ class App(BaseApp):
 """
 
 
-def write_app(root: Path, name: str, source: str) -> Path:
-    app = root / name
-    app.mkdir(parents=True, exist_ok=True)
-    (app / "inference.py").write_text(textwrap.dedent(source))
-    (app / "inf.yml").write_text(f"name: {name}\n")
-    return app
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     extra = tmp_path_factory.mktemp("apps")
@@ -157,31 +148,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
 
 @pytest.fixture(scope="module")
 def http(server: LocalPlatform) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(
-        base_url=server.base_url, headers=headers, timeout=60, trust_env=False
-    ) as client:
+    with api_client(server) as client:
         yield client
-
-
-def data(response: httpx.Response) -> Any:
-    assert response.status_code < 300, response.text
-    return response.json()["data"]
-
-
-def run(http: httpx.Client, app: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    task: dict[str, Any] = data(http.post("/apps/run", json={"app": app, "input": inputs, **extra}))
-    return task
-
-
-def wait_status(http: httpx.Client, task_id: str, statuses: set[int], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = data(http.get(f"/tasks/{task_id}"))
-        if task["status"] in statuses:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} never reached {statuses}")
 
 
 def wait_gone(pid: int, timeout: float = 10) -> bool:

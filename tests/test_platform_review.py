@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh.apps.platform.launcher import LocalPlatform
+from platform_testkit import api_client, data, run, wait_status, write_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"
@@ -39,15 +39,6 @@ class App(BaseApp):
 """
 
 
-def write_app(root: Path, name: str, source: str) -> Path:
-    """An app directory for a test (real code, run by the real worker)."""
-    app = root / name
-    app.mkdir(parents=True, exist_ok=True)
-    (app / "inference.py").write_text(textwrap.dedent(source))
-    (app / "inf.yml").write_text(f"name: {name}\n")
-    return app
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     extra = tmp_path_factory.mktemp("apps")
@@ -64,31 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
 
 @pytest.fixture(scope="module")
 def http(server: LocalPlatform) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    with httpx.Client(
-        base_url=server.base_url, headers=headers, timeout=60, trust_env=False
-    ) as client:
+    with api_client(server) as client:
         yield client
-
-
-def data(response: httpx.Response) -> Any:
-    assert response.status_code < 300, response.text
-    return response.json()["data"]
-
-
-def run(http: httpx.Client, app: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    task: dict[str, Any] = data(http.post("/apps/run", json={"app": app, "input": inputs, **extra}))
-    return task
-
-
-def wait_status(http: httpx.Client, task_id: str, statuses: set[int], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = data(http.get(f"/tasks/{task_id}"))
-        if task["status"] in statuses:
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} never reached {statuses}")
 
 
 # --- a cancelled call that outlives its cancel never reaches the next task -------------------
