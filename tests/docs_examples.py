@@ -26,7 +26,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 _FENCE = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
 _SKIP = re.compile(r"<!-- docs-test: skip \((?P<reason>[^)]+)\) -->")
-_CLAIM = re.compile(r"^\s*print\(.*\)\s+# (?P<claim>.+?)\s*$", re.M)
+_CLAIM = re.compile(r"^[ \t]*print\(.*\)[ \t]+# (?P<claim>.+?)[ \t]*$", re.M)
 
 
 class Block(NamedTuple):
