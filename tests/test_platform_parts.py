@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -215,3 +217,43 @@ def test_warm_starts_a_worker_per_app_before_any_task(tmp_path: Path) -> None:
                 break
             assert time.monotonic() < deadline, apps
             time.sleep(0.05)
+
+
+def test_a_server_started_by_a_launcher_that_dies_shuts_down(tmp_path: Path) -> None:
+    # A test run killed mid-way must not leave `inferencesh dev` (and its workers) running.
+    pid_file = tmp_path / "server.pid"
+    launcher = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from inferencesh.apps.platform.launcher import LocalPlatform\n"
+        f"platform = LocalPlatform([{str(EXAMPLES / 'hello')!r}], data_dir={str(tmp_path)!r})\n"
+        "platform.start()\n"
+        f"Path({str(pid_file)!r}).write_text(str(platform.process.pid))\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", launcher])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists():
+        assert parent.poll() is None and time.monotonic() < deadline, "the launcher failed"
+        time.sleep(0.05)
+    server = int(pid_file.read_text())
+    parent.kill()  # no chance to stop the server
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while _alive(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(server), "the server outlived the process that started it"
+    assert "is gone: shutting down" in (tmp_path / "server.log").read_text()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True

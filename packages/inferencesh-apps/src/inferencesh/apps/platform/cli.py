@@ -132,6 +132,14 @@ def register_dev(commands: Any) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="shut down when process PID, the one that started this server, is gone "
+        "(LocalPlatform passes its own; POSIX)",
+    )
     parser.set_defaults(func=run_dev)
 
 
@@ -227,6 +235,29 @@ def run_dev(args: argparse.Namespace) -> int:
         )
     )
 
+    async def serve() -> None:
+        watcher = None
+        if args.parent_pid is not None:
+            watcher = asyncio.create_task(_exit_with_parent(args.parent_pid, server))
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve(sockets=[sock]))
+        asyncio.run(serve())
     return 0
+
+
+async def _exit_with_parent(parent: int, server: Any) -> None:
+    """Shut the server down cleanly once ``parent`` is gone (its process was re-parented): a
+    launcher killed mid-test must not leave a server and its workers running forever."""
+    while not server.should_exit:
+        if os.getppid() != parent:
+            logging.getLogger(__name__).warning(
+                "the process that started this server (pid %d) is gone: shutting down", parent
+            )
+            server.should_exit = True
+            return
+        await asyncio.sleep(0.5)

@@ -69,6 +69,8 @@ class LocalPlatform:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "inferencesh", "dev", *self.app_dirs]
         cmd += ["--port", str(self.port), "--data-dir", str(self.data_dir), *self._args]
+        # If this process dies without stopping it (a killed test run), the server goes too.
+        cmd += ["--parent-pid", str(os.getpid())]
         if self.api_key:
             cmd += ["--api-key", self.api_key]
         env = {**os.environ, **(self._env or {})}
