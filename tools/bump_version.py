@@ -11,6 +11,7 @@ hatch's version source) and in the meta-package's ``pyproject.toml``; the ``==``
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,7 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DISTS = ("core", "agents", "apps")
 META = "packages/inferencesh/pyproject.toml"
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?$")
+# PEP 440 in its normalized spelling only (no leading zeros, no `-rc`/`v`), so the tag, the files
+# and the built metadata (which build back-ends normalize) all say the same string.
+_N = r"(?:0|[1-9]\d*)"
+VERSION_RE = re.compile(rf"{_N}\.{_N}\.{_N}(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?")
 PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps))==[^"]*"')
 FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
@@ -47,16 +51,46 @@ def current_versions(root: Path = ROOT) -> dict[str, str]:
 
 
 def bump(version: str, root: Path = ROOT) -> None:
-    """Write ``version`` into every version file, the meta-package and every sibling pin."""
-    if not VERSION_RE.match(version):
+    """Write ``version`` into every version file, the meta-package and every sibling pin.
+
+    Every file is read and checked before any is written, and a failed write restores the files
+    already written, so a bump is all or nothing.
+    """
+    if not VERSION_RE.fullmatch(version):
         raise SystemExit(f"not a release version: {version!r} (expected e.g. 1.2.3 or 1.2.3rc1)")
+    new_texts: dict[Path, tuple[str, str]] = {}
     for path in _version_files(root):
-        path.write_text(f'__version__ = "{version}"\n')
+        old = path.read_text()
+        if not FILE_RE.search(old):
+            raise SystemExit(f'{path.relative_to(root)}: no line __version__ = "..."')
+        new_texts[path] = (old, FILE_RE.sub(f'__version__ = "{version}"', old, count=1))
     for path in _pyprojects(root):
-        text = PIN_RE.sub(lambda m: f'"{m.group(1)}=={version}"', path.read_text())
+        old = path.read_text()
+        text = PIN_RE.sub(lambda m: f'"{m.group(1)}=={version}"', old)
         if path == root / META:
+            if not META_RE.search(text):
+                raise SystemExit(f'{META}: no line version = "..."')
             text = META_RE.sub(f'version = "{version}"', text, count=1)
-        path.write_text(text)
+        new_texts[path] = (old, text)
+    written: list[Path] = []
+    try:
+        for path, (_, text) in new_texts.items():
+            _write(path, text)
+            written.append(path)
+    except OSError as exc:
+        for path in written:
+            _write(path, new_texts[path][0])
+        raise SystemExit(f"bump to {version} failed, nothing changed: {exc}") from exc
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` atomically: a crash leaves the old or the new file, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> int:
@@ -64,6 +98,8 @@ def main(argv: list[str]) -> int:
         for where, version in current_versions().items():
             print(f"{version:12} {where}")
         return 0
+    if len(argv) != 1:
+        raise SystemExit("usage: bump_version.py VERSION | --show")
     bump(argv[0])
     versions = set(current_versions().values())
     print(f"all distributions and pins now at {argv[0]}" if versions == {argv[0]} else versions)

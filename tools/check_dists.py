@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build every distribution and check the artifacts, not the source tree.
 
-    python3 tools/check_dists.py [--out build/dist]
+    .venv/bin/python tools/check_dists.py [--out build/dist]
 
 For each distribution: build the sdist, then build the wheel *from that sdist alone* (so an sdist
 that lacks a file its wheel needs fails here), then check that the wheel holds only its own subtree
@@ -23,6 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRES_PYTHON = ">=3.10"
+# Files no artifact may carry even inside its own subtree: caches, tests, editor/OS dot-files.
+STRAY = re.compile(
+    r"(?:^|/)(?:__pycache__|tests?|\.[^/]*)(?:/|$)|\.py[co]$|(?:^|/)(?:conftest|test_[^/]*)\.py$"
+)
 
 
 @dataclass(frozen=True)
@@ -73,46 +77,29 @@ def project_version() -> str:
     return match.group(1)
 
 
+def _build(dist: Dist, kind: str, source: Path, out: Path) -> None:
+    """Run ``python -m build --<kind>``; a failure names the distribution (errors are on stderr)."""
+    cmd = [sys.executable, "-m", "build", f"--{kind}", "--no-isolation", "--outdir", str(out)]
+    proc = subprocess.run([*cmd, str(source)], stdout=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{dist.name}: building the {kind} from {source} failed (exit {proc.returncode})"
+        )
+
+
 def build(dist: Dist, out: Path) -> tuple[Path, Path]:
     """Build the sdist, then the wheel from the unpacked sdist; return (sdist, wheel)."""
-    src = ROOT / "packages" / dist.name
-    quiet = {"stdout": subprocess.DEVNULL}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--sdist",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        **quiet,  # type: ignore[arg-type]
-    )
+    _build(dist, "sdist", ROOT / "packages" / dist.name, out)
     normalized = dist.name.replace("-", "_")
     sdist = max(out.glob(f"{normalized}-*.tar.gz"), key=lambda p: p.stat().st_mtime)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(sdist) as tar:
-            tar.extractall(tmp, filter="data") if sys.version_info >= (3, 12) else tar.extractall(
-                tmp
-            )
+            if sys.version_info >= (3, 12):
+                tar.extractall(tmp, filter="data")
+            else:
+                tar.extractall(tmp)  # our own freshly built sdist
         (unpacked,) = Path(tmp).iterdir()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "build",
-                "--wheel",
-                "--no-isolation",
-                "--outdir",
-                str(out),
-                str(unpacked),
-            ],
-            check=True,
-            **quiet,  # type: ignore[arg-type]
-        )
+        _build(dist, "wheel", unpacked, out)
     wheel = max(out.glob(f"{normalized}-*.whl"), key=lambda p: p.stat().st_mtime)
     return sdist, wheel
 
@@ -132,12 +119,16 @@ def check_wheel(dist: Dist, wheel: Path, version: str) -> list[str]:
                 continue
             if not any(name == a or (a.endswith("/") and name.startswith(a)) for a in dist.allowed):
                 problems.append(f"{wheel.name}: unexpected file {name}")
+            elif STRAY.search(name):
+                problems.append(f"{wheel.name}: stray file {name}")
         for a in dist.allowed:
-            if a.endswith("/") and not any(n.startswith(a) for n in names):
+            if not any(n == a or (a.endswith("/") and n.startswith(a)) for n in names):
                 problems.append(f"{wheel.name}: missing {a}")
             if a.endswith("/") and a + "py.typed" not in names and a != "inferencesh/":
                 problems.append(f"{wheel.name}: {a} has no py.typed")
         meta = email.parser.Parser().parsestr(zf.read(f"{dist_info}/METADATA").decode())
+    if meta["Name"] != dist.name:
+        problems.append(f"{wheel.name}: Name {meta['Name']!r} != {dist.name!r}")
     if meta["Version"] != version:
         problems.append(f"{wheel.name}: version {meta['Version']} != {version}")
     if meta["Requires-Python"] != REQUIRES_PYTHON:
@@ -156,6 +147,30 @@ def check_wheel(dist: Dist, wheel: Path, version: str) -> list[str]:
     return problems
 
 
+def check_sdist(dist: Dist, sdist: Path) -> list[str]:
+    """Return every problem found in one sdist: only its sources and build files, no strays."""
+    problems: list[str] = []
+    with tarfile.open(sdist) as tar:
+        members = [m.name for m in tar.getmembers() if m.isfile()]
+    top = f"{dist.name.replace('-', '_')}-{project_version()}/"
+    expected = {"PKG-INFO", "pyproject.toml", "README.md"}
+    sources = tuple(f"src/{a}" for a in dist.allowed)
+    for member in members:
+        rel = member[len(top) :] if member.startswith(top) else member
+        if not member.startswith(top):
+            problems.append(f"{sdist.name}: {member} is outside {top}")
+        elif rel == ".gitignore" or rel in expected:
+            continue  # hatchling copies the repository's .gitignore in; it is harmless
+        elif not any(rel == s or (s.endswith("/") and rel.startswith(s)) for s in sources):
+            problems.append(f"{sdist.name}: unexpected file {rel}")
+        elif STRAY.search(rel):
+            problems.append(f"{sdist.name}: stray file {rel}")
+    for name in sorted(expected):
+        if top + name not in members:
+            problems.append(f"{sdist.name}: missing {name}")
+    return problems
+
+
 def build_and_check(out: Path) -> dict[str, Path]:
     """Build all distributions into ``out``; raise ``SystemExit`` listing every problem."""
     out.mkdir(parents=True, exist_ok=True)
@@ -165,8 +180,9 @@ def build_and_check(out: Path) -> dict[str, Path]:
     wheels: dict[str, Path] = {}
     problems: list[str] = []
     for dist in DISTS:
-        _, wheel = build(dist, out)
+        sdist, wheel = build(dist, out)
         wheels[dist.name] = wheel
+        problems += check_sdist(dist, sdist)
         problems += check_wheel(dist, wheel, version)
     if problems:
         raise SystemExit("artifact check failed:\n  " + "\n  ".join(problems))
@@ -174,7 +190,9 @@ def build_and_check(out: Path) -> dict[str, Path]:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else ROOT / "build" / "dist"
+    if argv and (len(argv) != 2 or argv[0] != "--out" or not argv[1]):
+        raise SystemExit("usage: check_dists.py [--out DIR]")
+    out = Path(argv[1]) if argv else ROOT / "build" / "dist"
     wheels = build_and_check(out)
     for name, wheel in wheels.items():
         print(f"ok  {name:20} {wheel.name}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -42,9 +43,53 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _run(*cmd: str | Path, **kwargs: object) -> None:
-    print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+def _call(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    """Run ``cmd`` in the repository root; return its exit status as a shell would report it.
+
+    A child killed by signal N reports ``128 + N`` (not Python's negative code, which would
+    reach the shell as a meaningless ``256 - N``). On Ctrl-C the child got the same SIGINT from
+    the terminal, so it is left to finish its own clean-up (pytest prints its summary) first.
+    """
+    with subprocess.Popen(cmd, cwd=ROOT, env=env) as proc:
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:
+                proc.kill()
+                raise
+            code = code or 128 + signal.SIGINT
+    return 128 - code if code < 0 else code
+
+
+def _run(*cmd: str | Path) -> None:
+    """Run one setup step; on failure say which step and exit with its status."""
+    shown = " ".join(str(c) for c in cmd)
+    print("+", shown, flush=True)
+    code = _call([str(c) for c in cmd])
+    if code != 0:
+        print(f"FAILED: setting up {VENV}: {shown} (exit {code})", file=sys.stderr)
+        raise SystemExit(code)
+
+
+def _usable(python: Path) -> bool:
+    """Whether ``python`` runs, has pip and is this Python's version.
+
+    A ``.venv`` left half-built (no pip), whose interpreter is gone, or made by another Python
+    (``python3.12 tools/run.py`` after ``python3.11 tools/run.py``) must be recreated, not patched.
+    """
+    try:
+        probe = subprocess.run(
+            [str(python), "-c", "import pip, sys; print(sys.version)"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+    except OSError:  # deleted or foreign interpreter
+        return False
+    return probe.returncode == 0 and probe.stdout.strip() == sys.version
 
 
 def ensure_env() -> Path:
@@ -53,9 +98,20 @@ def ensure_env() -> Path:
     fingerprint = _fingerprint()
     if python.exists() and STAMP.exists() and STAMP.read_text() == fingerprint:
         return python
-    if not python.exists():
+    if not _usable(python):
         print(f"creating {VENV}", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        except subprocess.CalledProcessError as exc:
+            # Typically a distribution Python without ensurepip (Debian/Ubuntu: python3-venv).
+            print(
+                f"FAILED: creating {VENV}: {' '.join(map(str, exc.cmd))} (exit {exc.returncode});"
+                " does this Python have the venv module with ensurepip?",
+                file=sys.stderr,
+            )
+            raise SystemExit(exc.returncode) from None
+    # No stamp while installing: an interrupted install must not pass for a finished one later.
+    STAMP.unlink(missing_ok=True)
     quiet = ["--quiet", "--disable-pip-version-check"]
     _run(python, "-m", "pip", "install", *quiet, "--upgrade", "pip>=25.1")
     editables = [arg for p in PACKAGES for arg in ("-e", f"packages/{p}")]
@@ -76,7 +132,7 @@ def main(argv: list[str]) -> int:
         return 0
     scripts = {"demo": "tools/demo.py", "agents": "examples/agents/demo.py"}
     if job in scripts:
-        return subprocess.run([str(python), scripts[job], *rest], cwd=ROOT, env=env).returncode
+        return _call([str(python), scripts[job], *rest], env)
     if job == "test":
         steps: list[list[str]] = [
             [str(python), "-m", "ruff", "check", "."],
@@ -96,7 +152,7 @@ def main(argv: list[str]) -> int:
         ]
         for step in steps:
             print("+", " ".join(step[1:]), flush=True)
-            code = subprocess.run(step, cwd=ROOT, env=env).returncode
+            code = _call(step, env)
             if code != 0:
                 print(f"FAILED: {' '.join(step[1:])} (exit {code})", file=sys.stderr)
                 return code
@@ -106,4 +162,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGINT) from None
