@@ -178,6 +178,11 @@ def test_schema_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert list(functions) == ["run", "reverse"]
     assert functions["reverse"]["output_schema"]["properties"]["reversed_text"]["type"] == "string"
 
+    # An app whose setup model was removed: the old setup_schema.json would still announce one.
+    (multi / "setup_schema.json").write_text('{"title": "AppSetup"}')
+    assert cli(capsys, "schema", str(multi))[0] == 0
+    assert not (multi / "setup_schema.json").exists()
+
 
 def test_serve_runs_the_worker_and_console_script_works(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"

@@ -52,7 +52,8 @@ def app_schemas(app: LoadedApp) -> dict[str, Any]:
 
 def write_schema_files(app: LoadedApp, directory: str | Path | None = None) -> list[Path]:
     """Write ``input_schema.json``, ``output_schema.json``, ``setup_schema.json`` (when the app
-    has a setup model) and ``functions_schema.json`` into ``directory`` (the app's by default).
+    has a setup model; an old one is removed when it has not) and ``functions_schema.json`` into
+    ``directory`` (the app's by default).
 
     Each file is written whole or not at all (temporary file, then rename). Returns the paths.
     """
@@ -66,9 +67,11 @@ def write_schema_files(app: LoadedApp, directory: str | Path | None = None) -> l
     }
     written = []
     for name, content in files.items():
-        if content is None:
-            continue
         path = target / name
+        if content is None:
+            # The app no longer has a setup model: a file from before would say it has one.
+            path.unlink(missing_ok=True)
+            continue
         write_atomic(path, (json.dumps(content, indent=2, ensure_ascii=False) + "\n").encode())
         written.append(path)
     return written
