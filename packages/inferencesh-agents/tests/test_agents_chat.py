@@ -169,6 +169,20 @@ def test_bad_agent_configs_fail_before_any_request(
         client.agent(config)
 
 
+def test_one_tool_with_two_handlers_is_refused(client: Inference) -> None:
+    def mine(**kwargs: Any) -> str:
+        return "mine"
+
+    def other(**kwargs: Any) -> str:
+        return "other"
+
+    config = {"core_app": {"ref": "a/b"}, "tools": [tool("x").handler(mine).build()]}
+    # Whichever won, the other handler would never run without a word.
+    with pytest.raises(AgentConfigError, match="tool 'x' has a handler of its own"):
+        client.agent(config, handlers={"x": other})
+    client.agent(config, handlers={"x": mine})  # the same function twice is no conflict
+
+
 def test_agents_namespace_and_get_chat(client: Inference, script: Any) -> None:
     assert isinstance(client.agents, Agents)
     script.get_chat(script.chat("idle", [USER]), chat_id="c9")

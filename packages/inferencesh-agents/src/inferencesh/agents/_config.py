@@ -92,6 +92,12 @@ def _tool(item: object, index: int, handlers: dict[str, ToolHandler]) -> dict[st
     if handler is not None:
         if not callable(handler):
             raise AgentConfigError(f"{where}: the handler of tool {name!r} is not callable")
+        if handlers.get(name, handler) is not handler:
+            # Two handlers for one tool: whichever won, the other would be silently unused.
+            raise AgentConfigError(
+                f"{where}: tool {name!r} has a handler of its own and another one is given "
+                "for it (in handlers=, or by another tool of that name); give it once"
+            )
         handlers[name] = handler
     return data
 
