@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from typing import Any
 
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.workers import Worker
@@ -33,6 +34,10 @@ class AppPool:
         self._waiters: collections.deque[asyncio.Future[Worker | None]] = collections.deque()
         self._all: set[Worker] = set()
         self._reapers: set[asyncio.Task[None]] = set()
+        # The app's schemas (``GET /schema``), read once per server life: apps are not
+        # reloaded while the server runs, so a new worker would serve the same document.
+        self._schema: dict[str, Any] | None = None
+        self._schema_lock = asyncio.Lock()
 
     @property
     def queued(self) -> int:
@@ -132,6 +137,26 @@ class AppPool:
         self._all.discard(worker)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
+
+    async def schema(self) -> dict[str, Any]:
+        """The app's schemas as its worker serves them at ``GET /schema``, cached.
+
+        Read from a worker borrowed through the normal :meth:`acquire`/:meth:`release`, so it
+        takes an idle worker (or starts one that then stays warm for the tasks that follow) and
+        waits in line like a task when all are busy, never taking one a task holds. Raises
+        :class:`~inferencesh.apps.platform.workers.WorkerError` (or an HTTP error) when no
+        worker can be had or it does not answer.
+        """
+        if self._schema is not None:
+            return self._schema
+        async with self._schema_lock:
+            if self._schema is None:
+                worker = await self.acquire("")
+                try:
+                    self._schema = await worker.schema()
+                finally:
+                    self.release(worker)
+            return self._schema
 
     async def warm(self) -> None:
         """Start one idle worker now if the pool is empty."""

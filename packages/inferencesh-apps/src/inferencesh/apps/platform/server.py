@@ -69,6 +69,10 @@ class PlatformContext:
     config: PlatformConfig
     refs: AppResolver
     """The platform's one ref resolver (aliases included)."""
+    app_schema: Callable[[str, str | None], Awaitable[dict[str, Any]]] | None = None
+    """``await app_schema(ref, function)``: the input schema of the app function a ref selects
+    (``function`` overrides the ref's own), read from the app's worker and cached; raises with
+    the reason when it cannot be had."""
 
 
 class Platform:
@@ -94,6 +98,33 @@ class Platform:
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
         )
+
+    async def app_input_schema(self, ref: str, function: str | None = None) -> dict[str, Any]:
+        """The input schema of the function ``ref`` selects (``function`` wins over the ref's
+        own; else the app's default), as the app's worker serves it at ``GET /schema``.
+
+        Raises :class:`PlatformError` when the ref names no app or function, and the worker's
+        error when the app cannot be loaded.
+        """
+        resolved = self.resolve_app(ref)
+        document = await self.tasks.pools[resolved.app.name].schema()
+        name = function or resolved.function
+        if name is None:
+            schema = document.get("input_schema")
+        else:
+            functions = document.get("functions") or {}
+            entry = functions.get(name) if isinstance(functions, dict) else None
+            if not isinstance(entry, dict):
+                known = ", ".join(sorted(functions)) if isinstance(functions, dict) else ""
+                raise PlatformError.bad_request(
+                    f"app {resolved.app.ref} has no function {name!r} (it has: {known or 'none'})"
+                )
+            schema = entry.get("input_schema")
+        if not isinstance(schema, dict):
+            raise PlatformError(
+                500, "invalid_schema", f"the worker of {resolved.app.ref} served no input schema"
+            )
+        return schema
 
     def resolve_app(self, ref: str) -> Resolved:
         """The local app a ref names (aliases applied), as a 400, 404 or 500 when it cannot."""
@@ -580,6 +611,7 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
         apps={app.ref: app for app in config.apps},
         config=config,
         refs=platform.refs,
+        app_schema=platform.app_input_schema,
     )
     routes = _routes(platform)
     plugin = _load_agents(ctx)

@@ -189,6 +189,20 @@ class Worker:
             raise
         return data
 
+    async def schema(self, timeout: float = 30.0) -> dict[str, Any]:
+        """``GET /schema``: the app's input/output/setup schemas and its functions'; a failure
+        gives the worker up."""
+        try:
+            response = await self._request("GET", "/schema", timeout=timeout)
+            response.raise_for_status()
+            data = response.json()
+            if not isinstance(data, dict):
+                raise ValueError(f"/schema answered {type(data).__name__}, not an object")
+        except _CONTACT_ERRORS as exc:
+            await self.lost_contact(exc)
+            raise
+        return data
+
     async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` when the
         connection fails (the worker is then given up: :meth:`lost_contact`)."""

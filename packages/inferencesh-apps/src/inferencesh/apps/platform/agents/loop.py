@@ -34,7 +34,15 @@ from .internal import ToolFailure, fetch_skill
 from .store import ChatStore
 from .tasks import TaskError, TaskRunner
 from .templates import TemplateError, TemplateRegistry
-from .tools import ConfigError, ToolSpec, collect_tools, execute, parse_arguments
+from .tools import (
+    AppSchemaLookup,
+    ConfigError,
+    ToolSpec,
+    collect_tools,
+    execute,
+    parse_arguments,
+    with_app_schemas,
+)
 
 _log = logging.getLogger("inferencesh.platform.agents")
 
@@ -187,8 +195,11 @@ class AgentRuntime:
         api_key: str,
         agents_dirs: list[Path],
         max_steps: int | None = None,
+        app_schema: AppSchemaLookup | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Where app tools declared without params get the app's input schema (contract C5).
+        self.app_schema = app_schema
         self.api_key = api_key
         self.db_path = db_path
         self.templates = TemplateRegistry(agents_dirs)
@@ -563,6 +574,8 @@ class AgentRuntime:
     async def _loop(self, live: LiveChat) -> None:
         config: dict[str, Any] = live.chat["_config"]
         specs = collect_tools(config, is_child=bool(live.chat.get("parent_id")))
+        if self.app_schema is not None:
+            specs = await with_app_schemas(specs, self.app_schema)
         while True:
             head = self._head(live)
             if not live.message_invocations(head["id"]):

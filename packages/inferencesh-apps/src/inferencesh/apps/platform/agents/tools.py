@@ -13,11 +13,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +35,8 @@ from .tasks import TaskError
 
 if TYPE_CHECKING:
     from .loop import AgentRuntime
+
+_log = logging.getLogger("inferencesh.platform.agents")
 
 TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "internal")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -59,6 +65,8 @@ class ToolSpec:
     display_name: str = ""
     require_approval: bool = False
     config: dict[str, Any] = field(default_factory=dict)
+    schema_from_app: bool = False
+    """An app tool declared without params: offered the app's own input schema when known."""
 
     def function(self) -> dict[str, Any]:
         """The tool in the function-call form the LLM app receives."""
@@ -72,7 +80,7 @@ class ToolSpec:
         }
 
 
-def _schema(section: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+def _declared(section: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any] | None:
     for candidate in (
         section.get("input_schema"),
         tool.get("input_schema"),
@@ -80,7 +88,7 @@ def _schema(section: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
     ):
         if isinstance(candidate, dict):
             return candidate
-    return dict(_OPEN_OBJECT)
+    return None
 
 
 def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSpec]:
@@ -109,13 +117,12 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
         section = tool.get(kind) or {}
         if not isinstance(section, dict):
             raise ConfigError(f"{where}.{kind} must be an object")
-        params = _schema(section, tool)
+        declared = _declared(section, tool)
+        params = dict(_OPEN_OBJECT) if declared is None else declared
         if kind == "app":
             if not section.get("ref"):
                 raise ConfigError(f"{where}.app.ref names no app")
-            params = _without_required(params, set((section.get("input") or {}).keys()))
-            if section.get("session_enabled"):
-                params = _with_session(params)
+            params = _app_params(params, section)
         elif kind == "agent":
             if not section.get("ref"):
                 raise ConfigError(f"{where}.agent.ref names no agent")
@@ -138,6 +145,7 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
                 display_name=str(tool.get("display_name") or name),
                 require_approval=bool(tool.get("require_approval")),
                 config=section,
+                schema_from_app=kind == "app" and declared is None,
             ),
             where,
         )
@@ -174,6 +182,56 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
             f"internal_tools.{flag}",
         )
     return specs
+
+
+AppSchemaLookup = Callable[[str, str | None], Awaitable[dict[str, Any]]]
+"""``await lookup(ref, function)``: the input schema of an app function (raises when unknown)."""
+
+
+async def with_app_schemas(
+    specs: dict[str, ToolSpec], lookup: AppSchemaLookup
+) -> dict[str, ToolSpec]:
+    """``specs`` with each app tool declared without params offered its app's input schema
+    (the tool's ``function`` if set), presets left out of ``required`` and ``session`` kept.
+
+    A schema that cannot be had (the app fails to load, the ref names nothing) leaves the
+    tool's empty schema, and the reason is logged: the call itself will then fail clearly.
+    """
+    wanted = [spec for spec in specs.values() if spec.schema_from_app]
+    if not wanted:
+        return specs
+
+    async def fetch(spec: ToolSpec) -> dict[str, Any] | None:
+        ref = str(spec.config["ref"])
+        function = spec.config.get("function")
+        try:
+            return await lookup(ref, str(function) if function else None)
+        except Exception as exc:  # noqa: BLE001 - logged; the tool keeps the empty schema
+            _log.warning(
+                "app tool %r is offered an empty schema: the input schema of %s could not be "
+                "read: %s",
+                spec.name,
+                ref + (f" (function {function!r})" if function else ""),
+                exc,
+            )
+            return None
+
+    schemas = await asyncio.gather(*(fetch(spec) for spec in wanted))
+    result = dict(specs)
+    for spec, schema in zip(wanted, schemas, strict=True):
+        if schema is not None:
+            result[spec.name] = dataclasses.replace(
+                spec, parameters=_app_params(schema, spec.config), schema_from_app=False
+            )
+    return result
+
+
+def _app_params(schema: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """An app tool's parameters: preset inputs are not required; ``session`` when enabled."""
+    params = _without_required(schema, set((section.get("input") or {}).keys()))
+    if section.get("session_enabled"):
+        params = _with_session(params)
+    return params
 
 
 _SESSION_PARAM = {
