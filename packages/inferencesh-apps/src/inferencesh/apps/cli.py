@@ -302,6 +302,7 @@ async def _test(
     stdout: TextIO,
 ) -> int:
     from inferencesh.apps.runtime.executor import _format_traceback
+    from inferencesh.core.cli import json_for
 
     err = sys.stderr
     final: RunEvent | None = None
@@ -324,12 +325,7 @@ async def _test(
             print(_format_traceback(exc), file=err)
             unload_error = exc
     if final is not None and final["type"] == "result":
-        try:
-            print(json.dumps(final["output"], indent=2, ensure_ascii=False), file=stdout)
-        except UnicodeEncodeError:
-            # A console or file in an encoding that cannot show it (cp1252 on Windows, ascii):
-            # JSON's \u escapes carry the same value.
-            print(json.dumps(final["output"], indent=2), file=stdout)
+        print(json_for(final["output"], stdout), file=stdout)
         for path in _local_files(final["output"]):
             print(f"-- output file: {path}", file=err)
     elif final is not None and final["type"] == "error":

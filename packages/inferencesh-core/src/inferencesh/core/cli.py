@@ -207,7 +207,7 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
     status.close()
     assert stream.result is not None
     try:
-        print(_output_json(stream.result.output, sys.stdout), flush=True)
+        print(json_for(stream.result.output, sys.stdout), flush=True)
     except BrokenPipeError:
         # The reader stopped early (`inferencesh run ... | head`): the run itself succeeded.
         # Point stdout at devnull so the interpreter's final flush does not fail again.
@@ -217,9 +217,10 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
     return 0
 
 
-def _output_json(value: Any, out: Any) -> str:
-    """The output as JSON for ``out``: readable text, or ``\\u`` escapes (the same JSON) when
-    the stream's encoding cannot hold a character (a cp1252 console, a latin-1 pipe)."""
+def json_for(value: Any, out: Any) -> str:
+    """``value`` as indented JSON for the text stream ``out``: readable text, or ``\\u``
+    escapes (the same JSON) when the stream's encoding cannot hold a character (a cp1252
+    console, a latin-1 pipe). Every command that prints an output uses it."""
     text = json.dumps(value, indent=2, ensure_ascii=False)
     try:
         text.encode(getattr(out, "encoding", None) or "utf-8")
