@@ -282,9 +282,7 @@ class TaskFollower:
         if self.done:
             return
         if error is not None and not self._bytes_this_attempt:
-            self._failures += 1
-            if self._failures > self.max_reconnects:
-                raise error
+            self._failed(error)
         if self._new_this_attempt:
             self._next = Stream(self.idle_timeout)  # it was making progress: reconnect now
         else:
@@ -302,11 +300,15 @@ class TaskFollower:
 
     def fetch_failed(self, error: APIConnectionError | ServerError) -> None:
         """``GET /tasks/{id}`` got no answer: one more failed attempt, then a pause."""
+        self._failed(error)
+        self._next = Sleep(self._pause())
+        self._fruitless += 1
+
+    def _failed(self, error: APIConnectionError | ServerError) -> None:
+        # One more attempt in a row that got nothing; past `max_reconnects`, give up with it.
         self._failures += 1
         if self._failures > self.max_reconnects:
             raise error
-        self._next = Sleep(self._pause())
-        self._fruitless += 1
 
     def _pause(self) -> float:
         # The exponent is capped: a quiet task can go through thousands of fruitless rounds,
