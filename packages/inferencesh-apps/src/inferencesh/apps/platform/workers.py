@@ -176,31 +176,41 @@ class Worker:
         except _STALE_CONNECTION:
             return await self.http.request(method, path, **kwargs)
 
-    async def health(self, timeout: float) -> dict[str, Any]:
-        """``GET /health`` within ``timeout`` seconds; a failure gives the worker up."""
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float,
+        json: Any = None,
+        object_reply: bool = False,
+    ) -> Any:
+        """A short request's JSON answer (an object, with ``object_reply``); any failure gives
+        the worker up (:meth:`lost_contact`) and is raised."""
         try:
-            response = await self._request("GET", "/health", timeout=timeout)
+            response = await self._request(method, path, json=json, timeout=timeout)
             response.raise_for_status()
-            data = response.json()
-            if not isinstance(data, dict):
-                raise ValueError(f"/health answered {type(data).__name__}, not an object")
+            answer = response.json()
+            if object_reply and not isinstance(answer, dict):
+                raise ValueError(f"{path} answered {type(answer).__name__}, not an object")
         except _CONTACT_ERRORS as exc:
             await self.lost_contact(exc)
             raise
+        return answer
+
+    async def health(self, timeout: float) -> dict[str, Any]:
+        """``GET /health`` within ``timeout`` seconds; a failure gives the worker up."""
+        data: dict[str, Any] = await self._call(
+            "GET", "/health", timeout=timeout, object_reply=True
+        )
         return data
 
     async def schema(self, timeout: float = 30.0) -> dict[str, Any]:
         """``GET /schema``: the app's input/output/setup schemas and its functions'; a failure
         gives the worker up."""
-        try:
-            response = await self._request("GET", "/schema", timeout=timeout)
-            response.raise_for_status()
-            data = response.json()
-            if not isinstance(data, dict):
-                raise ValueError(f"/schema answered {type(data).__name__}, not an object")
-        except _CONTACT_ERRORS as exc:
-            await self.lost_contact(exc)
-            raise
+        data: dict[str, Any] = await self._call(
+            "GET", "/schema", timeout=timeout, object_reply=True
+        )
         return data
 
     async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -254,16 +264,8 @@ class Worker:
         """Ask the app to stop the run of ``task_id`` (``POST /cancel`` naming it): a cancel that
         arrives late never stops the worker's next run. ``False`` when that run is not in
         flight there (not arrived yet, or over); a failure gives the worker up."""
-        try:
-            response = await self._request(
-                "POST", "/cancel", json={"task_id": task_id}, timeout=5.0
-            )
-            response.raise_for_status()
-            answer = response.json()
-            return bool(isinstance(answer, dict) and answer.get("cancelled"))
-        except _CONTACT_ERRORS as exc:
-            await self.lost_contact(exc)
-            raise
+        answer = await self._call("POST", "/cancel", json={"task_id": task_id}, timeout=5.0)
+        return bool(isinstance(answer, dict) and answer.get("cancelled"))
 
     def kill(self) -> None:
         """Kill the worker's process group at once."""
