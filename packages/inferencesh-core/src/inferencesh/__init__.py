@@ -7,10 +7,15 @@ This package is shared by three distributions that install separately:
 * ``inferencesh-apps``: ``BaseApp`` and friends for app authors, the runtime and the local platform.
 
 The names below are re-exported lazily, so ``import inferencesh`` stays cheap and a name whose
-distribution is missing raises an ``ImportError`` that says what to install::
+distribution is missing raises an ``ImportError`` that says what to install.
 
+Example:
+    >>> import os
     >>> from inferencesh import inference
-    >>> client = inference(api_key="inf_...")  # doctest: +SKIP
+    >>> client = inference(api_key=os.environ["INFERENCE_API_KEY"])  # or api_key="inf_..."
+    >>> result = client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})
+    >>> print(result["status"])
+    completed
 """
 
 from __future__ import annotations

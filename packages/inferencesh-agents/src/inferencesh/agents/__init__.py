@@ -1,10 +1,15 @@
 """inferencesh-agents: the agent chat client and the fluent tool builder.
 
-    >>> from inferencesh.agents import tool, string
-    >>> tool("greet").describe("Greet someone").param("name", string("Who")).build()["type"]
-    'client'
-
 Agents are created from a core client: ``inference(api_key=...).agent("ns/agent@latest")``.
+
+Example:
+    >>> from inferencesh import inference, string, tool
+    >>> greet = tool("greet").describe("Greet someone").param("name", string("Who")).build()
+    >>> greet["type"]
+    'client'
+    >>> agent = inference().agent("local/assistant")  # a template agent of the local platform
+    >>> print(agent.send_message("Hi!").text)
+    Hello! You said: Hi!
 """
 
 from inferencesh.agents._config import AgentConfigError

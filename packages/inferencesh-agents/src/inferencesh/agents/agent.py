@@ -114,6 +114,17 @@ class Agent(_AgentBase):
     with ``core_app``, ``system_prompt``, ``tools``, ``internal_tools``, ``skills`` and model
     settings such as ``temperature`` and ``max_tokens``. ``handlers`` maps client tool names to
     functions run automatically (tools built with ``.handler(fn)`` bring their own).
+
+    Example:
+        A template agent keeps the conversation (here ``local/assistant``, an example agent of
+        the local platform, whose scripted model answers from a script):
+
+        >>> agent = client.agent("local/assistant")
+        >>> print(agent.send_message("Hello!").text)
+        Hello! You said: Hello!
+        >>> print(agent.send_message("Tell me more").text)  # the same chat
+        Earlier in this chat: user: Hello! | assistant: Hello! You said: Hello! | user: Tell me more
+        >>> agent.reset()  # the next message starts a new chat
     """
 
     def __init__(
@@ -153,6 +164,21 @@ class Agent(_AgentBase):
         ``status == "awaiting_input"`` and ``pending_tool_calls``; answer them, then ``wait()``.
         ``timeout`` (seconds) bounds the whole wait; past it ``APITimeoutError`` is raised (the
         turn goes on: ``wait()`` picks it up again).
+
+        Example:
+            An ad-hoc agent whose client tool runs in this process. The local platform's
+            scripted model plays the model's turns (a real model decides for itself):
+
+            >>> from inferencesh import string, tool
+            >>> weather = tool("weather").param("city", string()).handler(
+            ...     lambda args: f"sunny in {args['city']}").build()
+            >>> script = [{"tool_calls": [{"name": "weather", "arguments": {"city": "Paris"}}]},
+            ...           {"text": "It is {{tool_results}}."}]
+            >>> core_app = {"ref": "local/scripted-model", "input": {"script": script}}
+            >>> agent = client.agent({"core_app": core_app, "tools": [weather]})
+            >>> response = agent.send_message("Weather in Paris?")
+            >>> print(response.status, response.text)
+            ready It is sunny in Paris.
         """
         return self._run(self._send(text, files, on_message, on_tool_call, timeout))
 
@@ -171,7 +197,22 @@ class Agent(_AgentBase):
         return self._run(self._wait(on_message, on_tool_call, timeout))
 
     def run(self, text: str, **kwargs: Any) -> Any:
-        """Send a message, wait for the turn, and return the chat's ``output`` (finish tool)."""
+        """Send a message, wait for the turn, and return the chat's ``output`` (finish tool).
+
+        Example:
+            An agent with the ``finish`` tool hands over a result (the local platform's
+            scripted model plays the model's turn):
+
+            >>> from inferencesh import internal_tools
+            >>> finish = {"name": "finish", "arguments": {"result": "Qubits, briefly."}}
+            >>> script = [{"tool_calls": [finish]}]
+            >>> agent = client.agent({
+            ...     "core_app": {"ref": "local/scripted-model", "input": {"script": script}},
+            ...     "internal_tools": internal_tools().finish().build(),
+            ... })
+            >>> agent.run("Explain quantum computing")
+            'Qubits, briefly.'
+        """
         self.send_message(text, **kwargs)
         chat = self.get_chat()
         return chat.output if chat is not None else None
@@ -184,7 +225,26 @@ class Agent(_AgentBase):
         self._run(p.flush(self._state))
 
     def approve_tool(self, call_id: str) -> None:
-        """Approve a call that waits for a person's decision."""
+        """Approve a call that waits for a person's decision.
+
+        Example:
+            A tool built with ``.require_approval()`` reaches ``on_tool_call`` first (the
+            local platform's scripted model plays the model's turns):
+
+            >>> from inferencesh import string, tool
+            >>> delete = tool("delete_files").param("pattern", string()).require_approval()
+            >>> delete = delete.handler(lambda args: f"deleted {args['pattern']}").build()
+            >>> call = {"name": "delete_files", "arguments": {"pattern": "*.tmp"}}
+            >>> script = [{"tool_calls": [call]}, {"text": "Done: {{tool_results}}"}]
+            >>> core_app = {"ref": "local/scripted-model", "input": {"script": script}}
+            >>> agent = client.agent({"core_app": core_app, "tools": [delete]})
+            >>> def decide(call):
+            ...     print(call.name, call.args, call.requires_approval)
+            ...     agent.approve_tool(call.id)  # or agent.reject_tool(call.id, "not today")
+            >>> print(agent.send_message("Clean up", on_tool_call=decide).text)
+            delete_files {'pattern': '*.tmp'} True
+            Done: deleted *.tmp
+        """
         self._state.queue_approve(call_id)
         self._run(p.flush(self._state))
 
@@ -241,6 +301,17 @@ class AsyncAgent(_AgentBase):
 
     The same surface as :class:`Agent`, with ``await`` and ``async for``; callbacks and tool
     handlers may be plain functions or coroutines.
+
+    Example:
+        >>> import asyncio
+        >>> from inferencesh import async_inference
+        >>> async def main():
+        ...     async with async_inference() as client:
+        ...         agent = client.agent("local/assistant")
+        ...         response = await agent.send_message("Hi")
+        ...         print(response.text)
+        >>> asyncio.run(main())
+        Hello! You said: Hi
     """
 
     def __init__(

@@ -1,12 +1,20 @@
 """Parameter schema helpers for tools: small JSON Schema fragments the agent's LLM sees.
 
 Each helper returns a plain ``dict``; ``optional(...)`` marks a parameter as not required. The
-builders turn a mapping of name -> schema into one object schema with ``required`` filled in::
+builders turn a mapping of name -> schema into one object schema with ``required`` filled in.
 
+Example:
+    >>> from inferencesh import enum_of, integer, optional, string, tool
     >>> string("User's name")
     {'type': 'string', 'description': "User's name"}
     >>> optional(integer())
     {'type': 'integer', 'optional': True}
+    >>> search = tool("search").params({
+    ...     "query": string("What to look for"),
+    ...     "order": optional(enum_of(["new", "top"])),
+    ... }).build()
+    >>> search["client"]["input_schema"]["required"]
+    ['query']
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The fluent tool builder: describe a tool once, hand the built JSON to an agent.
 
 Every builder method returns the builder, and ``.build()`` returns the tool JSON the platform
-expects (a ``dict``)::
+expects (a ``dict``).
 
+Example:
     >>> from inferencesh.agents import tool, string
     >>> calc = tool("calculate").describe("Do math").param("expression", string("Math")).build()
     >>> calc["type"], calc["client"]["input_schema"]["required"]
@@ -184,7 +185,20 @@ class _ToolBuilder:
 
 
 class ClientToolBuilder(_ToolBuilder):
-    """A tool that runs in your code: the agent pauses, you (or the handler) send the result."""
+    """A tool that runs in your code: the agent pauses, you (or the handler) send the result.
+
+    Example:
+        >>> from inferencesh import string, tool
+        >>> greet = (
+        ...     tool("greet")
+        ...     .describe("Greet someone by name")
+        ...     .param("name", string("Who to greet"))
+        ...     .handler(lambda args: f"Hello, {args['name']}!")
+        ...     .build()
+        ... )
+        >>> greet["type"], greet.handler({"name": "Ada"})
+        ('client', 'Hello, Ada!')
+    """
 
     _type = "client"
 
@@ -210,6 +224,19 @@ class ClientToolBuilder(_ToolBuilder):
         The function becomes the tool's handler. Supported annotations: ``str``, ``int``,
         ``float``, ``bool``, ``list[T]``, ``dict``, ``Literal[...]``, ``Enum`` subclasses,
         ``T | None`` and parameters with defaults (both optional).
+
+        Example:
+            >>> from inferencesh import tool
+            >>> def get_weather(city: str, unit: str = "celsius") -> str:
+            ...     '''Current weather for a city.
+            ...
+            ...     Args:
+            ...         city: the city name
+            ...     '''
+            ...     return f"Sunny in {city}"
+            >>> weather = tool.from_function(get_weather).build()
+            >>> weather["description"], weather["client"]["input_schema"]["required"]
+            ('Current weather for a city.', ['city'])
         """
         from inferencesh.agents._function import describe_function, function_handler
 
@@ -231,7 +258,19 @@ class ClientToolBuilder(_ToolBuilder):
 
 
 class AppToolBuilder(_ToolBuilder):
-    """A tool that runs an inference.sh app as a task; its arguments become the task input."""
+    """A tool that runs an inference.sh app as a task; its arguments become the task input.
+
+    Example:
+        >>> from inferencesh import app_tool, string
+        >>> image_gen = (
+        ...     app_tool("generate_image", "infsh/flux-schnell@latest")
+        ...     .describe("Generate an image")
+        ...     .param("prompt", string("Image description"))
+        ...     .build()
+        ... )
+        >>> image_gen["type"], image_gen["app"]["ref"]
+        ('app', 'infsh/flux-schnell@latest')
+    """
 
     _type = "app"
 
@@ -283,7 +322,19 @@ class AppToolBuilder(_ToolBuilder):
 
 
 class AgentToolBuilder(_ToolBuilder):
-    """A tool that delegates to a sub-agent; its arguments become the sub-agent's message."""
+    """A tool that delegates to a sub-agent; its arguments become the sub-agent's message.
+
+    Example:
+        >>> from inferencesh import agent_tool, string
+        >>> research = (
+        ...     agent_tool("research", "local/researcher")
+        ...     .describe("Research a topic and report back")
+        ...     .param("topic", string("What to research"))
+        ...     .build()
+        ... )
+        >>> research["type"], research["agent"]["ref"]
+        ('agent', 'local/researcher')
+    """
 
     _type = "agent"
 
@@ -322,7 +373,20 @@ class WebhookToolBuilder(_ToolBuilder):
 
 
 class HttpToolBuilder(_ToolBuilder):
-    """A tool the platform calls as an authenticated HTTP request; the response is the result."""
+    """A tool the platform calls as an authenticated HTTP request; the response is the result.
+
+    Example:
+        >>> from inferencesh import http_tool, string
+        >>> orders = (
+        ...     http_tool("order_status", "https://api.example.com/orders")
+        ...     .method("GET")
+        ...     .auth(bearer="SHOP_API_TOKEN")  # the name of a secret, never its value
+        ...     .param("order_id", string("The order number"))
+        ...     .build()
+        ... )
+        >>> orders["type"], orders["http"]["method"]
+        ('http', 'GET')
+    """
 
     _type = "http"
 
@@ -410,7 +474,13 @@ class HttpToolBuilder(_ToolBuilder):
 
 
 class InternalToolsBuilder:
-    """Switch the agent's built-in capabilities on or off; ``.build()`` gives the config dict."""
+    """Switch the agent's built-in capabilities on or off; ``.build()`` gives the config dict.
+
+    Example:
+        >>> from inferencesh import internal_tools
+        >>> internal_tools().plan().memory(False).build()  # pass it as "internal_tools"
+        {'plan': True, 'memory': False}
+    """
 
     # The platform's built-in tool groups (on by default when omitted, except host_context).
     _PLATFORM = ("plan", "memory", "widget", "finish", "skills")

@@ -98,7 +98,18 @@ class SchemaModel(BaseModel):
 
 
 class BaseAppInput(SchemaModel):
-    """Base of an app's input model (and of per-function inputs)."""
+    """Base of an app's input model (and of per-function inputs).
+
+    Example:
+        >>> from pydantic import Field
+        >>> from inferencesh import BaseAppInput
+        >>> class AppInput(BaseAppInput):
+        ...     prompt: str = Field(description="What to generate")
+        ...     count: int = Field(default=1, ge=1, description="How many")
+        >>> schema = AppInput.model_json_schema()  # what the platform shows as a form
+        >>> list(schema["properties"]), schema["required"]
+        (['prompt', 'count'], ['prompt'])
+    """
 
 
 class BaseAppSetup(SchemaModel):
@@ -106,7 +117,21 @@ class BaseAppSetup(SchemaModel):
 
 
 class BaseAppOutput(SchemaModel):
-    """Base of an app's output model; ``output_meta`` carries usage for billing."""
+    """Base of an app's output model; ``output_meta`` carries usage for billing.
+
+    Example:
+        A ``File`` with a local ``path`` is uploaded by the platform when the app returns it;
+        ``output_meta`` reports usage as typed items.
+
+        >>> from inferencesh import BaseAppOutput, File, OutputMeta, TextMeta
+        >>> class AppOutput(BaseAppOutput):
+        ...     summary: File
+        >>> usage = OutputMeta(outputs=[TextMeta(tokens=42)])
+        >>> output = AppOutput(summary=File(path="report.txt"), output_meta=usage)
+        >>> wire = output.model_dump(mode="json", exclude_none=True)
+        >>> wire["summary"]["size"], wire["output_meta"]["outputs"][0]["tokens"]
+        (17, 42)
+    """
 
     output_meta: OutputMeta | None = Field(
         default=None,
@@ -129,6 +154,21 @@ class BaseApp:
 
     Any other public method whose input and return are pydantic models is a function of a
     multi-function app. This is a plain class, so ``self.model = ...`` needs no declaration.
+
+    Example:
+        An app is plain Python: a test can call its methods directly.
+
+        >>> import asyncio
+        >>> from inferencesh import BaseApp, BaseAppInput, BaseAppOutput
+        >>> class AppInput(BaseAppInput):
+        ...     name: str
+        >>> class AppOutput(BaseAppOutput):
+        ...     message: str
+        >>> class App(BaseApp):
+        ...     async def run(self, input_data: AppInput) -> AppOutput:
+        ...         return AppOutput(message=f"Hello, {input_data.name}!")
+        >>> asyncio.run(App().run(AppInput(name="World"))).message
+        'Hello, World!'
     """
 
     async def setup(self) -> None:

@@ -15,8 +15,6 @@ Downloads are silent unless asked: pass ``progress=`` (a ``ProgressCallback`` of
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import contextvars
 import hashlib
@@ -46,11 +44,9 @@ _BACKOFF = (0.2, 0.6)
 _CONNECT_TIMEOUT = 30.0
 _READ_TIMEOUT = 120.0
 _USER_AGENT = "inferencesh-apps"
-_DATA_URI = re.compile(
-    # The base64 marker is case-insensitive, like every token of RFC 2397.
-    r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?)(?P<b64>;(?i:base64))?,(?P<data>.*)$",
-    re.S,
-)
+# The shape of a data: URI, checked when a File is built; its content is decoded by core's
+# `decode_data_uri` on first access.
+_DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(?:;[^;,]*)*?),(?P<data>.*)$", re.S)
 _FIELDS = ("path", "uri", "content_type", "size", "filename")
 # Room for a download's name in the cache: file names are limited to 255 bytes.
 _NAME_BYTES = 200
@@ -688,22 +684,12 @@ def _fit_name(name: str, limit: int = _NAME_BYTES) -> str:
 
 
 def _write_data_uri(uri: str) -> Path:
-    match = _DATA_URI.match(uri)
-    if match is None:
-        raise ValueError("malformed data: URI")
-    payload = match["data"]
-    if match["b64"]:
-        try:
-            cleaned = re.sub(r"\s+", "", urllib.parse.unquote(payload))
-            # URL-safe alphabet, missing or excess padding: all seen from real encoders.
-            cleaned = cleaned.replace("-", "+").replace("_", "/").rstrip("=")
-            content = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"invalid base64 in data: URI: {exc}") from exc
-    else:
-        content = urllib.parse.unquote_to_bytes(payload)
+    # Core's decoder is the one reading of data: URIs (alphabets, padding, percent-encoding).
+    from inferencesh.core.files import decode_data_uri
+
+    content, media_type = decode_data_uri(uri)
     folder = cache_dir() / "data_uri" / _url_key(uri)
-    final = folder / f"file{_extension(match['type'] or 'text/plain')}"
+    final = folder / f"file{_extension(media_type or 'text/plain')}"
     if final.exists():
         return final
     folder.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,15 @@ class Metadata(BaseModel):
     ``log`` and ``progress`` format one line and hand it to the sink the runtime installed with
     :meth:`set_sink`, so the line lands in the task's logs; without a sink (a plain script or a
     test) lines go to the ``inferencesh.app`` logger.
+
+    Example:
+        >>> from inferencesh import Metadata
+        >>> metadata = Metadata(task_id="task_1")
+        >>> metadata.set_sink(print)  # the runtime's sink writes to the task's logs
+        >>> metadata.log("loading", "weights")
+        loading weights
+        >>> metadata.progress(3, 10, "steps")
+        [progress] 30% (3/10) steps
     """
 
     model_config = ConfigDict(extra="allow")

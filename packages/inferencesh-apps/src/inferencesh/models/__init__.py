@@ -1,9 +1,20 @@
 """App-facing models under the import path the platform's docs use (``inferencesh.models``).
 
 Everything here is also importable from :mod:`inferencesh.apps`; the LLM types and the capability
-mixins live in :mod:`inferencesh.models.llm`::
+mixins live in :mod:`inferencesh.models.llm`.
 
-    from inferencesh.models import ChatInput, LLMOutput, ModelSettings
+Example:
+    A chat model app takes a ``ChatInput`` and returns an ``LLMOutput``:
+
+    >>> import asyncio
+    >>> from inferencesh import BaseApp
+    >>> from inferencesh.models import ChatInput, LLMOutput, build_messages
+    >>> class App(BaseApp):
+    ...     async def run(self, input_data: ChatInput) -> LLMOutput:
+    ...         messages = build_messages(input_data)  # OpenAI chat-completions messages
+    ...         return LLMOutput(response=f"{len(messages)} messages")
+    >>> asyncio.run(App().run(ChatInput(text="Hi", system_prompt="Be brief."))).response
+    '2 messages'
 """
 
 from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup

@@ -284,7 +284,16 @@ class ModelSettings(BaseModel):
         return handler(fields_only)
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The set, non-null settings as JSON values, ready to pass to a provider."""
+        """The set, non-null settings as JSON values, ready to pass to a provider.
+
+        Example:
+            >>> from inferencesh.models import ChatInput
+            >>> value = ChatInput.model_validate({"text": "Summarize this", "temperature": 0.3})
+            >>> value.model_settings.as_kwargs()  # a flat setting is folded into model_settings
+            {'temperature': 0.3}
+            >>> {"temperature": 0.7, "max_tokens": 512, **value.model_settings.as_kwargs()}
+            {'temperature': 0.3, 'max_tokens': 512}
+        """
         return self.model_dump(mode="json", exclude_none=True)
 
 
@@ -569,6 +578,17 @@ def build_messages(
 
     Reading files for base64 blocks; in async code with large files call it through
     ``asyncio.to_thread``.
+
+    Example:
+        >>> from inferencesh.models import ChatInput, build_messages
+        >>> history = [{"role": "user", "text": "Hi"}, {"role": "assistant", "text": "Hello!"}]
+        >>> chat = ChatInput(system_prompt="Be brief.", context=history, text="And now?")
+        >>> for message in build_messages(chat):
+        ...     print(message["role"], "-", message["content"])
+        system - Be brief.
+        user - Hi
+        assistant - Hello!
+        user - And now?
     """
     turns: list[_Turn] = []
     for message in getattr(input_data, "context", None) or []:

@@ -3,9 +3,15 @@
 Names are loaded on first use (PEP 562), so ``import inferencesh.core`` is cheap and the
 wire types (``inferencesh.core.types``) can be used without loading the HTTP stack.
 
-    >>> from inferencesh.core import inference
-    >>> client = inference(api_key="inf_...")  # doctest: +SKIP
-    >>> client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})  # doctest: +SKIP
+Example:
+    The client reads ``INFERENCE_API_KEY`` (and ``INFERENCE_BASE_URL``) when not given them.
+    A task's ``status`` is a ``TaskStatus``: it prints as its name and equals its number.
+
+    >>> from inferencesh.core import TaskStatus, inference
+    >>> client = inference()
+    >>> result = client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})
+    >>> print(result["status"], int(result.status), result.status == TaskStatus.COMPLETED)
+    completed 10 True
 """
 
 from __future__ import annotations

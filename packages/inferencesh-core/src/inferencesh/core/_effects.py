@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 
 class Call(msgspec.Struct, frozen=True):
-    """Send an API request; the result is the reply's data as builtins."""
+    """Send an API request; the result is the reply's data as builtins. ``expect`` names what
+    the reply must hold (``"a task"``), so an empty reply raises saying so."""
 
     method: str
     path: str
@@ -34,6 +35,7 @@ class Call(msgspec.Struct, frozen=True):
     params: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
     timeout: float | None = None
+    expect: str | None = None
 
 
 class Put(msgspec.Struct, frozen=True):
@@ -145,6 +147,7 @@ class _SyncDriver:
                 params=effect.params,
                 timeout=effect.timeout,
                 idempotency_key=effect.idempotency_key,
+                expect=effect.expect,
             )
         if isinstance(effect, Callback):
             value = effect.fn(effect.arg)
@@ -221,6 +224,7 @@ class _AsyncDriver:
                 params=effect.params,
                 timeout=effect.timeout,
                 idempotency_key=effect.idempotency_key,
+                expect=effect.expect,
             )
         if isinstance(effect, Callback):
             value = effect.fn(effect.arg)

@@ -116,7 +116,7 @@ def upload_file(
         ],
         category=opts.category,
     )
-    data_out = yield Call("POST", "/files", json=body)
+    data_out = yield Call("POST", "/files", json=body, expect="a file record")
     records = data_out if isinstance(data_out, list) else [data_out]
     if not records or records[0] is None:
         raise MalformedResponseError(
@@ -178,7 +178,9 @@ def create_task(
     body["input"] = yield from prepare_input(body["input"], upload_paths, upload_progress)
     if "setup" in body and body["setup"] is not None:
         body["setup"] = yield from prepare_input(body["setup"], upload_paths, upload_progress)
-    data = yield Call("POST", "/apps/run", json=body, idempotency_key=new_idempotency_key())
+    data = yield Call(
+        "POST", "/apps/run", json=body, idempotency_key=new_idempotency_key(), expect="a task"
+    )
     task: Task = convert(data, Task, "POST /apps/run")
     if not task.id:
         raise MalformedResponseError(200, "POST /apps/run answered without a task id", body=data)
@@ -195,7 +197,7 @@ def run(params: Any, upload_paths: bool, follower: Callable[[Task], TaskFollower
 def get_task(task_id: str) -> Op[Task]:
     """``GET /tasks/{id}``."""
     path = _id_path("/tasks", task_id, "task_id")
-    data = yield Call("GET", path)
+    data = yield Call("GET", path, expect="a task")
     result: Task = convert(data, Task, f"GET {path}")
     return result
 
@@ -211,7 +213,7 @@ def cancel(task_id: str, force: bool | None = None) -> Op[None]:
 def get_session(session_id: str) -> Op[SessionInfo]:
     """``GET /sessions/{id}``."""
     path = _id_path("/sessions", session_id, "session_id")
-    data = yield Call("GET", path)
+    data = yield Call("GET", path, expect="a session")
     result: SessionInfo = convert(data, SessionInfo, f"GET {path}")
     return result
 

@@ -241,13 +241,52 @@ class RetryState:
         return delay
 
 
-def parse_body(status: int, headers: Mapping[str, str], body: bytes, where: str) -> Any:
+# The keys of the v1 envelope: `{"success", "status", "data"}` on success, `error` (and the
+# local platform's copy of its text, `message`) on failure, `meta`/`messages` for notices.
+_ENVELOPE_KEYS = frozenset({"success", "status", "data", "error", "message", "messages", "meta"})
+
+
+def is_envelope(payload: Any, asked_v2: bool) -> bool:
+    """Whether a decoded reply is the v1 envelope rather than a bare (v2) object.
+
+    It is one when it is an object with a boolean ``success`` and no key outside the
+    envelope's (``success``, ``status``, ``data``, ``error``, ``message``, ``messages``,
+    ``meta``): a resource or app output that has a ``success`` field beside its own fields is
+    never unwrapped. A client that asked for v2 (``X-API-Version: 2``) expects bare bodies, so
+    it also requires the integer ``status`` the platform puts in every envelope: that unwraps
+    a server that ignored the header, and leaves a bare ``{"success": true}`` as it is.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("success"), bool):
+        return False
+    if not _ENVELOPE_KEYS.issuperset(payload):
+        return False
+    return not asked_v2 or type(payload.get("status")) is int
+
+
+def parse_body(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    where: str,
+    *,
+    asked_v2: bool = False,
+    expect: str | None = None,
+) -> Any:
     """The data of a successful reply, unwrapped from either envelope, as builtins.
 
-    v1 replies ``{"success": true, "data": ...}`` give ``data``; ``success: false`` raises;
-    v2 replies are the bare object. 204 and empty bodies give ``None``.
+    v1 replies ``{"success": true, "data": ...}`` give ``data`` (``None`` when absent);
+    ``success: false`` raises; v2 replies are the bare object. Which objects count as the
+    envelope is ``is_envelope``'s rule (``asked_v2``: the request carried
+    ``X-API-Version: 2``). 204 and empty bodies give ``None``, or raise
+    ``MalformedResponseError`` when ``expect`` names what the reply must hold ("a task").
     """
     if status == 204 or not body.strip():
+        if expect is not None:
+            raise MalformedResponseError(
+                status,
+                f"{where} answered {status} with no body where {expect} was expected",
+                request_id=request_id(headers),
+            )
         return None
     try:
         payload = _JSON_DECODER.decode(body)
@@ -258,9 +297,17 @@ def parse_body(status: int, headers: Mapping[str, str], body: bytes, where: str)
             request_id=request_id(headers),
             body=_snippet(body),
         ) from None
-    if isinstance(payload, dict) and isinstance(payload.get("success"), bool):
+    if is_envelope(payload, asked_v2):
         if payload["success"]:
-            return payload.get("data")
+            data = payload.get("data")
+            if data is None and expect is not None:
+                raise MalformedResponseError(
+                    status,
+                    f"{where} answered {status} with no data where {expect} was expected",
+                    request_id=request_id(headers),
+                    body=payload,
+                )
+            return data
         raise error_from_response(
             _status_of(payload, status), body, request_id=request_id(headers), where=where
         )

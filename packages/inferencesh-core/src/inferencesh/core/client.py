@@ -130,6 +130,13 @@ class Inference(_ClientBase):
             closed by ``close()``.
 
     The client pools connections; use it as a context manager or call ``close()``.
+
+    Example:
+        >>> from inferencesh import Inference
+        >>> with Inference() as client:  # the key and URL from the environment
+        ...     result = client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})
+        >>> print(result["status"])
+        completed
     """
 
     def __init__(
@@ -219,6 +226,16 @@ class Inference(_ClientBase):
         ``upload_progress`` (opt-in) is called with each uploaded file's name and returns its
         progress callback, e.g. ``lambda name: ProgressBar(name)``; see
         ``inferencesh.core.progress``.
+
+        Example:
+            >>> result = client.run({"app": "local/hello", "input": {"prompt": "A cat"}})
+            >>> print(result.status, result["output"]["result"])
+            completed modern: A cat
+            >>> params = {"app": "local/hello", "input": {"prompt": "A dog"}}
+            >>> for update in client.run(params, stream=True):  # every update, merged
+            ...     if update.status.is_terminal:
+            ...         print(update.status, update.output["result"])
+            completed modern: A dog
         """
         task = self._drive(_ops.create_task(params, self._paths(upload_paths), upload_progress))
         if stream:
@@ -242,13 +259,28 @@ class Inference(_ClientBase):
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> Task:
         """Wait for a task to end; returns it when completed, raises when it failed or was
-        cancelled, and raises ``APITimeoutError`` after ``timeout`` seconds."""
+        cancelled, and raises ``APITimeoutError`` after ``timeout`` seconds.
+
+        Example:
+            >>> task = client.run({"app": "local/slow", "input": {"seconds": 0.2}}, wait=False)
+            >>> done = client.wait_for_completion(task["id"], timeout=60)
+            >>> print(done.status, done.id == task.id)
+            completed True
+        """
         return self._wait(Task(id=task_id), timeout, max_reconnects)
 
     def stream_task(
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
     ) -> TaskStream:
-        """Follow an existing task: a ``TaskStream`` of its updates."""
+        """Follow an existing task: a ``TaskStream`` of its updates.
+
+        Example:
+            >>> task = client.run({"app": "local/hello", "input": {"prompt": "A cat"}}, wait=False)
+            >>> with client.stream_task(task["id"]) as stream:
+            ...     statuses = [update.status for update in stream]
+            >>> print(statuses[-1], stream.result.output["result"])
+            completed modern: A cat
+        """
         return TaskStream(self, self._follower(Task(id=task_id), timeout, max_reconnects))
 
     # -- files ------------------------------------------------------------------------------
@@ -264,7 +296,20 @@ class Inference(_ClientBase):
 
         ``progress`` (opt-in) is called with ``(bytes sent, total)``: ``(0, total)`` first,
         ``(total, total)`` last, from 0 again if the upload is retried. A ``ProgressBar`` draws
-        it on a terminal. An exception it raises fails the upload."""
+        it on a terminal. An exception it raises fails the upload.
+
+        Example:
+            >>> from inferencesh import UploadFileOptions
+            >>> file = client.upload_file("report.txt")
+            >>> print(file.filename, file.size)
+            report.txt 17
+            >>> options = UploadFileOptions(filename="table.csv", content_type="text/csv")
+            >>> client.upload_file(b"a,b", options).content_type  # bytes have no name of their own
+            'text/csv'
+            >>> file = client.upload_file("report.txt", progress=lambda done, total: print(done))
+            0
+            17
+        """
         return self._drive(_ops.upload_file(data, options, progress))
 
     # -- sessions ---------------------------------------------------------------------------
@@ -283,6 +328,13 @@ class Inference(_ClientBase):
         Returns a ``SessionHandle`` (``.result`` is the first call's task) whose ``call``
         runs later calls on the same warm worker; ``end()`` (or leaving a ``with`` block)
         releases it. Extra keyword arguments are run request fields (``setup``, ``infra``).
+
+        Example:
+            >>> with client.session("local/counter") as session:  # one worker keeps the value
+            ...     print(session.call("increment", {"by": 2}).output)
+            ...     print(session.call("increment").output)
+            {'value': 2}
+            {'value': 3}
         """
         extra = dict(params)
         if session_timeout is not None:
@@ -341,7 +393,18 @@ class Inference(_ClientBase):
 
 class AsyncInference(_ClientBase):
     """The async client of the inference.sh API; the same arguments and methods as
-    ``Inference``, awaited. Pass ``http_client=httpx.AsyncClient(...)`` to share a pool."""
+    ``Inference``, awaited. Pass ``http_client=httpx.AsyncClient(...)`` to share a pool.
+
+    Example:
+        >>> import asyncio
+        >>> from inferencesh import async_inference
+        >>> async def main():
+        ...     async with async_inference() as client:
+        ...         result = await client.run({"app": "local/hello", "input": {"prompt": "A cat"}})
+        ...         print(result.status, result.output["result"])
+        >>> asyncio.run(main())
+        completed modern: A cat
+    """
 
     def __init__(
         self,
@@ -534,10 +597,31 @@ class AsyncInference(_ClientBase):
 
 
 def inference(**kwargs: Any) -> Inference:
-    """Create a sync client; takes the arguments of ``Inference``."""
+    """Create a sync client; takes the arguments of ``Inference``.
+
+    Example:
+        >>> import os
+        >>> from inferencesh import inference
+        >>> client = inference(api_key=os.environ["INFERENCE_API_KEY"])
+        >>> client.run({"app": "local/multi-function", "input": {"name": "Ada"}}).output
+        {'message': 'Hello, Ada!'}
+    """
     return Inference(**kwargs)
 
 
 def async_inference(**kwargs: Any) -> AsyncInference:
-    """Create an async client; takes the arguments of ``AsyncInference``."""
+    """Create an async client; takes the arguments of ``AsyncInference``.
+
+    Example:
+        >>> import asyncio
+        >>> from inferencesh import async_inference
+        >>> async def main():
+        ...     params = {"app": "local/hello", "input": {"prompt": "A cat"}}
+        ...     async with async_inference() as client:
+        ...         async for update in await client.run(params, stream=True):
+        ...             if update.status.is_terminal:
+        ...                 print(update.status, update.output["result"])
+        >>> asyncio.run(main())
+        completed modern: A cat
+    """
     return AsyncInference(**kwargs)

@@ -60,7 +60,16 @@ __all__ = [
 
 
 class InferenceError(RuntimeError):
-    """Base of every error raised by the inference.sh client."""
+    """Base of every error raised by the inference.sh client.
+
+    Example:
+        >>> from inferencesh import InferenceError
+        >>> try:
+        ...     client.run({"app": "local/failing", "input": {"message": "out of memory"}})
+        ... except InferenceError as e:  # an HTTP error, a lost connection or a failed task
+        ...     print(type(e).__name__, "-", e.task.error)
+        TaskFailedError - ValueError: out of memory
+    """
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default pickling calls `cls(*self.args)`, which the subclasses' keyword-only
@@ -75,6 +84,14 @@ class APIError(InferenceError):
     Attributes: ``status`` (HTTP status), ``code`` (the platform's error code such as
     ``"not_found"``, or ``None``), ``message``, ``request_id`` (from ``X-Request-ID``, for
     support), ``body`` (the decoded error body, or the raw text when it was not JSON).
+
+    Example:
+        >>> from inferencesh import APIError
+        >>> try:
+        ...     client.get_task("no-such-task")
+        ... except APIError as e:  # here a NotFoundError
+        ...     print(e.status, e.code, type(e).__name__)
+        404 not_found NotFoundError
     """
 
     def __init__(
@@ -200,6 +217,15 @@ class APITimeoutError(APIConnectionError, TimeoutError):
     stream), ``task_id`` names the task, which may still be running, and ``task`` is its last
     known state: wait again with ``client.wait_for_completion(e.task_id)``, or cancel it.
     For a single request that timed out both are ``None``.
+
+    Example:
+        >>> from inferencesh import APITimeoutError
+        >>> try:
+        ...     client.run({"app": "local/slow", "input": {"seconds": 1}}, timeout=0.2)
+        ... except APITimeoutError as e:  # the task goes on: wait for it again
+        ...     result = client.wait_for_completion(e.task_id)
+        >>> print(result.status)
+        completed
     """
 
     def __init__(
@@ -211,7 +237,16 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
 
 class TaskFailedError(InferenceError):
-    """The task ended FAILED (or REJECTED); ``task`` is the final task, ``task.error`` the cause."""
+    """The task ended FAILED (or REJECTED); ``task`` is the final task, ``task.error`` the cause.
+
+    Example:
+        >>> from inferencesh import TaskFailedError
+        >>> try:
+        ...     client.run({"app": "local/failing", "input": {"message": "boom"}})
+        ... except TaskFailedError as e:
+        ...     print(e.task.status, e.task.error)
+        failed ValueError: boom
+    """
 
     def __init__(self, task: Task) -> None:
         self.task = task
@@ -220,7 +255,18 @@ class TaskFailedError(InferenceError):
 
 
 class TaskCancelledError(InferenceError):
-    """The task ended with status CANCELLED; ``task`` is the final task."""
+    """The task ended with status CANCELLED; ``task`` is the final task.
+
+    Example:
+        >>> from inferencesh import TaskCancelledError
+        >>> task = client.run({"app": "local/slow", "input": {"seconds": 30}}, wait=False)
+        >>> client.cancel(task["id"])
+        >>> try:
+        ...     client.wait_for_completion(task["id"])
+        ... except TaskCancelledError as e:
+        ...     print(e.task.status)
+        cancelled
+    """
 
     def __init__(self, task: Task) -> None:
         self.task = task

@@ -148,29 +148,53 @@ class Source(msgspec.Struct):
                 handle.seek(self.start)
         size = self.size if self.size is not None else -1
         remaining = size
+        name = self.filename or "the file"
+
+        def close() -> None:
+            if owned:
+                handle.close()
+
+        def changed(read: str) -> OSError:
+            # Sending other than the announced Content-Length would store a cut file or fail
+            # as a protocol error; raised before the body's end, so the PUT is aborted.
+            close()
+            return OSError(
+                f"cannot upload {name!r}: it changed while uploading ({size} bytes when "
+                f"measured, {read} when read)"
+            )
+
+        def read(count: int) -> bytes:
+            piece = handle.read(count)
+            if isinstance(piece, str):
+                close()
+                raise TypeError("cannot upload a text-mode file: open it with 'rb'")
+            return piece
+
+        def check_end() -> None:
+            # The measured bytes are read: one more byte means the file grew since.
+            if read(1):
+                raise changed("more")
+
+        unchecked_empty = size == 0  # an empty file is checked on the first read
 
         def next_file() -> bytes:
-            nonlocal remaining
-            if remaining == 0:
+            nonlocal remaining, unchecked_empty
+            if remaining < 0:  # size unknown: read to the end
+                piece = read(chunk_size)
+            elif remaining == 0:
+                if unchecked_empty:
+                    unchecked_empty = False
+                    check_end()
                 piece = b""
             else:
-                want = chunk_size if remaining < 0 else min(chunk_size, remaining)
-                piece = handle.read(want)
-                if isinstance(piece, str):
-                    raise TypeError("cannot upload a text-mode file: open it with 'rb'")
-                if not piece and remaining > 0:
-                    # Shorter than measured: it shrank since. Sending less than the announced
-                    # Content-Length would store a cut file or fail as a protocol error.
-                    if owned:
-                        handle.close()
-                    name = self.filename or "the file"
-                    raise OSError(
-                        f"cannot upload {name!r}: it changed while uploading ({size} bytes "
-                        f"when measured, {size - remaining} bytes when read)"
-                    )
+                piece = read(min(chunk_size, remaining))
+                if not piece:
+                    raise changed(f"{size - remaining} bytes")  # it shrank
                 remaining -= len(piece)
-            if not piece and owned:
-                handle.close()
+                if remaining == 0:
+                    check_end()  # before the last piece goes out
+            if not piece:
+                close()
             return piece
 
         return next_file
@@ -300,28 +324,66 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
-    """The bytes and media type of a ``data:`` URI (base64 or percent-encoded)."""
+    """The bytes and media type of a ``data:`` URI (base64 or percent-encoded).
+
+    Read as browsers read them: the ``base64`` flag (the last parameter) in any case, and
+    base64 text that is percent-encoded or wrapped over lines (the ``base64`` tool's output).
+    The base64 may use the standard alphabet or the URL-safe one (``-`` and ``_``), not both,
+    and its trailing ``=`` padding may be missing or too long. Anything else raises a
+    ``ValueError`` that says what is wrong.
+    """
     match = re.match(_DATA_URI, uri, re.S)
     if match is None:
         raise ValueError(f"invalid data: URI (expected data:<type>;base64,<data>): {uri[:60]!r}")
-    # As browsers read them: the `base64` flag in any case, and the base64 text may be
-    # percent-encoded or wrapped over lines (the `base64` tool's output); neither may be
-    # mistaken for raw bytes or refused.
-    params = [param.strip().lower() for param in match["params"].split(";")]
+    # RFC 2397: the base64 flag is the last parameter (`data:text/plain;charset=utf-8;base64,`).
+    params = match["params"]
     payload = match["data"]
-    if "base64" in params:
-        import base64
-
-        if "%" in payload:
-            payload = urllib.parse.unquote(payload)
-        payload = re.sub(r"[\t\n\f\r ]+", "", payload)
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"invalid base64 in data: URI: {exc}") from None
+    if params and params.rsplit(";", 1)[-1].strip().lower() == "base64":
+        data = _decode_base64(payload)
     else:
         data = urllib.parse.unquote_to_bytes(payload)
     return data, match["type"] or None
+
+
+_BASE64_SPACE = re.compile(r"[\t\n\v\f\r ]+")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _decode_base64(text: str) -> bytes:
+    """Decode a data: URI's base64 text (see ``decode_data_uri`` for what is accepted)."""
+    import base64
+
+    if "%" in text:
+        text = urllib.parse.unquote(text)
+    text = _BASE64_SPACE.sub("", text).rstrip("=")  # padding carries nothing: it is redone
+    if "-" in text or "_" in text:
+        if "+" in text or "/" in text:
+            raise ValueError(
+                "invalid base64 in data: URI: it mixes the standard (+ /) and URL-safe (- _) "
+                "alphabets"
+            )
+        text = text.translate(_FROM_URLSAFE)
+    if len(text) % 4 != 1:
+        try:
+            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    raise ValueError(f"invalid base64 in data: URI: {_base64_problem(text)}")
+
+
+def _base64_problem(text: str) -> str:
+    """What makes unpadded base64 text undecodable (only worked out once it failed)."""
+    bad = _NOT_BASE64.search(text)
+    if bad is not None:
+        char, where = bad.group(), bad.start()
+        what = "is padding inside the data" if char == "=" else "is not a base64 character"
+        return f"{char!r} at position {where} {what}"
+    if len(text) % 4 == 1:
+        return (
+            f"{len(text)} base64 characters cannot be whole bytes (one is missing or one too many)"
+        )
+    return "it cannot be decoded"
 
 
 def source_of(data: Any, options: UploadFileOptions | None = None) -> Source:

@@ -166,6 +166,19 @@ class _Base:
             self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
             yield _Pause(delay)
 
+    @staticmethod
+    def _parse(prep: Prepared, response: httpx.Response, expect: str | None) -> Any:
+        # The version actually asked for: a caller's headers may override the client's.
+        asked_v2 = prep.headers.get("X-API-Version") == "2"
+        return parse_body(
+            response.status_code,
+            response.headers,
+            response.content,
+            prep.where,
+            asked_v2=asked_v2,
+            expect=expect,
+        )
+
     def _redacted(self, response: httpx.Response) -> bytes:
         """An error reply's body without the API key: a server or proxy that echoes the key
         ("invalid key inf_...") must not put it into an exception's text."""
@@ -238,13 +251,19 @@ class HTTPClient(_Base):
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        expect: str | None = None,
     ) -> Any:
-        """Send an API request and return the reply's data as builtins (``None`` for 204)."""
+        """Send an API request and return the reply's data as builtins (``None`` for 204).
+
+        ``expect`` names what the reply must hold (``"a task"``): an empty reply (204, no
+        body, or a v1 envelope without ``data``) then raises ``MalformedResponseError``
+        saying so instead of giving ``None``.
+        """
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
         )
         response = self._send(prep, self._timeout_for(timeout), stream=False)
-        return parse_body(response.status_code, response.headers, response.content, prep.where)
+        return self._parse(prep, response, expect)
 
     def _send(self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool) -> httpx.Response:
         return self._perform(self._exchange(prep, timeout, stream=stream))
@@ -361,13 +380,19 @@ class AsyncHTTPClient(_Base):
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        expect: str | None = None,
     ) -> Any:
-        """Send an API request and return the reply's data as builtins (``None`` for 204)."""
+        """Send an API request and return the reply's data as builtins (``None`` for 204).
+
+        ``expect`` names what the reply must hold (``"a task"``): an empty reply (204, no
+        body, or a v1 envelope without ``data``) then raises ``MalformedResponseError``
+        saying so instead of giving ``None``.
+        """
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
         )
         response = await self._send(prep, self._timeout_for(timeout), stream=False)
-        return parse_body(response.status_code, response.headers, response.content, prep.where)
+        return self._parse(prep, response, expect)
 
     async def _send(
         self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool

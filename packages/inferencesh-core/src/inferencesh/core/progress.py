@@ -240,6 +240,13 @@ class ProgressBar(_LiveLine):
     Call ``close()`` (or use ``with``) to finish the line. When several bars share a
     terminal (concurrent transfers), one draws live at a time and each leaves its final line.
     A transfer that restarts from 0 (a retried upload) restarts the bar and its rate.
+
+    Example:
+        >>> from inferencesh.core import ProgressBar
+        >>> with ProgressBar("report.txt") as bar:  # draws on a terminal, silent elsewhere
+        ...     file = client.upload_file("report.txt", progress=bar)
+        >>> bar.done, bar.total
+        (17, 17)
     """
 
     def __init__(

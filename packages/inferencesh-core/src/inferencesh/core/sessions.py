@@ -50,7 +50,18 @@ class _HandleBase:
 
 
 class SessionHandle(_HandleBase):
-    """A session of the sync client."""
+    """A session of the sync client; ``client.session(...)`` returns it.
+
+    Example:
+        >>> session = client.session("local/counter", session_timeout=300)
+        >>> print(session.result.output)  # the first call, which leased the worker
+        {'value': 0}
+        >>> print(session.call("set_value", {"value": 41}).output)
+        {'value': 41}
+        >>> print(session.call("increment").output, session.info().status)
+        {'value': 42} active
+        >>> session.end()  # release the worker (leaving a ``with`` block does it too)
+    """
 
     def __init__(self, client: Inference, app: str, session_id: str, result: Task | None = None):
         super().__init__(app, session_id, result)

@@ -76,7 +76,7 @@ def follow(follower: TaskFollower) -> Op[Task]:
         elif isinstance(action, Fetch):
             path = task_path(follower.task_id)
             try:
-                data = yield Call("GET", path)
+                data = yield Call("GET", path, expect="a task")
             except (APIConnectionError, ServerError) as exc:
                 follower.fetch_failed(_transient(exc))
                 continue
@@ -134,7 +134,18 @@ class _StreamBase:
 
 
 class TaskStream(_StreamBase):
-    """Updates of one task (sync); iterate it, or use it as a context manager."""
+    """Updates of one task (sync); iterate it, or use it as a context manager.
+
+    Example:
+        >>> params = {"app": "local/hello", "input": {"prompt": "A cat"}}
+        >>> with client.run(params, stream=True) as stream:  # closes the connection on exit
+        ...     for update in stream:
+        ...         if update.status.is_terminal:
+        ...             print(update.status, update["logs"][-1]["content"].strip())
+        completed Processing...
+        >>> stream.result.output["result"]  # the completed task
+        'modern: A cat'
+    """
 
     def __init__(self, client: Inference, follower: TaskFollower) -> None:
         super().__init__(follower)

@@ -252,7 +252,8 @@ class Task(WireStruct):
     """A task (the platform's ``TaskDTO``, the fields a client uses and a few more).
 
     ``status`` is a ``TaskStatus`` (decoded from the wire integer); ``input``, ``output`` and
-    ``setup`` are the app's JSON.
+    ``setup`` are the app's JSON. ``rating`` and ``usage_events`` are kept as the platform
+    sends them (their shapes are not documented).
     """
 
     id: str = ""
@@ -268,6 +269,8 @@ class Task(WireStruct):
     error: str | None = None
     logs: list[TaskLog] | None = None
     events: list[TaskEvent] | None = None
+    usage_events: list[Any] | None = None
+    rating: Any = None
     session_id: str | None = None
     session_timeout: int | None = None
     setup: Any = None
