@@ -24,10 +24,12 @@ from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.apps.platform.ids import new_id, now_iso
 from inferencesh.apps.platform.store import Store
 
-__all__ = ["CATEGORIES", "FileStore"]
+__all__ = ["CATEGORIES", "TASK_FILE_ROLES", "FileStore"]
 
 CATEGORIES = ("uploads", "inputs", "outputs", "repos")
+TASK_FILE_ROLES = ("input", "output")
 _ID_RE = re.compile(r"^[0-9a-z]{26}$")
+_DOWNLOAD_PATH_RE = re.compile(r"/storage/files/([0-9a-z]{26})/[^/]*$")
 _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -233,3 +235,64 @@ class FileStore:
         if not _ID_RE.match(file_id) or not self._store.delete_file(file_id):
             raise PlatformError.not_found(f"no file {file_id!r}")
         self.path_of(file_id).unlink(missing_ok=True)
+
+    # a task's files: the stored files its input and output reference by uri
+    def id_of(self, uri: str) -> str | None:
+        """The id of the file a download URL of this store names, or None for any other text.
+
+        The signature is checked, so only URLs this server handed out count (the host is not:
+        the same data directory may have been served on another port).
+        """
+        parts = urllib.parse.urlsplit(uri)
+        match = _DOWNLOAD_PATH_RE.search(parts.path)
+        if match is None:
+            return None
+        sig = urllib.parse.parse_qs(parts.query).get("sig", [""])[0]
+        return match.group(1) if self._signer.verify(f"GET:{match.group(1)}", sig) else None
+
+    def task_files(self, task: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
+        """The stored files ``task`` consumed (role ``input``) and produced (``output``) that
+        still exist, as TaskFileDTO records: ``{id, created_at, role, uri, filename,
+        content_type, size}``; ``role`` keeps one side only."""
+        out: list[dict[str, Any]] = []
+        for side in TASK_FILE_ROLES if role is None else (role,):
+            seen: set[str] = set()
+            for uri in _strings(task.get(side)):
+                file_id = self.id_of(uri)
+                record = self._store.get_file(file_id) if file_id and file_id not in seen else None
+                if record is None:
+                    continue
+                seen.add(record["id"])
+                doc = self.public(record)
+                keys = ("id", "created_at", "uri", "filename", "content_type", "size")
+                out.append({"role": side, **{k: doc.get(k) for k in keys}})
+        return out
+
+    def delete_task_files(
+        self, task: dict[str, Any], role: str | None = None
+    ) -> dict[str, list[Any]]:
+        """Delete the files :meth:`task_files` lists, even those other tasks also use:
+        ``{deleted: [id, ...], skipped: [{id, reason}, ...]}`` (skipped: gone meanwhile)."""
+        deleted: list[str] = []
+        skipped: list[dict[str, str]] = []
+        for item in self.task_files(task, role):
+            if item["id"] in deleted:
+                continue  # one file both read and written by the task
+            try:
+                self.delete(item["id"])
+            except PlatformError as exc:
+                skipped.append({"id": item["id"], "reason": exc.message})
+            else:
+                deleted.append(item["id"])
+        return {"deleted": deleted, "skipped": skipped}
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a JSON value, in order (keys excluded)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

@@ -18,7 +18,7 @@ from inferencesh.apps.platform import wire
 from inferencesh.apps.platform.auth import AuthMiddleware, Signer, load_or_create_key
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig
 from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.files import FileStore
+from inferencesh.apps.platform.files import TASK_FILE_ROLES, FileStore
 from inferencesh.apps.platform.refs import (
     AliasError,
     Aliases,
@@ -320,9 +320,30 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         return ok(request, wire.task(doc))
 
     async def delete_task(request: Request) -> Response:
-        """Delete a finished task's record."""
-        tasks.delete(request.path_params["task_id"])
+        """Delete a finished task's record (`?files=true`: and its input and output files)."""
+        files = _flag(request.query_params.get("files"), "files")
+        tasks.delete(request.path_params["task_id"], files=files)
         return ok(request, None, 204)
+
+    def _file_role(request: Request) -> str | None:
+        role = request.query_params.get("role") or None
+        if role is not None and role not in TASK_FILE_ROLES:
+            raise PlatformError.bad_request(
+                f"`role` must be one of {', '.join(TASK_FILE_ROLES)}, got {role!r}"
+            )
+        return role
+
+    async def task_files(request: Request) -> Response:
+        """The stored files a task consumed and produced (`?role=input|output`: one side)."""
+        role = _file_role(request)
+        doc = tasks.get(request.path_params["task_id"])
+        return ok(request, platform.files.task_files(doc, role))
+
+    async def delete_task_files(request: Request) -> Response:
+        """Delete a finished task's files, keeping the task: `{deleted, skipped}`."""
+        role = _file_role(request)
+        doc = tasks.finished(request.path_params["task_id"])
+        return ok(request, platform.files.delete_task_files(doc, role))
 
     async def list_tasks(request: Request) -> Response:
         """Tasks, newest first (`limit`, `offset` in the JSON body or the query)."""
@@ -449,6 +470,8 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         Route("/tasks/{task_id}/stream", task_stream, methods=["GET"]),
         Route("/tasks/{task_id}/logs", task_logs, methods=["GET"]),
         Route("/tasks/{task_id}/cancel", cancel_task, methods=["POST"]),
+        Route("/tasks/{task_id}/files", task_files, methods=["GET"]),
+        Route("/tasks/{task_id}/files", delete_task_files, methods=["DELETE"]),
         Route("/files", create_files, methods=["POST"]),
         Route("/files/list", list_files, methods=["POST"]),
         Route("/files/{file_id}", get_file, methods=["GET"]),

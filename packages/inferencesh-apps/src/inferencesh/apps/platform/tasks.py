@@ -234,12 +234,20 @@ class TaskManager:
         """Task records, newest first."""
         return self._store.list_tasks(limit, offset)
 
-    def delete(self, task_id: str) -> None:
-        """Delete a finished task's record (a live one must be cancelled first: 409)."""
+    def finished(self, task_id: str) -> dict[str, Any]:
+        """A finished task's record: 404 when there is none, 409 while it runs."""
         if task_id in self._live:
             raise PlatformError(
                 409, "conflict", f"task {task_id} is still running; cancel it first"
             )
+        return self.get(task_id)
+
+    def delete(self, task_id: str, *, files: bool = False) -> None:
+        """Delete a finished task's record (a live one must be cancelled first: 409); with
+        ``files``, first the stored files its input and output reference."""
+        doc = self.finished(task_id)
+        if files:
+            self._files.delete_task_files(doc)
         if not self._store.delete_task(task_id):
             raise PlatformError.not_found(f"no task {task_id!r}")
 
