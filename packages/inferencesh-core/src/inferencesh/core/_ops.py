@@ -28,10 +28,12 @@ from inferencesh.core.files import (
 from inferencesh.core.tasks import follow
 from inferencesh.core.types import (
     CancelTaskRequest,
+    DeletedTaskFiles,
     FileCreateRequest,
     PartialFile,
     SessionInfo,
     Task,
+    TaskFile,
     UploadedFile,
 )
 
@@ -208,6 +210,44 @@ def cancel(task_id: str, force: bool | None = None) -> Op[None]:
     body = CancelTaskRequest(force=force) if force is not None else None
     yield Call("POST", path, json=body)
     return None
+
+
+_TASK_FILE_ROLES = ("input", "output")
+
+
+def _role_params(role: str | None) -> dict[str, str] | None:
+    if role is None:
+        return None
+    if role not in _TASK_FILE_ROLES:
+        raise ValueError(f"role must be 'input', 'output' or None, got {role!r}")
+    return {"role": role}
+
+
+def delete_task(task_id: str, files: bool) -> Op[None]:
+    """``DELETE /tasks/{id}`` (``?files=true``: and the files it read and wrote)."""
+    path = _id_path("/tasks", task_id, "task_id")
+    yield Call("DELETE", path, params={"files": "true"} if files else None)
+    return None
+
+
+def task_files(task_id: str, role: str | None) -> Op[list[TaskFile]]:
+    """``GET /tasks/{id}/files`` (``?role=input|output``)."""
+    params = _role_params(role)
+    path = _id_path("/tasks", task_id, "task_id", "/files")
+    data = yield Call("GET", path, params=params)
+    if isinstance(data, dict) and "items" in data:
+        data = data["items"]
+    result: list[TaskFile] = convert(data or [], list[TaskFile], f"GET {path}")
+    return result
+
+
+def delete_task_files(task_id: str, role: str | None) -> Op[DeletedTaskFiles]:
+    """``DELETE /tasks/{id}/files`` (``?role=input|output``)."""
+    params = _role_params(role)
+    path = _id_path("/tasks", task_id, "task_id", "/files")
+    data = yield Call("DELETE", path, params=params)
+    result: DeletedTaskFiles = convert(data or {}, DeletedTaskFiles, f"DELETE {path}")
+    return result
 
 
 def get_session(session_id: str) -> Op[SessionInfo]:

@@ -28,7 +28,7 @@ from inferencesh.core.resources import (
 )
 from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
 from inferencesh.core.tasks import AsyncTaskStream, TaskStream
-from inferencesh.core.types import SessionInfo, Task, UploadedFile
+from inferencesh.core.types import DeletedTaskFiles, SessionInfo, Task, TaskFile, UploadedFile
 
 if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 
 T = TypeVar("T")
+TaskFileRole = Literal["input", "output"]
+"""Which side of a task a file is on: what it read or what it wrote."""
 
 _DEFAULT_MAX_RECONNECTS = 5
 
@@ -254,6 +256,46 @@ class Inference(_ClientBase):
     def cancel(self, task_id: str, *, force: bool | None = None) -> None:
         """Ask the platform to cancel a task (``force=True`` skips the grace period)."""
         self._drive(_ops.cancel(task_id, force))
+
+    def delete_task(self, task_id: str, *, files: bool = False) -> None:
+        """Delete a finished task's record (``DELETE /tasks/{id}``); ``files=True`` also
+        deletes the stored files it read and wrote. A running task must be cancelled first
+        (``ConflictError``).
+
+        Example:
+            >>> task = client.run({"app": "local/hello", "input": {"prompt": "A cat"}})
+            >>> client.delete_task(task.id)
+            >>> client.get_task(task.id)
+            Traceback (most recent call last):
+            ...
+            inferencesh.core.errors.NotFoundError: ...
+        """
+        self._drive(_ops.delete_task(task_id, files))
+
+    def task_files(self, task_id: str, *, role: TaskFileRole | None = None) -> list[TaskFile]:
+        """The stored files a task read (``role="input"``) and wrote (``"output"``);
+        ``GET /tasks/{id}/files``.
+
+        Example:
+            >>> task = client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})
+            >>> [(f.role, f.content_type) for f in client.task_files(task.id, role="output")]
+            [('output', 'image/png')]
+        """
+        return self._drive(_ops.task_files(task_id, role))
+
+    def delete_task_files(
+        self, task_id: str, *, role: TaskFileRole | None = None
+    ) -> DeletedTaskFiles:
+        """Delete the stored files of a finished task and keep its record
+        (``DELETE /tasks/{id}/files``); returns the ids deleted and the files skipped.
+
+        Example:
+            >>> task = client.run({"app": "infsh/flux-schnell", "input": {"prompt": "A cat"}})
+            >>> result = client.delete_task_files(task.id)
+            >>> len(result.deleted), result.skipped, client.task_files(task.id)
+            (1, [], [])
+        """
+        return self._drive(_ops.delete_task_files(task_id, role))
 
     def wait_for_completion(
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
@@ -500,6 +542,20 @@ class AsyncInference(_ClientBase):
     async def cancel(self, task_id: str, *, force: bool | None = None) -> None:
         """Ask the platform to cancel a task (``force=True`` skips the grace period)."""
         await self._drive(_ops.cancel(task_id, force))
+
+    async def delete_task(self, task_id: str, *, files: bool = False) -> None:
+        """Delete a finished task's record; ``files=True`` also deletes its stored files."""
+        await self._drive(_ops.delete_task(task_id, files))
+
+    async def task_files(self, task_id: str, *, role: TaskFileRole | None = None) -> list[TaskFile]:
+        """The stored files a task read (``role="input"``) and wrote (``"output"``)."""
+        return await self._drive(_ops.task_files(task_id, role))
+
+    async def delete_task_files(
+        self, task_id: str, *, role: TaskFileRole | None = None
+    ) -> DeletedTaskFiles:
+        """Delete the stored files of a finished task and keep its record."""
+        return await self._drive(_ops.delete_task_files(task_id, role))
 
     async def wait_for_completion(
         self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None

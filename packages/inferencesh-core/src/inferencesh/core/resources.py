@@ -15,7 +15,8 @@ __all__ = ["AsyncFiles", "AsyncSessions", "AsyncTasks", "Files", "Sessions", "Ta
 
 
 class Tasks:
-    """``client.tasks``: ``run``, ``get``, ``cancel``, ``wait_for_completion``, ``stream``."""
+    """``client.tasks``: ``run``, ``get``, ``cancel``, ``wait_for_completion``, ``stream``,
+    ``delete``, ``files``, ``delete_files``."""
 
     def __init__(self, client: Inference) -> None:
         self.run = client.run
@@ -23,6 +24,9 @@ class Tasks:
         self.cancel = client.cancel
         self.wait_for_completion = client.wait_for_completion
         self.stream = client.stream_task
+        self.delete = client.delete_task
+        self.files = client.task_files
+        self.delete_files = client.delete_task_files
 
 
 class AsyncTasks:
@@ -34,6 +38,9 @@ class AsyncTasks:
         self.cancel = client.cancel
         self.wait_for_completion = client.wait_for_completion
         self.stream = client.stream_task
+        self.delete = client.delete_task
+        self.files = client.task_files
+        self.delete_files = client.delete_task_files
 
 
 class Files:

@@ -21,15 +21,18 @@ import msgspec
 __all__ = [
     "TERMINAL_STATUSES",
     "CancelTaskRequest",
+    "DeletedTaskFiles",
     "FileCreateRequest",
     "PartialFile",
     "RequirementError",
     "ResourceStatus",
     "RunRequest",
     "SessionInfo",
+    "SkippedTaskFile",
     "StreamEvent",
     "Task",
     "TaskEvent",
+    "TaskFile",
     "TaskLog",
     "TaskLogType",
     "TaskStatus",
@@ -314,6 +317,33 @@ class UploadedFile(WireStruct):
     metadata: Any = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+class TaskFile(WireStruct):
+    """A stored file a task read (``role`` ``"input"``) or wrote (``"output"``): the items of
+    ``client.tasks.files(task_id)`` (``TaskFileDTO``)."""
+
+    id: str = ""
+    role: str | None = None
+    uri: str = ""
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    created_at: str | None = None
+
+
+class SkippedTaskFile(WireStruct):
+    """A task file that was not deleted, and why."""
+
+    id: str = ""
+    reason: str = ""
+
+
+class DeletedTaskFiles(WireStruct):
+    """What ``client.tasks.delete_files(task_id)`` did: the ids deleted and the files skipped."""
+
+    deleted: list[str] = msgspec.field(default_factory=list)
+    skipped: list[SkippedTaskFile] = msgspec.field(default_factory=list)
 
 
 class PartialFile(WireStruct, omit_defaults=False):
