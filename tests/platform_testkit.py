@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
@@ -55,3 +58,26 @@ def wait_status(http: httpx.Client, task_id: str, statuses: set[int], timeout: f
             return task
         time.sleep(0.05)
     raise AssertionError(f"task {task_id} never reached {statuses}")
+
+
+def run_published(python: Path, script: str, args: list[str], cwd: Path) -> dict[str, Any]:
+    """Run ``script`` with the published client's interpreter; the JSON its last line prints.
+
+    It runs from ``cwd`` (not the repository, so our own ``inferencesh`` cannot shadow the
+    published one) without ``PYTHONPATH``/``VIRTUAL_ENV`` from this environment.
+    """
+    path = cwd / "published_scenario.py"
+    path.write_text(script)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    proc = subprocess.run(
+        [str(python), str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not result["version"].startswith("0.1."), "ran our package instead of the published one"
+    return result

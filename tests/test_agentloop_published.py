@@ -5,15 +5,13 @@ against the local agent loop: a template agent, and an ad-hoc agent with a clien
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from platform_testkit import run_published
 
 _spec = importlib.util.spec_from_file_location(
     "agentloop_e2e_support", Path(__file__).with_name("test_agentloop_e2e.py")
@@ -141,21 +139,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def scenario(published: Path, platform: Any, name: str, tmp_path: Path) -> dict[str, Any]:
-    script = tmp_path / "published_agent.py"
-    script.write_text(SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(published), str(script), platform.base_url, e2e.KEY, name],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,  # not the repo: our own `inferencesh` must not shadow the published one
-    )
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert not result["version"].startswith("0.1."), "ran our package instead of the published one"
-    return result
+    return run_published(published, SCRIPT, [platform.base_url, e2e.KEY, name], tmp_path)
 
 
 def test_template_agent(published_python: Path, platform: Any, tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from inferencesh.apps.platform.launcher import LocalPlatform
+from platform_testkit import run_published
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "examples" / "apps"
@@ -361,21 +361,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
 
 
 def scenario(published: Path, server: LocalPlatform, name: str, tmp_path: Path) -> dict[str, Any]:
-    script = tmp_path / "published_more.py"
-    script.write_text(SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run(
-        [str(published), str(script), server.base_url, server.api_key, name, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,  # not the repo: our own `inferencesh` must not shadow the published one
-    )
-    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert not result["version"].startswith("0.1."), "ran our package instead of the published one"
-    return result
+    args = [server.base_url, server.api_key, name, str(tmp_path)]
+    return run_published(published, SCRIPT, args, tmp_path)
 
 
 def test_tasks_api_streams_waits_and_errors(
