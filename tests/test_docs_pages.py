@@ -108,7 +108,7 @@ def _run(page: str, namespace: dict[str, Any], **hooks: Any) -> list[Any]:
 def test_local_platform_page_runs(reader_env: Path) -> None:
     namespace: dict[str, Any] = {"__name__": "docs_local_platform"}
     ran = _run("local-platform.md", namespace)
-    assert len(ran) == 8
+    assert len(ran) == 9
     # The session example's second call ran on the first call's worker.
     assert namespace["again"]["session_id"] == namespace["first"]["session_id"]
     # The list example paged to the end of the task list.

@@ -130,6 +130,12 @@ def register_dev(commands: Any) -> None:
     )
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="keep workers running the code they started with (default: an edit of an app's "
+        "code applies to its next task)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument(
@@ -212,6 +218,7 @@ def run_dev(args: argparse.Namespace) -> int:
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         warm=args.warm,
+        reload=not args.no_reload,
         alias_files=alias_files,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

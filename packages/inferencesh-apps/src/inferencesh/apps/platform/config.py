@@ -17,7 +17,11 @@ _NAME_RE = re.compile(r"[^a-z0-9._-]+")
 
 @dataclasses.dataclass(frozen=True)
 class AppEntry:
-    """One app served by the platform: its ref (``local/<name>``), directory and declared secrets."""
+    """One app served by the platform: its ref (``local/<name>``), directory and declared secrets.
+
+    Read from ``inf.yml`` at start and fixed for the server's life (refs and the secrets check
+    use it); the workers read the rest of ``inf.yml`` themselves, each time one starts.
+    """
 
     name: str
     directory: Path
@@ -60,6 +64,9 @@ class PlatformConfig:
     upload_url_ttl: float = 3600.0
     warm: bool = False
     """Start one worker per app at start-up instead of on the first task."""
+    reload: bool = True
+    """Apply edits of an app's code to its next task: workers started before are retired
+    (see :mod:`.scheduler`). Off, workers keep the code they started with."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
     worker_command: list[str] = dataclasses.field(

@@ -4,6 +4,11 @@ A pool keeps at most ``limit`` workers for an app (alive or starting). A task th
 worker and no free slot waits in line; a released worker is handed straight to the first waiter,
 so the queue is fair and no slot is ever double-booked. Idle workers stay warm, and a worker whose
 last setup matches the task's is preferred so ``setup`` runs as rarely as possible.
+
+Edits apply without a restart (``PlatformConfig.reload``): whenever a worker is asked for, the
+app's source fingerprint (:mod:`.sources`) is checked, and when it changed, the workers started
+before are retired: idle ones at once, busy ones when their run ends. New workers import the
+code as it is now.
 """
 
 from __future__ import annotations
@@ -11,12 +16,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 from typing import Any
 
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig
+from inferencesh.apps.platform.config import AppEntry, PlatformConfig, load_app
+from inferencesh.apps.platform.sources import CodeWatch
 from inferencesh.apps.platform.workers import Worker
 
 __all__ = ["AppPool"]
+
+log = logging.getLogger(__name__)
+
+_RETIRE_TIMEOUT = 5.0
+"""Seconds a retired worker gets to shut down cleanly before it is killed."""
 
 
 class AppPool:
@@ -32,11 +44,24 @@ class AppPool:
         self._slots = 0  # workers alive or starting
         # Each waiter receives a worker, or None meaning "a slot is reserved for you: start one".
         self._waiters: collections.deque[asyncio.Future[Worker | None]] = collections.deque()
-        self._all: set[Worker] = set()
+        # Every worker of the pool, with the code generation it was started in.
+        self._all: dict[Worker, int] = {}
         self._reapers: set[asyncio.Task[None]] = set()
-        # The app's schemas (``GET /schema``), read once per server life: apps are not
-        # reloaded while the server runs, so a new worker would serve the same document.
-        self._schema: dict[str, Any] | None = None
+        # Bumped each time the app's sources are seen to change; a worker started in an
+        # older one runs old code and is retired.
+        self._generation = 0
+        self._watch = (
+            CodeWatch(app.directory, skip=config.data_dir.resolve()) if config.reload else None
+        )
+        if self._watch is not None and self._watch.bounded:
+            log.warning(
+                "%s: the app folder holds more files than a code check reads; edits past them "
+                "are not noticed (keep data and environments out of %s)",
+                app.ref,
+                app.directory,
+            )
+        # The app's schemas (``GET /schema``) and the generation of the worker that served them.
+        self._schema: tuple[int, dict[str, Any]] | None = None
         self._schema_lock = asyncio.Lock()
 
     @property
@@ -59,8 +84,50 @@ class AppPool:
             self.discard(best)
         return None
 
+    def check_code(self) -> bool:
+        """Whether the app's sources changed since the workers were started (checked at most
+        as often as is cheap, see :class:`~.sources.CodeWatch`). When they did: idle workers
+        are stopped, busy ones are retired when given back, the cached schema is dropped, and
+        what of an edited ``inf.yml`` needs a restart is logged. ``acquire`` and ``schema``
+        call it."""
+        if self._watch is None or not self._watch.changed():
+            return False
+        self._generation += 1
+        self._schema = None
+        log.warning("%s: code changed, new workers load it", self.app.ref)
+        self._reload_manifest()
+        for worker in list(self._idle):
+            self._retire(worker)
+        return True
+
+    def _reload_manifest(self) -> None:
+        """Say what of an edited ``inf.yml`` waits for a restart: the name (refs are fixed at
+        start) and the declared secrets (checked by the server before a task reaches the
+        pool). Everything else in it is read by the new workers themselves."""
+        try:
+            fresh = load_app(self.app.directory)
+        except ValueError as exc:
+            # The new workers fail to load the same file and say so on the task.
+            log.warning("%s: %s", self.app.ref, exc)
+            return
+        if fresh.name != self.app.name:
+            log.warning(
+                "%s: inf.yml now names the app %r; it is served as %s until the server restarts",
+                self.app.ref,
+                fresh.name,
+                self.app.ref,
+            )
+        if (fresh.secrets, fresh.optional_secrets) != (self.app.secrets, self.app.optional_secrets):
+            log.warning(
+                "%s: inf.yml declares other secrets now; runs are checked against the ones it "
+                "declared at start (%s) until the server restarts",
+                self.app.ref,
+                ", ".join(self.app.secrets + self.app.optional_secrets) or "none",
+            )
+
     async def acquire(self, setup_key: str) -> Worker:
         """A worker for one run, waiting in line when the pool is at its limit."""
+        self.check_code()
         if not self._waiters:
             worker = self._take_idle(setup_key)
             if worker is not None:
@@ -91,13 +158,15 @@ class AppPool:
 
     async def _start(self) -> Worker:
         """Start a worker in a slot already counted in ``_slots``."""
+        # Taken before the import starts: an edit seen during it makes this worker old.
+        generation = self._generation
         try:
             worker = await Worker.start(self.app, self._config)
         except BaseException:
             self._slots -= 1
             self._wake_for_slot()
             raise
-        self._all.add(worker)
+        self._all[worker] = generation
         return worker
 
     def _wake_for_slot(self) -> None:
@@ -108,9 +177,14 @@ class AppPool:
                 future.set_result(None)
 
     def release(self, worker: Worker) -> None:
-        """Return a worker after a run; a dead or broken one is dropped and its slot reused."""
+        """Return a worker after a run; a dead or broken one is dropped and its slot reused,
+        and one started before the app's code changed is retired."""
         if not worker.alive:
             self.discard(worker)
+            return
+        # Compared, not checked again: the next ``acquire`` looks at the sources.
+        if self._all.get(worker, self._generation) != self._generation:
+            self._retire(worker)
             return
         while self._waiters:
             future = self._waiters.popleft()
@@ -133,13 +207,35 @@ class AppPool:
         self._reapers.add(reaper)
         reaper.add_done_callback(self._reapers.discard)
 
+    def _retire(self, worker: Worker) -> None:
+        """Stop a worker that runs old code, cleanly and in the background. Its slot is freed
+        once it has exited, so the pool never runs more than ``limit`` processes (an app's
+        model memory is not held twice)."""
+        if worker not in self._all:
+            return
+        self._forget(worker)
+
+        def freed(task: asyncio.Task[None]) -> None:
+            self._reapers.discard(task)
+            self._slots -= 1
+            self._wake_for_slot()
+            if not task.cancelled() and task.exception() is not None:
+                log.warning(
+                    "%s: stopping a retired worker failed: %r", self.app.ref, task.exception()
+                )
+
+        reaper = asyncio.get_running_loop().create_task(worker.stop(timeout=_RETIRE_TIMEOUT))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(freed)
+
     def _forget(self, worker: Worker) -> None:
-        self._all.discard(worker)
+        self._all.pop(worker, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
 
     async def schema(self) -> dict[str, Any]:
-        """The app's schemas as its worker serves them at ``GET /schema``, cached.
+        """The app's schemas as its worker serves them at ``GET /schema``, cached until the
+        app's code changes.
 
         Read from a worker borrowed through the normal :meth:`acquire`/:meth:`release`, so it
         takes an idle worker (or starts one that then stays warm for the tasks that follow) and
@@ -147,16 +243,22 @@ class AppPool:
         :class:`~inferencesh.apps.platform.workers.WorkerError` (or an HTTP error) when no
         worker can be had or it does not answer.
         """
-        if self._schema is not None:
-            return self._schema
+        self.check_code()
+        cached = self._schema
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
         async with self._schema_lock:
-            if self._schema is None:
-                worker = await self.acquire("")
-                try:
-                    self._schema = await worker.schema()
-                finally:
-                    self.release(worker)
-            return self._schema
+            cached = self._schema
+            if cached is not None and cached[0] == self._generation:
+                return cached[1]
+            worker = await self.acquire("")
+            try:
+                generation = self._all.get(worker, self._generation)
+                document = await worker.schema()
+            finally:
+                self.release(worker)
+            self._schema = (generation, document)
+            return document
 
     async def warm(self) -> None:
         """Start one idle worker now if the pool is empty."""
