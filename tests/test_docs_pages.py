@@ -7,9 +7,10 @@
   aliases.yaml`` (the page's own ``aliases.yaml`` block), ``INFERENCE_BASE_URL`` and
   ``INFERENCE_API_KEY`` exported, and a working directory holding ``examples/`` and
   ``notes.txt``. The real-model example talks to a loopback fake of the OpenAI API.
-* Every ``--option`` the pages name exists in the real ``--help`` of the command it belongs to,
-  every ``inferencesh dev`` option is in the page's options table, and the table's defaults are
-  the parser's.
+* Every ``--option`` the pages name exists in the real ``--help`` of the command it belongs to
+  (for ``docs/apps.md``, line by line: each ``inferencesh app ...`` command against its own
+  subcommand), every ``inferencesh dev`` option is in the page's options table, and the table's
+  defaults are the parser's.
 * The route tables of local-platform.md and local-agents.md are the routes the server serves.
 * The start-up banner the page shows is what the server prints; the one-command demo runs.
 * ``docs/index.md``: the install table's imports come from the distribution it names, the
@@ -166,6 +167,35 @@ def test_every_option_the_pages_name_exists() -> None:
     usage = _fenced("worker.md", "bash")[0]
     assert _options(usage.splitlines()[0]) <= worker
     assert _options(usage.splitlines()[1]) <= serve
+
+
+def _command_lines(page: str) -> list[str]:
+    """Every ``inferencesh ...`` command a page shows: lines of its fenced blocks (a ``$ ``
+    prompt and a trailing ``# comment`` dropped) and inline code spans."""
+    text = _page(page)
+    lines = []
+    for body in re.findall(r"^```\w*\n(.*?)^```$", text, re.M | re.S):
+        for line in body.splitlines():
+            line = line.removeprefix("$ ").split("  #", 1)[0].strip()
+            if line.startswith("inferencesh "):
+                lines.append(line)
+    outside = re.sub(r"^```\w*\n.*?^```$", "", text, flags=re.M | re.S)
+    lines += [c for c in re.findall(r"`([^`\n]+)`", outside) if c.startswith("inferencesh ")]
+    return lines
+
+
+def test_every_command_line_of_the_apps_page_uses_options_that_exist() -> None:
+    """Each ``inferencesh app ...`` line's options are in that subcommand's own ``--help``."""
+    lines = _command_lines("apps.md")
+    assert len(lines) >= 10
+    helps: dict[tuple[str, ...], set[str]] = {}
+    for line in lines:
+        words = line.split()[1:]
+        command = tuple(words[:2]) if words[0] == "app" else tuple(words[:1])
+        if command not in helps:  # --help fails (check=True) for a subcommand that does not exist
+            helps[command] = _options(_help(sys.executable, "-m", "inferencesh", *command))
+        assert _options(line) - helps[command] == set(), line
+    assert set(helps) == {("app", "init"), ("app", "test"), ("app", "schema"), ("app", "serve")}
 
 
 def _table_defaults() -> dict[str, str]:
