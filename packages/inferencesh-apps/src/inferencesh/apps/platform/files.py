@@ -231,10 +231,23 @@ class FileStore:
         return self.public(record)
 
     def delete(self, file_id: str) -> None:
-        """Delete a file's bytes and record, or 404."""
-        if not _ID_RE.match(file_id) or not self._store.delete_file(file_id):
+        """Delete a file's bytes and record, or 404.
+
+        The bytes go first: when they cannot be removed (a disk error), the record is kept, so
+        the file stays listed and the delete can be tried again, and the error (500) says which
+        file and why. (Record first would leave bytes no request can reach again.)
+        """
+        if not _ID_RE.match(file_id) or self._store.get_file(file_id) is None:
             raise PlatformError.not_found(f"no file {file_id!r}")
-        self.path_of(file_id).unlink(missing_ok=True)
+        try:
+            self.path_of(file_id).unlink(missing_ok=True)
+        except OSError as exc:
+            raise PlatformError(
+                500,
+                "internal_error",
+                f"file {file_id}: could not delete its content ({exc.strerror or exc}); it is kept",
+            ) from exc
+        self._store.delete_file(file_id)
 
     # a task's files: the stored files its input and output reference by uri
     def id_of(self, uri: str) -> str | None:
@@ -272,12 +285,15 @@ class FileStore:
         self, task: dict[str, Any], role: str | None = None
     ) -> dict[str, list[Any]]:
         """Delete the files :meth:`task_files` lists, even those other tasks also use:
-        ``{deleted: [id, ...], skipped: [{id, reason}, ...]}`` (skipped: gone meanwhile)."""
+        ``{deleted: [id, ...], skipped: [{id, reason}, ...]}`` (skipped: could not be deleted,
+        and kept; see :meth:`delete`)."""
         deleted: list[str] = []
         skipped: list[dict[str, str]] = []
+        tried: set[str] = set()
         for item in self.task_files(task, role):
-            if item["id"] in deleted:
+            if item["id"] in tried:
                 continue  # one file both read and written by the task
+            tried.add(item["id"])
             try:
                 self.delete(item["id"])
             except PlatformError as exc:

@@ -5,10 +5,10 @@ worker and no free slot waits in line; a released worker is handed straight to t
 so the queue is fair and no slot is ever double-booked. Idle workers stay warm, and a worker whose
 last setup matches the task's is preferred so ``setup`` runs as rarely as possible.
 
-Edits apply without a restart (``PlatformConfig.reload``): whenever a worker is asked for, the
-app's source fingerprint (:mod:`.sources`) is checked, and when it changed, the workers started
-before are retired: idle ones at once, busy ones when their run ends. New workers import the
-code as it is now.
+Edits apply without a restart (``PlatformConfig.reload``): whenever a worker is asked for or
+handed to a queued task, the app's source fingerprint (:mod:`.sources`) is checked, and when it
+changed, the workers started before are retired: idle ones at once, busy ones when their run
+ends. New workers import the code as it is now.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from inferencesh.apps.platform.config import AppEntry, PlatformConfig, load_app
 from inferencesh.apps.platform.sources import CodeWatch
-from inferencesh.apps.platform.workers import Worker
+from inferencesh.apps.platform.workers import Worker, WorkerError
 
 __all__ = ["AppPool"]
 
@@ -63,6 +63,7 @@ class AppPool:
         # The app's schemas (``GET /schema``) and the generation of the worker that served them.
         self._schema: tuple[int, dict[str, Any]] | None = None
         self._schema_lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def queued(self) -> int:
@@ -88,8 +89,8 @@ class AppPool:
         """Whether the app's sources changed since the workers were started (checked at most
         as often as is cheap, see :class:`~.sources.CodeWatch`). When they did: idle workers
         are stopped, busy ones are retired when given back, the cached schema is dropped, and
-        what of an edited ``inf.yml`` needs a restart is logged. ``acquire`` and ``schema``
-        call it."""
+        what of an edited ``inf.yml`` needs a restart is logged. ``acquire``, ``schema`` and
+        ``release`` (when a task waits) call it."""
         if self._watch is None or not self._watch.changed():
             return False
         self._generation += 1
@@ -126,7 +127,10 @@ class AppPool:
             )
 
     async def acquire(self, setup_key: str) -> Worker:
-        """A worker for one run, waiting in line when the pool is at its limit."""
+        """A worker for one run, waiting in line when the pool is at its limit; a
+        :class:`~inferencesh.apps.platform.workers.WorkerError` once the pool is closed."""
+        if self._closed:
+            raise WorkerError(f"{self.app.ref}: the local platform is shutting down")
         self.check_code()
         if not self._waiters:
             worker = self._take_idle(setup_key)
@@ -166,6 +170,12 @@ class AppPool:
             self._slots -= 1
             self._wake_for_slot()
             raise
+        if self._closed:
+            # ``close`` ran while this worker started: it stopped every worker it knew of, and
+            # this one would be handed out (or kept idle) by a pool nobody stops again.
+            self._slots -= 1
+            await worker.stop(timeout=1.0)
+            raise WorkerError(f"{self.app.ref}: the local platform is shutting down")
         self._all[worker] = generation
         return worker
 
@@ -182,7 +192,10 @@ class AppPool:
         if not worker.alive:
             self.discard(worker)
             return
-        # Compared, not checked again: the next ``acquire`` looks at the sources.
+        if self._waiters:
+            # Handed straight to a task that queued before a save, maybe: that task must not
+            # run code older than the sources now (the check is as cheap as in ``acquire``).
+            self.check_code()
         if self._all.get(worker, self._generation) != self._generation:
             self._retire(worker)
             return
@@ -267,7 +280,9 @@ class AppPool:
             self.release(await self._start())
 
     async def close(self) -> None:
-        """Stop every worker of the pool."""
+        """Stop every worker of the pool, those it is retiring included (awaited: none is
+        left running); it hands out no worker afterwards."""
+        self._closed = True
         for future in self._waiters:
             future.cancel()
         self._waiters.clear()

@@ -326,7 +326,9 @@ def _routes(platform: Platform) -> list[BaseRoute]:
         return ok(request, None, 204)
 
     def _file_role(request: Request) -> str | None:
-        role = request.query_params.get("role") or None
+        # A given but empty `role` is refused, not read as "both": on DELETE that would widen
+        # a one-side request (`?role=$ROLE` with the variable unset) to every file.
+        role = request.query_params.get("role")
         if role is not None and role not in TASK_FILE_ROLES:
             raise PlatformError.bad_request(
                 f"`role` must be one of {', '.join(TASK_FILE_ROLES)}, got {role!r}"

@@ -28,7 +28,7 @@ MAX_ENTRIES = 4000
 MAX_DIR_ENTRIES = 1000
 """Entries one folder contributes, at most: a larger one is a data folder, not code."""
 MAX_DEPTH = 8
-"""Folder levels below the app folder a scan descends (symlink loops end here too)."""
+"""Folder levels below the app folder a scan descends."""
 
 
 def _is_source(name: str) -> bool:
@@ -39,16 +39,31 @@ def _is_source(name: str) -> bool:
     )
 
 
+def _folder_id(path: str | Path) -> tuple[int, int] | None:
+    """What makes a folder the same folder whatever the path to it (symlinks followed)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
 def fingerprint(directory: Path, *, skip: Path | None = None) -> tuple[Fingerprint, bool]:
     """The source fingerprint of the app in ``directory``, and whether the scan hit a bound
     (``MAX_ENTRIES``, ``MAX_DIR_ENTRIES``, ``MAX_DEPTH``) and so may have left files out.
-    ``skip`` is a folder never entered (the server's data directory, when inside the app).
+    ``skip`` is a folder never entered (the server's data directory, when inside the app),
+    by whatever path (a symlink) it is reached.
 
-    Files that vanish or cannot be read while scanning are left out: they change the print
-    the same way a deleted file does.
+    Each folder is read once, under one path: a symlink to a folder inside the app (a loop
+    back to it included) is not followed, since the folder is read where it is, and a folder
+    outside reached again (a second link, a loop out there) is not read again; so a loop
+    neither spends the bounds nor counts as a large folder. Files that vanish or cannot be
+    read while scanning are left out: they change the print the same way a deleted file does.
     """
     found: list[tuple[str, int, int]] = []
-    skip_path = str(skip) if skip is not None else None
+    skip_id = _folder_id(skip) if skip is not None else None
+    inside = os.path.join(os.path.realpath(directory), "")
+    seen = {_folder_id(directory)}
     queue = collections.deque([(str(directory), "", 0)])
     budget = MAX_ENTRIES
     bounded = False
@@ -73,11 +88,20 @@ def fingerprint(directory: Path, *, skip: Path | None = None) -> tuple[Fingerpri
             name = entry.name
             try:
                 if entry.is_dir():
-                    if name.startswith(".") or name in _SKIP_DIRS or entry.path == skip_path:
+                    if name.startswith(".") or name in _SKIP_DIRS:
+                        continue
+                    if entry.is_symlink() and os.path.join(
+                        os.path.realpath(entry.path), ""
+                    ).startswith(inside):
+                        continue
+                    stat = entry.stat()  # follows a symlink: the folder it names
+                    folder = (stat.st_dev, stat.st_ino)
+                    if folder == skip_id or folder in seen:
                         continue
                     if depth + 1 > MAX_DEPTH:
                         bounded = True
                         continue
+                    seen.add(folder)
                     queue.append((entry.path, prefix + name + "/", depth + 1))
                 elif _is_source(name):
                     stat = entry.stat()

@@ -244,10 +244,20 @@ class TaskManager:
 
     def delete(self, task_id: str, *, files: bool = False) -> None:
         """Delete a finished task's record (a live one must be cancelled first: 409); with
-        ``files``, first the stored files its input and output reference."""
+        ``files``, first the stored files its input and output reference. When one of them
+        cannot be deleted, the record is kept (it is what still names that file, so the same
+        call can be tried again) and the error says which file and why."""
         doc = self.finished(task_id)
         if files:
-            self._files.delete_task_files(doc)
+            skipped = self._files.delete_task_files(doc)["skipped"]
+            if skipped:
+                reasons = "; ".join(s["reason"] for s in skipped)
+                raise PlatformError(
+                    500,
+                    "internal_error",
+                    f"task {task_id} was kept: {len(skipped)} of its files could not be "
+                    f"deleted ({reasons}); its other files were deleted",
+                )
         if not self._store.delete_task(task_id):
             raise PlatformError.not_found(f"no task {task_id!r}")
 
