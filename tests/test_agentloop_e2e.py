@@ -1042,7 +1042,10 @@ def test_http_tools_send_authenticated_requests(platform: Platform, receiver: Re
 
 def test_run_with_stream_true_answers_with_the_chat_stream(platform: Platform) -> None:
     body = {"agent": "local/assistant", "input": {"text": "streamed"}, "stream": True}
-    with platform.http.stream("POST", platform.url("/agents/run"), json=body) as response:
+    ndjson = {"Accept": "application/x-ndjson"}
+    with platform.http.stream(
+        "POST", platform.url("/agents/run"), json=body, headers=ndjson
+    ) as response:
         assert response.status_code == 200
         events = [json.loads(line) for line in response.iter_lines() if line.strip()]
     events = [e for e in events if e.get("type") != "heartbeat"]

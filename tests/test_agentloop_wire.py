@@ -178,7 +178,10 @@ def test_plain_reply(platform: Any, wire: Wire) -> None:
 
 def test_stream_true_on_run(platform: Any, wire: Wire) -> None:
     body = {"agent": "local/assistant", "input": {"text": "streamed"}, "stream": True}
-    with platform.http.stream("POST", platform.url("/agents/run"), json=body) as response:
+    ndjson = {"Accept": "application/x-ndjson"}
+    with platform.http.stream(
+        "POST", platform.url("/agents/run"), json=body, headers=ndjson
+    ) as response:
         assert response.status_code == 200
         lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
     events = [e for e in lines if e.get("type") != "heartbeat"]

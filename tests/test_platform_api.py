@@ -279,7 +279,8 @@ _TASK_FIELDS = {f.encode_name for f in msgspec.structs.fields(Task)}
 
 def test_run_with_stream_true_returns_the_stream(http: httpx.Client) -> None:
     body = {"app": "local/hello", "input": {"prompt": "s"}, "stream": True}
-    with http.stream("POST", "/apps/run", json=body) as response:
+    ndjson = {"Accept": "application/x-ndjson"}
+    with http.stream("POST", "/apps/run", json=body, headers=ndjson) as response:
         lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
     assert lines[-1]["data"]["status"] == 10
     # The same wire shape as /tasks/{id}/stream: TaskDTO fields only, no internal bookkeeping.

@@ -74,7 +74,8 @@ def test_output_meta_is_stripped_from_task_output(http: httpx.Client) -> None:
 def test_output_meta_is_stripped_from_streamed_outputs(http: httpx.Client) -> None:
     body = {"app": "local/metered", "input": {"text": "xy"}, "stream": True}
     outputs = []
-    with http.stream("POST", "/apps/run", json=body) as response:
+    ndjson = {"Accept": "application/x-ndjson"}
+    with http.stream("POST", "/apps/run", json=body, headers=ndjson) as response:
         assert response.headers["content-type"].startswith("application/x-ndjson")
         for line in response.iter_lines():
             event = json.loads(line)
@@ -83,6 +84,38 @@ def test_output_meta_is_stripped_from_streamed_outputs(http: httpx.Client) -> No
     assert outputs, "the stream carried no output"
     assert outputs[-1] == {"text": "XY"}
     assert all("output_meta" not in o for o in outputs), outputs
+
+
+# §2.1: `stream: true` on POST /apps/run "returns SSE directly"; NDJSON when asked for.
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "text/event-stream"),
+        ("*/*", "text/event-stream"),
+        ("text/event-stream", "text/event-stream"),
+        ("application/x-ndjson", "application/x-ndjson"),
+        ("application/x-ndjson, text/event-stream", "application/x-ndjson"),
+    ],
+)
+def test_run_with_stream_true_answers_sse_unless_ndjson_is_asked_for(
+    server: LocalPlatform, accept: str | None, expected: str
+) -> None:
+    body = {"app": "local/hello", "input": {"prompt": "fmt"}, "stream": True}
+    with api_client(server) as http:
+        del http.headers["accept"]  # httpx sends `*/*` unless told otherwise
+        headers = {} if accept is None else {"Accept": accept}
+        with http.stream("POST", "/apps/run", json=body, headers=headers) as response:
+            assert response.headers["content-type"].startswith(expected)
+            text = response.read().decode()
+        if expected == "text/event-stream":
+            payloads = [f[len("data: ") :] for f in text.split("\n\n") if f.startswith("data: ")]
+        else:
+            payloads = text.splitlines()
+        last = json.loads(payloads[-1])["data"]
+        assert last["status"] == 10
+        # A task's own stream keeps NDJSON as its default.
+        with http.stream("GET", f"/tasks/{last['id']}/stream") as response:
+            assert response.headers["content-type"].startswith("application/x-ndjson")
 
 
 # §7 Pagination: CursorListRequest{cursor,...} -> CursorListResponse{items, next_cursor,

@@ -4,8 +4,9 @@
   request carries ``X-API-Version: 2``, which gets the bare body.
 * :func:`problem` is the matching error: v1 ``{"success": false, "status", "error": {code, message}}``
   or an RFC 9457 ``application/problem+json`` document for v2.
-* :func:`stream_response` serves an async iterator of dicts as NDJSON (default) or SSE (when the
-  ``Accept`` header asks for ``text/event-stream``), with heartbeats while nothing happens.
+* :func:`stream_response` serves an async iterator of dicts as NDJSON or SSE, as the ``Accept``
+  header asks (without it: NDJSON, SSE for the ``stream: true`` run routes), with heartbeats
+  while nothing happens.
 * :func:`read_json` reads a bounded JSON body (413 when too large, 400 naming the problem).
 
 Everything is encoded with msgspec, so core wire types (msgspec Structs) and builtins mix freely.
@@ -111,10 +112,13 @@ def problem_from(request: Request, error: PlatformError) -> Response:
     return problem(request, error.status, error.code, error.message)
 
 
-def wants_sse(request: Request) -> bool:
-    """Whether the client asked for Server-Sent Events rather than NDJSON."""
+def wants_sse(request: Request, default: bool = False) -> bool:
+    """Whether to answer with Server-Sent Events rather than NDJSON: what ``Accept`` asks for
+    (NDJSON when it names both), else ``default``."""
     accept = request.headers.get("accept", "")
-    return SSE in accept and NDJSON not in accept
+    if NDJSON in accept:
+        return False
+    return True if SSE in accept else default
 
 
 def _sse_frame(event: dict[str, Any]) -> bytes:
@@ -131,13 +135,17 @@ def stream_response(
     events: AsyncIterator[dict[str, Any]],
     *,
     heartbeat_interval: float | None = None,
+    sse_by_default: bool = False,
 ) -> Response:
     """Serve ``events`` as NDJSON lines or SSE frames; heartbeats fill silences.
 
-    The interval defaults to ``request.app.state.heartbeat_interval`` (10 s when unset). The
-    stream ends when ``events`` ends; a client that goes away closes ``events``.
+    The format is what ``Accept`` asks for; without either type named, SSE when
+    ``sse_by_default`` (the ``stream: true`` run routes, as the platform answers them, protocol
+    section 2.1), else NDJSON. The interval defaults to ``request.app.state.heartbeat_interval``
+    (10 s when unset). The stream ends when ``events`` ends; a client that goes away closes
+    ``events``.
     """
-    sse = wants_sse(request)
+    sse = wants_sse(request, sse_by_default)
     interval = heartbeat_interval
     if interval is None:
         interval = float(getattr(request.app.state, "heartbeat_interval", 10.0))

@@ -269,7 +269,8 @@ def _routes(platform: Platform) -> list[BaseRoute]:
             if key:
                 platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
-            return stream_response(request, wire.task_events(tasks.events(doc["id"])))
+            events = wire.task_events(tasks.events(doc["id"]))
+            return stream_response(request, events, sse_by_default=True)
         if wait:
             doc = await tasks.wait(doc["id"])
         return ok(request, wire.task(doc))

@@ -31,7 +31,7 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         payload = await body(request)
         live, user, assistant = await runtime.run(payload)
         if isinstance(payload, dict) and payload.get("stream"):
-            return stream_response(request, runtime.events(live))
+            return stream_response(request, runtime.events(live), sse_by_default=True)
         hub = runtime.hub
         return respond(
             request,
