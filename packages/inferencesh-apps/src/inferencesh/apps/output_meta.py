@@ -6,9 +6,9 @@ from JSON decodes every entry into its own class (``{"type": "video"}`` gives a 
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated, Any, Literal, Union
 
+from inferencesh.apps._wire_enum import WireEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-class MetaItemType(str, enum.Enum):
+class MetaItemType(WireEnum):
     """The kinds of usage items the platform prices."""
 
     TEXT = "text"
@@ -35,7 +35,7 @@ class MetaItemType(str, enum.Enum):
     RAW = "raw"
 
 
-class VideoResolution(str, enum.Enum):
+class VideoResolution(WireEnum):
     """Named video resolutions the platform's pricing understands."""
 
     RES_480P = "480p"

@@ -16,6 +16,7 @@ import mimetypes
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
+from inferencesh.apps._wire_enum import WireEnum
 from inferencesh.apps.app import BaseAppInput, BaseAppOutput
 from inferencesh.apps.file import File
 from pydantic import (
@@ -83,7 +84,7 @@ def __getattr__(name: str) -> Any:
 DEFAULT_SYSTEM_PROMPT = "you are a helpful assistant that can answer questions and help with tasks."
 
 
-class ContextMessageRole(str, enum.Enum):
+class ContextMessageRole(WireEnum):
     """Who wrote a message of the conversation."""
 
     SYSTEM = "system"
@@ -92,7 +93,7 @@ class ContextMessageRole(str, enum.Enum):
     TOOL = "tool"
 
 
-class ReasoningEffortEnum(str, enum.Enum):
+class ReasoningEffortEnum(WireEnum):
     """How hard a reasoning model should think."""
 
     LOW = "low"
