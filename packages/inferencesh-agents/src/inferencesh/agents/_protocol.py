@@ -181,6 +181,9 @@ class ChatState:
         self.turn: Turn | None = None
         self.calls: dict[str, _CallState] = {}
         self.pending: list[Call] = []
+        # Paths of queued answers whose last send was cut off before its reply: it may have
+        # arrived, so a 409 to the next send means it did.
+        self.unconfirmed: set[str] = set()
 
     def reset(self, chat_id: str | None = None) -> None:
         """Forget the chat (the next message starts a new one, or continues ``chat_id``)."""
@@ -189,6 +192,7 @@ class ChatState:
         self.turn = None
         self.calls = {}
         self.pending = []
+        self.unconfirmed = set()
 
     def call(self, invocation_id: str) -> _CallState:
         """The client-side state of one tool invocation."""
@@ -370,17 +374,28 @@ def flush(state: ChatState) -> Op[None]:
     """Send the queued tool answers, in order.
 
     An answer whose request fails for a passing reason (connection, server error, rate limit)
-    stays queued and the error is raised: the next flush (``wait()``, another answer) sends it
-    again. Dropping it would leave the call marked answered while the platform still waits.
+    or is stopped in flight (a cancelled task, Ctrl-C) stays queued and the error is raised:
+    the next flush (``wait()``, another answer) sends it again. Dropping it would leave the
+    call marked answered while the platform still waits. Such an answer may have arrived
+    after all: a 409 to its next send says it did, and is not an error.
     """
     while state.pending:
         # Taken off first, so a second flush (another thread answering) never sends it twice.
         call = state.pending.pop(0)
         try:
             yield call
-        except _TRANSIENT:
+        except (*_TRANSIENT, GeneratorExit):
+            # GeneratorExit: the driver stopped this procedure while the request was out.
             state.pending.insert(0, call)
+            state.unconfirmed.add(call.path)
             raise
+        except ConflictError as exc:
+            if call.path not in state.unconfirmed:
+                raise
+            state.unconfirmed.discard(call.path)
+            _log.info("%s was already taken by an earlier, interrupted send: %s", call.path, exc)
+        else:
+            state.unconfirmed.discard(call.path)
 
 
 def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> Op[None]:
@@ -408,12 +423,26 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
                 yield from _dispatch(state, inv, cb)
 
 
+def _take_up_calls(state: ChatState, cb: Callbacks) -> Op[None]:
+    """Dispatch every waiting call of the turn, changed or not: one whose handler or callback
+    a stopped follow left part way (a cancelled task, Ctrl-C) is run or told again. Calls
+    already answered or told are skipped by ``_dispatch``."""
+    for msg in state.turn_messages():
+        for inv in msg.tool_invocations or ():
+            if waits_on_client(inv):
+                yield from _dispatch(state, inv, cb)
+
+
 def _dispatch(state: ChatState, inv: ToolInvocation, cb: Callbacks) -> Op[None]:
     call = state.call(inv.id)
     if not call.notified:
         call.notified = True
         if cb.on_tool_call is not None:
-            yield Callback(cb.on_tool_call, ToolCallInfo(inv))
+            try:
+                yield Callback(cb.on_tool_call, ToolCallInfo(inv))
+            except GeneratorExit:
+                call.notified = False  # stopped mid-way (cancelled): tell the next wait() again
+                raise
             if state.pending:
                 yield from flush(state)
     if inv.status != "awaiting_input" or call.result_sent:
@@ -550,9 +579,15 @@ def follow_turn(
     if state.turn is None:
         yield from _adopt_turn(state, state.chat_id)
 
+    first = True
+
     def on_snapshot(data: Any) -> Op[bool]:
+        nonlocal first
         _, changed = state.store.apply_chat(_convert(data, Chat, "chat"))
         yield from _react(state, sorted(changed, key=lambda m: m.order), cb)
+        if first:
+            first = False
+            yield from _take_up_calls(state, cb)
         return state.outcome() is not None
 
     def on_event(event: Any) -> Op[bool]:

@@ -189,8 +189,10 @@ class _SyncDriver:
                 except Exception as exc:  # noqa: BLE001 - raised inside the operation
                     error = exc
         finally:
-            self._close_stream()
-            op.close()
+            try:
+                self._close_stream()
+            finally:
+                op.close()  # even when closing the stream is interrupted (a second Ctrl-C)
 
 
 class _AsyncDriver:
@@ -268,8 +270,10 @@ class _AsyncDriver:
                 except Exception as exc:  # noqa: BLE001 - raised inside the operation
                     error = exc
         finally:
-            await self._close_stream()
-            op.close()
+            try:
+                await self._close_stream()
+            finally:
+                op.close()  # even when closing the stream is cancelled too
 
 
 def run(client: Inference, op: Op[T]) -> T:

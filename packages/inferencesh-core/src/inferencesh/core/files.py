@@ -21,7 +21,7 @@ import io
 import os
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -122,10 +122,11 @@ class Source(msgspec.Struct):
             self.value.seek(position)
         return head if isinstance(head, bytes) else b""
 
-    def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> Callable[[], bytes]:
+    def open_chunks(self, chunk_size: int = CHUNK_SIZE) -> ChunkReader:
         """Open the source for reading and return a function giving the next chunk (blocking).
 
-        The function returns ``b""`` at the end and closes what it opened.
+        The function returns ``b""`` at the end and closes what it opened; its ``close()``
+        closes it earlier (an upload stopped part way: cancelled, interrupted, failed).
         """
         if self.kind == "bytes":
             view = memoryview(self.value)
@@ -137,7 +138,7 @@ class Source(msgspec.Struct):
                 pos += len(piece)
                 return piece
 
-            return next_bytes
+            return ChunkReader(next_bytes, _nothing)
         if self.kind == "path":
             handle: IO[bytes] = open(self.value, "rb")  # noqa: SIM115 - closed at EOF below
             owned = True
@@ -197,23 +198,28 @@ class Source(msgspec.Struct):
                 close()
             return piece
 
-        return next_file
+        return ChunkReader(next_file, close)
 
-    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Generator[bytes, None, None]:
         """The bytes in chunks, read as they are sent; reports to ``progress``."""
         report = self.progress
         read = self.open_chunks(chunk_size)
-        done = 0
-        if report is not None:
-            report(0, self.size)
-        while piece := read():
-            yield piece
-            # Resumed when the transport asks for the next chunk: this one has been sent.
-            done += len(piece)
+        try:
+            done = 0
             if report is not None:
-                report(done, self.size)
+                report(0, self.size)
+            while piece := read():
+                yield piece
+                # Resumed when the transport asks for the next chunk: this one has been sent.
+                done += len(piece)
+                if report is not None:
+                    report(done, self.size)
+        finally:
+            # An upload stopped part way (a progress callback raised, Ctrl-C, a failed PUT, the
+            # transport closing this generator) must not leave the file open until GC.
+            _close_reader(read)
 
-    async def aiter_chunks(self, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    async def aiter_chunks(self, chunk_size: int = CHUNK_SIZE) -> AsyncGenerator[bytes, None]:
         """The bytes in chunks; file reads run in a worker thread, off the event loop."""
         if self.kind == "bytes":
             for piece in self.iter_chunks(chunk_size):
@@ -223,14 +229,50 @@ class Source(msgspec.Struct):
 
         report = self.progress
         read = await anyio.to_thread.run_sync(self.open_chunks, chunk_size)
-        done = 0
-        if report is not None:
-            report(0, self.size)
-        while piece := await anyio.to_thread.run_sync(read):
-            yield piece
-            done += len(piece)
+        try:
+            done = 0
             if report is not None:
-                report(done, self.size)
+                report(0, self.size)
+            while piece := await anyio.to_thread.run_sync(read):
+                yield piece
+                done += len(piece)
+                if report is not None:
+                    report(done, self.size)
+        finally:
+            # Closed here, not in a thread: a cancelled task cannot await one, and closing a
+            # file does not block on I/O. The thread's read is never abandoned mid-way (anyio
+            # waits for it), so no read races this close.
+            _close_reader(read)
+
+
+class ChunkReader:
+    """A source opened for reading: call it for the next chunk (``b""`` at the end, having
+    closed what it opened); ``close()`` closes it before the end (idempotent)."""
+
+    __slots__ = ("_close", "_next")
+
+    def __init__(self, next_chunk: Callable[[], bytes], close: Callable[[], None]) -> None:
+        self._next = next_chunk
+        self._close = close
+
+    def __call__(self) -> bytes:
+        return self._next()
+
+    def close(self) -> None:
+        """Close the file this reader opened (a file object passed in is left open)."""
+        self._close()
+
+
+def _nothing() -> None:
+    return None
+
+
+def _close_reader(read: Callable[[], bytes]) -> None:
+    # Any callable may stand in for a reader (a wrapper that traces reads): close what has
+    # a close().
+    close = getattr(read, "close", None)
+    if close is not None:
+        close()
 
 
 def _measure(fileobj: Any) -> tuple[int, int]:

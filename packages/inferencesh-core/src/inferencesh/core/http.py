@@ -282,7 +282,8 @@ class HTTPClient(_Base):
             if isinstance(step, _Pause):
                 _transport.sleep(step.seconds)
                 continue
-            body = step.prep.content if step.source is None else step.source.iter_chunks()
+            chunks = None if step.source is None else step.source.iter_chunks()
+            body = step.prep.content if chunks is None else chunks
             try:
                 result = self._client.send(_request(self._client, step, body), stream=step.stream)
                 if result.status_code >= 300:  # an error or a redirect: read it now
@@ -292,6 +293,11 @@ class HTTPClient(_Base):
                         result.close()
             except httpx.TransportError as exc:
                 error = exc
+            finally:
+                if chunks is not None:
+                    # A body left part way (a failed attempt, Ctrl-C) closes its file now,
+                    # not when the traceback holding the request is gone.
+                    chunks.close()
 
     @contextmanager
     def _open_stream(
@@ -413,7 +419,8 @@ class AsyncHTTPClient(_Base):
             if isinstance(step, _Pause):
                 await _transport.asleep(step.seconds)
                 continue
-            body = step.prep.content if step.source is None else step.source.aiter_chunks()
+            chunks = None if step.source is None else step.source.aiter_chunks()
+            body = step.prep.content if chunks is None else chunks
             try:
                 result = await self._client.send(
                     _request(self._client, step, body), stream=step.stream
@@ -425,6 +432,12 @@ class AsyncHTTPClient(_Base):
                         await result.aclose()
             except httpx.TransportError as exc:
                 error = exc
+            finally:
+                if chunks is not None:
+                    # A body left part way (a cancelled task, a failed attempt) closes its
+                    # file now: an async generator left suspended is only closed when the
+                    # event loop gets to finalizing it, if ever.
+                    await chunks.aclose()
 
     @asynccontextmanager
     async def _open_stream(

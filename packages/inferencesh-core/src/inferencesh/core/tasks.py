@@ -3,7 +3,9 @@
 ``TaskStream`` (sync) and ``AsyncTaskStream`` (async) are what ``client.run(..., stream=True)``
 and ``client.stream_task(id)`` return. Iterate them for updates (each a ``Task``, merged from
 partial updates, never the same one twice); use them as context managers to close the
-connection early. ``.result`` holds the completed task once the stream has ended. A task
+connection early. A loop left by ``break`` leaves a stream open, as it would a generator: a
+later loop goes on with the next update; leaving the ``with`` block (or ``close()``) lets the
+connection go at once. ``.result`` holds the completed task once the stream has ended. A task
 that ends FAILED or CANCELLED is yielded, then ``TaskFailedError`` / ``TaskCancelledError``
 is raised.
 
@@ -103,6 +105,13 @@ class _StreamBase:
     def __init__(self, follower: TaskFollower) -> None:
         self._follower = follower
         self._outcome: list[Task] = []
+        # The batch being handed out: a loop left by `break` may stop inside one (updates
+        # arrive in batches, one per received chunk), and the next loop starts with the rest.
+        self._current: Iterator[Task] = iter(())
+
+    def _remember(self, batch: list[Task]) -> Iterator[Task]:
+        self._current = current = iter(batch)
+        return current
 
     @property
     def task_id(self) -> str:
@@ -152,7 +161,8 @@ class TaskStream(_StreamBase):
         self._batches: Iterator[Any] = _effects.iterate(client, follow(follower), self._outcome)
 
     def __iter__(self) -> Iterator[Task]:
-        return chain.from_iterable(self._batches)
+        # One `map` call per batch, not a generator step per update (long streams).
+        return chain(self._current, chain.from_iterable(map(self._remember, self._batches)))
 
     def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
@@ -188,8 +198,10 @@ class AsyncTaskStream(_StreamBase):
         )
 
     async def __aiter__(self) -> AsyncIterator[Task]:
+        for update in self._current:
+            yield update
         async for updates in self._batches:
-            for update in updates:
+            for update in self._remember(updates):
                 yield update
 
     async def wait(self) -> Task:
