@@ -243,3 +243,17 @@ def test_a_handler_answer_taken_by_another_client_does_not_end_the_turn(
     lookup = tool("lookup").handler(lambda args: "mine").build()
     agent = client.agent({"core_app": {"ref": "a/b"}, "tools": [lookup]})
     assert agent.send_message("look it up").text == "All done"
+
+
+def test_a_stale_snapshot_with_go_timestamps_is_recognised_on_every_python() -> None:
+    """Go writes fractions of any length (``.9Z``, nanoseconds); Python 3.10's ``fromisoformat``
+    reads neither, which let a stale message snapshot overwrite a newer one there."""
+    from inferencesh.agents._protocol import Store
+    from inferencesh.core.chat import ChatMessage
+
+    store = Store()
+    newer = ChatMessage(id="m1", updated_at="2024-01-01T00:00:01.12345Z", status="pending")
+    stale = ChatMessage(id="m1", updated_at="2024-01-01T00:00:00.9Z", status="pending")
+    assert store.apply_message(newer)
+    assert not store.apply_message(stale)
+    assert store.messages["m1"] is newer

@@ -32,6 +32,7 @@ from inferencesh.core._effects import (
     Sleep,
 )
 from inferencesh.core._ops import _id_path, upload_file
+from inferencesh.core._time import parse_rfc3339
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
 from inferencesh.core.errors import (
     APIConnectionError,
@@ -83,7 +84,7 @@ class Callbacks(NamedTuple):
 
 def _timestamp(value: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_rfc3339(value)
     except ValueError:
         return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from inferencesh.apps._wire_enum import WireEnum
+from inferencesh.core.types import WireEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [

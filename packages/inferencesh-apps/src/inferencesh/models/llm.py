@@ -16,9 +16,9 @@ import mimetypes
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
-from inferencesh.apps._wire_enum import WireEnum
 from inferencesh.apps.app import BaseAppInput, BaseAppOutput
 from inferencesh.apps.file import File
+from inferencesh.core.types import WireEnum
 from pydantic import (
     BaseModel,
     ConfigDict,

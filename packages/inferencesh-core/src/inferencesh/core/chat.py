@@ -8,12 +8,11 @@ against). Every struct also reads like a dict: ``msg["content"]``, ``msg.get("st
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import msgspec
 
-from inferencesh.core.types import WireStruct
+from inferencesh.core.types import WireEnum, WireStruct
 
 __all__ = [
     "AgentConfig",
@@ -54,7 +53,7 @@ __all__ = [
 ]
 
 
-class ChatStatus(str, enum.Enum):
+class ChatStatus(WireEnum):
     """A chat's status: ``busy`` while a turn runs, ``awaiting_input`` while a tool waits."""
 
     BUSY = "busy"
@@ -63,7 +62,7 @@ class ChatStatus(str, enum.Enum):
     COMPLETED = "completed"
 
 
-class ChatMessageStatus(str, enum.Enum):
+class ChatMessageStatus(WireEnum):
     """A message's status; ``pending``/``queued`` until it is final."""
 
     PENDING = "pending"
@@ -73,7 +72,7 @@ class ChatMessageStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class ChatMessageRole(str, enum.Enum):
+class ChatMessageRole(WireEnum):
     """Who wrote a message."""
 
     SYSTEM = "system"
@@ -82,7 +81,7 @@ class ChatMessageRole(str, enum.Enum):
     TOOL = "tool"
 
 
-class ToolInvocationStatus(str, enum.Enum):
+class ToolInvocationStatus(WireEnum):
     """Where a tool call stands; ``awaiting_input`` waits for a client result, ``awaiting_approval``
     for a person's decision."""
 
@@ -95,7 +94,7 @@ class ToolInvocationStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class ToolType(str, enum.Enum):
+class ToolType(WireEnum):
     """How the platform runs a tool."""
 
     APP = "app"
@@ -108,7 +107,7 @@ class ToolType(str, enum.Enum):
     INTERNAL = "internal"
 
 
-class AgentRunState(str, enum.Enum):
+class AgentRunState(WireEnum):
     """The state of one user -> agent turn."""
 
     SUBMITTED = "submitted"

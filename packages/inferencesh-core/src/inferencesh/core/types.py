@@ -37,6 +37,7 @@ __all__ = [
     "TaskLogType",
     "TaskStatus",
     "UploadedFile",
+    "WireEnum",
     "WireStruct",
     "decode",
     "encode",
@@ -174,6 +175,21 @@ class TaskLogType(enum.IntEnum):
     SERVE = 2
     SETUP = 3
     TASK = 4
+
+
+class WireEnum(str, enum.Enum):
+    """Base of the string enums of the wire (chat statuses, roles, ...): members compare equal
+    to their values, and ``str()`` and f-strings give the value on every Python.
+
+    A plain ``(str, Enum)`` formats as its value on 3.10 but as ``Class.NAME`` from 3.11 on, so
+    ``f"{role}: {text}"`` would change with the interpreter; this matches 3.11's ``StrEnum``.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(str.__str__(self), spec)
 
 
 class WireStruct(

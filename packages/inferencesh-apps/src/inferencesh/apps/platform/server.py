@@ -9,7 +9,6 @@ import hashlib
 import importlib
 import logging
 import os
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +41,7 @@ from inferencesh.apps.platform.sessions import SessionManager
 from inferencesh.apps.platform.store import Store
 from inferencesh.apps.platform.tasks import RunSpec, TaskManager
 from inferencesh.apps.platform.workers import remove_leftovers
+from inferencesh.core._time import parse_rfc3339
 from inferencesh.core.types import RequirementError, ResourceStatus
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -159,30 +159,6 @@ def _missing_secrets(app: AppEntry) -> list[RequirementError]:
     ]
 
 
-# RFC 3339's date-time (what the platform's Go server reads), seconds optional as in ISO 8601;
-# the zone is optional here only so that a missing one gets its own message.
-_ISO_TIME = re.compile(
-    r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d)(?::(\d\d)(?:\.(\d+))?)?([Zz]|[+-]\d\d:\d\d)?",
-    re.ASCII,
-)
-
-
-def _iso_time(value: str) -> datetime:
-    """Parse an RFC 3339 time the same way on every Python (``ValueError`` when it is not one).
-
-    ``fromisoformat`` differs by version: 3.10 reads neither ``Z`` nor fractions of other than
-    3 or 6 digits (Go writes ``.5Z`` and nanoseconds), 3.11+ reads far more than RFC 3339.
-    Digits past the sixth are dropped, as 3.11+ does.
-    """
-    match = _ISO_TIME.fullmatch(value)
-    if match is None:
-        raise ValueError(value)
-    date, minutes, seconds, fraction, zone = match.groups()
-    fraction = (fraction or "")[:6].ljust(6, "0")
-    zone = "+00:00" if zone in ("Z", "z") else zone or ""
-    return datetime.fromisoformat(f"{date}T{minutes}:{seconds or '00'}.{fraction}{zone}")
-
-
 def _run_at(value: Any) -> datetime | None:
     """``run_at`` as an aware UTC time (None when not given)."""
     if value is None or value == "":
@@ -191,7 +167,7 @@ def _run_at(value: Any) -> datetime | None:
     if not isinstance(value, str):
         raise PlatformError.bad_request(bad)
     try:
-        when = _iso_time(value)
+        when = parse_rfc3339(value)
     except ValueError:
         raise PlatformError.bad_request(bad) from None
     if when.tzinfo is None:
