@@ -9,7 +9,7 @@ building, validation and response handling exist exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
 
 import msgspec
@@ -34,6 +34,7 @@ from inferencesh.core.types import (
     SessionInfo,
     Task,
     TaskFile,
+    TaskFileRole,
     UploadedFile,
 )
 
@@ -212,13 +213,10 @@ def cancel(task_id: str, force: bool | None = None) -> Op[None]:
     return None
 
 
-_TASK_FILE_ROLES = ("input", "output")
-
-
-def _role_params(role: str | None) -> dict[str, str] | None:
+def _role_params(role: TaskFileRole | None) -> dict[str, str] | None:
     if role is None:
         return None
-    if role not in _TASK_FILE_ROLES:
+    if role not in get_args(TaskFileRole):
         raise ValueError(f"role must be 'input', 'output' or None, got {role!r}")
     return {"role": role}
 
@@ -230,7 +228,7 @@ def delete_task(task_id: str, files: bool) -> Op[None]:
     return None
 
 
-def task_files(task_id: str, role: str | None) -> Op[list[TaskFile]]:
+def task_files(task_id: str, role: TaskFileRole | None) -> Op[list[TaskFile]]:
     """``GET /tasks/{id}/files`` (``?role=input|output``)."""
     params = _role_params(role)
     path = _id_path("/tasks", task_id, "task_id", "/files")
@@ -241,7 +239,7 @@ def task_files(task_id: str, role: str | None) -> Op[list[TaskFile]]:
     return result
 
 
-def delete_task_files(task_id: str, role: str | None) -> Op[DeletedTaskFiles]:
+def delete_task_files(task_id: str, role: TaskFileRole | None) -> Op[DeletedTaskFiles]:
     """``DELETE /tasks/{id}/files`` (``?role=input|output``)."""
     params = _role_params(role)
     path = _id_path("/tasks", task_id, "task_id", "/files")

@@ -28,7 +28,14 @@ from inferencesh.core.resources import (
 )
 from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
 from inferencesh.core.tasks import AsyncTaskStream, TaskStream
-from inferencesh.core.types import DeletedTaskFiles, SessionInfo, Task, TaskFile, UploadedFile
+from inferencesh.core.types import (
+    DeletedTaskFiles,
+    SessionInfo,
+    Task,
+    TaskFile,
+    TaskFileRole,
+    UploadedFile,
+)
 
 if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
@@ -37,8 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 
 T = TypeVar("T")
-TaskFileRole = Literal["input", "output"]
-"""Which side of a task a file is on: what it read or what it wrote."""
 
 _DEFAULT_MAX_RECONNECTS = 5
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -33,6 +33,7 @@ __all__ = [
     "Task",
     "TaskEvent",
     "TaskFile",
+    "TaskFileRole",
     "TaskLog",
     "TaskLogType",
     "TaskStatus",
@@ -335,12 +336,16 @@ class UploadedFile(WireStruct):
     updated_at: str | None = None
 
 
+TaskFileRole = Literal["input", "output"]
+"""Which side of a task a file is on: what it read (``"input"``) or wrote (``"output"``)."""
+
+
 class TaskFile(WireStruct):
     """A stored file a task read (``role`` ``"input"``) or wrote (``"output"``): the items of
     ``client.tasks.files(task_id)`` (``TaskFileDTO``)."""
 
     id: str = ""
-    role: str | None = None
+    role: str | None = None  # a str, not the Literal: a newer platform may add a role
     uri: str = ""
     filename: str | None = None
     content_type: str | None = None
