@@ -53,7 +53,14 @@ class Platform:
         self.script()  # no turns: the model echoes until a test gives it a script
         self.server: LocalPlatform | None = None
         self.base_url = ""
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30.0)
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """A client for the running server; ``stop()`` closes it with the server."""
+        if self._http is None:
+            self._http = httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30.0)
+        return self._http
 
     def start(self) -> None:
         """Start ``inferencesh dev`` over the apps and agents directories."""
@@ -71,6 +78,9 @@ class Platform:
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server; ``kill`` ends it abruptly, as a crash would."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self.server is not None:
             self.server.stop(kill=kill)
             self.server = None

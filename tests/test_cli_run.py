@@ -257,6 +257,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(server: LocalPlatform, tmp_
     assert process.stdout.read(10).startswith(b"{")
     process.stdout.close()
     err = process.stderr.read().decode()
+    process.stderr.close()
     assert process.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 

@@ -609,6 +609,7 @@ def test_webhook_receives_the_finished_task(http: httpx.Client) -> None:
         assert set(payload["data"]) <= _TASK_FIELDS, set(payload["data"]) - _TASK_FIELDS
     finally:
         hook.shutdown()
+        hook.server_close()
 
 
 def test_list_logs_and_delete_tasks_and_files(http: httpx.Client) -> None:

@@ -358,7 +358,8 @@ def test_a_runtime_error_at_import_names_file_and_line_in_its_first_line(tmp_pat
 
 _PRINTING_APP = """
 print("module level print")
-LABELS = open("labels.txt").read().split()
+with open("labels.txt") as labels:  # relative: the app's own directory
+    LABELS = labels.read().split()
 
 class In(BaseModel):
     x: int = 1
@@ -471,6 +472,8 @@ def test_app_serve_imports_the_app_from_its_directory(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_base64_helper_is_urlsafe() -> None:

@@ -220,6 +220,8 @@ def test_serve_runs_the_worker_and_console_script_works(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_console_script_app_test_end_to_end() -> None:

@@ -311,6 +311,7 @@ def http_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
 
 
 def test_file_inputs_from_url_data_uri_and_path_and_file_output(
@@ -443,7 +444,7 @@ def test_an_app_reads_files_next_to_it_at_import_from_any_directory(tmp_path: Pa
     (app / "labels.txt").write_text("cat\ndog\n")
     (app / "inference.py").write_text(
         "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput\n"
-        "LABELS = open('labels.txt').read().split()\n"
+        "with open('labels.txt') as labels:\n    LABELS = labels.read().split()\n"
         "class AppInput(BaseAppInput):\n    index: int = 0\n"
         "class AppOutput(BaseAppOutput):\n    label: str\n"
         "class App(BaseApp):\n"

@@ -459,7 +459,7 @@ class AsyncHTTPClient(_Base):
         headers: Mapping[str, str] | None = None,
         read_timeout: float | None = None,
         sse: bool = False,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream a platform endpoint: NDJSON (or SSE with ``sse=True``) to ``StreamEvent``\\ s.
 
         HTTP errors raise before the first event; a dropped connection raises

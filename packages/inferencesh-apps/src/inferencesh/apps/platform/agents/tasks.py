@@ -96,8 +96,11 @@ class TaskRunner:
         while True:
             if _status(task) in TERMINAL_STATUSES:
                 return _finish(task)
+            # Closed on the way out, not when the event loop gets to finalizing the generator:
+            # returning at the end status leaves the stream (and its connection) open otherwise.
+            stream = self.client.http.stream("GET", f"/tasks/{task_id}/stream")
             try:
-                async for event in self.client.http.stream("GET", f"/tasks/{task_id}/stream"):
+                async for event in stream:
                     data = getattr(event, "data", None)
                     if not isinstance(data, dict):
                         continue
@@ -108,6 +111,8 @@ class TaskRunner:
                         return _finish(task)
             except APIConnectionError as exc:
                 _log.info("stream of task %s dropped (%s); following it again", task_id, exc)
+            finally:
+                await stream.aclose()
             # The stream closed before the end: read the record, then follow again.
             reconnects += 1
             fresh = await self.client.http.request("GET", f"/tasks/{task_id}")
