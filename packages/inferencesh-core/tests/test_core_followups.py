@@ -12,15 +12,12 @@ import asyncio
 import base64
 import io
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn  # dev environment (inferencesh-apps depends on it); not a core dependency
-from core_testkit import BASE, Driver, FakePlatform
+from core_testkit import BASE, Driver, FakePlatform, serve
 from inferencesh.core import (
     AsyncInference,
     Inference,
@@ -210,18 +207,9 @@ class _Storage:
 @pytest.fixture
 def storage() -> Iterator[_Storage]:
     state = _Storage()
-    config = uvicorn.Config(state.app(), host="127.0.0.1", port=0, log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    state.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    yield state
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(state.app()) as url:
+        state.url = url
+        yield state
 
 
 def _upload(kind: str, url: str, data: Any, progress: Any) -> Any:

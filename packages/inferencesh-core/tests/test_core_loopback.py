@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn  # dev environment (inferencesh-apps depends on it); not a core dependency
+from core_testkit import serve
 from inferencesh.core import AsyncInference, Inference, TaskStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -98,19 +96,9 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     state = Server()
-    config = uvicorn.Config(state.app(), host="127.0.0.1", port=0, log_level="critical")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(state.app()) as url:
+        state.url = url
+        yield state
 
 
 @pytest.mark.httpx_mock(should_mock=lambda request: False)

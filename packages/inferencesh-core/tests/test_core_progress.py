@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn  # dev environment (inferencesh-apps depends on it); not a core dependency
-from core_testkit import BASE, Driver
+from core_testkit import BASE, Driver, serve
 from inferencesh.core import AsyncInference, Inference, ProgressBar, ProgressCallback
 from inferencesh.core.progress import StatusLine, human_bytes
 from pytest_httpx import HTTPXMock
@@ -103,19 +101,9 @@ class Storage:
 @pytest.fixture(scope="module")
 def storage() -> Iterator[Storage]:
     state = Storage()
-    server = uvicorn.Server(
-        uvicorn.Config(state.app(), host="127.0.0.1", port=0, log_level="critical")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    state.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    yield state
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(state.app()) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture
