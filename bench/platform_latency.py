@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 
 from _published import published_python
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "apps" / "multi_function"

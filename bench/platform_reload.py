@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import httpx
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.sources import CodeWatch, fingerprint
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.sources import CodeWatch, fingerprint
 
 APP = """\
 from inferencesh import BaseApp, BaseAppInput, BaseAppOutput

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 from inferencesh import async_inference
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "examples" / "apps" / "multi_function"

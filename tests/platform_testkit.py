@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 
 def write_app(root: Path, name: str, source: str, manifest: str = "") -> Path:

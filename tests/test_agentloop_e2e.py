@@ -18,8 +18,8 @@ import httpx
 import msgspec
 import pytest
 import uvicorn
-from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.core.chat import Chat
+from inferencesh.platform.launcher import LocalPlatform
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse

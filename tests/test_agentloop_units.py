@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inferencesh.apps.platform.agents.hub import ChatHub, TransitionError, can_move
-from inferencesh.apps.platform.agents.internal import ToolFailure
-from inferencesh.apps.platform.agents.loop import AgentRuntime, RequestError, normalize_config
-from inferencesh.apps.platform.agents.store import ChatStore
-from inferencesh.apps.platform.agents.templates import TemplateError, TemplateRegistry, split_ref
-from inferencesh.apps.platform.agents.tools import ConfigError, collect_tools, parse_arguments
-from inferencesh.apps.platform.config import AppEntry
-from inferencesh.apps.platform.refs import Aliases, AppResolver
+from inferencesh.platform.agents.hub import ChatHub, TransitionError, can_move
+from inferencesh.platform.agents.internal import ToolFailure
+from inferencesh.platform.agents.loop import AgentRuntime, RequestError, normalize_config
+from inferencesh.platform.agents.store import ChatStore
+from inferencesh.platform.agents.templates import TemplateError, TemplateRegistry, split_ref
+from inferencesh.platform.agents.tools import ConfigError, collect_tools, parse_arguments
+from inferencesh.platform.config import AppEntry
+from inferencesh.platform.refs import Aliases, AppResolver
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "agents"
 
@@ -201,7 +201,7 @@ def test_store_keeps_records_across_connections(tmp_path: Path) -> None:
 
 
 async def test_a_failing_tool_call_cancels_its_siblings() -> None:
-    from inferencesh.apps.platform.agents.loop import _all_or_none
+    from inferencesh.platform.agents.loop import _all_or_none
 
     sibling_cancelled = asyncio.Event()
 

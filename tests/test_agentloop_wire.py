@@ -321,7 +321,7 @@ def test_the_walk_finds_unknown_fields() -> None:
 
 
 def test_payload_leaves_unset_fields_out_and_keeps_meaningful_defaults() -> None:
-    from inferencesh.apps.platform.agents.wire import payload
+    from inferencesh.platform.agents.wire import payload
 
     message = ChatMessage(
         id="m",

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh import AsyncInference, Inference, TaskCancelledError, TaskStatus, string, tool
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 pytestmark = [
     pytest.mark.filterwarnings("error::ResourceWarning"),

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from inferencesh import TaskStatus, async_inference, inference
-from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.core.cli import main
 from inferencesh.core.progress import ProgressCallback
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import run_published
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -484,9 +484,9 @@ def test_async_agent_streams_stop_approvals_tools_output_and_files(
 
 
 def test_only_this_servers_signed_file_urls_count_as_task_files(tmp_path: Path) -> None:
-    from inferencesh.apps.platform.auth import Signer
-    from inferencesh.apps.platform.files import FileStore
-    from inferencesh.apps.platform.store import Store
+    from inferencesh.platform.auth import Signer
+    from inferencesh.platform.files import FileStore
+    from inferencesh.platform.store import Store
 
     files = FileStore(
         tmp_path / "files",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from inferencesh import ConflictError, NotFoundError, async_inference, inference
-from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.core import DeletedTaskFiles, TaskFile
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 

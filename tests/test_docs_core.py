@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh import TaskStatus, inference
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(

@@ -28,7 +28,7 @@ from pathlib import Path
 import inferencesh
 import pytest
 from inferencesh import inference
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent

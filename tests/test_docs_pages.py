@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 import pytest
-from inferencesh.apps.platform.cli import register_dev
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.cli import register_dev
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

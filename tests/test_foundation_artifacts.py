@@ -48,6 +48,11 @@ APPS = [
     "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File",
     "from inferencesh.models import ChatInput, ModelSettings, LLMOutput, LLMInput",
 ]
+PLATFORM = ["from inferencesh.platform import LocalPlatform, create_app, PlatformConfig"]
+# A sibling package imported as a module (not through a re-exported name) names its distribution.
+AGENTS_MODULE = "import inferencesh.agents"
+PLATFORM_MODULE = "import inferencesh.platform"
+SEED_APP = ROOT / "examples" / "apps" / "seed" / "run_method"
 
 
 @pytest.fixture(scope="module")
@@ -117,29 +122,46 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
         (
             "inferencesh-core",
             CORE,
-            {AGENTS[0]: "inferencesh-agents", APPS[0]: "inferencesh-apps"},
+            {
+                AGENTS[0]: "inferencesh-agents",
+                AGENTS_MODULE: "inferencesh-agents",
+                APPS[0]: "inferencesh-apps",
+                PLATFORM_MODULE: "inferencesh-platform",
+            },
             {"httpx", "msgspec"},
-            {"pydantic", "inferencesh-agents", "inferencesh-apps"},
+            {"pydantic", "inferencesh-agents", "inferencesh-apps", "inferencesh-platform"},
         ),
         (
+            # What an app image installs: no agents client, no local platform.
             "inferencesh-apps",
             CORE + APPS,
-            {AGENTS[0]: "inferencesh-agents"},
+            {
+                AGENTS[0]: "inferencesh-agents",
+                AGENTS_MODULE: "inferencesh-agents",
+                PLATFORM[0]: "inferencesh-platform",
+            },
             {"inferencesh-core", "pydantic"},
-            {"inferencesh-agents"},
+            {"inferencesh-agents", "inferencesh-platform"},
         ),
         (
             "inferencesh-agents",
             CORE + AGENTS,
-            {APPS[0]: "inferencesh-apps"},
+            {APPS[0]: "inferencesh-apps", PLATFORM_MODULE: "inferencesh-platform"},
             {"inferencesh-core"},
-            {"pydantic", "inferencesh-apps"},
+            {"pydantic", "inferencesh-apps", "inferencesh-platform"},
+        ),
+        (
+            "inferencesh-platform",
+            CORE + AGENTS + APPS + PLATFORM,
+            {},
+            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"},
+            {"inferencesh"},
         ),
         (
             "inferencesh",
-            CORE + AGENTS + APPS,
+            CORE + AGENTS + APPS + PLATFORM,
             {},
-            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"},
+            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps", "inferencesh-platform"},
             set(),
         ),
     ],
@@ -166,6 +188,26 @@ def test_install_alone(
     cli = python.parent / "inferencesh"
     top = subprocess.run([str(cli), "--help"], capture_output=True, text=True)
     assert top.returncode == 0, top.stderr
-    app = subprocess.run([str(cli), "app", "--help"], capture_output=True, text=True)
-    # The `app` group exists exactly when inferencesh-apps is installed (entry points).
-    assert (app.returncode == 0) == ("inferencesh-apps" in installed), app.stderr
+    # Each command group exists exactly when its distribution is installed (entry points);
+    # without it the command fails and names the distribution to install.
+    for group, owner in [("app", "inferencesh-apps"), ("dev", "inferencesh-platform")]:
+        run = subprocess.run([str(cli), group, "--help"], capture_output=True, text=True)
+        if owner in installed:
+            assert run.returncode == 0, run.stderr
+        else:
+            assert run.returncode == 1, (group, run.returncode, run.stderr)
+            assert f"pip install {owner}" in run.stderr, run.stderr
+
+
+def test_app_image_install_tests_the_seed_app(wheels: dict[str, Path], tmp_path: Path) -> None:
+    """An app image (core and apps only) runs an app; `inferencesh dev` there says what to add."""
+    python = _install(tmp_path, wheels, "inferencesh-apps")
+    cli = python.parent / "inferencesh"
+    test = subprocess.run(
+        [str(cli), "app", "test", str(SEED_APP)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert test.returncode == 0, test.stderr
+    assert "A RED FOX" in test.stdout, test.stdout
+    dev = subprocess.run([str(cli), "dev", str(SEED_APP)], capture_output=True, text=True)
+    assert dev.returncode == 1, dev.stderr
+    assert "pip install inferencesh-platform" in dev.stderr, dev.stderr

@@ -25,8 +25,8 @@ def _run(code: str, pythonpath: list[Path] | None = None, isolated: bool = False
 
 @pytest.fixture
 def fake_tree(tmp_path: Path) -> dict[str, Path]:
-    """Three sibling source roots shaped like the real distributions, with trivial contents."""
-    roots = {name: tmp_path / name for name in ("core", "agents", "apps")}
+    """Four sibling source roots shaped like the real distributions, with trivial contents."""
+    roots = {name: tmp_path / name for name in ("core", "agents", "apps", "platform")}
     (roots["core"] / "inferencesh/core").mkdir(parents=True)
     (roots["core"] / "inferencesh/__init__.py").write_text(CORE_INIT.read_text())
     (roots["core"] / "inferencesh/core/__init__.py").write_text("inference = 'core'\n")
@@ -36,10 +36,14 @@ def fake_tree(tmp_path: Path) -> dict[str, Path]:
     (roots["apps"] / "inferencesh/apps/__init__.py").write_text("BaseApp = 'apps'\n")
     (roots["apps"] / "inferencesh/models").mkdir(parents=True)
     (roots["apps"] / "inferencesh/models/__init__.py").write_text("ChatInput = 'models'\n")
+    (roots["platform"] / "inferencesh/platform").mkdir(parents=True)
+    (roots["platform"] / "inferencesh/platform/__init__.py").write_text("LocalPlatform = 'pl'\n")
     return roots
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(["core", "agents", "apps"])))
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(["core", "agents", "apps", "platform"]))
+)
 def test_siblings_found_in_any_sys_path_order(
     fake_tree: dict[str, Path], order: tuple[str, ...]
 ) -> None:
@@ -48,14 +52,16 @@ def test_siblings_found_in_any_sys_path_order(
         import inferencesh
         from inferencesh import inference, tool, BaseApp
         from inferencesh.models import ChatInput
-        print(inference, tool, BaseApp, ChatInput, len(inferencesh.__path__), inferencesh.__file__)
+        from inferencesh.platform import LocalPlatform
+        print(inference, tool, BaseApp, ChatInput, LocalPlatform, len(inferencesh.__path__))
+        print(inferencesh.__file__)
         """,
         [fake_tree[name] for name in order],
         isolated=True,
     )
     words = out.split()
-    assert words[:5] == ["core", "agents", "apps", "models", "3"]
-    assert words[5].startswith(str(fake_tree["core"]))
+    assert words[:6] == ["core", "agents", "apps", "models", "pl", "4"]
+    assert words[6].startswith(str(fake_tree["core"]))
 
 
 def test_missing_sibling_names_its_distribution(fake_tree: dict[str, Path]) -> None:
@@ -74,6 +80,46 @@ def test_missing_sibling_names_its_distribution(fake_tree: dict[str, Path]) -> N
         isolated=True,
     )
     assert out.split() == ["ok", "BaseApp", "ok", "tool"]
+
+
+def test_missing_sibling_module_names_its_distribution(fake_tree: dict[str, Path]) -> None:
+    """`import inferencesh.<package>` of a missing sibling says what to install, keeping `name`."""
+    out = _run(
+        """
+        import importlib
+        for module in ["inferencesh.agents", "inferencesh.platform", "inferencesh.models"]:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                print(exc.name, "|", exc)
+        import inferencesh.apps  # installed: found as usual
+        """,
+        [fake_tree["core"], fake_tree["apps"]],
+        isolated=True,
+    )
+    lines = out.splitlines()
+    assert [line.split(" | ")[0] for line in lines] == [
+        "inferencesh.agents",
+        "inferencesh.platform",
+    ]
+    assert "pip install inferencesh-agents" in lines[0]
+    assert "pip install inferencesh-platform" in lines[1]
+
+
+def test_unknown_submodule_is_a_plain_module_not_found(fake_tree: dict[str, Path]) -> None:
+    out = _run(
+        """
+        try:
+            import inferencesh.no_such_module
+        except ModuleNotFoundError as exc:
+            print(exc.name, "|", exc)
+        """,
+        [fake_tree["core"]],
+        isolated=True,
+    )
+    assert (
+        out.strip() == "inferencesh.no_such_module | No module named 'inferencesh.no_such_module'"
+    )
 
 
 def test_unknown_name_is_attribute_error(fake_tree: dict[str, Path]) -> None:
@@ -116,7 +162,7 @@ def test_import_does_not_load_siblings_eagerly() -> None:
         """
     )
     assert "inferencesh.agents" not in out and "inferencesh.apps" not in out
-    assert "inferencesh.models" not in out
+    assert "inferencesh.models" not in out and "inferencesh.platform" not in out
 
 
 def test_every_export_resolves_to_its_owner() -> None:

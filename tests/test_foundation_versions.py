@@ -28,10 +28,14 @@ def _copy_tree(dst: Path) -> Path:
     return dst
 
 
+_EXPECTED = 4 + 1 + 9
+
+
 def test_all_versions_and_pins_agree() -> None:
     found = bump_version.current_versions()
-    # 3 version files + meta version + 5 sibling pins (agents, apps -> core; meta -> all three)
-    assert len(found) == 9, found
+    # 4 version files + meta version + 9 sibling pins (agents, apps -> core; platform -> core,
+    # agents, apps; meta -> all four)
+    assert len(found) == _EXPECTED, found
     assert "<missing>" not in found.values()
     assert len(set(found.values())) == 1, f"versions drifted: {found}"
 
@@ -41,12 +45,14 @@ def test_installed_versions_match_source() -> None:
     import inferencesh.agents
     import inferencesh.apps
     import inferencesh.core
+    import inferencesh.platform
 
     expected = set(bump_version.current_versions().values())
     assert {
         inferencesh.core.__version__,
         inferencesh.agents.__version__,
         inferencesh.apps.__version__,
+        inferencesh.platform.__version__,
         inferencesh.__version__,
     } == expected
 
@@ -56,7 +62,7 @@ def test_bump_moves_everything(tmp_path: Path) -> None:
     bump_version.bump("7.8.9rc1", root)
     found = bump_version.current_versions(root)
     assert set(found.values()) == {"7.8.9rc1"}, found
-    assert len(found) == 9
+    assert len(found) == _EXPECTED
 
 
 def test_drift_is_detected(tmp_path: Path) -> None:

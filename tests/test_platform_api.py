@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from inferencesh.apps.platform.launcher import LocalPlatform
 from inferencesh.core.types import Task, TaskStatus
+from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import api_client, data, run, write_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -531,7 +531,7 @@ def test_session_calls_run_in_order_on_one_worker(http: httpx.Client) -> None:
 
 
 def test_restart_keeps_results_and_fails_running_tasks(tmp_path: Path) -> None:
-    from inferencesh.apps.platform.launcher import free_port
+    from inferencesh.platform.launcher import free_port
 
     port = free_port()
     first = LocalPlatform([EXAMPLES / "slow", EXAMPLES / "files"], data_dir=tmp_path, port=port)

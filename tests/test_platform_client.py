@@ -22,7 +22,7 @@ from inferencesh import (
     async_inference,
     inference,
 )
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"

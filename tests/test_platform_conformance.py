@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import api_client, data, run, write_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from inferencesh.apps.platform.config import PlatformConfig
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.server import Platform
+from inferencesh.platform.config import PlatformConfig
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.server import Platform
 from platform_testkit import api_client, data, run, wait_status, write_app
 
 ROOT = Path(__file__).resolve().parent.parent

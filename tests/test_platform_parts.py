@@ -15,16 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
-from inferencesh.apps.platform.config import discover_apps, load_app
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.responses import (
+from inferencesh.platform.config import discover_apps, load_app
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.responses import (
     ok,
     problem,
     problem_from,
     read_json,
     stream_response,
 )
-from inferencesh.apps.platform.store import Store
+from inferencesh.platform.store import Store
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -199,7 +199,7 @@ def test_store_keeps_records_across_connections(tmp_path: Path) -> None:
 
 
 def test_warm_starts_a_worker_per_app_before_any_task(tmp_path: Path) -> None:
-    from inferencesh.apps.platform.launcher import LocalPlatform
+    from inferencesh.platform.launcher import LocalPlatform
 
     with LocalPlatform(
         [EXAMPLES / "hello", EXAMPLES / "counter"], data_dir=tmp_path, args=["--warm"]
@@ -225,7 +225,7 @@ def test_a_server_started_by_a_launcher_that_dies_shuts_down(tmp_path: Path) -> 
     launcher = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from inferencesh.apps.platform.launcher import LocalPlatform\n"
+        "from inferencesh.platform.launcher import LocalPlatform\n"
         f"platform = LocalPlatform([{str(EXAMPLES / 'hello')!r}], data_dir={str(tmp_path)!r})\n"
         "platform.start()\n"
         f"Path({str(pid_file)!r}).write_text(str(platform.process.pid))\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import api_client, data
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 from inferencesh import NotFoundError, inference
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig, discover_apps
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.refs import (
+from inferencesh.platform.config import AppEntry, PlatformConfig, discover_apps
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.refs import (
     AliasError,
     Aliases,
     AppRef,
@@ -22,7 +22,7 @@ from inferencesh.apps.platform.refs import (
     UnknownAppError,
     parse_ref,
 )
-from inferencesh.apps.platform.server import Platform
+from inferencesh.platform.server import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "apps"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from inferencesh import app_tool, inference
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.sources import MAX_DIR_ENTRIES, CodeWatch, fingerprint
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.sources import MAX_DIR_ENTRIES, CodeWatch, fingerprint
 from platform_testkit import api_client, data, run, wait_status, write_app
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "apps"

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from inferencesh.apps.platform.config import PlatformConfig, load_app
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.scheduler import AppPool
-from inferencesh.apps.platform.sources import CodeWatch, fingerprint
-from inferencesh.apps.platform.workers import WorkerError
+from inferencesh.platform.config import PlatformConfig, load_app
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.scheduler import AppPool
+from inferencesh.platform.sources import CodeWatch, fingerprint
+from inferencesh.platform.workers import WorkerError
 from platform_testkit import api_client, data, run, wait_status, write_app
 
 COMPLETED, FAILED, RUNNING = 10, 11, 7

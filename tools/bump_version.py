@@ -6,7 +6,7 @@
 
 The version lives in ``src/inferencesh/<pkg>/_version.py`` of each code distribution (read by
 hatch's version source) and in the meta-package's ``pyproject.toml``; the ``==`` pins on
-``inferencesh-core``/``-agents``/``-apps`` are rewritten in every ``pyproject.toml``.
+``inferencesh-core``/``-agents``/``-apps``/``-platform`` are rewritten in every ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_DISTS = ("core", "agents", "apps")
+CODE_DISTS = ("core", "agents", "apps", "platform")
 META = "packages/inferencesh/pyproject.toml"
 # PEP 440 in its normalized spelling only (no leading zeros, no `-rc`/`v`), so the tag, the files
 # and the built metadata (which build back-ends normalize) all say the same string.
 _N = r"(?:0|[1-9]\d*)"
 VERSION_RE = re.compile(rf"{_N}\.{_N}\.{_N}(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?")
-PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps))==[^"]*"')
+PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps|platform))==[^"]*"')
 FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
 
@@ -45,7 +45,9 @@ def current_versions(root: Path = ROOT) -> dict[str, str]:
     match = META_RE.search((root / META).read_text())
     found[META] = match.group(1) if match else "<missing>"
     for path in _pyprojects(root):
-        for pin in re.finditer(r'"(inferencesh-(?:core|agents|apps))==([^"]*)"', path.read_text()):
+        for pin in re.finditer(
+            r'"(inferencesh-(?:core|agents|apps|platform))==([^"]*)"', path.read_text()
+        ):
             found[f"{path.relative_to(root)}:{pin.group(1)}"] = pin.group(2)
     return found
 

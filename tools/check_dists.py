@@ -37,6 +37,8 @@ class Dist:
     pinned: frozenset[str]  # the subset pinned with `==` to our own version
 
 
+_OURS = ("inferencesh-core", "inferencesh-agents", "inferencesh-apps", "inferencesh-platform")
+
 DISTS = [
     Dist(
         "inferencesh-core",
@@ -62,10 +64,25 @@ DISTS = [
         frozenset({"inferencesh-core"}),
     ),
     Dist(
+        "inferencesh-platform",
+        ("inferencesh/platform/",),
+        frozenset(
+            {
+                "inferencesh-core",
+                "inferencesh-agents",
+                "inferencesh-apps",
+                "starlette",
+                "uvicorn",
+                "pyyaml",
+            }
+        ),
+        frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),
+    ),
+    Dist(
         "inferencesh",
         (),
-        frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),
-        frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),
+        frozenset(_OURS),
+        frozenset(_OURS),
     ),
 ]
 

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from inferencesh import inference
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "examples" / "apps" / "hello"

@@ -6,7 +6,7 @@
     python3 tools/run.py agents  # agents on the local platform, thinking with the scripted model
     python3 tools/run.py env     # only create/refresh the dev environment (.venv)
 
-The dev environment is a virtual environment in ``.venv`` with the four distributions
+The dev environment is a virtual environment in ``.venv`` with the five distributions
 installed editable plus the ``dev`` dependency group of the root ``pyproject.toml``. It is
 rebuilt when any ``pyproject.toml`` changes. Only the Python standard library is used here,
 so this runs on a fresh machine with nothing but Python and git.
@@ -24,7 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-PACKAGES = ["inferencesh-core", "inferencesh-agents", "inferencesh-apps", "inferencesh"]
+PACKAGES = [
+    "inferencesh-core",
+    "inferencesh-agents",
+    "inferencesh-apps",
+    "inferencesh-platform",
+    "inferencesh",
+]
 STAMP = VENV / ".inferencesh-stamp"
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from inferencesh import inference, string, tool
-from inferencesh.apps.platform.launcher import LocalPlatform
+from inferencesh.platform.launcher import LocalPlatform
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE.parent / "apps"

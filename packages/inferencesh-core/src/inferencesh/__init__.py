@@ -1,10 +1,11 @@
 """The inference.sh Python SDK.
 
-This package is shared by three distributions that install separately:
+This package is shared by four distributions that install separately:
 
 * ``inferencesh-core`` (this file): the client for tasks, files and sessions.
 * ``inferencesh-agents``: the agent chat client and the tool builder.
-* ``inferencesh-apps``: ``BaseApp`` and friends for app authors, the runtime and the local platform.
+* ``inferencesh-apps``: ``BaseApp`` and friends for app authors, the runtime and the worker.
+* ``inferencesh-platform``: the local platform (``inferencesh dev``).
 
 The names below are re-exported lazily, so ``import inferencesh`` stays cheap and a name whose
 distribution is missing raises an ``ImportError`` that says what to install.
@@ -21,12 +22,47 @@ Example:
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-# Sibling distributions install `inferencesh/agents`, `inferencesh/apps` and `inferencesh/models`
-# without an `__init__.py` of their own; this finds them on any `sys.path` entry, in any order.
+# Sibling distributions install `inferencesh/agents`, `inferencesh/apps`, `inferencesh/models`
+# and `inferencesh/platform` without an `__init__.py` of their own; this finds them on any
+# `sys.path` entry, in any order.
 __path__ = pkgutil.extend_path(__path__, __name__)
+
+# The packages of the sibling distributions: importing one that is not installed names the
+# distribution to install instead of a bare "No module named ...".
+_SIBLINGS = {
+    "inferencesh.agents": "inferencesh-agents",
+    "inferencesh.apps": "inferencesh-apps",
+    "inferencesh.models": "inferencesh-apps",
+    "inferencesh.platform": "inferencesh-platform",
+}
+
+
+class _MissingSibling(importlib.abc.MetaPathFinder):
+    """Last on ``sys.meta_path``: asked only when no other finder found the module."""
+
+    inferencesh_missing_sibling = True  # found again after a reload of this module
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> None:
+        distribution = _SIBLINGS.get(fullname)
+        if distribution is not None:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r}: it is provided by the `{distribution}` "
+                f"distribution, which is not installed. Install it with: pip install {distribution}",
+                name=fullname,
+            )
+
+
+if not any(getattr(f, "inferencesh_missing_sibling", False) for f in sys.meta_path):
+    sys.meta_path.append(_MissingSibling())
 
 _CORE = ("inferencesh.core", "inferencesh-core")
 _AGENTS = ("inferencesh.agents", "inferencesh-agents")

@@ -44,22 +44,44 @@ def build_parser() -> argparse.ArgumentParser:
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         register: Register = ep.load()
         register(commands)
+    for name, distribution in COMMAND_GROUPS.items():
+        if name not in commands.choices:
+            _register_missing(commands, name, distribution)
     return parser
+
+
+# The command groups of the sibling distributions, so that a command whose distribution is not
+# installed says what to install instead of argparse's "invalid choice".
+COMMAND_GROUPS = {"app": "inferencesh-apps", "dev": "inferencesh-platform"}
+
+
+def _register_missing(commands: Any, name: str, distribution: str) -> None:
+    def missing(_args: argparse.Namespace) -> int:
+        print(
+            f"`inferencesh {name}` is provided by the `{distribution}` distribution, which is not "
+            f"installed. Install it with: pip install {distribution}",
+            file=sys.stderr,
+        )
+        return 1
+
+    # Whatever follows the command (`--help` included) is left for the real one: say what to
+    # install instead of parsing it.
+    missing.missing_group = True  # type: ignore[attr-defined]
+    parser = commands.add_parser(
+        name, help=f"(not installed: pip install {distribution})", add_help=False
+    )
+    parser.set_defaults(func=missing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     func: Callable[[Any], int] | None = getattr(args, "func", None)
+    if extra and not getattr(func, "missing_group", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if func is None:
         parser.print_help(sys.stderr)
-        if not any(True for _ in entry_points(group=ENTRY_POINT_GROUP)):
-            print(
-                "\nNo command groups are installed. For `inferencesh app` and `inferencesh dev`,"
-                " install them with: pip install inferencesh-apps",
-                file=sys.stderr,
-            )
         return 2
     return int(func(args) or 0)
 

@@ -22,17 +22,17 @@ from typing import Any
 
 import httpx
 import msgspec
-from inferencesh.apps.platform import wire
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.files import FileStore
-from inferencesh.apps.platform.ids import new_id, now_iso
-from inferencesh.apps.platform.scheduler import AppPool
-from inferencesh.apps.platform.sessions import Session, SessionManager
-from inferencesh.apps.platform.store import Store
-from inferencesh.apps.platform.workers import Worker, WorkerError, WorkerLost
 from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
 from inferencesh.core.types import TaskStatus as Status
+from inferencesh.platform import wire
+from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.files import FileStore
+from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.scheduler import AppPool
+from inferencesh.platform.sessions import Session, SessionManager
+from inferencesh.platform.store import Store
+from inferencesh.platform.workers import Worker, WorkerError, WorkerLost
 
 __all__ = ["RunSpec", "TaskManager"]
 

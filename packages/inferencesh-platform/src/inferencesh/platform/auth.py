@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from inferencesh.apps.platform.responses import problem
+from inferencesh.platform.responses import problem
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 

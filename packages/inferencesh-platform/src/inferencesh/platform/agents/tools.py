@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from inferencesh.apps.platform.ids import now_iso
+from inferencesh.platform.ids import now_iso
 
 from . import internal
 from .hub import LiveChat, Record
@@ -42,7 +42,7 @@ TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "internal")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 # Built-in capabilities that are ordinary app tools on the platform; the refs can be
-# re-pointed with aliases (see inferencesh.apps.platform.refs).
+# re-pointed with aliases (see inferencesh.platform.refs).
 CAPABILITY_APPS = {
     "web_search": ("local/web-search", "Search the web and return the top results.", "query"),
     "code_execution": ("local/code-execution", "Run Python code and return its output.", "code"),

@@ -19,9 +19,9 @@ import contextlib
 import logging
 from typing import Any
 
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig, load_app
-from inferencesh.apps.platform.sources import CodeWatch
-from inferencesh.apps.platform.workers import Worker, WorkerError
+from inferencesh.platform.config import AppEntry, PlatformConfig, load_app
+from inferencesh.platform.sources import CodeWatch
+from inferencesh.platform.workers import Worker, WorkerError
 
 __all__ = ["AppPool"]
 
@@ -128,7 +128,7 @@ class AppPool:
 
     async def acquire(self, setup_key: str) -> Worker:
         """A worker for one run, waiting in line when the pool is at its limit; a
-        :class:`~inferencesh.apps.platform.workers.WorkerError` once the pool is closed."""
+        :class:`~inferencesh.platform.workers.WorkerError` once the pool is closed."""
         if self._closed:
             raise WorkerError(f"{self.app.ref}: the local platform is shutting down")
         self.check_code()
@@ -253,7 +253,7 @@ class AppPool:
         Read from a worker borrowed through the normal :meth:`acquire`/:meth:`release`, so it
         takes an idle worker (or starts one that then stays warm for the tasks that follow) and
         waits in line like a task when all are busy, never taking one a task holds. Raises
-        :class:`~inferencesh.apps.platform.workers.WorkerError` (or an HTTP error) when no
+        :class:`~inferencesh.platform.workers.WorkerError` (or an HTTP error) when no
         worker can be had or it does not answer.
         """
         self.check_code()

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.ids import new_id
 from inferencesh.core.chat import ChatMessage, ToolInvocation
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.ids import new_id
 
 from . import wire
 from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record

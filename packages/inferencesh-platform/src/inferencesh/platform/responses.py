@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from inferencesh.apps.platform.errors import PlatformError
+from inferencesh.platform.errors import PlatformError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 

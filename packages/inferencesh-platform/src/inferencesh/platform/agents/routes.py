@@ -1,6 +1,6 @@
 """HTTP routes of the agent loop (mounted by the local platform behind its API-key auth).
 
-Errors are raised as :class:`~inferencesh.apps.platform.errors.PlatformError` (``RequestError``
+Errors are raised as :class:`~inferencesh.platform.errors.PlatformError` (``RequestError``
 is one); the platform's error handler turns them into its envelopes.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inferencesh.apps.platform.responses import read_json, stream_response
 from inferencesh.core.chat import AgentRunResponse
+from inferencesh.platform.responses import read_json, stream_response
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route

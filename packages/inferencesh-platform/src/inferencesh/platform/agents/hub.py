@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from inferencesh.apps.platform.ids import new_id, now_iso
 from inferencesh.core.chat import AgentRun, Chat, ChatMessage, Interrupt, ToolInvocation
 from inferencesh.core.types import ResourceStatus
+from inferencesh.platform.ids import new_id, now_iso
 
 from . import wire
 from .store import ChatStore, Record

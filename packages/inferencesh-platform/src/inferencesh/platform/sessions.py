@@ -14,11 +14,11 @@ import dataclasses
 import time
 from typing import Any
 
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.ids import iso, new_id, now_iso
-from inferencesh.apps.platform.store import Store
-from inferencesh.apps.platform.workers import Worker, WorkerError
+from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.ids import iso, new_id, now_iso
+from inferencesh.platform.store import Store
+from inferencesh.platform.workers import Worker, WorkerError
 
 __all__ = ["Session", "SessionManager"]
 

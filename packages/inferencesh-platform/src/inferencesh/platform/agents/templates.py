@@ -9,7 +9,7 @@ optional ``@version`` suffix, which is accepted and ignored (a file has one vers
 A file named ``aliases.yaml`` (or ``aliases.yml``/``aliases.json``) in an agents directory is not an
 agent: it maps app refs (``infsh/claude-sonnet-4``) to local apps (``local/scripted-model``), so
 configs written for the cloud run unchanged on one machine. The platform reads and applies those
-files with its other alias files, in :mod:`inferencesh.apps.platform.refs`.
+files with its other alias files, in :mod:`inferencesh.platform.refs`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inferencesh.apps.platform.refs import ALIAS_FILE_NAMES, RefError, parse_ref
+from inferencesh.platform.refs import ALIAS_FILE_NAMES, RefError, parse_ref
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 

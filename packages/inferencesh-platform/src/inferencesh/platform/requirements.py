@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from inferencesh.apps.platform.errors import PlatformError
 from inferencesh.core.types import RequirementError
+from inferencesh.platform.errors import PlatformError
 
 __all__ = ["check_requirements"]
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from inferencesh.apps.platform.agents.tasks import TaskRunner
+from inferencesh.platform.agents.tasks import TaskRunner
 
 _DONE = {"id": "t1", "status": 10, "output": {"text": "hi"}}
 

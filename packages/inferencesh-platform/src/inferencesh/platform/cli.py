@@ -175,9 +175,9 @@ def _bind(host: str, port: int) -> socket.socket:
 def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
-    from inferencesh.apps.platform.config import PlatformConfig, discover_apps
-    from inferencesh.apps.platform.refs import AliasError, Aliases
-    from inferencesh.apps.platform.server import create_app
+    from inferencesh.platform.config import PlatformConfig, discover_apps
+    from inferencesh.platform.refs import AliasError, Aliases
+    from inferencesh.platform.server import create_app
 
     try:
         apps = discover_apps(list(args.app_dirs) or [Path(".")])

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import yaml
-from inferencesh.apps.platform.config import AppEntry
+from inferencesh.platform.config import AppEntry
 
 __all__ = [
     "Alias",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from inferencesh.apps.platform.responses import ok
+from inferencesh.platform.responses import ok
 from starlette.requests import Request
 from starlette.responses import Response
 

@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from inferencesh.apps.platform.auth import Signer
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.ids import new_id, now_iso
-from inferencesh.apps.platform.store import Store
+from inferencesh.platform.auth import Signer
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.store import Store
 
 __all__ = ["CATEGORIES", "TASK_FILE_ROLES", "FileStore"]
 

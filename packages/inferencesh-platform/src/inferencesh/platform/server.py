@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from inferencesh.apps.platform import wire
-from inferencesh.apps.platform.auth import AuthMiddleware, Signer, load_or_create_key
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig
-from inferencesh.apps.platform.errors import PlatformError
-from inferencesh.apps.platform.files import TASK_FILE_ROLES, FileStore
-from inferencesh.apps.platform.refs import (
+from inferencesh.core._time import parse_rfc3339
+from inferencesh.core.types import RequirementError, ResourceStatus
+from inferencesh.platform import wire
+from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
+from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.files import TASK_FILE_ROLES, FileStore
+from inferencesh.platform.refs import (
     AliasError,
     Aliases,
     AppResolver,
@@ -27,8 +29,8 @@ from inferencesh.apps.platform.refs import (
     Resolved,
     UnknownAppError,
 )
-from inferencesh.apps.platform.requirements import check_requirements
-from inferencesh.apps.platform.responses import (
+from inferencesh.platform.requirements import check_requirements
+from inferencesh.platform.responses import (
     encode,
     encode_sorted,
     ok,
@@ -37,12 +39,10 @@ from inferencesh.apps.platform.responses import (
     read_json,
     stream_response,
 )
-from inferencesh.apps.platform.sessions import SessionManager
-from inferencesh.apps.platform.store import Store
-from inferencesh.apps.platform.tasks import RunSpec, TaskManager
-from inferencesh.apps.platform.workers import remove_leftovers
-from inferencesh.core._time import parse_rfc3339
-from inferencesh.core.types import RequirementError, ResourceStatus
+from inferencesh.platform.sessions import SessionManager
+from inferencesh.platform.store import Store
+from inferencesh.platform.tasks import RunSpec, TaskManager
+from inferencesh.platform.workers import remove_leftovers
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -605,22 +605,16 @@ class _StripV1:
 
 def _load_agents(ctx: PlatformContext) -> Any:
     try:
-        module = importlib.import_module("inferencesh.apps.platform.agents")
+        module = importlib.import_module("inferencesh.platform.agents")
     except (ImportError, SyntaxError) as exc:
-        if not (
-            isinstance(exc, ModuleNotFoundError) and exc.name == "inferencesh.apps.platform.agents"
-        ):
+        if not (isinstance(exc, ModuleNotFoundError) and exc.name == "inferencesh.platform.agents"):
             # Tasks, files and sessions must not depend on the agent loop being importable.
-            log.warning(
-                "agent routes disabled: cannot import inferencesh.apps.platform.agents: %s", exc
-            )
+            log.warning("agent routes disabled: cannot import inferencesh.platform.agents: %s", exc)
         return None
     try:
         return module.create_routes(ctx)
     except Exception:  # logged with its traceback; tasks keep working without agents
-        log.exception(
-            "agent routes disabled: inferencesh.apps.platform.agents.create_routes failed"
-        )
+        log.exception("agent routes disabled: inferencesh.platform.agents.create_routes failed")
         return None
 
 

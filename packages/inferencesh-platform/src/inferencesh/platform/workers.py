@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig
-from inferencesh.apps.platform.ids import new_id
+from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.ids import new_id
 
 __all__ = ["Worker", "WorkerError", "WorkerLost", "remove_leftovers"]
 

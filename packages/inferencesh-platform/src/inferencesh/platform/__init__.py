@@ -3,10 +3,11 @@
 Start it with ``inferencesh dev [APP_DIR ...]``, or build the ASGI app with :func:`create_app`.
 """
 
-from inferencesh.apps.platform.config import AppEntry, PlatformConfig, discover_apps, load_app
-from inferencesh.apps.platform.launcher import LocalPlatform
-from inferencesh.apps.platform.refs import Aliases, AppRef, AppResolver, parse_ref
-from inferencesh.apps.platform.server import PlatformContext, create_app
+from inferencesh.platform._version import __version__
+from inferencesh.platform.config import AppEntry, PlatformConfig, discover_apps, load_app
+from inferencesh.platform.launcher import LocalPlatform
+from inferencesh.platform.refs import Aliases, AppRef, AppResolver, parse_ref
+from inferencesh.platform.server import PlatformContext, create_app
 
 __all__ = [
     "Aliases",
@@ -20,4 +21,5 @@ __all__ = [
     "discover_apps",
     "load_app",
     "parse_ref",
+    "__version__",
 ]
