@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from inferencesh.platform.agents.hub import ChatHub, TransitionError, can_move
-from inferencesh.platform.agents.internal import ToolFailure
+from inferencesh.platform.agents.internal_tools import ToolFailure
 from inferencesh.platform.agents.loop import AgentRuntime, RequestError, normalize_config
 from inferencesh.platform.agents.store import ChatStore
 from inferencesh.platform.agents.templates import TemplateError, TemplateRegistry, split_ref
-from inferencesh.platform.agents.tools import ConfigError, collect_tools, parse_arguments
+from inferencesh.platform.agents.tool_calls import ConfigError, collect_tools, parse_arguments
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.refs import Aliases, AppResolver
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from inferencesh.platform.config import PlatformConfig, load_app
 from inferencesh.platform.launcher import LocalPlatform
-from inferencesh.platform.scheduler import AppPool
+from inferencesh.platform.pool import AppPool
 from inferencesh.platform.sources import CodeWatch, fingerprint
 from inferencesh.platform.workers import WorkerError
 from platform_testkit import api_client, data, run, wait_status, write_app

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from inferencesh.platform.agents.tasks import TaskRunner
+from inferencesh.platform.agents.task_runner import TaskRunner
 
 _DONE = {"id": "t1", "status": 10, "output": {"text": "hi"}}
 

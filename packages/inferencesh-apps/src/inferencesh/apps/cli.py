@@ -301,7 +301,7 @@ async def _test(
     function: str | None,
     stdout: TextIO,
 ) -> int:
-    from inferencesh.apps.runtime.executor import _format_traceback
+    from inferencesh.apps.runtime.runner import _format_traceback
     from inferencesh.core.cli import json_for
 
     err = sys.stderr

@@ -66,7 +66,7 @@ class PlatformConfig:
     """Start one worker per app at start-up instead of on the first task."""
     reload: bool = True
     """Apply edits of an app's code to its next task: workers started before are retired
-    (see :mod:`.scheduler`). Off, workers keep the code they started with."""
+    (see :mod:`.pool`). Off, workers keep the code they started with."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
     worker_command: list[str] = dataclasses.field(

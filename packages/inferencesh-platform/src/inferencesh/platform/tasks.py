@@ -29,7 +29,7 @@ from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
 from inferencesh.platform.ids import new_id, now_iso
-from inferencesh.platform.scheduler import AppPool
+from inferencesh.platform.pool import AppPool
 from inferencesh.platform.sessions import Session, SessionManager
 from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError, WorkerLost

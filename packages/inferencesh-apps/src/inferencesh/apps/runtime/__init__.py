@@ -19,7 +19,9 @@ from inferencesh.apps.runtime.events import (
     StatusEvent,
     is_final,
 )
-from inferencesh.apps.runtime.executor import (
+from inferencesh.apps.runtime.functions import AppFunction, discover_functions
+from inferencesh.apps.runtime.loader import AppLoadError, LoadedApp, load_app
+from inferencesh.apps.runtime.runner import (
     AppRunner,
     BusyError,
     RunCancelled,
@@ -28,8 +30,6 @@ from inferencesh.apps.runtime.executor import (
     RunResult,
     format_validation_error,
 )
-from inferencesh.apps.runtime.functions import AppFunction, discover_functions
-from inferencesh.apps.runtime.loader import AppLoadError, LoadedApp, load_app
 from inferencesh.apps.runtime.schemas import app_schemas
 
 __all__ = [

@@ -4,7 +4,7 @@ A turn (platform-protocol §5.3): store the user message and a ``pending`` assis
 the chat ``busy``; build the core LLM app's input (system prompt with preloaded skills, earlier
 messages with their tool calls and results, attachments, tools in function form, model
 settings); run the core app as a task on this platform and stream its growing reply into the
-assistant message; run every tool call of the reply in parallel (by type, see :mod:`.tools`);
+assistant message; run every tool call of the reply in parallel (by type, see :mod:`.tool_calls`);
 feed the results back as a new model call; stop when the model calls no tool or calls
 ``finish``, or when the step limit is reached. The loop's state is the stored records, so a turn
 waiting on a person resumes after a restart.
@@ -30,11 +30,11 @@ from inferencesh.platform.ids import new_id
 
 from . import wire
 from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
-from .internal import ToolFailure, fetch_skill
+from .internal_tools import ToolFailure, fetch_skill
 from .store import ChatStore
-from .tasks import TaskError, TaskRunner
+from .task_runner import TaskError, TaskRunner
 from .templates import TemplateError, TemplateRegistry
-from .tools import (
+from .tool_calls import (
     AppSchemaLookup,
     ConfigError,
     ToolSpec,

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .internal import CATALOGUE
+from .internal_tools import CATALOGUE
 from .loop import AgentRuntime, RequestError
 from .wire import respond
 

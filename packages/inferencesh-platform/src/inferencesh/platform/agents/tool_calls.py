@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from inferencesh.platform.ids import now_iso
 
-from . import internal
+from . import internal_tools
 from .hub import LiveChat, Record
-from .internal import ToolFailure
-from .tasks import TaskError
+from .internal_tools import ToolFailure
+from .task_runner import TaskError
 
 if TYPE_CHECKING:
     from .loop import AgentRuntime
@@ -134,7 +134,7 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
                 }
         elif kind in ("hook", "http", "call") and not section.get("url"):
             raise ConfigError(f"{where}.{kind}.url is missing")
-        elif kind == "internal" and name not in internal.HANDLERS:
+        elif kind == "internal" and name not in internal_tools.HANDLERS:
             raise ConfigError(f"{where}: unknown internal tool {name!r}")
         add(
             ToolSpec(
@@ -153,19 +153,19 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
     flags = config.get("internal_tools") or {}
     if not isinstance(flags, dict):
         raise ConfigError("agent_config.internal_tools must be an object of switches")
-    groups = (("plan", internal.PLAN_TOOLS), ("memory", internal.MEMORY_TOOLS))
+    groups = (("plan", internal_tools.PLAN_TOOLS), ("memory", internal_tools.MEMORY_TOOLS))
     for flag, table in groups:
         if flags.get(flag, True):
             for name, (description, params) in table.items():
                 add(ToolSpec(name, "internal", description, params, name), f"internal_tools.{flag}")
     if flags.get("finish", is_child) or config.get("output_schema") is not None:
-        description, params = internal.finish_tool(config.get("output_schema"))
+        description, params = internal_tools.finish_tool(config.get("output_schema"))
         add(ToolSpec("finish", "internal", description, params, "finish"), "internal_tools.finish")
     on_demand = [
         s for s in config.get("skills") or [] if isinstance(s, dict) and not s.get("preload")
     ]
     if on_demand and flags.get("skills", True):
-        description, params = internal.skill_tool(on_demand)
+        description, params = internal_tools.skill_tool(on_demand)
         add(ToolSpec("skill_get", "internal", description, params, "skill_get"), "skills")
     for flag, (ref, description, arg) in CAPABILITY_APPS.items():
         value = flags.get(flag)
@@ -297,8 +297,8 @@ async def execute(
             await runtime.wait_resolved(invocation, ("awaiting_input",))
             return
         if spec.type == "internal":
-            ctx = internal.InternalContext(hub, live, runtime.http)
-            result, data = await internal.HANDLERS[spec.name](ctx, args)
+            ctx = internal_tools.InternalContext(hub, live, runtime.http)
+            result, data = await internal_tools.HANDLERS[spec.name](ctx, args)
             hub.update_invocation(live, invocation, status="completed", result=result, data=data)
             return
         if spec.type == "app":
