@@ -301,7 +301,7 @@ async def _test(
     function: str | None,
     stdout: TextIO,
 ) -> int:
-    from inferencesh.apps.runtime.runner import _format_traceback
+    from inferencesh.apps.runtime.errors import format_traceback
     from inferencesh.core.cli import json_for
 
     err = sys.stderr
@@ -322,7 +322,7 @@ async def _test(
         try:
             await runner.unload()
         except Exception as exc:  # noqa: BLE001 - reported below, after the run's own outcome
-            print(_format_traceback(exc), file=err)
+            print(format_traceback(exc), file=err)
             unload_error = exc
     if final is not None and final["type"] == "result":
         print(json_for(final["output"], stdout), file=stdout)

@@ -4,38 +4,36 @@
 asyncio task and produces :mod:`events <inferencesh.apps.runtime.events>`; the worker streams
 them over HTTP and ``inferencesh app test`` prints them. One call runs at a time.
 
-Sync app methods run on one dedicated thread (the same one for ``setup`` and every call, so
-thread-bound resources made in ``setup`` keep working) and never block the event loop. Async
-methods run on the loop.
+Async app methods run on the event loop; sync ones on the app's one thread
+(:mod:`~inferencesh.apps.runtime.app_thread`). What a call returns or yields becomes its output
+in :mod:`~inferencesh.apps.runtime.outputs`; how a failed run is reported is in
+:mod:`~inferencesh.apps.runtime.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import ctypes
 import inspect
 import json
-import os
-import queue
-import threading
-import traceback
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from inferencesh.apps.file import resolve_files
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.runtime._capture import LogCollector, capturing
+from inferencesh.apps.runtime.app_thread import AppThread, RunCancelled
+from inferencesh.apps.runtime.errors import (
+    RunFailed,
+    error_event,
+    format_traceback,
+    format_validation_error,
+)
 from inferencesh.apps.runtime.events import (
     ErrorEvent,
-    ErrorKind,
     LogEvent,
     LogType,
-    OutputEvent,
     ResultEvent,
     RunEvent,
     StatusEvent,
@@ -43,31 +41,24 @@ from inferencesh.apps.runtime.events import (
 )
 from inferencesh.apps.runtime.functions import AppFunction, Role
 from inferencesh.apps.runtime.loader import AppLoadError, LoadedApp, load_app
+from inferencesh.apps.runtime.outputs import dump_model, final_output
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["AppRunner", "BusyError", "RunCancelled", "RunHandle", "RunResult", "RunnerStatus"]
+__all__ = [
+    "AppRunner",
+    "BusyError",
+    "RunCancelled",
+    "RunHandle",
+    "RunResult",
+    "RunnerStatus",
+    "format_validation_error",
+]
 
 RunnerStatus = Literal["idle", "busy", "setup_failed"]
-_RUNTIME_DIR = str(Path(__file__).resolve().parent)
 
 
 class BusyError(RuntimeError):
     """A call was started while another is in flight (the worker answers 409)."""
-
-
-class RunCancelled(BaseException):
-    """Raised inside a sync app method when its run is cancelled.
-
-    A ``BaseException``, so ``except Exception`` in app code does not swallow it.
-    """
-
-
-class _RunFailed(Exception):
-    """Ends a run early with a given error event."""
-
-    def __init__(self, event: ErrorEvent) -> None:
-        super().__init__(event["error"])
-        self.event = event
 
 
 @dataclass
@@ -115,103 +106,6 @@ class RunResult:
         ]
 
 
-class _AppThread:
-    """The one thread sync app methods run on; a call on it can be interrupted."""
-
-    def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._interruptible = False
-        self.busy = False
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get()
-                if job is None:
-                    return
-                job()
-            except BaseException:  # noqa: BLE001 - a late interrupt must not kill the thread
-                continue
-
-    async def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        context = contextvars.copy_context()
-
-        def settle(ok: bool, value: Any) -> None:
-            if future.done():
-                return
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        def job() -> None:
-            with self._lock:
-                self._interruptible = True
-                self.busy = True
-            ok, value = True, None
-            try:
-                try:
-                    value = context.run(func, *args, **kwargs)
-                finally:
-                    with self._lock:
-                        self._interruptible = False
-                        # Drop an interrupt that arrived too late to hit the app's code.
-                        _set_async_exc(threading.get_ident(), None)
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-                ok, value = False, exc
-            # Idle before the result is delivered, so the next call never sees us busy.
-            self.busy = False
-            loop.call_soon_threadsafe(settle, ok, value)
-
-        self._jobs.put(job)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            self.interrupt()
-            raise
-
-    def post(self, func: Callable[[], Any]) -> None:
-        """Run ``func`` on the thread after the current call, without waiting for it."""
-
-        def job() -> None:
-            # Cleanup after an already-failed call: its own error adds nothing.
-            with contextlib.suppress(Exception):
-                func()
-
-        self._jobs.put(job)
-
-    def interrupt(self) -> bool:
-        """Raise :class:`RunCancelled` in the running app call, if any."""
-        with self._lock:
-            if not self._interruptible or self._thread.ident is None:
-                return False
-            _set_async_exc(self._thread.ident, RunCancelled)
-            return True
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until the current call has returned; ``False`` if it is still running."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self.busy:
-            if asyncio.get_running_loop().time() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
-
-    def stop(self) -> None:
-        self._jobs.put(None)
-
-
-def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None
-    )
-
-
 def _is_async(method: Any) -> bool:
     return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
 
@@ -236,7 +130,7 @@ class AppRunner:
         except Exception as exc:
             raise AppLoadError(
                 f"creating the app (`App()` in {app.directory / 'inference.py'}) failed: "
-                f"{type(exc).__name__}: {exc}\n{_format_traceback(exc)}"
+                f"{type(exc).__name__}: {exc}\n{format_traceback(exc)}"
             ) from exc
         self._setup_binding = app.setup_binding
         self._setup_key: str | None = None
@@ -244,7 +138,7 @@ class AppRunner:
         self._setup_failed = False
         self._setup_started = False
         self._active: RunHandle | None = None
-        self._thread = _AppThread(f"inferencesh-app-{app.name}")
+        self._thread = AppThread(f"inferencesh-app-{app.name}")
         self._unloaded = False
 
     @classmethod
@@ -474,12 +368,12 @@ class RunHandle:
         final: ResultEvent | ErrorEvent
         try:
             final = await self._phases()
-        except _RunFailed as failed:
+        except RunFailed as failed:
             final = failed.event
         except (asyncio.CancelledError, RunCancelled):
-            final = _error("cancelled", "the run was cancelled")
+            final = error_event("cancelled", "the run was cancelled")
         except BaseException as exc:  # the stream must end even on a runtime bug
-            final = _error("app", f"internal runtime error: {type(exc).__name__}: {exc}", exc)
+            final = error_event("app", f"internal runtime error: {type(exc).__name__}: {exc}", exc)
             if isinstance(exc, KeyboardInterrupt):
                 self._finish(final)
                 raise
@@ -499,14 +393,14 @@ class RunHandle:
         app = runner.app
         fn = app.functions.get(self.function)
         if fn is None:
-            raise _RunFailed(
-                _error(
+            raise RunFailed(
+                error_event(
                     "not_found",
                     f"function {self.function!r} not found; the app has: {', '.join(app.functions)}",
                 )
             )
         config = _validate(app.setup_model, self._setup or {}, "setup")
-        config_dump = _dump_model(config) if isinstance(config, BaseModel) else dict(config)
+        config_dump = dump_model(config) if isinstance(config, BaseModel) else dict(config)
         setup_key = json.dumps(config_dump, sort_keys=True, default=str)
         input_value = _validate(fn.input_model, self._input, "input")
         if setup_key != runner._setup_key:
@@ -533,9 +427,9 @@ class RunHandle:
                 raise
             except BaseException as exc:  # even KeyboardInterrupt: app code raised it
                 runner._setup_failed = True
-                collector.line(_format_traceback(exc))
-                raise _RunFailed(
-                    _error("setup", f"setup failed: {type(exc).__name__}: {exc}", exc)
+                collector.line(format_traceback(exc))
+                raise RunFailed(
+                    error_event("setup", f"setup failed: {type(exc).__name__}: {exc}", exc)
                 ) from exc
         runner._setup_key = key
         runner._setup_config = config_dump
@@ -549,57 +443,15 @@ class RunHandle:
                 method = getattr(runner.instance, fn.name)
                 args, kwargs = fn.binding.arguments(self._values(input_value, collector))
                 result = await runner._invoke(method, args, kwargs)
-                if hasattr(result, "__aiter__"):
-                    output = await self._drain_async(result, fn)
-                elif inspect.isgenerator(result):
-                    output = await self._drain_sync(result, fn)
-                else:
-                    output = _dump_output(result, fn)
-                _check_output_files(output, fn)
+                output = await final_output(result, fn, self._emit, runner._thread)
         except (asyncio.CancelledError, RunCancelled):
             raise
         except BaseException as exc:
             # `sys.exit()`, KeyboardInterrupt, ... raised by app code fail the call only: the
             # worker keeps serving.
-            collector.line(_format_traceback(exc))
-            raise _RunFailed(_error("app", f"{type(exc).__name__}: {exc}", exc)) from exc
+            collector.line(format_traceback(exc))
+            raise RunFailed(error_event("app", f"{type(exc).__name__}: {exc}", exc)) from exc
         return ResultEvent(type="result", output=output)
-
-    async def _drain_async(self, stream: Any, fn: AppFunction) -> dict[str, Any]:
-        last: dict[str, Any] | None = None
-        try:
-            async for item in stream:
-                if last is not None:
-                    self._emit(OutputEvent(type="output", output=last))
-                # Dump at once: apps often yield one object and keep mutating it.
-                last = _dump_output(item, fn)
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        if last is None:
-            raise RuntimeError(f"`{fn.name}` is a generator but yielded nothing")
-        return last
-
-    async def _drain_sync(self, stream: Any, fn: AppFunction) -> dict[str, Any]:
-        sentinel = object()
-        last: dict[str, Any] | None = None
-        try:
-            while True:
-                item = await self._runner._thread.call(next, stream, sentinel)
-                if item is sentinel:
-                    break
-                if last is not None:
-                    self._emit(OutputEvent(type="output", output=last))
-                last = _dump_output(item, fn)
-        except BaseException:
-            # Possibly cancelled, with the generator still on the thread: close it after.
-            self._runner._thread.post(stream.close)
-            raise
-        await self._runner._thread.call(stream.close)
-        if last is None:
-            raise RuntimeError(f"`{fn.name}` is a generator but yielded nothing")
-        return last
 
     def _values(self, primary: Any, collector: LogCollector) -> dict[Role, Any]:
         metadata = _metadata(self._metadata)
@@ -648,13 +500,15 @@ def _validate(model: type[BaseModel] | None, value: Any, root: str) -> Any:
     if model is None:
         return value
     if not isinstance(value, dict):
-        raise _RunFailed(
-            _error("validation", f"invalid {root}: expected a JSON object, got {_json_type(value)}")
+        raise RunFailed(
+            error_event(
+                "validation", f"invalid {root}: expected a JSON object, got {_json_type(value)}"
+            )
         )
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise _RunFailed(_error("validation", format_validation_error(exc, root))) from exc
+        raise RunFailed(error_event("validation", format_validation_error(exc, root))) from exc
 
 
 async def _resolve(value: Any, root: str) -> None:
@@ -663,26 +517,7 @@ async def _resolve(value: Any, root: str) -> None:
     try:
         await resolve_files(value)
     except Exception as exc:
-        raise _RunFailed(_error("validation", f"invalid {root}: {exc}")) from exc
-
-
-def format_validation_error(exc: ValidationError, root: str = "input") -> str:
-    """One line naming each bad field by path and the reason, e.g.
-    ``invalid input: count: Input should be a valid integer (got 'many')``."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        path = "".join(
-            f"[{part}]" if isinstance(part, int) else (f".{part}" if i else str(part))
-            for i, part in enumerate(error.get("loc", ()))
-        )
-        reason = error.get("msg", "invalid value")
-        if error.get("type") != "missing" and "input" in error:
-            shown = json.dumps(error["input"], default=str)
-            if len(shown) > 60:
-                shown = shown[:57] + "..."
-            reason = f"{reason} (got {shown})"
-        problems.append(f"{path or '(root)'}: {reason}")
-    return f"invalid {root}: " + "; ".join(problems)
+        raise RunFailed(error_event("validation", f"invalid {root}: {exc}")) from exc
 
 
 def _json_type(value: Any) -> str:
@@ -691,71 +526,3 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return names.get(type(value), type(value).__name__)
-
-
-def _dump_model(model: BaseModel) -> dict[str, Any]:
-    data = model.model_dump(mode="json", exclude_none=True)
-    if not isinstance(data, dict):
-        raise TypeError(f"{type(model).__name__} does not serialize to a JSON object")
-    return data
-
-
-def _dump_output(value: Any, fn: AppFunction) -> dict[str, Any]:
-    model = fn.output_model
-    if isinstance(value, BaseModel):
-        return _dump_model(value)
-    if isinstance(value, dict):
-        if model is not None:
-            return _dump_model(model.model_validate(value))
-        # No model to serialize through: a JSON round trip checks it and snapshots it.
-        try:
-            copied: dict[str, Any] = json.loads(json.dumps(value))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"`{fn.name}` returned a dict that is not JSON: {exc}") from None
-        return copied
-    if value is None:
-        if model is None:
-            return {}
-        try:
-            return _dump_model(model.model_validate({}))
-        except ValidationError as exc:
-            missing = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-            raise TypeError(
-                f"`{fn.name}` returned None, but {model.__name__} requires: {missing}"
-            ) from None
-    expected = model.__name__ if model is not None else "a pydantic model or a dict"
-    raise TypeError(f"`{fn.name}` returned {type(value).__name__}; expected {expected}")
-
-
-def _check_output_files(output: Any, fn: AppFunction, where: str = "") -> None:
-    """Fail now, naming the field, when the output holds a local file that is not there (say one
-    written in a temporary directory the app already removed): it could not be uploaded."""
-    if isinstance(output, dict):
-        path = output.get("path")
-        if isinstance(path, str) and os.path.isabs(path) and not output.get("uri"):
-            if not os.path.isfile(path):
-                raise FileNotFoundError(
-                    f"the app returned a file that does not exist (`{fn.name}`, output field "
-                    f"'{where or '(root)'}'): {path}"
-                )
-            return
-        for key, value in output.items():
-            _check_output_files(value, fn, f"{where}.{key}" if where else str(key))
-    elif isinstance(output, list):
-        for index, item in enumerate(output):
-            _check_output_files(item, fn, f"{where}[{index}]")
-
-
-def _error(kind: ErrorKind, message: str, exc: BaseException | None = None) -> ErrorEvent:
-    event = ErrorEvent(type="error", kind=kind, error=message)
-    if exc is not None:
-        event["traceback"] = _format_traceback(exc)
-    return event
-
-
-def _format_traceback(exc: BaseException) -> str:
-    """The traceback from the app's code on: the runtime's own frames are noise to authors."""
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__)).rstrip()
