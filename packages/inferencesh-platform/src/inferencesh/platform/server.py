@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from inferencesh.core._time import parse_rfc3339
+from inferencesh.core.protocol import parse_rfc3339
 from inferencesh.core.types import RequirementError, ResourceStatus
 from inferencesh.platform import wire
 from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
