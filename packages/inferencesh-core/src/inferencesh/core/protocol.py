@@ -156,9 +156,11 @@ class Emit(msgspec.Struct, frozen=True):
 
 
 Effect = Call | Send | Put | Blocking | OpenStream | NextEvent | Sleep | Callback | Emit
+"""Every effect an operation may yield."""
 Op = Generator[Effect, Any, T]
 """An operation: yields effects, receives their results, returns a ``T``."""
 NEXT = NextEvent()
+"""The one ``NextEvent``: ``event = yield NEXT``."""
 EOF: Any = object()
 """The result of ``NextEvent`` once the stream has ended."""
 
@@ -394,6 +396,7 @@ def id_path(prefix: str, value: str, what: str, suffix: str = "") -> str:
     """``prefix/<value>suffix`` with ``value`` percent-encoded as one path segment; a
     ``ValueError`` naming ``what`` when ``value`` is not a non-empty string.
 
+    >>> from inferencesh.core.protocol import id_path
     >>> id_path("/chats", "c 1/2", "chat_id", "/stream")
     '/chats/c%201%2F2/stream'
     """
