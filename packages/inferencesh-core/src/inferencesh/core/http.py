@@ -53,6 +53,18 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
+def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
+    prep = send.prep
+    return client.build_request(
+        prep.method,
+        prep.url,
+        headers=prep.headers,
+        content=body,
+        params=prep.params,
+        timeout=send.timeout,
+    )
+
+
 class _Base:
     """What the sync and async clients share: settings, headers, the retry loop, helpers."""
 
@@ -253,16 +265,8 @@ class HTTPClient(_Base):
         """One attempt of a request (the protocol's ``Send``), with the sync client."""
         chunks = None if send.source is None else send.source.iter_chunks()
         try:
-            prep = send.prep
-            request = self._client.build_request(
-                prep.method,
-                prep.url,
-                headers=prep.headers,
-                content=prep.content if chunks is None else chunks,
-                params=prep.params,
-                timeout=send.timeout,
-            )
-            response = self._client.send(request, stream=send.stream)
+            body = send.prep.content if chunks is None else chunks
+            response = self._client.send(_request(self._client, send, body), stream=send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     response.read()
@@ -391,16 +395,10 @@ class AsyncHTTPClient(_Base):
         """One attempt of a request (the protocol's ``Send``), with the async client."""
         chunks = None if send.source is None else send.source.aiter_chunks()
         try:
-            prep = send.prep
-            request = self._client.build_request(
-                prep.method,
-                prep.url,
-                headers=prep.headers,
-                content=prep.content if chunks is None else chunks,
-                params=prep.params,
-                timeout=send.timeout,
+            body = send.prep.content if chunks is None else chunks
+            response = await self._client.send(
+                _request(self._client, send, body), stream=send.stream
             )
-            response = await self._client.send(request, stream=send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     await response.aread()

@@ -271,11 +271,31 @@ class _SyncDriver:
                 op.close()  # even when closing the stream is interrupted (a second Ctrl-C)
 
     def run(self, op: Op[T]) -> T:
-        """Run ``op`` to its end; returns its result (emitted values are dropped)."""
-        out: list[T] = []
-        for _ in self.iterate(op, out):
-            pass
-        return out[0]
+        """Run ``op`` to its end; returns its result (emitted values are dropped).
+
+        ``iterate``'s loop without a generator around it: every request's retry loop runs
+        here, so it costs no more than a loop written for it alone."""
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = op.throw(error) if error is not None else op.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                if isinstance(effect, Emit):
+                    continue
+                try:
+                    value = self.perform(effect)
+                except Exception as exc:  # noqa: BLE001 - raised inside the operation
+                    error = exc
+        finally:
+            try:
+                self._close_stream()
+            finally:
+                op.close()
 
 
 class _AsyncDriver:
@@ -363,11 +383,30 @@ class _AsyncDriver:
                 op.close()  # even when closing the stream is cancelled too
 
     async def run(self, op: Op[T]) -> T:
-        """Run ``op`` to its end; returns its result (emitted values are dropped)."""
-        out: list[T] = []
-        async for _ in self.iterate(op, out):
-            pass
-        return out[0]
+        """Run ``op`` to its end; returns its result (emitted values are dropped).
+
+        ``iterate``'s loop without an async generator around it (see ``_SyncDriver.run``)."""
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = op.throw(error) if error is not None else op.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                if isinstance(effect, Emit):
+                    continue
+                try:
+                    value = await self.perform(effect)
+                except Exception as exc:  # noqa: BLE001 - raised inside the operation
+                    error = exc
+        finally:
+            try:
+                await self._close_stream()
+            finally:
+                op.close()
 
 
 def run(client: Inference, op: Op[T]) -> T:
