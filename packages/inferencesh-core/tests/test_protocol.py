@@ -8,6 +8,8 @@ the module's public names only.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -264,13 +266,20 @@ def test_closing_an_iteration_closes_the_operation_and_its_stream(
 # -- the module's other names -----------------------------------------------------------------
 
 
-def test_upload_file_is_the_clients_own_operation() -> None:
+def test_the_names_loaded_on_first_use_are_cores_own() -> None:
+    from inferencesh.core import _time
+
     assert protocol.upload_file is _ops.upload_file
+    assert protocol.parse_rfc3339 is _time.parse_rfc3339
     namespace: dict[str, Any] = {}
     exec("from inferencesh.core.protocol import *", namespace)
     assert set(protocol.__all__) <= namespace.keys()
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = protocol.nope  # type: ignore[attr-defined]
+    # The client itself never loads the timestamp parser (import time).
+    code = "import sys, inferencesh.core.client; print('inferencesh.core._time' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_id_path_quotes_one_segment_and_names_a_bad_value() -> None:

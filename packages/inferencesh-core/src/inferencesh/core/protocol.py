@@ -43,13 +43,13 @@ from urllib.parse import quote
 import msgspec
 
 from inferencesh.core import _transport
-from inferencesh.core._time import parse_rfc3339
 from inferencesh.core.errors import InferenceError
 
 if TYPE_CHECKING:
     import httpx
 
     from inferencesh.core._ops import upload_file
+    from inferencesh.core._time import parse_rfc3339
     from inferencesh.core._transport import Prepared
     from inferencesh.core.client import AsyncInference, Inference
     from inferencesh.core.files import Source
@@ -445,10 +445,15 @@ def id_path(prefix: str, value: str, what: str, suffix: str = "") -> str:
 
 
 def __getattr__(name: str) -> Any:
-    # `upload_file` is one of the client's operations (in `_ops`, which builds on this module):
-    # loaded on first use, so that importing either module first works.
+    # Loaded on first use: `upload_file` is one of the client's operations (in `_ops`, which
+    # builds on this module, so either may be imported first), and the client never needs
+    # `parse_rfc3339` (import time).
     if name == "upload_file":
         from inferencesh.core._ops import upload_file
 
         return upload_file
+    if name == "parse_rfc3339":
+        from inferencesh.core._time import parse_rfc3339
+
+        return parse_rfc3339
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
