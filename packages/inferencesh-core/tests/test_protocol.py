@@ -277,9 +277,12 @@ def test_the_names_loaded_on_first_use_are_cores_own() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = protocol.nope  # type: ignore[attr-defined]
     # The client itself never loads the timestamp parser (import time).
-    code = "import sys, inferencesh.core.client; print('inferencesh.core._time' in sys.modules)"
+    code = (
+        "import sys, inferencesh.core.client\n"
+        "print(*(f'inferencesh.core.{m}' in sys.modules for m in ('protocol', '_time')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_id_path_quotes_one_segment_and_names_a_bad_value() -> None:
