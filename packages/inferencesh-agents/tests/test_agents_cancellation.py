@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from inferencesh.agents import _protocol as p
 from inferencesh.agents._config import normalize_agent
-from inferencesh.core._effects import Call, Callback
 from inferencesh.core.chat import ToolInvocation
 from inferencesh.core.errors import ConflictError
+from inferencesh.core.protocol import Call, Callback
 from msgspec import convert
 
 

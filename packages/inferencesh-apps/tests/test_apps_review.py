@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import inferencesh.apps.file as file_module
 import pytest
 from inferencesh.apps import BaseAppInput, File
 from inferencesh.apps.runtime import AppLoadError, AppRunner, load_app
+from inferencesh.core import retry
 from inferencesh.core.cli import main
 from pydantic import ValidationError
 
@@ -49,7 +49,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def file_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("INFERENCESH_FILE_CACHE", str(cache))
-    monkeypatch.setattr(file_module, "_BACKOFF", (0.0, 0.0))
+    monkeypatch.setattr(retry, "backoff", lambda attempt: 0.0)
     return cache
 
 

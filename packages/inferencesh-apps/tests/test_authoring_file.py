@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import inferencesh.apps.file as file_module
 import pytest
 from inferencesh.apps import BaseAppInput, BaseAppOutput, File, FileDownloadError, resolve_files
 from inferencesh.apps.file import cache_dir, iter_files
+from inferencesh.core import retry
 from pydantic import Field, ValidationError
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
@@ -123,7 +123,7 @@ def url(server: _Server, path: str) -> str:
 def file_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("INFERENCESH_FILE_CACHE", str(cache))
-    monkeypatch.setattr(file_module, "_BACKOFF", (0.0, 0.0))
+    monkeypatch.setattr(retry, "backoff", lambda attempt: 0.0)
     return cache
 
 

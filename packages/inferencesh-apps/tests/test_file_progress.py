@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import inferencesh.apps.file as file_module
 import pytest
 from inferencesh.apps import BaseAppInput, File
 from inferencesh.apps.file import download_progress, resolve_files
+from inferencesh.core import retry
 from inferencesh.core.cli import main
 from inferencesh.core.progress import ProgressBar, ProgressCallback
 
@@ -92,7 +92,7 @@ def url(server: _Server, path: str) -> str:
 def file_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("INFERENCESH_FILE_CACHE", str(cache))
-    monkeypatch.setattr(file_module, "_BACKOFF", (0.0, 0.0))
+    monkeypatch.setattr(retry, "backoff", lambda attempt: 0.0)
     return cache
 
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import msgspec
 import pytest
-from inferencesh.core._time import parse_rfc3339
 from inferencesh.core.chat import (
     ChatMessageRole,
     ChatMessageStatus,
@@ -16,6 +15,7 @@ from inferencesh.core.chat import (
     ToolInvocationStatus,
     ToolType,
 )
+from inferencesh.core.protocol import parse_rfc3339
 
 MEMBERS = [
     ChatStatus.AWAITING_INPUT,

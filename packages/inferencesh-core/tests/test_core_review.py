@@ -38,10 +38,11 @@ from inferencesh.core import (
     TaskFailedError,
     TaskStatus,
     WorkerLostError,
-    _transport,
 )
-from inferencesh.core._follow import Fetch, Sleep, Stream, TaskFollower
+from inferencesh.core._follow import TaskFollower
 from inferencesh.core.cli import main
+from inferencesh.core.protocol import Call, OpenStream, Sleep
+from inferencesh.core.retry import retry_after
 from pytest_httpx import HTTPXMock
 
 STREAM = f"{BASE}/tasks/t1/stream"
@@ -110,7 +111,7 @@ def test_an_http_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPa
     time.tzset()
     try:
         when = email.utils.formatdate(time.time() + 30, usegmt=False).rsplit(" ", 1)[0]
-        delay = _transport.retry_after({"retry-after": when + " -0000"})
+        delay = retry_after({"retry-after": when + " -0000"})
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
@@ -255,9 +256,9 @@ def test_a_long_quiet_wait_does_not_overflow_its_backoff() -> None:
     pauses: list[float] = []
     for _ in range(3300):  # 1100 rounds: 2.0**1024 would overflow
         action = follower.next_action()
-        if isinstance(action, Stream):
+        if isinstance(action, OpenStream):
             follower.stream_ended(None)
-        elif isinstance(action, Fetch):
+        elif isinstance(action, Call):
             follower.fetched(Task(id="t1", status=TaskStatus.RUNNING))
         else:
             assert isinstance(action, Sleep)

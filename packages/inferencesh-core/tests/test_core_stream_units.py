@@ -17,8 +17,9 @@ from inferencesh.core import (
     TaskFailedError,
     TaskStatus,
 )
-from inferencesh.core._follow import Fetch, Sleep, Stream, TaskFollower
+from inferencesh.core._follow import TaskFollower
 from inferencesh.core.files import Source
+from inferencesh.core.protocol import Call, OpenStream, Sleep
 from inferencesh.core.streaming import (
     EventDecoder,
     NDJSONDecoder,
@@ -120,18 +121,19 @@ def test_follower_merge_and_dedupe() -> None:
 
 def test_follower_plan_after_drops() -> None:
     f = make()
-    assert f.next_action() == Stream(30)
+    assert f.next_action() == OpenStream("/tasks/t1/stream", 30, task_lines=True)
     f.received_bytes()
     f.feed(Task(status=TaskStatus.RUNNING), ["status"])
     f.stream_ended(APIConnectionError("drop"))
-    assert f.next_action() == Stream(30)  # progress was made: reconnect at once
+    # progress was made: reconnect at once
+    assert f.next_action() == OpenStream("/tasks/t1/stream", 30, task_lines=True)
     f.stream_ended(None)  # nothing new on the reconnect
-    assert f.next_action() == Fetch()
+    assert f.next_action() == Call("GET", "/tasks/t1", expect="a task")
     assert f.fetched(Task(id="t1", status=TaskStatus.RUNNING)) is None
     assert isinstance(f.next_action(), Sleep)
     f.slept()
     for _ in range(2):
-        assert f.next_action() == Stream(30)
+        assert f.next_action() == OpenStream("/tasks/t1/stream", 30, task_lines=True)
         f.stream_ended(APIConnectionError("refused"))
         f.next_action()
         f.fetched(Task(id="t1", status=TaskStatus.RUNNING))
@@ -145,10 +147,10 @@ def test_follower_plan_after_drops() -> None:
 def test_follower_deadline() -> None:
     clock = [0.0]
     f = make(timeout=10, clock=clock)
-    assert f.next_action() == Stream(10)
+    assert f.next_action() == OpenStream("/tasks/t1/stream", 10, task_lines=True)
     clock[0] = 4.0
     f.stream_ended(None)
-    assert f.next_action() == Fetch()
+    assert f.next_action() == Call("GET", "/tasks/t1", expect="a task")
     f.fetched(Task(id="t1", status=TaskStatus.RUNNING))
     clock[0] = 9.9
     action = f.next_action()

@@ -1,9 +1,9 @@
 """The chat protocol, written once, free of I/O.
 
 Each procedure here is a generator that yields the core client's *effects* (send a request,
-read the next stream event, call a user callback, ...) and receives their results. ``Agent``
-runs them with core's sync driver, ``AsyncAgent`` with its async one, so the two clients share
-every protocol decision.
+read the next stream event, call a user callback, ...; ``inferencesh.core.protocol``) and
+receives their results. ``Agent`` runs them with core's sync driver, ``AsyncAgent`` with its
+async one, so the two clients share every protocol decision.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ import msgspec
 from inferencesh.agents._config import AgentSpec
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
-from inferencesh.core._effects import (
+from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
+from inferencesh.core.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    RateLimitError,
+    ServerError,
+)
+from inferencesh.core.files import is_existing_file
+from inferencesh.core.protocol import (
     EOF,
     NEXT,
     AsyncCallbackInSyncError,
@@ -30,18 +39,10 @@ from inferencesh.core._effects import (
     Op,
     OpenStream,
     Sleep,
+    id_path,
+    parse_rfc3339,
+    upload_file,
 )
-from inferencesh.core._ops import _id_path, upload_file
-from inferencesh.core._time import parse_rfc3339
-from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
-from inferencesh.core.errors import (
-    APIConnectionError,
-    APITimeoutError,
-    ConflictError,
-    RateLimitError,
-    ServerError,
-)
-from inferencesh.core.files import is_existing_file
 
 _log = logging.getLogger("inferencesh.agents")
 _T = TypeVar("_T")
@@ -260,8 +261,8 @@ class ChatState:
                     f"unknown tool invocation {invocation_id!r}: pass tool_name= as well"
                 )
             tool_name = inv.function.name
-        tool = _id_path("/tools", invocation_id, "invocation_id", "/always-allow")
-        path = _id_path("/chats", self.chat_id, "chat_id", tool)
+        tool = id_path("/tools", invocation_id, "invocation_id", "/always-allow")
+        path = id_path("/chats", self.chat_id, "chat_id", tool)
         self._queue(Call("POST", path, {"tool_name": tool_name}))
         self.call(invocation_id).decided = True
 
@@ -513,7 +514,7 @@ def _session(
     """
     failures = 0
     reached = False  # a GET succeeded once: the platform exists, a later outage is a drop
-    chat_path = _id_path("/chats", chat_id, "chat_id")
+    chat_path = id_path("/chats", chat_id, "chat_id")
     while True:
         deadline.remaining()
         progressed = False
@@ -560,7 +561,7 @@ def _session(
 def _adopt_turn(state: ChatState, chat_id: str) -> Op[None]:
     """Take up the chat's latest turn: an agent given a ``chat_id`` (a new process continuing a
     chat) follows the turn that is waiting on tool calls, whoever sent its message."""
-    chat = _convert((yield Call("GET", _id_path("/chats", chat_id, "chat_id"))), Chat, "chat")
+    chat = _convert((yield Call("GET", id_path("/chats", chat_id, "chat_id"))), Chat, "chat")
     messages = sorted(chat.chat_messages or (), key=lambda m: m.order)
     users = [m for m in messages if m.role == "user"]
     replies = [m for m in messages if m.role == "assistant" and users and m.order > users[-1].order]

@@ -1,7 +1,7 @@
 """``Agent`` and ``AsyncAgent``: chat with a template or ad-hoc agent through the core client.
 
 Both run the same protocol procedures (``_protocol``) with the core client's effect drivers
-(``inferencesh.core._effects``), sync or async.
+(``inferencesh.core.protocol``), sync or async.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from inferencesh.agents import _protocol as p
 from inferencesh.agents._config import normalize_agent
 from inferencesh.agents.errors import AgentError
 from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
-from inferencesh.core import _effects
-from inferencesh.core._effects import Op
-from inferencesh.core._ops import _id_path
+from inferencesh.core import protocol
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
+from inferencesh.core.protocol import Op, id_path
 
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
@@ -99,7 +98,7 @@ class _AgentBase:
         chat_id = chat_id or self._state.chat_id
         if not chat_id:
             raise AgentError("no chat yet: send a message first")
-        return _id_path("/chats", chat_id, "chat_id", suffix)
+        return id_path("/chats", chat_id, "chat_id", suffix)
 
     def __repr__(self) -> str:
         spec = self._state.spec
@@ -142,8 +141,8 @@ class Agent(_AgentBase):
 
     def _run(self, proc: Op[_T]) -> _T:
         try:
-            return _effects.run(self._client, proc)
-        except _effects.AsyncCallbackInSyncError:
+            return protocol.run(self._client, proc)
+        except protocol.AsyncCallbackInSyncError:
             raise AgentError(_IN_LOOP) from None
 
     def send_message(
@@ -272,12 +271,12 @@ class Agent(_AgentBase):
     def stream_messages(self, *, follow: bool = False) -> Iterator[ChatMessage]:
         """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
-        return _effects.iterate(self._client, proc)
+        return protocol.iterate(self._client, proc)
 
     def stream_chat(self, *, follow: bool = False) -> Iterator[Chat]:
         """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
-        return _effects.iterate(self._client, proc)
+        return protocol.iterate(self._client, proc)
 
 
 class _Flush:
@@ -328,7 +327,7 @@ class AsyncAgent(_AgentBase):
         )
 
     def _run(self, proc: Op[_T]) -> Awaitable[_T]:
-        return _effects.arun(self._client, proc)
+        return protocol.arun(self._client, proc)
 
     async def send_message(
         self,
@@ -393,12 +392,12 @@ class AsyncAgent(_AgentBase):
     def stream_messages(self, *, follow: bool = False) -> AsyncIterator[ChatMessage]:
         """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
-        return _effects.aiterate(self._client, proc)
+        return protocol.aiterate(self._client, proc)
 
     def stream_chat(self, *, follow: bool = False) -> AsyncIterator[Chat]:
         """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
         proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
-        return _effects.aiterate(self._client, proc)
+        return protocol.aiterate(self._client, proc)
 
 
 class Agents:
@@ -413,7 +412,7 @@ class Agents:
 
     def get_chat(self, chat_id: str) -> Chat:
         """Any chat by id, with its messages."""
-        data = self._client.http.request("GET", _id_path("/chats", chat_id, "chat_id"))
+        data = self._client.http.request("GET", id_path("/chats", chat_id, "chat_id"))
         return p._convert(data, Chat, "chat")
 
 
@@ -429,5 +428,5 @@ class AsyncAgents:
 
     async def get_chat(self, chat_id: str) -> Chat:
         """Any chat by id, with its messages."""
-        data = await self._client.http.request("GET", _id_path("/chats", chat_id, "chat_id"))
+        data = await self._client.http.request("GET", id_path("/chats", chat_id, "chat_id"))
         return p._convert(data, Chat, "chat")

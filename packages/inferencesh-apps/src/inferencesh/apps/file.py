@@ -5,7 +5,10 @@ dict with ``uri``/``path``. Building one never touches the network. Remote files
 :func:`resolve_files` (the runtime awaits it on every validated input before app code runs),
 :meth:`File.aresolve`, or :meth:`File.resolve` in scripts; downloads land in a cache directory
 through a temporary file in the same directory that is renamed into place once complete and synced,
-so a half-written file is never visible under its final name.
+so a half-written file is never visible under its final name. A download that gets no answer or
+an error status worth another try (408, 409, 429, 5xx) is tried again per the SDK's one retry
+policy, ``inferencesh.core.retry`` (``Retry-After`` honoured, else jittered backoff; three
+attempts in all).
 
 Downloads are silent unless asked: pass ``progress=`` (a ``ProgressCallback`` of
 ``inferencesh.core.progress``, e.g. a ``ProgressBar``) to :meth:`File.aresolve`, a factory to
@@ -23,7 +26,7 @@ import os
 import re
 import sys
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -39,8 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["File", "FileDownloadError", "cache_dir", "download_progress", "resolve_files"]
 
 _CHUNK = 1 << 16
-_ATTEMPTS = 3
-_BACKOFF = (0.2, 0.6)
 _CONNECT_TIMEOUT = 30.0
 _READ_TIMEOUT = 120.0
 _USER_AGENT = "inferencesh-apps"
@@ -584,24 +585,37 @@ def _new_client() -> httpx.AsyncClient:
 async def _download_with_retries(
     url: str, client: httpx.AsyncClient, progress: ProgressCallback | None
 ) -> Path:
+    # The SDK's one retry policy (statuses, Retry-After, jittered backoff, how many retries).
     import asyncio
 
-    for attempt in range(_ATTEMPTS):
+    from inferencesh.core.retry import RetryState
+
+    state = RetryState()
+    while True:
         try:
             return await _download_once(url, client, progress)
         except _Retryable as exc:
-            if attempt + 1 == _ATTEMPTS:
-                raise FileDownloadError(
-                    url, f"{exc.reason} (after {_ATTEMPTS} attempts)"
-                ) from exc.__cause__
-            await asyncio.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
-    raise AssertionError("unreachable")
+            if exc.status is None:
+                delay = state.delay_after_error()
+            else:
+                delay = state.delay_after_status(exc.status, exc.headers)
+            if delay is None:
+                attempts = f"{state.attempt + 1} attempt{'' if state.attempt == 0 else 's'}"
+                raise FileDownloadError(url, f"{exc.reason} (after {attempts})") from exc.__cause__
+            await asyncio.sleep(delay)
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str) -> None:
+    """A failed attempt that the retry policy may try again: an error status (``status`` and
+    ``headers``, for ``Retry-After``) or no answer at all (``status`` None)."""
+
+    def __init__(
+        self, reason: str, status: int | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
 
 
 async def _download_once(
@@ -611,6 +625,7 @@ async def _download_once(
     import tempfile
 
     import httpx
+    from inferencesh.core.retry import status_retryable
 
     folder = cache_dir() / _url_key(url)
     folder.mkdir(parents=True, exist_ok=True)
@@ -618,10 +633,11 @@ async def _download_once(
     try:
         try:
             async with client.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    reason = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-                    if response.status_code in (408, 425, 429) or response.status_code >= 500:
-                        raise _Retryable(reason)
+                status = response.status_code
+                if status >= 400:
+                    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+                    if status_retryable(status, response.headers):
+                        raise _Retryable(reason, status, response.headers)
                     raise FileDownloadError(url, reason)
                 total = _content_length(response) if progress is not None else None
                 if progress is not None:

@@ -1,8 +1,10 @@
 """Following a task to its end across stream drops: the pure state machine.
 
 ``TaskFollower`` merges stream lines into the current task, drops repeats and stale updates,
-and decides what the I/O loop does next: read the stream, fetch the task with a plain GET,
-wait, or stop. The sync and async clients run the same follower; only their loops differ.
+and decides what to do next, as an effect of ``inferencesh.core.protocol``: open the task
+stream (``OpenStream``), fetch the task with a plain GET (``Call``), wait (``Sleep``), or stop.
+``inferencesh.core.tasks.follow`` performs those decisions, as an operation that both
+clients' drivers run.
 
 Rules:
 
@@ -29,6 +31,7 @@ from typing import Any
 import msgspec
 
 from inferencesh.core.errors import APIConnectionError, APITimeoutError, ServerError
+from inferencesh.core.protocol import Call, OpenStream, Sleep, id_path
 from inferencesh.core.streaming import TaskLine
 from inferencesh.core.types import Task, TaskStatus, parse_status
 
@@ -36,23 +39,8 @@ _TASK_FIELDS: tuple[str, ...] = Task.__struct_fields__
 _TASK_FIELD_SET = frozenset(_TASK_FIELDS)
 
 
-class Stream(msgspec.Struct, frozen=True):
-    """Open the task stream with this per-read (idle) timeout."""
-
-    read_timeout: float
-
-
-class Fetch(msgspec.Struct, frozen=True):
-    """Fetch the task with ``GET /tasks/{id}``."""
-
-
-class Sleep(msgspec.Struct, frozen=True):
-    """Wait this many seconds."""
-
-    seconds: float
-
-
-Action = Stream | Fetch | Sleep | None
+Action = OpenStream | Call | Sleep | None
+"""What to do next: open the stream, fetch the task, wait, or nothing (the task has ended)."""
 
 
 class _Plan:
@@ -128,11 +116,12 @@ class TaskFollower:
         timeout: float | None = None,
         clock: Any = time.monotonic,
     ) -> None:
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        path = id_path("/tasks", task_id, "task_id")  # a ValueError unless a non-empty str
         if timeout is not None and timeout != timeout:  # nan: a deadline that never comes
             raise ValueError("timeout must be a number of seconds or None, got nan")
         self.task_id = task_id
+        self._stream_path = path + "/stream"
+        self._fetch = Call("GET", path, expect="a task")
         self.current = initial
         self.emitted: Task | None = None
         self.idle_timeout = idle_timeout
@@ -146,7 +135,7 @@ class TaskFollower:
         self._fruitless = 0  # consecutive rounds that brought no new update
         self._new_this_attempt = False
         self._bytes_this_attempt = False
-        self._next: Action = Stream(idle_timeout)
+        self._next: Action = self._stream(idle_timeout)
         self.attempts = 0
 
     # -- what to do next -------------------------------------------------------------------
@@ -155,20 +144,23 @@ class TaskFollower:
         """True once the current task is terminal."""
         return self.current is not None and parse_status(self.current.status).is_terminal
 
+    def _stream(self, read_timeout: float) -> OpenStream:
+        return OpenStream(self._stream_path, read_timeout, task_lines=True)
+
     def next_action(self) -> Action:
-        """The next step for the I/O loop (``None`` when the task is terminal)."""
+        """The next effect to perform (``None`` when the task is terminal)."""
         if self.done:
             return None
         action = self._next
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
             raise self.timeout_error()
-        if isinstance(action, Stream):
+        if isinstance(action, OpenStream):
             self.attempts += 1
             self._new_this_attempt = False
             self._bytes_this_attempt = False
             read = self.idle_timeout if remaining is None else min(self.idle_timeout, remaining)
-            return Stream(max(read, 0.001))
+            return self._stream(max(read, 0.001))
         if isinstance(action, Sleep) and remaining is not None:
             return Sleep(min(action.seconds, remaining))
         return action
@@ -284,9 +276,9 @@ class TaskFollower:
         if error is not None and not self._bytes_this_attempt:
             self._failed(error)
         if self._new_this_attempt:
-            self._next = Stream(self.idle_timeout)  # it was making progress: reconnect now
+            self._next = self._stream(self.idle_timeout)  # it was making progress: reconnect now
         else:
-            self._next = Fetch()
+            self._next = self._fetch
 
     def fetched(self, task: Task) -> Task | None:
         """The result of ``GET /tasks/{id}``; returns it if it is new."""
@@ -318,7 +310,7 @@ class TaskFollower:
 
     def slept(self) -> None:
         """The pause is over: open the stream again."""
-        self._next = Stream(self.idle_timeout)
+        self._next = self._stream(self.idle_timeout)
 
 
 def touches_status(update: Task, fields: list[str] | None) -> bool:
@@ -338,17 +330,3 @@ def outcome(task: Task) -> Task:
     if status is TaskStatus.CANCELLED:
         raise TaskCancelledError(task)
     return task
-
-
-def stream_path(task_id: str) -> str:
-    """The stream endpoint of a task."""
-    from urllib.parse import quote
-
-    return f"/tasks/{quote(task_id, safe='')}/stream"
-
-
-def task_path(task_id: str) -> str:
-    """The endpoint of a task."""
-    from urllib.parse import quote
-
-    return f"/tasks/{quote(task_id, safe='')}"

@@ -1,20 +1,19 @@
 """Every client operation, written once as a generator of I/O effects.
 
 An operation yields effects (``Call`` an API endpoint, ``Put`` bytes to a presigned URL, run
-something ``Blocking`` such as a disk check; the vocabulary is in ``_effects``) and receives each effect's result back; it returns the operation's result. The
-drivers in ``_effects`` perform the effects with a sync or an async client, so request
-building, validation and response handling exist exactly once.
+something ``Blocking`` such as a disk check) and receives each effect's result back; it
+returns the operation's result. The vocabulary and the drivers that perform it with a sync or
+an async client are in ``inferencesh.core.protocol``, so request building, validation and
+response handling exist exactly once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, get_args
-from urllib.parse import quote
 
 import msgspec
 
-from inferencesh.core._effects import Blocking, Call, Op, Put
 from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import convert, new_idempotency_key
 from inferencesh.core.errors import MalformedResponseError
@@ -25,6 +24,8 @@ from inferencesh.core.files import (
     source_of,
     substitute,
 )
+from inferencesh.core.protocol import Blocking, Call, Op, Put
+from inferencesh.core.protocol import id_path as _id_path
 from inferencesh.core.tasks import follow
 from inferencesh.core.types import (
     CancelTaskRequest,
@@ -43,12 +44,6 @@ if TYPE_CHECKING:  # annotations only: the progress module loads when a bar is m
 
 # The platform accepts idle timeouts of 1 s to 1 h for a new session.
 _SESSION_TIMEOUT_RANGE = (1, 3600)
-
-
-def _id_path(prefix: str, value: str, what: str, suffix: str = "") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return f"{prefix}/{quote(value, safe='')}{suffix}"
 
 
 def validate_run_params(params: Any) -> dict[str, Any]:

@@ -1,16 +1,12 @@
-"""The pure half of the transport: request building, retry decisions and reply handling.
+"""The pure half of the transport: settings, request building and reply handling.
 
 Nothing here does I/O, so the sync and async clients share every decision and differ only
-in how they send bytes and sleep.
+in how they send bytes. Whether and when a request is retried is ``inferencesh.core.retry``'s.
 """
 
 from __future__ import annotations
 
-import datetime
-import email.utils
-import math
 import os
-import random
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -26,16 +22,12 @@ from inferencesh.core.errors import (
     _snippet,
     error_from_response,
 )
+from inferencesh.core.retry import DEFAULT_MAX_RETRIES
 
 DEFAULT_BASE_URL = "https://api.inference.sh"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_MAX_RETRIES = 2
 DEFAULT_STREAM_IDLE_TIMEOUT = 60.0
-INITIAL_RETRY_DELAY = 0.5
-MAX_RETRY_DELAY = 8.0
-MAX_RETRY_AFTER = 120.0
-RETRY_STATUSES = frozenset({408, 409, 429})
 
 NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
@@ -164,81 +156,6 @@ def prepare(
     if headers:
         merged.update(headers)
     return Prepared(method, config.base_url + path, f"{method} {path}", merged, content, params)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The server's requested delay in seconds (``retry-after-ms``, seconds or HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        ms = _seconds(raw_ms)
-        if ms is not None:
-            return ms / 1000.0
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    seconds = _seconds(raw)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # HTTP dates are GMT; a zone-less one must not read as local time
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(float(when.timestamp()) - time.time(), 0.0)
-
-
-def _seconds(raw: str) -> float | None:
-    """A header's number, at least 0; ``None`` when it is not a number (``nan`` would reach
-    ``sleep`` and fail there; ``inf`` is kept: longer than any wait allowed, so no retry)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return None if math.isnan(value) else max(value, 0.0)
-
-
-def backoff(attempt: int) -> float:
-    """Jittered exponential backoff before retry number ``attempt`` (0-based)."""
-    ceiling = min(INITIAL_RETRY_DELAY * (2.0**attempt), MAX_RETRY_DELAY)
-    return ceiling * (0.5 + random.random() / 2)
-
-
-def status_retryable(status: int, headers: Mapping[str, str]) -> bool:
-    """Whether an error status may succeed when sent again."""
-    explicit = headers.get("x-should-retry")
-    if explicit == "true":
-        return True
-    if explicit == "false":
-        return False
-    return status in RETRY_STATUSES or status >= 500
-
-
-class RetryState:
-    """Counts attempts of one request and decides whether and when to try again."""
-
-    def __init__(self, max_retries: int) -> None:
-        self.max_retries = max_retries
-        self.attempt = 0
-
-    def delay_after_status(self, status: int, headers: Mapping[str, str]) -> float | None:
-        """Seconds to wait before retrying this error status, or ``None`` to give up."""
-        if self.attempt >= self.max_retries or not status_retryable(status, headers):
-            return None
-        requested = retry_after(headers)
-        if requested is not None and requested > MAX_RETRY_AFTER:
-            return None  # the server asks for longer than a client should block
-        delay = requested if requested is not None else backoff(self.attempt)
-        self.attempt += 1
-        return delay
-
-    def delay_after_error(self) -> float | None:
-        """Seconds to wait before retrying a connection failure, or ``None`` to give up."""
-        if self.attempt >= self.max_retries:
-            return None
-        delay = backoff(self.attempt)
-        self.attempt += 1
-        return delay
 
 
 # The keys of the v1 envelope: `{"success", "status", "data"}` on success, `error` (and the
@@ -370,7 +287,6 @@ __all__ = [
     "APIError",
     "Config",
     "Prepared",
-    "RetryState",
     "convert",
     "parse_body",
     "prepare",

@@ -1,7 +1,7 @@
 """The clients: ``Inference`` (sync) and ``AsyncInference`` (async), with the same surface.
 
 Each operation is written once in ``_ops`` as a generator of I/O effects; the two classes
-here run it with the sync or the async driver of ``_effects`` over their own transport
+here run it with the sync or the async driver of ``protocol`` over their own transport
 (``HTTPClient`` / ``AsyncHTTPClient``) and otherwise only forward arguments.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 
-from inferencesh.core import _effects, _ops
+from inferencesh.core import _ops, protocol
 from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
@@ -177,8 +177,8 @@ class Inference(_ClientBase):
         self.files = Files(self)
         self.sessions = Sessions(self)
 
-    def _drive(self, op: _effects.Op[T]) -> T:
-        return _effects.run(self, op)
+    def _drive(self, op: protocol.Op[T]) -> T:
+        return protocol.run(self, op)
 
     # -- tasks ------------------------------------------------------------------------------
     @overload
@@ -484,8 +484,8 @@ class AsyncInference(_ClientBase):
         self.files = AsyncFiles(self)
         self.sessions = AsyncSessions(self)
 
-    async def _drive(self, op: _effects.Op[T]) -> T:
-        return await _effects.arun(self, op)
+    async def _drive(self, op: protocol.Op[T]) -> T:
+        return await protocol.arun(self, op)
 
     # -- tasks ------------------------------------------------------------------------------
     @overload

@@ -1,8 +1,10 @@
 """The low-level HTTP clients: ``HTTPClient`` (sync) and ``AsyncHTTPClient`` (async).
 
-Both send API requests with auth, retry per the policy in ``_transport``, unwrap either
-response envelope and raise the core errors; both stream NDJSON or SSE. Every decision lives
-in ``_transport`` and ``streaming``; the two classes below hold only their I/O loops.
+Both send API requests with auth, retry per the policy in ``inferencesh.core.retry``, unwrap
+either response envelope and raise the core errors; both stream NDJSON or SSE. A request's
+retry loop (``_Base._exchange``) is an operation of ``inferencesh.core.protocol`` effects
+(``Send`` one attempt, ``Sleep`` between attempts) that the protocol's sync or async driver
+runs; the two classes below hold only what differs: one attempt, and reading a stream.
 
 Use them through a client (``client.http``) for endpoints the client has no method for::
 
@@ -17,18 +19,16 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
 
-from inferencesh.core import _transport
 from inferencesh.core._log import configure_from_env, logger
 from inferencesh.core._transport import (
     NDJSON,
     SSE,
     Config,
     Prepared,
-    RetryState,
     connection_error,
     parse_body,
     prepare,
@@ -36,6 +36,8 @@ from inferencesh.core._transport import (
 )
 from inferencesh.core.errors import APIConnectionError, MalformedResponseError
 from inferencesh.core.files import Source
+from inferencesh.core.protocol import Op, Send, Sleep, _AsyncDriver, _SyncDriver
+from inferencesh.core.retry import RetryState
 from inferencesh.core.streaming import (
     EventDecoder,
     StreamProtocolError,
@@ -51,31 +53,15 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
-# The steps of one exchange: send (the reply's body is read when it is an error), or pause.
-# The retry loop that yields them is written once; each client carries them out with its I/O.
-class _Send(NamedTuple):
-    prep: Prepared
-    timeout: httpx.Timeout
-    stream: bool
-    source: Source | None  # an upload body, streamed from its source on each attempt
-
-
-class _Pause(NamedTuple):
-    seconds: float
-
-
-_Exchange = Generator[_Send | _Pause, Any, httpx.Response]
-
-
-def _request(client: httpx.Client | httpx.AsyncClient, step: _Send, body: Any) -> httpx.Request:
-    prep = step.prep
+def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
+    prep = send.prep
     return client.build_request(
         prep.method,
         prep.url,
         headers=prep.headers,
         content=body,
         params=prep.params,
-        timeout=step.timeout,
+        timeout=send.timeout,
     )
 
 
@@ -135,7 +121,7 @@ class _Base:
         *,
         stream: bool = False,
         source: Source | None = None,
-    ) -> _Exchange:
+    ) -> Op[httpx.Response]:
         """Send ``prep`` until it succeeds, retrying per ``RetryState``; returns the response.
 
         An error reply that is not retried raises the mapped ``APIError``; a transport failure
@@ -147,13 +133,13 @@ class _Base:
         while True:
             started = time.perf_counter()
             try:
-                response: httpx.Response = yield _Send(prep, timeout, stream, source)
+                response: httpx.Response = yield Send(prep, timeout, stream, source)
             except httpx.TransportError as exc:
                 delay = state.delay_after_error()
                 if delay is None:
                     raise connection_error(exc, prep.where) from exc
                 self._log_retry(prep, type(exc).__name__, delay, state)
-                yield _Pause(delay)
+                yield Sleep(delay)
                 continue
             self._log_reply(prep, response.status_code, started, state.attempt + 1)
             if response.status_code < 300:
@@ -164,7 +150,7 @@ class _Base:
                     response.status_code, response.headers, self._redacted(response), prep.where
                 )
             self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
-            yield _Pause(delay)
+            yield Sleep(delay)
 
     @staticmethod
     def _parse(prep: Prepared, response: httpx.Response, expect: str | None) -> Any:
@@ -262,42 +248,36 @@ class HTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
         )
-        response = self._send(prep, self._timeout_for(timeout), stream=False)
+        response = self._send(prep, self._timeout_for(timeout))
         return self._parse(prep, response, expect)
 
-    def _send(self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool) -> httpx.Response:
-        return self._perform(self._exchange(prep, timeout, stream=stream))
+    def _send(
+        self,
+        prep: Prepared,
+        timeout: httpx.Timeout,
+        *,
+        stream: bool = False,
+        source: Source | None = None,
+    ) -> httpx.Response:
+        return _SyncDriver(self).run(self._exchange(prep, timeout, stream=stream, source=source))
 
-    def _perform(self, exchange: _Exchange) -> httpx.Response:
-        """Carry out an exchange's steps with the sync client."""
-        result: Any = None
-        error: httpx.TransportError | None = None
-        while True:
-            try:
-                step = exchange.send(result) if error is None else exchange.throw(error)
-            except StopIteration as done:
-                response: httpx.Response = done.value
-                return response
-            result, error = None, None
-            if isinstance(step, _Pause):
-                _transport.sleep(step.seconds)
-                continue
-            chunks = None if step.source is None else step.source.iter_chunks()
-            body = step.prep.content if chunks is None else chunks
-            try:
-                result = self._client.send(_request(self._client, step, body), stream=step.stream)
-                if result.status_code >= 300:  # an error or a redirect: read it now
-                    try:
-                        result.read()
-                    finally:
-                        result.close()
-            except httpx.TransportError as exc:
-                error = exc
-            finally:
-                if chunks is not None:
-                    # A body left part way (a failed attempt, Ctrl-C) closes its file now,
-                    # not when the traceback holding the request is gone.
-                    chunks.close()
+    def _attempt(self, send: Send) -> httpx.Response:
+        """One attempt of a request (the protocol's ``Send``), with the sync client."""
+        chunks = None if send.source is None else send.source.iter_chunks()
+        try:
+            body = send.prep.content if chunks is None else chunks
+            response = self._client.send(_request(self._client, send, body), stream=send.stream)
+            if response.status_code >= 300:  # an error or a redirect: read it now
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            return response
+        finally:
+            if chunks is not None:
+                # A body left part way (a failed attempt, Ctrl-C) closes its file now, not
+                # when the traceback holding the request is gone.
+                chunks.close()
 
     @contextmanager
     def _open_stream(
@@ -356,7 +336,7 @@ class HTTPClient(_Base):
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
         prep = self._upload_prep(url, source)
-        self._perform(self._exchange(prep, self._timeout, source=source))
+        self._send(prep, self._timeout, source=source)
 
 
 class AsyncHTTPClient(_Base):
@@ -397,47 +377,40 @@ class AsyncHTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, idempotency_key=idempotency_key
         )
-        response = await self._send(prep, self._timeout_for(timeout), stream=False)
+        response = await self._send(prep, self._timeout_for(timeout))
         return self._parse(prep, response, expect)
 
     async def _send(
-        self, prep: Prepared, timeout: httpx.Timeout, *, stream: bool
+        self,
+        prep: Prepared,
+        timeout: httpx.Timeout,
+        *,
+        stream: bool = False,
+        source: Source | None = None,
     ) -> httpx.Response:
-        return await self._perform(self._exchange(prep, timeout, stream=stream))
+        op = self._exchange(prep, timeout, stream=stream, source=source)
+        return await _AsyncDriver(self).run(op)
 
-    async def _perform(self, exchange: _Exchange) -> httpx.Response:
-        """Carry out an exchange's steps with the async client."""
-        result: Any = None
-        error: httpx.TransportError | None = None
-        while True:
-            try:
-                step = exchange.send(result) if error is None else exchange.throw(error)
-            except StopIteration as done:
-                response: httpx.Response = done.value
-                return response
-            result, error = None, None
-            if isinstance(step, _Pause):
-                await _transport.asleep(step.seconds)
-                continue
-            chunks = None if step.source is None else step.source.aiter_chunks()
-            body = step.prep.content if chunks is None else chunks
-            try:
-                result = await self._client.send(
-                    _request(self._client, step, body), stream=step.stream
-                )
-                if result.status_code >= 300:  # an error or a redirect: read it now
-                    try:
-                        await result.aread()
-                    finally:
-                        await result.aclose()
-            except httpx.TransportError as exc:
-                error = exc
-            finally:
-                if chunks is not None:
-                    # A body left part way (a cancelled task, a failed attempt) closes its
-                    # file now: an async generator left suspended is only closed when the
-                    # event loop gets to finalizing it, if ever.
-                    await chunks.aclose()
+    async def _attempt(self, send: Send) -> httpx.Response:
+        """One attempt of a request (the protocol's ``Send``), with the async client."""
+        chunks = None if send.source is None else send.source.aiter_chunks()
+        try:
+            body = send.prep.content if chunks is None else chunks
+            response = await self._client.send(
+                _request(self._client, send, body), stream=send.stream
+            )
+            if response.status_code >= 300:  # an error or a redirect: read it now
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            return response
+        finally:
+            if chunks is not None:
+                # A body left part way (a cancelled task, a failed attempt) closes its file
+                # now: an async generator left suspended is only closed when the event loop
+                # gets to finalizing it, if ever.
+                await chunks.aclose()
 
     @asynccontextmanager
     async def _open_stream(
@@ -498,4 +471,4 @@ class AsyncHTTPClient(_Base):
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
         prep = self._upload_prep(url, source)
-        await self._perform(self._exchange(prep, self._timeout, source=source))
+        await self._send(prep, self._timeout, source=source)

@@ -10,8 +10,8 @@ that ends FAILED or CANCELLED is yielded, then ``TaskFailedError`` / ``TaskCance
 is raised.
 
 The decisions (merging, reconnecting, falling back to ``GET /tasks/{id}``, deadlines) are in
-``TaskFollower``; ``follow`` performs them once, as an operation of I/O effects that both
-clients' drivers run.
+``TaskFollower``, which answers each with an effect of ``inferencesh.core.protocol``;
+``follow`` performs them once, as an operation that both clients' drivers run.
 """
 
 from __future__ import annotations
@@ -21,17 +21,8 @@ from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from inferencesh.core import _effects
-from inferencesh.core._effects import EOF, NEXT, Call, Emit, Op, OpenStream
-from inferencesh.core._follow import (
-    Fetch,
-    Sleep,
-    Stream,
-    TaskFollower,
-    outcome,
-    stream_path,
-    task_path,
-)
+from inferencesh.core import protocol
+from inferencesh.core._follow import TaskFollower, outcome
 from inferencesh.core._transport import convert
 from inferencesh.core.errors import (
     APIConnectionError,
@@ -39,6 +30,7 @@ from inferencesh.core.errors import (
     ServerError,
     SessionError,
 )
+from inferencesh.core.protocol import EOF, NEXT, Call, Emit, Op, OpenStream
 from inferencesh.core.types import Task
 
 if TYPE_CHECKING:
@@ -57,12 +49,11 @@ def follow(follower: TaskFollower) -> Op[Task]:
     first = follower.initial()
     if first is not None:
         yield Emit([first])
-    stream = stream_path(follower.task_id)
     while (action := follower.next_action()) is not None:
-        if isinstance(action, Stream):
+        if isinstance(action, OpenStream):
             error: APIConnectionError | ServerError | None = None
             try:
-                yield OpenStream(stream, action.read_timeout, task_lines=True)
+                yield action
                 while (lines := (yield NEXT)) is not EOF:
                     follower.received_bytes()
                     updates = follower.feed_lines(lines)
@@ -75,19 +66,18 @@ def follow(follower: TaskFollower) -> Op[Task]:
                 # more failed reconnect, like a refused connection: not the end of the wait.
                 error = _transient(exc)
             follower.stream_ended(error)
-        elif isinstance(action, Fetch):
-            path = task_path(follower.task_id)
+        elif isinstance(action, Call):  # GET /tasks/{id}
             try:
-                data = yield Call("GET", path, expect="a task")
+                data = yield action
             except (APIConnectionError, ServerError) as exc:
                 follower.fetch_failed(_transient(exc))
                 continue
-            task: Task = convert(data, Task, f"GET {path}")
+            task: Task = convert(data, Task, f"GET {action.path}")
             update = follower.fetched(task)
             if update is not None:
                 yield Emit([update])
-        elif isinstance(action, Sleep):
-            yield _effects.Sleep(action.seconds)
+        else:  # Sleep
+            yield action
             follower.slept()
     assert follower.current is not None  # done implies a current task
     return outcome(follower.current)
@@ -158,7 +148,7 @@ class TaskStream(_StreamBase):
 
     def __init__(self, client: Inference, follower: TaskFollower) -> None:
         super().__init__(follower)
-        self._batches: Iterator[Any] = _effects.iterate(client, follow(follower), self._outcome)
+        self._batches: Iterator[Any] = protocol.iterate(client, follow(follower), self._outcome)
 
     def __iter__(self) -> Iterator[Task]:
         # One `map` call per batch, not a generator step per update (long streams).
@@ -193,7 +183,7 @@ class AsyncTaskStream(_StreamBase):
 
     def __init__(self, client: AsyncInference, follower: TaskFollower) -> None:
         super().__init__(follower)
-        self._batches: AsyncIterator[Any] = _effects.aiterate(
+        self._batches: AsyncIterator[Any] = protocol.aiterate(
             client, follow(follower), self._outcome
         )
 

@@ -8,7 +8,7 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from inferencesh.core._time import parse_rfc3339
+from inferencesh.core.protocol import parse_rfc3339
 from inferencesh.core.types import RequirementError, ResourceStatus
 from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry

@@ -1,10 +1,36 @@
-"""The effect vocabulary of I/O-free operations, and its two drivers (sync and async).
+"""What sibling distributions build on: the effect vocabulary, its drivers, and helpers.
 
-Protocol logic (the client's operations in ``_ops``, the agent chat procedures) is written
-once as generators that yield effects and receive each effect's result. A driver performs the
-effects with one client's I/O: ``run``/``iterate`` with an ``Inference``, ``arun``/``aiterate``
-with an ``AsyncInference``. An effect that fails is raised inside the operation at its
-``yield``, so the operation decides: handle it (reconnect, report) or let it propagate.
+Protocol logic is written once, free of I/O, as generators that yield *effects* (send an API
+request, read the next stream event, wait, call a user callback, ...) and receive each
+effect's result back; the generator's return value is the operation's result. A *driver*
+performs the effects with one client's I/O: ``run``/``iterate`` with an ``Inference``,
+``arun``/``aiterate`` with an ``AsyncInference``. An effect that fails is raised inside the
+operation at its ``yield``, so the operation decides: handle it (reconnect, report) or let it
+propagate. Closing a driver's iterator (``break`` and ``close()``, Ctrl-C, cancellation)
+closes the stream it holds and the operation.
+
+One vocabulary serves all of core: the client's operations (``inferencesh.core._ops``), the
+task follower (``inferencesh.core.tasks.follow``), and each request's retry loop in
+``inferencesh.core.http`` (``Send`` one attempt, ``Sleep`` between attempts, per the policy of
+``inferencesh.core.retry``). ``inferencesh.agents`` writes its chat procedures in it too.
+
+Also here, for operations written outside core: ``id_path`` (an endpoint path with an id in
+it), ``upload_file`` (the client's upload as an operation, to ``yield from``) and
+``parse_rfc3339`` (the platform's timestamps, read the same on every Python).
+
+Example:
+    An operation that fetches a task and emits its status on the way:
+
+    >>> from inferencesh.core.protocol import Call, Emit, Op, id_path, iterate, run
+    >>> def result_of(task_id: str) -> Op[str]:
+    ...     data = yield Call("GET", id_path("/tasks", task_id, "task_id"), expect="a task")
+    ...     yield Emit(data["status"])
+    ...     return data["output"]["result"]
+    >>> task = client.run({"app": "local/hello", "input": {"prompt": "A cat"}})
+    >>> run(client, result_of(task.id))  # the result; emitted values are dropped
+    'modern: A cat'
+    >>> list(iterate(client, result_of(task.id)))  # the emitted values (10: completed)
+    [10]
 """
 
 from __future__ import annotations
@@ -12,15 +38,46 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import msgspec
 
 from inferencesh.core import _transport
 from inferencesh.core.errors import InferenceError
-from inferencesh.core.files import Source
 
 if TYPE_CHECKING:
+    import httpx
+
+    from inferencesh.core._ops import upload_file
+    from inferencesh.core._time import parse_rfc3339
+    from inferencesh.core._transport import Prepared
     from inferencesh.core.client import AsyncInference, Inference
+    from inferencesh.core.files import Source
+    from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+
+__all__ = [
+    "EOF",
+    "NEXT",
+    "AsyncCallbackInSyncError",
+    "Blocking",
+    "Call",
+    "Callback",
+    "Effect",
+    "Emit",
+    "NextEvent",
+    "Op",
+    "OpenStream",
+    "Put",
+    "Send",
+    "Sleep",
+    "aiterate",
+    "arun",
+    "id_path",
+    "iterate",
+    "parse_rfc3339",
+    "run",
+    "upload_file",
+]
 
 T = TypeVar("T")
 
@@ -36,6 +93,18 @@ class Call(msgspec.Struct, frozen=True):
     idempotency_key: str | None = None
     timeout: float | None = None
     expect: str | None = None
+
+
+class Send(msgspec.Struct, frozen=True):
+    """One attempt of a prepared HTTP request, never retried (the transport's retry loop yields
+    it); the result is the ``httpx.Response``, already read and closed when its status is 300
+    or more. ``stream`` leaves a successful reply's body unread; ``source`` is an upload body,
+    read from its start on each attempt."""
+
+    prep: Prepared
+    timeout: httpx.Timeout
+    stream: bool = False
+    source: Source | None = None
 
 
 class Put(msgspec.Struct, frozen=True):
@@ -86,9 +155,12 @@ class Emit(msgspec.Struct, frozen=True):
     value: Any
 
 
-Effect = Call | Put | Blocking | OpenStream | NextEvent | Sleep | Callback | Emit
+Effect = Call | Send | Put | Blocking | OpenStream | NextEvent | Sleep | Callback | Emit
+"""Every effect an operation may yield."""
 Op = Generator[Effect, Any, T]
+"""An operation: yields effects, receives their results, returns a ``T``."""
 NEXT = NextEvent()
+"""The one ``NextEvent``: ``event = yield NEXT``."""
 EOF: Any = object()
 """The result of ``NextEvent`` once the stream has ended."""
 
@@ -119,12 +191,12 @@ def _resolve_sync(value: Any) -> Any:
 
 
 class _SyncDriver:
-    """Performs effects with an ``Inference``; holds the one open event stream."""
+    """Performs effects with one sync transport (``HTTPClient``); holds one open stream."""
 
-    __slots__ = ("_client", "_stream")
+    __slots__ = ("_http", "_stream")
 
-    def __init__(self, client: Inference) -> None:
-        self._client = client
+    def __init__(self, http: HTTPClient) -> None:
+        self._http = http
         self._stream: Iterator[Any] | None = None
 
     def _close_stream(self) -> None:
@@ -134,11 +206,12 @@ class _SyncDriver:
             close()
 
     def perform(self, effect: Effect) -> Any:
-        # The most frequent first: a stream event, or a request.
+        """Carry out one effect and return its result (or raise its error)."""
+        # The most frequent first: a stream event, a request, one attempt of a request.
         if isinstance(effect, NextEvent):
             assert self._stream is not None, "NextEvent before OpenStream"
             return next(self._stream, EOF)
-        http = self._client.http
+        http = self._http
         if isinstance(effect, Call):
             return http.request(
                 effect.method,
@@ -149,6 +222,11 @@ class _SyncDriver:
                 idempotency_key=effect.idempotency_key,
                 expect=effect.expect,
             )
+        if isinstance(effect, Send):
+            return http._attempt(effect)
+        if isinstance(effect, Sleep):
+            _transport.sleep(effect.seconds)
+            return None
         if isinstance(effect, Callback):
             value = effect.fn(effect.arg)
             if value is not None and inspect.isawaitable(value):
@@ -165,12 +243,10 @@ class _SyncDriver:
             else:
                 self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
             return None
-        if isinstance(effect, Sleep):
-            _transport.sleep(effect.seconds)
-            return None
         raise AssertionError(f"unexpected effect {effect!r}")
 
     def iterate(self, op: Op[T], out: list[T]) -> Iterator[Any]:
+        """Run ``op``, yielding what it emits; its result is appended to ``out``."""
         value: Any = None
         error: Exception | None = None
         try:
@@ -194,14 +270,41 @@ class _SyncDriver:
             finally:
                 op.close()  # even when closing the stream is interrupted (a second Ctrl-C)
 
+    def run(self, op: Op[T]) -> T:
+        """Run ``op`` to its end; returns its result (emitted values are dropped).
+
+        ``iterate``'s loop without a generator around it: every request's retry loop runs
+        here, so it costs no more than a loop written for it alone."""
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = op.throw(error) if error is not None else op.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                if isinstance(effect, Emit):
+                    continue
+                try:
+                    value = self.perform(effect)
+                except Exception as exc:  # noqa: BLE001 - raised inside the operation
+                    error = exc
+        finally:
+            try:
+                self._close_stream()
+            finally:
+                op.close()
+
 
 class _AsyncDriver:
-    """Performs effects with an ``AsyncInference``; holds the one open event stream."""
+    """Performs effects with one async transport (``AsyncHTTPClient``); holds one open stream."""
 
-    __slots__ = ("_client", "_stream")
+    __slots__ = ("_http", "_stream")
 
-    def __init__(self, client: AsyncInference) -> None:
-        self._client = client
+    def __init__(self, http: AsyncHTTPClient) -> None:
+        self._http = http
         self._stream: AsyncIterator[Any] | None = None
 
     async def _close_stream(self) -> None:
@@ -211,13 +314,14 @@ class _AsyncDriver:
             await close()
 
     async def perform(self, effect: Effect) -> Any:
+        """Carry out one effect and return its result (or raise its error)."""
         if isinstance(effect, NextEvent):
             assert self._stream is not None, "NextEvent before OpenStream"
             try:
                 return await self._stream.__anext__()
             except StopAsyncIteration:
                 return EOF
-        http = self._client.http
+        http = self._http
         if isinstance(effect, Call):
             return await http.request(
                 effect.method,
@@ -228,6 +332,11 @@ class _AsyncDriver:
                 idempotency_key=effect.idempotency_key,
                 expect=effect.expect,
             )
+        if isinstance(effect, Send):
+            return await http._attempt(effect)
+        if isinstance(effect, Sleep):
+            await _transport.asleep(effect.seconds)
+            return None
         if isinstance(effect, Callback):
             value = effect.fn(effect.arg)
             if value is not None and inspect.isawaitable(value):
@@ -246,12 +355,10 @@ class _AsyncDriver:
             else:
                 self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
             return None
-        if isinstance(effect, Sleep):
-            await _transport.asleep(effect.seconds)
-            return None
         raise AssertionError(f"unexpected effect {effect!r}")
 
     async def iterate(self, op: Op[T], out: list[T]) -> AsyncIterator[Any]:
+        """Run ``op``, yielding what it emits; its result is appended to ``out``."""
         value: Any = None
         error: Exception | None = None
         try:
@@ -275,30 +382,78 @@ class _AsyncDriver:
             finally:
                 op.close()  # even when closing the stream is cancelled too
 
+    async def run(self, op: Op[T]) -> T:
+        """Run ``op`` to its end; returns its result (emitted values are dropped).
+
+        ``iterate``'s loop without an async generator around it (see ``_SyncDriver.run``)."""
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    effect = op.throw(error) if error is not None else op.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                if isinstance(effect, Emit):
+                    continue
+                try:
+                    value = await self.perform(effect)
+                except Exception as exc:  # noqa: BLE001 - raised inside the operation
+                    error = exc
+        finally:
+            try:
+                await self._close_stream()
+            finally:
+                op.close()
+
 
 def run(client: Inference, op: Op[T]) -> T:
     """Run ``op`` to its end with blocking I/O; returns its result (emitted values are dropped)."""
-    out: list[T] = []
-    for _ in _SyncDriver(client).iterate(op, out):
-        pass
-    return out[0]
+    return _SyncDriver(client.http).run(op)
 
 
 def iterate(client: Inference, op: Op[T], out: list[T] | None = None) -> Iterator[Any]:
     """Run ``op`` with blocking I/O, yielding each value it emits; its result is appended to
     ``out`` when it ends."""
-    return _SyncDriver(client).iterate(op, [] if out is None else out)
+    return _SyncDriver(client.http).iterate(op, [] if out is None else out)
 
 
 async def arun(client: AsyncInference, op: Op[T]) -> T:
     """Run ``op`` to its end with awaits; returns its result (emitted values are dropped)."""
-    out: list[T] = []
-    async for _ in _AsyncDriver(client).iterate(op, out):
-        pass
-    return out[0]
+    return await _AsyncDriver(client.http).run(op)
 
 
 def aiterate(client: AsyncInference, op: Op[T], out: list[T] | None = None) -> AsyncIterator[Any]:
     """Run ``op`` with awaits, yielding each value it emits; its result is appended to ``out``
     when it ends."""
-    return _AsyncDriver(client).iterate(op, [] if out is None else out)
+    return _AsyncDriver(client.http).iterate(op, [] if out is None else out)
+
+
+def id_path(prefix: str, value: str, what: str, suffix: str = "") -> str:
+    """``prefix/<value>suffix`` with ``value`` percent-encoded as one path segment; a
+    ``ValueError`` naming ``what`` when ``value`` is not a non-empty string.
+
+    >>> from inferencesh.core.protocol import id_path
+    >>> id_path("/chats", "c 1/2", "chat_id", "/stream")
+    '/chats/c%201%2F2/stream'
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return f"{prefix}/{quote(value, safe='')}{suffix}"
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `upload_file` is one of the client's operations (in `_ops`, which
+    # builds on this module, so either may be imported first), and the client never needs
+    # `parse_rfc3339` (import time).
+    if name == "upload_file":
+        from inferencesh.core._ops import upload_file
+
+        return upload_file
+    if name == "parse_rfc3339":
+        from inferencesh.core._time import parse_rfc3339
+
+        return parse_rfc3339
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
