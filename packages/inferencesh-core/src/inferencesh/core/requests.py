@@ -660,7 +660,16 @@ class AgentConfig(WireStruct, kw_only=True):
     description: str | None = None
     system_prompt: str | None = None
     example_prompts: list[str] | None = None
-    core_app: CoreAppConfig | None = None
+    core_app: (
+        Annotated[
+            CoreAppConfig,
+            msgspec.Meta(
+                description="an object naming the LLM app in core_app.ref, such as "
+                "{'ref': 'infsh/claude-sonnet-4@latest'}"
+            ),
+        ]
+        | None
+    ) = None
     tools: Annotated[list[AgentTool], msgspec.Meta(max_length=512)] | None = None
     skills: Annotated[list[SkillConfig], msgspec.Meta(max_length=512)] | None = None
     internal_tools: InternalToolsConfig | None = None

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from inferencesh.core.types import Task
 from inferencesh.platform.auth import Signer
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id, now_iso
@@ -263,7 +264,7 @@ class FileStore:
         sig = urllib.parse.parse_qs(parts.query).get("sig", [""])[0]
         return match.group(1) if self._signer.verify(f"GET:{match.group(1)}", sig) else None
 
-    def task_files(self, task: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
+    def task_files(self, task: Task, role: str | None = None) -> list[dict[str, Any]]:
         """The stored files ``task`` consumed (role ``input``) and produced (``output``) that
         still exist, as TaskFileDTO records: ``{id, created_at, role, uri, filename,
         content_type, size}``; ``role`` keeps one side only."""
@@ -281,9 +282,7 @@ class FileStore:
                 out.append({"role": side, **{k: doc.get(k) for k in keys}})
         return out
 
-    def delete_task_files(
-        self, task: dict[str, Any], role: str | None = None
-    ) -> dict[str, list[Any]]:
+    def delete_task_files(self, task: Task, role: str | None = None) -> dict[str, list[Any]]:
         """Delete the files :meth:`task_files` lists, even those other tasks also use:
         ``{deleted: [id, ...], skipped: [{id, reason}, ...]}`` (skipped: could not be deleted,
         and kept; see :meth:`delete`)."""
