@@ -1,0 +1,259 @@
+"""Task routes: run an app (``POST /apps/run``, ``/run``), read, follow, cancel, list and delete
+tasks and their files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from inferencesh.core._time import parse_rfc3339
+from inferencesh.core.types import RequirementError, ResourceStatus
+from inferencesh.platform import wire
+from inferencesh.platform.config import AppEntry
+from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.files import TASK_FILE_ROLES
+from inferencesh.platform.responses import encode_sorted, ok, read_json, stream_response
+from inferencesh.platform.routes.paging import page_body, read_page
+from inferencesh.platform.sessions import SessionManager
+from inferencesh.platform.tasks import RunSpec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+if TYPE_CHECKING:
+    from inferencesh.platform.server import Platform
+
+__all__ = ["TaskRoutes"]
+
+_IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+class TaskRoutes:
+    """The task handlers over one platform; each handler's docstring is its OpenAPI summary."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.tasks = platform.tasks
+        self.config = platform.config
+
+    def routes(self) -> list[BaseRoute]:
+        """The routes, in the order they are matched."""
+        return [
+            Route("/apps/run", self.run_app, methods=["POST"]),
+            Route("/run", self.run_app, methods=["POST"]),
+            Route("/tasks/list", self.list_tasks, methods=["POST"]),
+            Route("/tasks/{task_id}", self.get_task, methods=["GET"]),
+            Route("/tasks/{task_id}", self.delete_task, methods=["DELETE"]),
+            Route("/tasks/{task_id}/status", self.task_status, methods=["GET"]),
+            Route("/tasks/{task_id}/stream", self.task_stream, methods=["GET"]),
+            Route("/tasks/{task_id}/logs", self.task_logs, methods=["GET"]),
+            Route("/tasks/{task_id}/cancel", self.cancel_task, methods=["POST"]),
+            Route("/tasks/{task_id}/files", self.task_files, methods=["GET"]),
+            Route("/tasks/{task_id}/files", self.delete_task_files, methods=["DELETE"]),
+        ]
+
+    async def run_app(self, request: Request) -> Response:
+        """Create a task (ApiAppRunRequest); `wait` holds until it ends, `stream` streams it."""
+        platform, tasks = self.platform, self.tasks
+        spec, wait, stream, digest = await _run_spec(platform, request)
+        key = request.headers.get("idempotency-key", "").strip()[:200]
+        seen = platform.store.idempotent_task(key, _IDEMPOTENCY_TTL) if key else None
+        if seen is not None:
+            # A retry of a request that already created a task: answer with that task.
+            if seen[1] != digest:
+                raise PlatformError(
+                    409, "conflict", "this Idempotency-Key was used for a different request"
+                )
+            doc = tasks.get(seen[0])
+        else:
+            doc = tasks.create(spec)
+            if key:
+                platform.store.remember_idempotent(key, doc["id"], digest)
+        if stream:
+            events = wire.task_events(tasks.events(doc["id"]))
+            return stream_response(request, events, sse_by_default=True)
+        if wait:
+            doc = await tasks.wait(doc["id"])
+        return ok(request, wire.task(doc))
+
+    async def get_task(self, request: Request) -> Response:
+        """The task (TaskDTO)."""
+        return ok(request, wire.task(self.tasks.get(request.path_params["task_id"])))
+
+    async def task_status(self, request: Request) -> Response:
+        """The task's status only ({id, status, updated_at}), for cheap polling."""
+        doc = self.tasks.get(request.path_params["task_id"])
+        return ok(
+            request,
+            ResourceStatus(id=doc["id"], status=doc["status"], updated_at=doc["updated_at"]),
+        )
+
+    async def task_stream(self, request: Request) -> Response:
+        """Live updates: NDJSON `{data, fields}` lines (SSE on request) until a terminal status."""
+        task_id = request.path_params["task_id"]
+        self.tasks.get(task_id)  # 404 before streaming starts
+        return stream_response(request, wire.task_events(self.tasks.events(task_id)))
+
+    async def task_logs(self, request: Request) -> Response:
+        """The task's logs and status events."""
+        doc = self.tasks.get(request.path_params["task_id"])
+        body = {
+            "task_id": doc["id"],
+            "status": doc["status"],
+            "events": doc.get("events", []),
+            "logs": doc.get("logs", []),
+        }
+        return ok(request, body)
+
+    async def cancel_task(self, request: Request) -> Response:
+        """Cancel: graceful, then the worker is killed after `timeout` ms (`force` kills at once)."""
+        body = await read_json(request, self.config.max_request_bytes)
+        force, timeout = False, None
+        if isinstance(body, dict):
+            force = _flag(body.get("force"), "force")
+            if body.get("timeout") is not None:
+                ms = body["timeout"]
+                if isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms < 0:
+                    raise PlatformError.bad_request(
+                        "`timeout` must be a non-negative number of milliseconds"
+                    )
+                timeout = float(ms) / 1000.0
+        doc = await self.tasks.cancel(request.path_params["task_id"], force=force, timeout=timeout)
+        return ok(request, wire.task(doc))
+
+    async def delete_task(self, request: Request) -> Response:
+        """Delete a finished task's record (`?files=true`: and its input and output files)."""
+        files = _flag(request.query_params.get("files"), "files")
+        self.tasks.delete(request.path_params["task_id"], files=files)
+        return ok(request, None, 204)
+
+    async def task_files(self, request: Request) -> Response:
+        """The stored files a task consumed and produced (`?role=input|output`: one side)."""
+        role = _file_role(request)
+        doc = self.tasks.get(request.path_params["task_id"])
+        return ok(request, self.platform.files.task_files(doc, role))
+
+    async def delete_task_files(self, request: Request) -> Response:
+        """Delete a finished task's files, keeping the task: `{deleted, skipped}`."""
+        role = _file_role(request)
+        doc = self.tasks.finished(request.path_params["task_id"])
+        return ok(request, self.platform.files.delete_task_files(doc, role))
+
+    async def list_tasks(self, request: Request) -> Response:
+        """Tasks, newest first (`limit`, `offset` in the JSON body or the query)."""
+        body = await read_json(request, self.config.max_request_bytes) or {}
+        limit, offset = read_page(body, request)
+        items = [wire.task(d) for d in self.tasks.list(limit + 1, offset)]
+        return ok(request, page_body(items, limit, offset, self.platform.store.count_tasks()))
+
+
+def _file_role(request: Request) -> str | None:
+    # A given but empty `role` is refused, not read as "both": on DELETE that would widen
+    # a one-side request (`?role=$ROLE` with the variable unset) to every file.
+    role = request.query_params.get("role")
+    if role is not None and role not in TASK_FILE_ROLES:
+        raise PlatformError.bad_request(
+            f"`role` must be one of {', '.join(TASK_FILE_ROLES)}, got {role!r}"
+        )
+    return role
+
+
+def _missing_secrets(app: AppEntry) -> list[RequirementError]:
+    return [
+        RequirementError(
+            type="secret",
+            key=key,
+            message=f"{app.ref} needs the secret {key}: set the environment variable {key} before `inferencesh dev`",
+            action={"type": "add_secret", "secrets": [key]},
+        )
+        for key in app.secrets
+        if not os.environ.get(key)
+    ]
+
+
+def _run_at(value: Any) -> datetime | None:
+    """``run_at`` as an aware UTC time (None when not given)."""
+    if value is None or value == "":
+        return None
+    bad = f"`run_at` must be an ISO 8601 timestamp such as 2026-02-24T15:30:00Z, got {value!r}"
+    if not isinstance(value, str):
+        raise PlatformError.bad_request(bad)
+    try:
+        when = parse_rfc3339(value)
+    except ValueError:
+        raise PlatformError.bad_request(bad) from None
+    if when.tzinfo is None:
+        raise PlatformError.bad_request(
+            f"`run_at` needs a time zone (Z or an offset such as +02:00), got {value!r}"
+        )
+    return when.astimezone(timezone.utc)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    raise PlatformError.bad_request(f"`{name}` must be a boolean, got {value!r}")
+
+
+async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, str]:
+    body = await read_json(request, platform.config.max_request_bytes)
+    if not isinstance(body, dict):
+        raise PlatformError.bad_request("request body must be a JSON object (an app run request)")
+    digest = hashlib.sha256(encode_sorted(body)).hexdigest()
+    ref = body.get("app") or body.get("app_id")
+    if not isinstance(ref, str) or not ref.strip():
+        raise PlatformError.bad_request("`app` is required: an app ref such as `local/<name>`")
+    resolved = platform.resolve_app(ref)
+    app = resolved.app
+    function = body.get("function") or resolved.function or "run"
+    if not isinstance(function, str):
+        raise PlatformError.bad_request(f"`function` must be a string, got {function!r}")
+    inputs = body.get("input", {})
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise PlatformError.bad_request(
+            f"`input` must be a JSON object, got {type(inputs).__name__}"
+        )
+    setup = body.get("setup")
+    if setup is not None and not isinstance(setup, dict):
+        raise PlatformError.bad_request(
+            f"`setup` must be a JSON object, got {type(setup).__name__}"
+        )
+    session = body.get("session")
+    if session is not None and (not isinstance(session, str) or not session):
+        raise PlatformError.bad_request('`session` must be "new" or a session id')
+    timeout = body.get("session_timeout")
+    if timeout is not None:
+        if session != "new":
+            raise PlatformError.bad_request('`session_timeout` is only valid with `session: "new"`')
+        timeout = SessionManager.validate_timeout(timeout)
+    webhook = body.get("webhook")
+    if webhook is not None and (
+        not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))
+    ):
+        raise PlatformError.bad_request("`webhook` must be an http(s) URL")
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise PlatformError.bad_request("`metadata` must be a JSON object")
+    wait = _flag(body.get("wait", request.query_params.get("wait")), "wait")
+    stream = _flag(body.get("stream", request.query_params.get("stream")), "stream")
+    if wait and stream:
+        raise PlatformError.bad_request("`wait` and `stream` cannot both be true")
+    missing = _missing_secrets(app)
+    if missing:
+        raise PlatformError(
+            412,
+            "requirements_not_met",
+            "secrets missing",
+            body={"satisfied": False, "errors": missing},
+        )
+    run_at = _run_at(body.get("run_at"))
+    spec = RunSpec(app, inputs, function, setup, session, timeout, webhook, metadata, run_at)
+    return spec, wait, stream, digest
