@@ -79,11 +79,31 @@ def test_app_refs_the_platforms_accept(ref: str) -> None:
     assert convert_request({"app": ref}, RunRequest).ref == ref
 
 
-@pytest.mark.parametrize("ref", ["", "a b", "a/b/c/d", "ns/name@", "ns/:fn", "x" * 513])
+@pytest.mark.parametrize("ref", ["", "a b", "ns/name\t", "x" * 513])
 def test_app_refs_that_name_nothing_are_refused(ref: str) -> None:
     error = refused({"app": ref})
     assert error.path == ("app",)
     assert error.reason.startswith("must be a non-empty string naming an app")
+
+
+@pytest.mark.parametrize(
+    ("ref", "problem"),
+    [
+        ("infsh/flux@", "has an empty version"),
+        ("ns/:fn", "has an empty name"),
+        ("/name", "has an empty namespace"),
+        ("ns/name:", "has an empty function"),
+        ("a/b/c/d", "has too many '/'-separated parts"),
+        ("ns/name@v1@v2", "has a version 'v1@v2' with '@' or ':' in it"),
+    ],
+)
+def test_app_refs_of_the_wrong_form_say_which_part(ref: str, problem: str) -> None:
+    error = refused({"app": ref})
+    assert error.path == ("app",)
+    assert error.reason == (
+        f"{problem} (the form is [namespace/]name[@version][:function]), got {ref!r}"
+    )
+    assert refused({"app_id": ref}).path == ("app_id",)
 
 
 def test_an_app_is_required_and_app_id_stands_for_it() -> None:

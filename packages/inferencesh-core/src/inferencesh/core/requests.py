@@ -80,8 +80,10 @@ T = TypeVar("T")
 
 # ---- the shared rules ---------------------------------------------------------------------------
 
-APP_REF_PATTERN = r"^(?:[^\s/@:]+/){0,2}[^\s/@:]+(?:@[^\s/@:]+)?(?::[^\s/@:]+)?$"
-"""An app ref to run: ``[type/][namespace/]name[@version][:function]``, no spaces."""
+APP_REF_PATTERN = r"^\S+$"
+"""An app ref to run, as the field's pattern: no spaces. Its form, ``[type/][namespace/]name
+[@version][:function]``, is checked by ``RunRequest`` with a reason naming the part that is
+wrong (an empty version, ...)."""
 
 AGENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(?:@[A-Za-z0-9._-]+)?$"
 """A ref inside an agent (its LLM app, an app or agent tool) and a template agent's ref:
@@ -397,6 +399,23 @@ def decode_request(data: bytes | str, type_: type[T]) -> T:
 # ---- tasks and files ----------------------------------------------------------------------------
 
 
+def _ref_problem(ref: str) -> str | None:
+    """What is wrong with an app ref's form (``None`` when nothing is)."""
+    rest, colon, function = ref.partition(":")
+    rest, at, version = rest.partition("@")
+    *prefixes, name = rest.split("/")
+    if len(prefixes) > 2:
+        return "has too many '/'-separated parts"
+    parts = [("name", name), *(("namespace", p) for p in prefixes)]
+    parts += [("version", version)] * bool(at) + [("function", function)] * bool(colon)
+    for label, value in parts:
+        if not value:
+            return f"has an empty {label}"
+        if "@" in value or ":" in value:
+            return f"has a {label} {value!r} with '@' or ':' in it"
+    return None
+
+
 class RunRequest(WireStruct):
     """The body of ``POST /apps/run`` (``ApiAppRunRequest``).
 
@@ -427,6 +446,14 @@ class RunRequest(WireStruct):
     def __post_init__(self) -> None:
         if self.app is None and self.app_id is None:
             raise RequestError(("app",), "is required: an app ref such as 'namespace/name@version'")
+        for field in ("app", "app_id"):
+            ref = getattr(self, field)
+            problem = None if ref is None else _ref_problem(ref)
+            if problem is not None:
+                raise RequestError(
+                    (field,),
+                    f"{problem} (the form is [namespace/]name[@version][:function]), got {ref!r}",
+                )
         if self.session_timeout is not None and self.session != "new":
             raise RequestError(("session_timeout",), "is only valid together with session = 'new'")
         if self.stream and self.wait:
