@@ -304,3 +304,23 @@ def test_the_server_keeps_serving_after_hostile_bodies(http: httpx.Client) -> No
     assert http.get("/health").status_code == 200
     body = {"app": "local/hello", "input": {"prompt": "still here"}, "wait": True}
     assert data(http.post("/apps/run", json=body))["status"] == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/tools/tinv_x/reject", {"reason": 5}, "`reason` must be a string, got 5"),
+        (
+            "/chats/chat_x/tools/tinv_x/always-allow",
+            {"tool_name": "a b"},
+            "`tool_name` must be 1-64 letters, digits, '_' or '-', got 'a b'",
+        ),
+    ],
+)
+def test_tool_decision_bodies_are_the_clients_structs(
+    http: httpx.Client, path: str, body: dict[str, Any], message: str
+) -> None:
+    assert _refused(http.post(path, json=body)) == message
+    # A good body goes on to the invocation, which does not exist here.
+    assert http.post(path, json={}).status_code == 404
+    assert http.post(path).status_code == 404

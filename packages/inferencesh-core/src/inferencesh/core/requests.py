@@ -760,6 +760,7 @@ class ToolRejectRequest(WireStruct, kw_only=True):
 
 
 class AlwaysAllowRequest(WireStruct, kw_only=True):
-    """``POST /chats/{chat}/tools/{id}/always-allow``."""
+    """``POST /chats/{chat}/tools/{id}/always-allow``; without ``tool_name``, the tool of the
+    invocation is the one allowed."""
 
-    tool_name: str
+    tool_name: ToolName | None = None
