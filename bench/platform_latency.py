@@ -7,12 +7,16 @@ The same script runs in each environment: `client.run(...)` with the default wai
 a time, on a trivial app (examples/apps/multi_function) whose worker is warm. Printed: median,
 p90 and mean in milliseconds, the import time of each package, and the ratios ours / published.
 Also run: the fire-and-forget create (`wait=False`) alone, which isolates request overhead.
+Last, the server's own CPU time per task (user + system of the `inferencesh dev` process, from
+/proc, over all the tasks each client ran): the platform's per-task cost, which load from other
+processes on the machine moves far less than the wall-clock latencies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -54,6 +58,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
@@ -64,10 +74,13 @@ def main() -> None:
         script.write_text(SCRIPT)
         with LocalPlatform([APP], data_dir=tmp / "data", args=["--warm"]) as platform:
             results = {}
+            cpu: dict[str, float] = {}
+            assert platform.process is not None
             for label, python in (
                 ("ours", Path(sys.executable)),
                 ("published", published_python()),
             ):
+                before = _cpu_seconds(platform.process.pid)
                 proc = subprocess.run(
                     [str(python), str(script), platform.base_url, platform.api_key, str(args.runs)],
                     capture_output=True,
@@ -76,6 +89,8 @@ def main() -> None:
                     cwd=tmp,
                 )
                 results[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+                tasks = 2 * (args.runs + 10)  # both phases, with their warm-up runs
+                cpu[label] = (_cpu_seconds(platform.process.pid) - before) * 1000 / tasks
     ours, theirs = results["ours"], results["published"]
     print(f"task round trip on a warm trivial app, {args.runs} sequential runs (ms)")
     print(
@@ -87,6 +102,8 @@ def main() -> None:
             print(f"{mode + ' ' + stat:>22} {a:>14.2f} {b:>18.2f} {a / b:>15.2f}")
     a, b = ours["import_ms"], theirs["import_ms"]
     print(f"{'import inferencesh':>22} {a:>14.1f} {b:>18.1f} {a / b:>15.2f}")
+    a, b = cpu["ours"], cpu["published"]
+    print(f"{'server CPU per task':>22} {a:>14.2f} {b:>18.2f} {a / b:>15.2f}")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ the tool-invocation status machine."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from inferencesh.core.chat import ChatMessageContent
 from inferencesh.platform.agents.hub import ChatHub, TransitionError, can_move
 from inferencesh.platform.agents.internal_tools import ToolFailure
 from inferencesh.platform.agents.loop import AgentRuntime, RequestError, normalize_config
@@ -253,7 +254,7 @@ async def test_streamed_reply_is_saved_once_not_per_piece(tmp_path: Path) -> Non
     save_message = store.save_message
 
     def counting(message: dict[str, Any]) -> None:
-        saves.append(json.dumps(message))
+        saves.append(msgspec.json.encode(message).decode())
         save_message(message)
 
     store.save_message = counting  # type: ignore[method-assign]
@@ -262,4 +263,4 @@ async def test_streamed_reply_is_saved_once_not_per_piece(tmp_path: Path) -> Non
     store.close()
     saved = ChatHub(ChatStore(tmp_path / "p.db")).get(live.chat["id"])
     assert saved is not None
-    assert saved.messages[-1]["content"] == [{"type": "text", "text": "x" * 50}]
+    assert saved.messages[-1].content == [ChatMessageContent(type="text", text="x" * 50)]

@@ -484,6 +484,7 @@ def test_async_agent_streams_stop_approvals_tools_output_and_files(
 
 
 def test_only_this_servers_signed_file_urls_count_as_task_files(tmp_path: Path) -> None:
+    from inferencesh.core.requests import PartialFile
     from inferencesh.platform.auth import Signer
     from inferencesh.platform.files import FileStore
     from inferencesh.platform.store import Store
@@ -496,7 +497,7 @@ def test_only_this_servers_signed_file_urls_count_as_task_files(tmp_path: Path) 
         url_ttl=60,
     )
     files.base_url = "http://127.0.0.1:1"
-    uri = files.create({"filename": "a.txt", "size": 1}, "uploads")["uri"]
+    uri = files.create(PartialFile(filename="a.txt", size=1), "uploads")["uri"]
     file_id = uri.split("/storage/files/")[1].split("/")[0]
     # Another port serving the same data directory: still this server's file.
     assert files.id_of(uri.replace(":1/", ":2/")) == file_id

@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from inferencesh.core.types import TaskStatus
 from inferencesh.platform.config import discover_apps, load_app
 from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.records import TaskRecord
 from inferencesh.platform.responses import (
     ok,
     problem,
@@ -181,19 +184,19 @@ async def test_stream_response_ndjson_and_sse_with_heartbeats() -> None:
 def test_store_keeps_records_across_connections(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     store = Store(db)
-    task = {
-        "id": "t1",
-        "status": 7,
-        "app": "local/x",
-        "created_at": "2026-01-01T00:00:00Z",
-        "input": {"k": [1]},
-    }
+    task = TaskRecord(
+        id="t1",
+        status=TaskStatus(7),
+        app="local/x",
+        created_at="2026-01-01T00:00:00Z",
+        input={"k": [1]},
+    )
     store.put_task(task)
-    store.put_task({**task, "id": "t2", "status": 10})
+    store.put_task(msgspec.structs.replace(task, id="t2", status=TaskStatus(10)))
     store.close()
     again = Store(db)
     assert again.get_task("t1") == task
-    assert [t["id"] for t in again.unfinished_tasks()] == ["t1"]
+    assert [t.id for t in again.unfinished_tasks()] == ["t1"]
     assert again.delete_task("t2") and again.get_task("t2") is None
     again.close()
 

@@ -130,7 +130,8 @@ def test_ad_hoc_agent_body_maps_model_settings(client: Inference, script: Any) -
                 "input": {"max_tokens": 4096, "temperature": 0.7},
             },
             "system_prompt": "You are a helpful assistant.",
-            "tools": [dict(calculator)],
+            # Encoded from the AgentConfig struct: unset (None) fields are left out.
+            "tools": [{k: v for k, v in calculator.items() if v is not None}],
         },
         "agent_name": "calc-bot",
         "input": {"text": "What is 25 * 4?", "role": "user"},
@@ -143,7 +144,10 @@ def test_ad_hoc_agent_body_maps_model_settings(client: Inference, script: Any) -
     [
         ("support-agent", "invalid agent reference"),
         ({"system_prompt": "x"}, "needs core_app"),
-        ({"core_app": {"ref": "nope"}}, "core_app reference"),
+        (
+            {"core_app": {"ref": "nope"}},
+            r"\$\.core_app\.ref must be a ref such as 'namespace/name'",
+        ),
         ({"core_app": {"ref": "a/b"}, "temprature": 1}, r"unknown keys \['temprature'\]"),
         (
             {"core_app": {"ref": "a/b", "input": {"temperature": 0.1}}, "temperature": 0.9},
@@ -151,7 +155,7 @@ def test_ad_hoc_agent_body_maps_model_settings(client: Inference, script: Any) -
         ),
         (
             {"core_app": {"ref": "a/b"}, "tools": [{"type": "client"}]},
-            "tools\\[0\\]: the tool has no name",
+            r"\$\.tools\[0\]\.name is required",
         ),
         (
             {"core_app": {"ref": "a/b"}, "tools": [tool("x").build(), tool("x").build()]},

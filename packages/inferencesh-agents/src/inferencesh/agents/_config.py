@@ -1,11 +1,11 @@
-"""Turn what users pass to ``client.agent(...)`` into the ``POST /agents/run`` agent fields."""
+"""Turn what users pass to ``client.agent(...)`` into the ``AgentConfig`` (or template ref) of
+``POST /agents/run``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import msgspec
 from inferencesh.agents.tools import (
     BuiltTool,
     ClientToolBuilder,
@@ -14,7 +14,7 @@ from inferencesh.agents.tools import (
     _ToolBuilder,
     check_ref,
 )
-from inferencesh.core.chat import AgentConfig
+from inferencesh.core.requests import AgentConfig, RequestError, convert_request
 
 __all__ = ["AgentConfigError", "AgentSpec", "normalize_agent"]
 
@@ -45,31 +45,31 @@ class AgentConfigError(ValueError):
 
 
 class AgentSpec:
-    """A normalized agent: a template ``ref`` or an ad-hoc ``config`` dict, plus tool handlers."""
+    """A normalized agent: a template ``ref`` or an ad-hoc ``AgentConfig``, plus tool handlers."""
 
     __slots__ = ("config", "handlers", "ref")
 
     def __init__(
-        self, ref: str | None, config: dict[str, Any] | None, handlers: dict[str, ToolHandler]
+        self, ref: str | None, config: AgentConfig | None, handlers: dict[str, ToolHandler]
     ) -> None:
         self.ref = ref
         self.config = config
         self.handlers = handlers
 
     def run_fields(self) -> dict[str, Any]:
-        """The agent part of a ``POST /agents/run`` body."""
+        """The agent part of a ``POST /agents/run`` body (the config encoded as JSON builtins)."""
         if self.ref is not None:
             return {"agent": self.ref}
         assert self.config is not None
-        fields: dict[str, Any] = {"agent_config": self.config}
-        if self.config.get("name"):
+        fields: dict[str, Any] = {"agent_config": self.config.to_dict()}
+        if self.config.name:
             # The platform reuses an existing ad-hoc agent of that name instead of a new one.
-            fields["agent_name"] = self.config["name"]
+            fields["agent_name"] = self.config.name
         return fields
 
 
-def _tool(item: object, index: int, handlers: dict[str, ToolHandler]) -> dict[str, Any]:
-    where = f"agent config: tools[{index}]"
+def _tool(item: object, index: int) -> tuple[object, ToolHandler | None]:
+    """A tool given in any accepted form, as its JSON (a mapping) and its handler if any."""
     handler: ToolHandler | None = None
     if isinstance(item, _ToolBuilder):
         item = item.build()
@@ -83,30 +83,57 @@ def _tool(item: object, index: int, handlers: dict[str, ToolHandler]) -> dict[st
         item = item["schema"]
     if not isinstance(item, Mapping):
         raise AgentConfigError(
-            f"{where}: expected a tool built with tool(...).build(), got {item!r}"
+            f"agent config: tools[{index}]: expected a tool built with tool(...).build(), "
+            f"got {item!r}"
         )
-    data = dict(item)
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise AgentConfigError(f"{where}: the tool has no name")
-    if handler is not None:
-        if not callable(handler):
-            raise AgentConfigError(f"{where}: the handler of tool {name!r} is not callable")
-        if handlers.get(name, handler) is not handler:
-            # Two handlers for one tool: whichever won, the other would be silently unused.
+    if handler is not None and not callable(handler):
+        raise AgentConfigError(
+            f"agent config: tools[{index}]: the handler of tool {item.get('name')!r} is not "
+            "callable"
+        )
+    return dict(item), handler
+
+
+def _bind(handlers: dict[str, ToolHandler], name: str, handler: ToolHandler, index: int) -> None:
+    if handlers.get(name, handler) is not handler:
+        # Two handlers for one tool: whichever won, the other would be silently unused.
+        raise AgentConfigError(
+            f"agent config: tools[{index}]: tool {name!r} has a handler of its own and another "
+            "one is given for it (in handlers=, or by another tool of that name); give it once"
+        )
+    handlers[name] = handler
+
+
+def _fold_settings(data: dict[str, Any]) -> None:
+    """Move top-level model settings into ``core_app.input`` (where the platform reads them)."""
+    settings = {k: data.pop(k) for k in sorted(MODEL_SETTINGS & set(data))}
+    core_app = data.get("core_app")
+    if not settings or not isinstance(core_app, Mapping):
+        return
+    core_app = dict(core_app)
+    app_input = dict(core_app.get("input") or {})
+    for key, value in settings.items():
+        if key in app_input and app_input[key] != value:
             raise AgentConfigError(
-                f"{where}: tool {name!r} has a handler of its own and another one is given "
-                "for it (in handlers=, or by another tool of that name); give it once"
+                f"agent config: {key}={value!r} conflicts with core_app.input[{key!r}]="
+                f"{app_input[key]!r}; give it once"
             )
-        handlers[name] = handler
-    return data
+        app_input[key] = value
+    core_app["input"] = app_input
+    data["core_app"] = core_app
 
 
 def normalize_agent(
     config: str | Mapping[str, Any] | AgentConfig,
     handlers: Mapping[str, Callable[..., Any]] | None = None,
 ) -> AgentSpec:
-    """Validate a template ref or an ad-hoc config, raising ``AgentConfigError`` on bad input."""
+    """Validate a template ref or an ad-hoc config, raising ``AgentConfigError`` on bad input.
+
+    An ad-hoc config becomes the shared ``AgentConfig`` struct (its rules: tool names, refs,
+    unique names, ...), after the client's own steps: tools given as builders or functions are
+    built (their handlers kept), top-level model settings go into ``core_app.input``, and a key
+    ``AgentConfig`` does not have is refused rather than dropped.
+    """
     all_handlers: dict[str, ToolHandler] = dict(handlers or {})
     for name, fn in all_handlers.items():
         if not callable(fn):
@@ -131,53 +158,34 @@ def normalize_agent(
             f"agent config: unknown keys {unknown}; use {sorted(_CONFIG_KEYS)} "
             f"or model settings {sorted(MODEL_SETTINGS)}"
         )
-    core_app = data.get("core_app")
-    if core_app is None:
+    if data.get("core_app") is None:
         raise AgentConfigError(
             "agent config: an ad-hoc agent needs core_app, e.g. "
             "{'core_app': {'ref': 'infsh/claude-sonnet-4@latest'}}"
         )
-    if not isinstance(core_app, Mapping):
-        raise AgentConfigError(f"agent config: core_app must be a dict, got {core_app!r}")
-    core_app = dict(core_app)
-    if "ref" in core_app:
-        try:
-            check_ref(core_app["ref"], "agent config: core_app")
-        except ValueError as exc:
-            raise AgentConfigError(str(exc)) from None
-    settings = {k: data.pop(k) for k in sorted(MODEL_SETTINGS & set(data))}
-    if settings:
-        app_input = dict(core_app.get("input") or {})
-        for key, value in settings.items():
-            if key in app_input and app_input[key] != value:
-                raise AgentConfigError(
-                    f"agent config: {key}={value!r} conflicts with core_app.input[{key!r}]="
-                    f"{app_input[key]!r}; give it once"
-                )
-            app_input[key] = value
-        core_app["input"] = app_input
-    data["core_app"] = core_app
-    if data.get("tools") is not None:
-        tools = data["tools"]
-        if not isinstance(tools, (list, tuple)):
-            raise AgentConfigError(f"agent config: tools must be a list, got {tools!r}")
-        built = [_tool(item, i, all_handlers) for i, item in enumerate(tools) if item is not None]
-        names = [t["name"] for t in built]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise AgentConfigError(f"agent config: duplicate tool names {duplicates}")
+    _fold_settings(data)
+    bound: list[tuple[int, ToolHandler]] = []
+    tools = data.get("tools")
+    if isinstance(tools, (list, tuple)):
+        built = []
+        for index, item in enumerate(t for t in tools if t is not None):
+            tool, handler = _tool(item, index)
+            built.append(tool)
+            if handler is not None:
+                bound.append((index, handler))
         data["tools"] = built
     if isinstance(data.get("internal_tools"), InternalToolsBuilder):
         data["internal_tools"] = data["internal_tools"].build()
-    for i, skill in enumerate(data.get("skills") or []):
-        if not isinstance(skill, Mapping) or not skill.get("name"):
-            raise AgentConfigError(f"agent config: skills[{i}] needs a name")
-        if not (skill.get("content") or skill.get("url") or skill.get("skill_id")):
-            raise AgentConfigError(
-                f"agent config: skill {skill['name']!r} needs content, url or skill_id"
-            )
     try:
-        msgspec.convert(data, AgentConfig)
-    except msgspec.ValidationError as exc:
-        raise AgentConfigError(f"agent config: {exc}") from None
-    return AgentSpec(None, data, all_handlers)
+        agent = convert_request(data, AgentConfig)
+    except RequestError as exc:
+        raise AgentConfigError(f"agent config: {exc.json_path} {exc.reason}") from None
+    for index, handler in bound:
+        _bind(all_handlers, (agent.tools or [])[index].name, handler, index)
+    for skill in agent.skills or ():
+        if not (skill.content or skill.url or skill.skill_id):
+            # The cloud resolves a skill_id; something must say where the skill's text is.
+            raise AgentConfigError(
+                f"agent config: skill {skill.name!r} needs content, url or skill_id"
+            )
+    return AgentSpec(None, agent, all_handlers)

@@ -102,7 +102,7 @@ class _AgentBase:
 
     def __repr__(self) -> str:
         spec = self._state.spec
-        what = spec.ref or (spec.config or {}).get("name") or "ad-hoc"
+        what = spec.ref or (spec.config.name if spec.config else None) or "ad-hoc"
         return f"{type(self).__name__}({what!r}, chat_id={self.chat_id!r})"
 
 

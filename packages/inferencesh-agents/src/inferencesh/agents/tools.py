@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from inferencesh.agents.params import JSONSchema, ToolDefinitionError, to_json_schema
+from inferencesh.core.requests import AGENT_REF_PATTERN, TOOL_NAME_PATTERN
 
 __all__ = [
     "AgentToolBuilder",
@@ -42,9 +43,10 @@ ToolHandler = Callable[[dict[str, Any]], Any]
 """A client tool's handler: called with the call's arguments as one dict; may be async; the return
 value is sent as the tool result (strings as they are, anything else as JSON)."""
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# namespace/name with an optional @version (a tag such as `latest` or a version id).
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._-]+)?$")
+# The same rules as the AgentTool / AgentConfig wire structs (inferencesh.core.requests): a tool
+# name is what LLM function names allow; a ref is namespace/name with an optional @version.
+_NAME = re.compile(TOOL_NAME_PATTERN)
+_REF = re.compile(AGENT_REF_PATTERN)
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 _B = TypeVar("_B", bound="_ToolBuilder")

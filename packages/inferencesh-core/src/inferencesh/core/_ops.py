@@ -26,12 +26,12 @@ from inferencesh.core.files import (
 )
 from inferencesh.core.protocol import Blocking, Call, Op, Put
 from inferencesh.core.protocol import id_path as _id_path
+from inferencesh.core.requests import RequestError, RunRequest, convert_request
 from inferencesh.core.tasks import follow
 from inferencesh.core.types import (
     CancelTaskRequest,
     DeletedTaskFiles,
     FileCreateRequest,
-    PartialFile,
     SessionInfo,
     Task,
     TaskFile,
@@ -42,48 +42,35 @@ from inferencesh.core.types import (
 if TYPE_CHECKING:  # annotations only: the progress module loads when a bar is made
     from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
-# The platform accepts idle timeouts of 1 s to 1 h for a new session.
-_SESSION_TIMEOUT_RANGE = (1, 3600)
+
+_RUN_PARAMS = frozenset(RunRequest.__struct_fields__) - {"stream", "wait"}
 
 
-def validate_run_params(params: Any) -> dict[str, Any]:
-    """Check ``run`` params before any request; returns a copy."""
+def run_request(params: Any) -> RunRequest:
+    """``run`` params as the ``RunRequest`` they describe, checked before any request.
+
+    Raises ``TypeError`` for params that are not a mapping and ``RequestError`` (a
+    ``ValueError``) naming the param, for a param the request does not have (a typo would
+    otherwise be dropped without a word) and for one that breaks a rule of ``RunRequest``.
+    """
     if not isinstance(params, Mapping):
         raise TypeError(
             f"run() takes a dict of params such as {{'app': ..., 'input': ...}}, "
             f"got {type(params).__name__}"
         )
-    body = dict(params)
-    app = body.get("app")
-    if app is None and not body.get("app_id"):
-        raise ValueError("params['app'] is required: an app ref such as 'namespace/name@version'")
-    if app is not None and (not isinstance(app, str) or not app.strip()):
-        raise ValueError(f"params['app'] must be a non-empty string, got {app!r}")
-    for key in ("stream", "wait"):
-        if key in body:
-            raise ValueError(
-                f"params[{key!r}] is not a request field here: use client.run(params, "
-                f"{key}=True) instead"
-            )
-    session = body.get("session")
-    if session is not None and (not isinstance(session, str) or not session.strip()):
-        raise ValueError(f"params['session'] must be 'new' or a session id string, got {session!r}")
-    timeout = body.get("session_timeout")
-    if timeout is not None:
-        low, high = _SESSION_TIMEOUT_RANGE
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not low <= timeout <= high:
-            raise ValueError(
-                f"params['session_timeout'] must be a whole number of seconds from {low} to "
-                f"{high}, got {timeout!r}"
-            )
-        if session != "new":
-            raise ValueError(
-                "params['session_timeout'] is only valid together with params['session'] = 'new'"
-            )
-    if "input" in body and body["input"] is None:
-        body["input"] = {}
-    body.setdefault("input", {})
-    return body
+    try:
+        for key in params:
+            if key in ("stream", "wait"):
+                raise RequestError(
+                    (key,),
+                    f"is not a request field here: use client.run(params, {key}=True) instead",
+                )
+            if key not in _RUN_PARAMS:
+                known = ", ".join(sorted(_RUN_PARAMS))
+                raise RequestError((key,), f"is not a run parameter (they are: {known})")
+        return convert_request(dict(params), RunRequest)
+    except RequestError as exc:
+        raise exc.located(exc.subscripts("params")) from None
 
 
 def upload_file(
@@ -102,18 +89,19 @@ def upload_file(
     if progress is not None:
         source = msgspec.structs.replace(source, progress=progress)
     opts = options or UploadFileOptions()
-    body = FileCreateRequest(
-        files=[
-            PartialFile(
-                filename=source.filename,
-                content_type=source.content_type,
-                path=opts.path,
-                size=source.size,
-                public=opts.public,
-            )
-        ],
-        category=opts.category,
-    )
+    announced = {
+        "filename": source.filename,
+        "content_type": source.content_type,
+        "path": opts.path,
+        "size": source.size,
+        "public": opts.public,
+    }
+    try:
+        body = convert_request({"files": [announced], "category": opts.category}, FileCreateRequest)
+    except RequestError as exc:
+        if exc.path[:1] == ("files",):
+            raise exc.located(f"the file's {exc.path[-1]}") from None
+        raise exc.located(f"UploadFileOptions.{exc.location()}") from None
     data_out = yield Call("POST", "/files", json=body, expect="a file record")
     records = data_out if isinstance(data_out, list) else [data_out]
     if not records or records[0] is None:
@@ -172,10 +160,10 @@ def create_task(
     params: Any, upload_paths: bool, upload_progress: ProgressFactory | None = None
 ) -> Op[Task]:
     """Validate params, upload input files and ``POST /apps/run``; returns the new task."""
-    body = validate_run_params(params)
-    body["input"] = yield from prepare_input(body["input"], upload_paths, upload_progress)
-    if "setup" in body and body["setup"] is not None:
-        body["setup"] = yield from prepare_input(body["setup"], upload_paths, upload_progress)
+    body = run_request(params)
+    body.input = yield from prepare_input(body.input, upload_paths, upload_progress)
+    if body.setup is not None:
+        body.setup = yield from prepare_input(body.setup, upload_paths, upload_progress)
     data = yield Call(
         "POST", "/apps/run", json=body, idempotency_key=new_idempotency_key(), expect="a task"
     )

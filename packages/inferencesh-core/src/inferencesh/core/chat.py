@@ -1,4 +1,8 @@
-"""Wire types of agent chats: chats, messages, tool invocations, agent configs, run requests.
+"""Wire types of agent chats: chats, messages, tool invocations, and the answer to a run.
+
+The agent configs and the request bodies of the agent routes (``AgentConfig``, ``AgentTool``,
+``AgentRunRequest``, ...) live in ``inferencesh.core.requests`` with the rules both ends check;
+they are importable from here too.
 
 msgspec Structs shared by the agent client (``inferencesh-agents``) and the local platform's
 agent loop. Unknown fields are ignored on decode; absent optional fields are omitted on encode.
@@ -12,7 +16,28 @@ from typing import Any
 
 import msgspec
 
-from inferencesh.core.types import WireEnum, WireStruct
+from inferencesh.core._struct import WireEnum, WireStruct
+from inferencesh.core.requests import (
+    AgentConfig,
+    AgentMessageInput,
+    AgentRunRequest,
+    AgentTool,
+    AgentToolConfig,
+    AlwaysAllowRequest,
+    AppToolConfig,
+    ClientToolConfig,
+    CoreAppConfig,
+    FileRef,
+    HookToolConfig,
+    HTTPToolConfig,
+    ImageGenerationConfig,
+    InternalToolsConfig,
+    SkillConfig,
+    ToolAuthConfig,
+    ToolRejectRequest,
+    ToolResultRequest,
+    ToolType,
+)
 
 __all__ = [
     "AgentConfig",
@@ -94,19 +119,6 @@ class ToolInvocationStatus(WireEnum):
     CANCELLED = "cancelled"
 
 
-class ToolType(WireEnum):
-    """How the platform runs a tool."""
-
-    APP = "app"
-    AGENT = "agent"
-    HOOK = "hook"
-    HTTP = "http"
-    CALL = "call"
-    MCP = "mcp"
-    CLIENT = "client"
-    INTERNAL = "internal"
-
-
 class AgentRunState(WireEnum):
     """The state of one user -> agent turn."""
 
@@ -155,16 +167,6 @@ class ToolCall(WireStruct, kw_only=True, omit_defaults=False):
     id: str = ""
     type: str = "function"
     function: ToolCallFunction = msgspec.field(default_factory=ToolCallFunction)
-
-
-class FileRef(WireStruct, kw_only=True):
-    """A file attached to a message: an uploaded file's id and URI."""
-
-    id: str | None = None
-    uri: str
-    filename: str | None = None
-    content_type: str | None = None
-    size: int | None = None
 
 
 class ChatMessageContent(WireStruct, kw_only=True, omit_defaults=False):
@@ -305,163 +307,7 @@ class Chat(WireStruct, kw_only=True):
     updated_at: str | None = None
 
 
-# ---- agent configuration -------------------------------------------------------------------------
-
-
-class CoreAppConfig(WireStruct, kw_only=True):
-    """The LLM app an agent thinks with; ``input`` holds model settings (temperature, ...)."""
-
-    ref: str | None = None
-    id: str | None = None
-    version_id: str | None = None
-    setup: dict[str, Any] | None = None
-    input: dict[str, Any] | None = None
-
-
-class SkillConfig(WireStruct, kw_only=True):
-    """A skill: reusable context given inline (``content``) or by ``url``."""
-
-    name: str
-    description: str = ""
-    skill_id: str | None = None
-    version_id: str | None = None
-    url: str | None = None
-    content: str | None = None
-    preload: bool | None = None
-
-
-class ImageGenerationConfig(WireStruct, kw_only=True, omit_defaults=False):
-    """The image generation switch with the app to use."""
-
-    enabled: bool = True
-    app_ref: str | None = None
-
-
-class InternalToolsConfig(WireStruct, kw_only=True):
-    """Built-in tool groups switched on (``True``) or off (``False``); absent means default."""
-
-    plan: bool | None = None
-    memory: bool | None = None
-    widget: bool | None = None
-    finish: bool | None = None
-    skills: bool | None = None
-    host_context: bool | None = None
-    web_search: bool | None = None
-    code_execution: bool | None = None
-    image_generation: bool | ImageGenerationConfig | None = None
-
-
-class ClientToolConfig(WireStruct, kw_only=True):
-    """A tool run by the client."""
-
-    input_schema: dict[str, Any] | None = None
-
-
-class AppToolConfig(WireStruct, kw_only=True):
-    """A tool that runs an app."""
-
-    ref: str | None = None
-    id: str | None = None
-    version_id: str | None = None
-    function: str | None = None
-    session_enabled: bool | None = None
-    setup: dict[str, Any] | None = None
-    input: dict[str, Any] | None = None
-    input_schema: dict[str, Any] | None = None
-
-
-class AgentToolConfig(WireStruct, kw_only=True):
-    """A tool that delegates to a sub-agent."""
-
-    ref: str | None = None
-    input_schema: dict[str, Any] | None = None
-
-
-class HookToolConfig(WireStruct, kw_only=True):
-    """A webhook tool."""
-
-    url: str
-    secret: str | None = None
-    input_schema: dict[str, Any] | None = None
-
-
-class ToolAuthConfig(WireStruct, kw_only=True, omit_defaults=False):
-    """How an HTTP tool authenticates (values name secrets/providers, never keys)."""
-
-    type: str = "none"
-    provider: str | None = None
-    credential_id: str | None = None
-    integration_id: str | None = None
-    secret: str | None = None
-    header: str | None = None
-
-
-class HTTPToolConfig(WireStruct, kw_only=True):
-    """An HTTP tool."""
-
-    url: str
-    method: str | None = None
-    auth: ToolAuthConfig | None = None
-    headers: dict[str, str] | None = None
-    input_schema: dict[str, Any] | None = None
-
-
-class AgentTool(WireStruct, kw_only=True):
-    """A tool as the tool builder emits it."""
-
-    name: str
-    display_name: str | None = None
-    description: str = ""
-    type: str
-    require_approval: bool | None = None
-    client: ClientToolConfig | None = None
-    app: AppToolConfig | None = None
-    agent: AgentToolConfig | None = None
-    hook: HookToolConfig | None = None
-    http: HTTPToolConfig | None = None
-    call: HTTPToolConfig | None = None
-    """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
-
-
-class AgentConfig(WireStruct, kw_only=True):
-    """An ad-hoc agent: the LLM app, the prompt, tools, skills and built-in tools."""
-
-    name: str | None = None
-    description: str | None = None
-    system_prompt: str | None = None
-    example_prompts: list[str] | None = None
-    core_app: CoreAppConfig | None = None
-    tools: list[AgentTool] | None = None
-    skills: list[SkillConfig] | None = None
-    internal_tools: InternalToolsConfig | None = None
-    output_schema: Any = None
-    context: list[dict[str, Any]] | None = None
-    """Per-chat values the agent takes (``ContextField``: name, description, required ...)."""
-    hooks: list[dict[str, Any]] | None = None
-    """Lifecycle hooks (``LifecycleHookConfig``: event, type, handler, async, timeout ...)."""
-
-
 # ---- requests and responses ----------------------------------------------------------------------
-
-
-class AgentMessageInput(WireStruct, kw_only=True):
-    """The user's message in ``POST /agents/run``."""
-
-    text: str
-    role: str = "user"
-    attachments: list[FileRef] | None = None
-
-
-class AgentRunRequest(WireStruct, kw_only=True):
-    """``POST /agents/run``: a template ``agent`` ref or an ad-hoc ``agent_config``."""
-
-    chat_id: str | None = None
-    agent: str | None = None
-    agent_config: AgentConfig | None = None
-    agent_name: str | None = None
-    input: AgentMessageInput
-    context: dict[str, str] | None = None
-    stream: bool | None = None
 
 
 class AgentRunResponse(WireStruct, kw_only=True):
@@ -469,21 +315,3 @@ class AgentRunResponse(WireStruct, kw_only=True):
 
     user_message: ChatMessage
     assistant_message: ChatMessage
-
-
-class ToolResultRequest(WireStruct, kw_only=True):
-    """``POST /tools/{id}``: a client tool's result (JSON results travel as a string)."""
-
-    result: str
-
-
-class ToolRejectRequest(WireStruct, kw_only=True):
-    """``POST /tools/{id}/reject``."""
-
-    reason: str | None = None
-
-
-class AlwaysAllowRequest(WireStruct, kw_only=True):
-    """``POST /chats/{chat}/tools/{id}/always-allow``."""
-
-    tool_name: str

@@ -8,15 +8,25 @@ so both sides agree byte for byte. Conventions:
 * Result objects also answer dict-style access so code written against plain dicts keeps
   working: ``task["output"]``, ``task.get("logs")``, ``"session_id" in task``.
 * ``encode(obj)`` and ``decode(data, type)`` are the one codec for both client and server.
+
+The request bodies (``RunRequest``, ``FileCreateRequest``, ...) live in ``inferencesh.core.requests``
+with the rules both ends check; they are importable from here too.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from typing import Any, Literal, TypeVar
 
 import msgspec
+
+from inferencesh.core._struct import WireEnum, WireStruct
+from inferencesh.core.requests import (
+    CancelTaskRequest,
+    FileCreateRequest,
+    PartialFile,
+    RunRequest,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -178,72 +188,6 @@ class TaskLogType(enum.IntEnum):
     TASK = 4
 
 
-class WireEnum(str, enum.Enum):
-    """Base of the string enums of the wire (chat statuses, roles, ...): members compare equal
-    to their values, and ``str()`` and f-strings give the value on every Python.
-
-    A plain ``(str, Enum)`` formats as its value on 3.10 but as ``Class.NAME`` from 3.11 on, so
-    ``f"{role}: {text}"`` would change with the interpreter; this matches 3.11's ``StrEnum``.
-    """
-
-    def __str__(self) -> str:
-        return str.__str__(self)
-
-    def __format__(self, spec: str) -> str:
-        return str.__format__(str.__str__(self), spec)
-
-
-class WireStruct(
-    msgspec.Struct,
-    kw_only=True,
-    omit_defaults=True,
-    repr_omit_defaults=True,
-    forbid_unknown_fields=False,
-    gc=False,
-):
-    """Base of the wire types: keyword-only, unknown fields ignored, defaults omitted.
-
-    Instances are not tracked by the cycle collector (``gc=False``): wire objects hold plain
-    data and never form reference cycles, and long streams decode several times faster.
-
-    Adds read-only dict-style access over the fields, so results behave like the JSON objects
-    the platform documents: ``obj["field"]``, ``obj.get("field", default)``, ``"field" in obj``
-    (true when the field is set, that is not ``None``), ``obj.keys()`` and ``obj.to_dict()``.
-    """
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.__struct_fields__:
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The field's value, or ``default`` when it is unset (``None``) or not a field."""
-        if key in self.__struct_fields__:
-            value = getattr(self, key)
-            if value is not None:
-                return value
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return (
-            isinstance(key, str)
-            and key in self.__struct_fields__
-            and getattr(self, key) is not None
-        )
-
-    def keys(self) -> list[str]:
-        """The names of the fields that are set."""
-        return [k for k in self.__struct_fields__ if getattr(self, k) is not None]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The object as JSON-ready builtins (unset fields left out)."""
-        result: dict[str, Any] = msgspec.to_builtins(self)
-        return result
-
-
 class TaskLog(WireStruct):
     """One log record of a task (``TaskLog``)."""
 
@@ -367,27 +311,6 @@ class DeletedTaskFiles(WireStruct):
     skipped: list[SkippedTaskFile] = msgspec.field(default_factory=list)
 
 
-class PartialFile(WireStruct, omit_defaults=False):
-    """One file announced to ``POST /files`` before its bytes are uploaded.
-
-    Encoded with every key (``"uri": ""``, nulls included), as the platform's clients send it.
-    """
-
-    uri: str = ""
-    filename: str | None = None
-    content_type: str | None = None
-    path: str | None = None
-    size: int | None = None
-    public: bool | None = None
-
-
-class FileCreateRequest(WireStruct):
-    """The body of ``POST /files``: the files to create and their storage category."""
-
-    files: list[PartialFile]
-    category: str | None = None
-
-
 class SessionInfo(WireStruct):
     """A stateful app session (``AppSessionDTO``); ``status`` is active, ended or expired."""
 
@@ -425,33 +348,6 @@ class RequirementError(WireStruct):
     key: str
     message: str = ""
     action: dict[str, Any] | None = None
-
-
-class RunRequest(WireStruct):
-    """The body of ``POST /apps/run`` (``ApiAppRunRequest``)."""
-
-    app: str | None = None
-    app_id: str | None = None
-    version_id: str | None = None
-    input: Any = None
-    setup: Any = None
-    function: str | None = None
-    infra: str | None = None
-    workers: list[str] | None = None
-    webhook: str | None = None
-    session: str | None = None
-    session_timeout: int | None = None
-    run_at: str | None = None
-    metadata: Any = None
-    stream: bool | None = None
-    wait: bool | None = None
-
-
-class CancelTaskRequest(WireStruct):
-    """The optional body of ``POST /tasks/{id}/cancel``; ``timeout`` is in milliseconds."""
-
-    force: bool | None = None
-    timeout: int | None = None
 
 
 class StreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True):

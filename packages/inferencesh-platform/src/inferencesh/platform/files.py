@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from inferencesh.core.requests import FILE_CATEGORIES, PartialFile
+from inferencesh.core.types import Task
 from inferencesh.platform.auth import Signer
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id, now_iso
@@ -26,7 +28,7 @@ from inferencesh.platform.store import Store
 
 __all__ = ["CATEGORIES", "TASK_FILE_ROLES", "FileStore"]
 
-CATEGORIES = ("uploads", "inputs", "outputs", "repos")
+CATEGORIES = FILE_CATEGORIES
 TASK_FILE_ROLES = ("input", "output")
 _ID_RE = re.compile(r"^[0-9a-z]{26}$")
 _DOWNLOAD_PATH_RE = re.compile(r"/storage/files/([0-9a-z]{26})/[^/]*$")
@@ -102,30 +104,23 @@ class FileStore:
         return doc
 
     # operations
-    def create(self, spec: dict[str, Any], category: str) -> dict[str, Any]:
-        """Create a record for an upload described by a ``PartialFile`` and return its FileDTO."""
-        if category not in CATEGORIES:
-            raise PlatformError.bad_request(
-                f"files: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
-            )
-        size = spec.get("size")
-        if size is not None and (not isinstance(size, int) or size < 0):
-            raise PlatformError.bad_request("files[].size must be a non-negative integer")
-        if isinstance(size, int) and size > self.max_upload_bytes:
+    def create(self, spec: PartialFile, category: str) -> dict[str, Any]:
+        """Create a record for an upload described by a ``PartialFile`` (decoded, so its rules
+        hold) and return its FileDTO."""
+        size = spec.size
+        if size is not None and size > self.max_upload_bytes:
             raise PlatformError(
                 413,
                 "payload_too_large",
                 f"file of {size} bytes exceeds the upload limit of {self.max_upload_bytes} bytes",
             )
         file_id = new_id()
-        filename = _safe_filename(
-            spec.get("filename") if isinstance(spec.get("filename"), str) else None, file_id
-        )
-        content_type = spec.get("content_type")
-        if not isinstance(content_type, str) or not content_type:
+        filename = _safe_filename(spec.filename, file_id)
+        content_type = spec.content_type
+        if not content_type:
             content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stamp = now_iso()
-        remote = spec.get("path")
+        remote = spec.path
         record: dict[str, Any] = {
             "id": file_id,
             "created_at": stamp,
@@ -263,7 +258,7 @@ class FileStore:
         sig = urllib.parse.parse_qs(parts.query).get("sig", [""])[0]
         return match.group(1) if self._signer.verify(f"GET:{match.group(1)}", sig) else None
 
-    def task_files(self, task: dict[str, Any], role: str | None = None) -> list[dict[str, Any]]:
+    def task_files(self, task: Task, role: str | None = None) -> list[dict[str, Any]]:
         """The stored files ``task`` consumed (role ``input``) and produced (``output``) that
         still exist, as TaskFileDTO records: ``{id, created_at, role, uri, filename,
         content_type, size}``; ``role`` keeps one side only."""
@@ -281,9 +276,7 @@ class FileStore:
                 out.append({"role": side, **{k: doc.get(k) for k in keys}})
         return out
 
-    def delete_task_files(
-        self, task: dict[str, Any], role: str | None = None
-    ) -> dict[str, list[Any]]:
+    def delete_task_files(self, task: Task, role: str | None = None) -> dict[str, list[Any]]:
         """Delete the files :meth:`task_files` lists, even those other tasks also use:
         ``{deleted: [id, ...], skipped: [{id, reason}, ...]}`` (skipped: could not be deleted,
         and kept; see :meth:`delete`)."""

@@ -7,7 +7,9 @@
 * :func:`stream_response` serves an async iterator of dicts as NDJSON or SSE, as the ``Accept``
   header asks (without it: NDJSON, SSE for the ``stream: true`` run routes), with heartbeats
   while nothing happens.
-* :func:`read_json` reads a bounded JSON body (413 when too large, 400 naming the problem).
+* :func:`read_json` reads a bounded JSON body (413 when too large, 400 naming the problem);
+  :func:`read_request` decodes one into a request struct of ``inferencesh.core.requests`` (the
+  client's own types and rules), a 400 naming the field when it breaks one.
 
 Everything is encoded with msgspec, so core wire types (msgspec Structs) and builtins mix freely.
 """
@@ -17,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+from inferencesh.core.requests import RequestError, decode_request
 from inferencesh.platform.errors import PlatformError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -33,11 +36,15 @@ __all__ = [
     "ok",
     "problem",
     "problem_from",
+    "read_body",
     "read_json",
+    "read_request",
+    "refused",
     "stream_response",
     "wants_sse",
 ]
 
+T = TypeVar("T")
 NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
 _ERROR_TYPE_BASE = "https://api.inference.sh/errors/"
@@ -181,11 +188,8 @@ def stream_response(
     return StreamingResponse(body(), media_type=SSE if sse else NDJSON, headers=headers)
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The request's JSON body (``None`` when empty), at most ``max_bytes`` long.
-
-    Raises :class:`PlatformError` 413 when the body is larger and 400 when it is not JSON.
-    """
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request's body, at most ``max_bytes`` long (:class:`PlatformError` 413 past that)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise PlatformError(
@@ -202,10 +206,47 @@ async def read_json(request: Request, max_bytes: int) -> Any:
                 413, "payload_too_large", f"request body exceeds the limit of {max_bytes} bytes"
             )
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request's JSON body (``None`` when empty), at most ``max_bytes`` long.
+
+    Raises :class:`PlatformError` 413 when the body is larger and 400 when it is not JSON (or
+    nests too deeply to read).
+    """
+    raw = await read_body(request, max_bytes)
     if not raw.strip():
         return None
     try:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise PlatformError.bad_request(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PlatformError.bad_request("the body nests too deeply") from None
+
+
+def refused(error: RequestError) -> PlatformError:
+    """The 400 for a body that breaks a rule of its request struct: ```field` reason``."""
+    where = f"`{error.location()}`" if error.path else "the body"
+    return PlatformError.bad_request(f"{where} {error.reason}")
+
+
+async def read_request(
+    request: Request, type_: type[T], max_bytes: int, *, empty: T | None = None
+) -> T:
+    """The request's JSON body decoded into ``type_`` (a struct of ``inferencesh.core.requests``).
+
+    An empty body is ``empty`` when one is given (an optional body), else refused like any
+    other body that is not the object ``type_`` describes. Raises :class:`PlatformError`: 413
+    past ``max_bytes``, 400 naming the field and the rule it breaks.
+    """
+    raw = await read_body(request, max_bytes)
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raw = b"null"
+    try:
+        return decode_request(raw, type_)
+    except RequestError as exc:
+        raise refused(exc) from None

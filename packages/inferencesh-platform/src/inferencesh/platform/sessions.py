@@ -22,9 +22,6 @@ from inferencesh.platform.workers import Worker, WorkerError
 
 __all__ = ["Session", "SessionManager"]
 
-MIN_TIMEOUT = 1
-MAX_TIMEOUT = 3600
-
 
 @dataclasses.dataclass(eq=False)
 class Session:
@@ -96,19 +93,6 @@ class SessionManager:
                     await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
 
     # operations
-    @staticmethod
-    def validate_timeout(value: Any) -> int:
-        """A ``session_timeout`` checked against 1..3600 seconds."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise PlatformError.bad_request(
-                f"session_timeout must be an integer number of seconds, got {value!r}"
-            )
-        if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
-            raise PlatformError.bad_request(
-                f"session_timeout must be between {MIN_TIMEOUT} and {MAX_TIMEOUT} seconds, got {value}"
-            )
-        return value
-
     def create(self, app: AppEntry, timeout: int | None, task_id: str) -> Session:
         """A new active session for ``app`` (its worker starts with the first call)."""
         if len(self._live) >= self._config.max_sessions:

@@ -2,7 +2,9 @@
 
 Each record is a JSON document plus a few indexed columns. One connection is used from the
 event loop thread; every write is its own short transaction in WAL mode, so a crash loses at
-most the write in flight and readers never see half a record.
+most the write in flight and readers never see half a record. Tasks are ``TaskRecord`` structs
+(``inferencesh.platform.records``), stored as the same JSON the dict records were, so older data
+directories load; sessions and files are still dicts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import msgspec
 from inferencesh.core.types import TERMINAL_STATUSES
+from inferencesh.platform.records import TaskRecord
 
 __all__ = ["Store"]
 
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 _TERMINAL = tuple(sorted(int(status) for status in TERMINAL_STATUSES))
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])
+_task_decoder = msgspec.json.Decoder(TaskRecord)
 
 
 class Store:
@@ -53,33 +57,34 @@ class Store:
         self._db.close()
 
     # tasks
-    def put_task(self, task: dict[str, Any]) -> None:
-        """Insert or replace a task record."""
+    def put_task(self, task: TaskRecord) -> None:
+        """Insert or replace a task record (one statement: the row is the old record or the
+        new one, never a mix)."""
         self._db.execute(
             "INSERT OR REPLACE INTO tasks (id, status, app, session_id, created_at, doc)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
-                task["id"],
-                task["status"],
-                task.get("app", ""),
-                task.get("session_id"),
-                task["created_at"],
+                task.id,
+                int(task.status),
+                task.app or "",
+                task.session_id,
+                task.created_at or "",
                 _encoder.encode(task),
             ),
         )
 
-    def get_task(self, task_id: str) -> dict[str, Any] | None:
+    def get_task(self, task_id: str) -> TaskRecord | None:
         """The task record, or ``None``."""
         row = self._db.execute("SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        return None if row is None else _decoder.decode(row[0])
+        return None if row is None else _task_decoder.decode(row[0])
 
-    def list_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    def list_tasks(self, limit: int = 50, offset: int = 0) -> list[TaskRecord]:
         """Tasks, newest first."""
         rows = self._db.execute(
             "SELECT doc FROM tasks ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
-        return [_decoder.decode(r[0]) for r in rows]
+        return [_task_decoder.decode(r[0]) for r in rows]
 
     def count_tasks(self) -> int:
         """How many task records exist."""
@@ -89,13 +94,13 @@ class Store:
         """Delete a task record; whether it existed."""
         return self._db.execute("DELETE FROM tasks WHERE id = ?", (task_id,)).rowcount > 0
 
-    def unfinished_tasks(self) -> list[dict[str, Any]]:
+    def unfinished_tasks(self) -> list[TaskRecord]:
         """Tasks whose status is not terminal (used at start-up to fail them)."""
         rows = self._db.execute(
             f"SELECT doc FROM tasks WHERE status NOT IN ({', '.join('?' * len(_TERMINAL))})",
             _TERMINAL,
         ).fetchall()
-        return [_decoder.decode(r[0]) for r in rows]
+        return [_task_decoder.decode(r[0]) for r in rows]
 
     # idempotency keys of task creation
     def idempotent_task(self, key: str, max_age: float) -> tuple[str, str] | None:

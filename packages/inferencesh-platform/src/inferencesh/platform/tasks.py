@@ -3,9 +3,13 @@
 Every task gets a runner (an asyncio task) that waits for a worker (the app's pool, or the
 session's leased worker), sends the run over the worker contract and turns the worker's events
 into status changes, logs and partial outputs. Each change is saved to SQLite and sent to the
-task's stream subscribers as ``{"data": {...changed fields}, "fields": [...]}``; the terminal update
-carries the whole task. A worker that dies or stops answering fails its task with the reason and
-is replaced; the server itself keeps serving.
+task's stream subscribers as ``{"data": Task(changed fields), "fields": [...]}``; the terminal
+update carries the whole task. A worker that dies or stops answering fails its task with the
+reason and is replaced; the server itself keeps serving.
+
+A task's record is a ``TaskRecord`` struct (``inferencesh.platform.records``). A change is made on
+a copy, written, and only then becomes the live record: a write that fails leaves both the stored
+and the live record as they were.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from typing import Any
 import httpx
 import msgspec
 from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
+from inferencesh.core.types import Task, TaskEvent, TaskLog
 from inferencesh.core.types import TaskStatus as Status
-from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
 from inferencesh.platform.ids import new_id, now_iso
 from inferencesh.platform.pool import AppPool
+from inferencesh.platform.records import TaskRecord, set_fields, task_reply
 from inferencesh.platform.sessions import Session, SessionManager
 from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError, WorkerLost
@@ -62,7 +67,7 @@ class RunSpec:
 
 @dataclasses.dataclass(eq=False)
 class _Live:
-    doc: dict[str, Any]
+    record: TaskRecord
     subscribers: set[asyncio.Queue[Any]] = dataclasses.field(default_factory=set)
     done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     runner: asyncio.Task[None] | None = None
@@ -75,12 +80,16 @@ class _Live:
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
 
 
-# Record keys kept for the platform itself and never sent (the reply types drop them too).
-_PRIVATE_KEYS = frozenset({"output_meta"})
+_REPLY_FIELDS = frozenset(Task.__struct_fields__) - {"id", "status"}
 
 
-def _full(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"data": doc, "fields": [key for key in doc if key not in _PRIVATE_KEYS]}
+def _full(record: TaskRecord) -> dict[str, Any]:
+    """A stream update carrying the whole task (``output`` listed even when unset)."""
+    reply = task_reply(record)
+    fields = set_fields(reply)
+    if "output" not in fields:
+        fields.append("output")
+    return {"data": reply, "fields": fields}
 
 
 def _setup_key(setup: dict[str, Any] | None) -> str:
@@ -110,16 +119,17 @@ class TaskManager:
     def recover(self) -> int:
         """Fail tasks a previous run left unfinished, saying so; returns how many."""
         count = 0
-        for doc in self._store.unfinished_tasks():
-            previous = Status(doc.get("status", 0)).name.lower()
+        for record in self._store.unfinished_tasks():
+            previous = Status(record.status).name.lower()
             stamp = now_iso()
-            doc.update(
-                status=int(Status.FAILED),
+            failed = msgspec.structs.replace(
+                record,
+                status=Status.FAILED,
                 error=f"the local platform stopped while this task was {previous}; it did not finish",
                 updated_at=stamp,
+                events=[*(record.events or []), self._event(record.id, Status.FAILED, stamp)],
             )
-            doc.setdefault("events", []).append(self._event(doc["id"], Status.FAILED, stamp))
-            self._store.put_task(doc)
+            self._store.put_task(failed)
             count += 1
         return count
 
@@ -155,7 +165,7 @@ class TaskManager:
         return task
 
     # creation and reads
-    def create(self, spec: RunSpec) -> dict[str, Any]:
+    def create(self, spec: RunSpec) -> TaskRecord:
         """Create a task and start running it; returns the new task record."""
         task_id = new_id()
         session: Session | None = None
@@ -164,37 +174,32 @@ class TaskManager:
         elif spec.session is not None:
             session = self._sessions.lookup(spec.session, spec.app)
         stamp = now_iso()
-        doc: dict[str, Any] = {
-            "id": task_id,
-            "short_id": task_id[-8:],
-            "created_at": stamp,
-            "updated_at": stamp,
-            "status": int(Status.RECEIVED),
-            "app": spec.app.ref,
-            "app_id": spec.app.ref,
-            "app_version_id": "local",
-            "app_variant": "default",
-            "function": spec.function,
-            "infra": "local",
-            "input": spec.input,
-            "output": None,
-            "logs": [],
-            "events": [self._event(task_id, Status.RECEIVED, stamp)],
-        }
-        if spec.setup is not None:
-            doc["setup"] = spec.setup
-        if session is not None:
-            doc["session_id"] = session.id
-            if spec.session == "new":
-                doc["session_timeout"] = session.idle_timeout
-        if spec.webhook:
-            doc["webhook"] = spec.webhook
-        if spec.metadata:
-            doc["metadata"] = spec.metadata
-        if spec.run_at is not None:
-            doc["run_at"] = spec.run_at.isoformat().replace("+00:00", "Z")
-        self._store.put_task(doc)
-        live = _Live(doc, session=session)
+        record = TaskRecord(
+            id=task_id,
+            short_id=task_id[-8:],
+            created_at=stamp,
+            updated_at=stamp,
+            status=Status.RECEIVED,
+            app=spec.app.ref,
+            app_id=spec.app.ref,
+            app_version_id="local",
+            app_variant="default",
+            function=spec.function,
+            infra="local",
+            input=spec.input,
+            logs=[],
+            events=[self._event(task_id, Status.RECEIVED, stamp)],
+            setup=spec.setup,
+            session_id=None if session is None else session.id,
+            session_timeout=session.idle_timeout
+            if session is not None and spec.session == "new"
+            else None,
+            webhook=spec.webhook or None,
+            metadata=spec.metadata or None,
+            run_at=None if spec.run_at is None else spec.run_at.isoformat().replace("+00:00", "Z"),
+        )
+        self._store.put_task(record)
+        live = _Live(record, session=session)
         self._live[task_id] = live
         if session is not None:
             self._sessions.begin_call(session)
@@ -203,14 +208,14 @@ class TaskManager:
         # Also tracked past the terminal status: a runner may still be settling its worker.
         self._background.add(live.runner)
         live.runner.add_done_callback(self._background.discard)
-        return doc
+        return record
 
     def _settle(self, live: _Live) -> None:
         # A runner cancelled before its first step never runs its own handlers.
         if live.session is not None and not live.session_released:
             live.session_released = True
-            self._sessions.end_call(live.session, live.doc["id"], False)
-        if live.doc["status"] not in TERMINAL:
+            self._sessions.end_call(live.session, live.record.id, False)
+        if live.record.status not in TERMINAL:
             if live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             else:
@@ -220,21 +225,21 @@ class TaskManager:
                     error="the local platform shut down while this task was queued",
                 )
 
-    def get(self, task_id: str) -> dict[str, Any]:
+    def get(self, task_id: str) -> TaskRecord:
         """The task record, or 404."""
         live = self._live.get(task_id)
         if live is not None:
-            return live.doc
-        doc = self._store.get_task(task_id)
-        if doc is None:
+            return live.record
+        record = self._store.get_task(task_id)
+        if record is None:
             raise PlatformError.not_found(f"no task {task_id!r}")
-        return doc
+        return record
 
-    def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
+    def list(self, limit: int, offset: int) -> list[TaskRecord]:
         """Task records, newest first."""
         return self._store.list_tasks(limit, offset)
 
-    def finished(self, task_id: str) -> dict[str, Any]:
+    def finished(self, task_id: str) -> TaskRecord:
         """A finished task's record: 404 when there is none, 409 while it runs."""
         if task_id in self._live:
             raise PlatformError(
@@ -247,9 +252,9 @@ class TaskManager:
         ``files``, first the stored files its input and output reference. When one of them
         cannot be deleted, the record is kept (it is what still names that file, so the same
         call can be tried again) and the error says which file and why."""
-        doc = self.finished(task_id)
+        record = self.finished(task_id)
         if files:
-            skipped = self._files.delete_task_files(doc)["skipped"]
+            skipped = self._files.delete_task_files(record)["skipped"]
             if skipped:
                 reasons = "; ".join(s["reason"] for s in skipped)
                 raise PlatformError(
@@ -261,13 +266,13 @@ class TaskManager:
         if not self._store.delete_task(task_id):
             raise PlatformError.not_found(f"no task {task_id!r}")
 
-    async def wait(self, task_id: str) -> dict[str, Any]:
+    async def wait(self, task_id: str) -> TaskRecord:
         """Wait for the task to reach a terminal status; returns the final record."""
         live = self._live.get(task_id)
         if live is None:
             return self.get(task_id)
         await live.done.wait()
-        return live.doc
+        return live.record
 
     async def events(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
         """The stream of a task: a full snapshot, then partial updates; ends after terminal."""
@@ -282,17 +287,13 @@ class TaskManager:
         # carries only heartbeats, which would fail them on long, quiet tasks.
         refresh = max(self._config.heartbeat_interval * 2, 0.1)
         try:
-            yield _full(live.doc)
+            yield _full(live.record)
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), refresh)
                 except asyncio.TimeoutError:
-                    doc = live.doc
-                    state = {
-                        "id": doc["id"],
-                        "status": doc["status"],
-                        "updated_at": doc["updated_at"],
-                    }
+                    record = live.record
+                    state = Task(id=record.id, status=record.status, updated_at=record.updated_at)
                     yield {"data": state, "fields": ["status"]}
                     continue
                 if item is _END:
@@ -303,74 +304,75 @@ class TaskManager:
 
     # updates
     @staticmethod
-    def _event(task_id: str, status: Status, stamp: str) -> dict[str, Any]:
-        return {
-            "id": new_id(),
-            "created_at": stamp,
-            "event_time": stamp,
-            "task_id": task_id,
-            "status": int(status),
-        }
+    def _event(task_id: str, status: Status, stamp: str) -> TaskEvent:
+        return TaskEvent(
+            id=new_id(), created_at=stamp, event_time=stamp, task_id=task_id, status=int(status)
+        )
 
     def _update(self, live: _Live, status: Status | None = None, **fields: Any) -> None:
-        doc = live.doc
+        """Change the live record, save it (on a status change or at the end) and tell the
+        stream subscribers. The change is made on a copy: if the write fails, the error
+        propagates and the record stays as it was."""
+        current = live.record
         changed = list(fields)
-        if status is not None and status != doc["status"]:
-            if not Status(doc["status"]).can_transition_to(status):
-                log.debug("task %s: ignoring transition %s -> %s", doc["id"], doc["status"], status)
+        if status is not None and status != current.status:
+            if not current.status.can_transition_to(status):
+                log.debug(
+                    "task %s: ignoring transition %s -> %s", current.id, current.status, status
+                )
                 status = None
             else:
-                fields["status"] = int(status)
+                fields["status"] = status
                 changed.append("status")
         if not changed:
             return
         stamp = now_iso()
-        doc.update(fields)
-        doc["updated_at"] = stamp
         if status is not None:
-            doc["events"].append(self._event(doc["id"], status, stamp))
-        terminal = doc["status"] in TERMINAL
+            fields["events"] = [*(current.events or []), self._event(current.id, status, stamp)]
+        record = msgspec.structs.replace(current, **fields, updated_at=stamp)
+        terminal = record.status in TERMINAL
         # Logs and partial outputs are saved with the next status change, keeping writes few.
         if status is not None or terminal:
-            self._store.put_task(doc)
+            self._store.put_task(record)
+        live.record = record
         if terminal:
-            message: dict[str, Any] = _full(doc)
+            message: dict[str, Any] = _full(record)
         else:
-            partial = {"id": doc["id"], "status": doc["status"], "updated_at": stamp}
-            for key in changed:
-                partial[key] = doc[key]
-            message = {"data": partial, "fields": [*dict.fromkeys([*changed, "updated_at"])]}
+            keys = [*dict.fromkeys([*changed, "updated_at"])]
+            partial = Task(
+                id=record.id,
+                status=record.status,
+                **{key: getattr(record, key) for key in keys if key in _REPLY_FIELDS},
+            )
+            message = {"data": partial, "fields": keys}
         for queue in live.subscribers:
             queue.put_nowait(message)
         if terminal:
             for queue in live.subscribers:
                 queue.put_nowait(_END)
             live.done.set()
-            self._live.pop(doc["id"], None)
-            if doc.get("webhook"):
-                self._spawn(self._webhook(doc))
+            self._live.pop(record.id, None)
+            if record.webhook:
+                self._spawn(self._webhook(record))
 
     def _append_log(self, live: _Live, log_type: str, content: str) -> None:
         kind = _LOG_TYPES.get(log_type, 1)
-        logs: list[dict[str, Any]] = live.doc["logs"]
+        record = live.record
+        if record.logs is None:
+            record.logs = []
+        logs = record.logs
         stamp = now_iso()
-        entry = next((e for e in logs if e["log_type"] == kind), None)
+        entry = next((e for e in logs if e.log_type == kind), None)
         if entry is None:
-            entry = {
-                "id": new_id(),
-                "created_at": stamp,
-                "task_id": live.doc["id"],
-                "log_type": kind,
-                "content": "",
-            }
+            entry = TaskLog(id=new_id(), created_at=stamp, task_id=record.id, log_type=kind)
             logs.append(entry)
         text = content if content.endswith("\n") else content + "\n"
-        combined = entry["content"] + text
+        combined = entry.content + text
         if len(combined) > _MAX_LOG_CHARS:
             # Keep the end of a very chatty log: memory and stream updates stay bounded.
             combined = _TRUNCATED + combined[len(combined) - _MAX_LOG_CHARS :]
-        entry["content"] = combined
-        entry["updated_at"] = stamp
+        entry.content = combined
+        entry.updated_at = stamp
         if not live.logs_pending:
             # Coalesce bursts of lines into one stream update per interval.
             live.logs_pending = True
@@ -378,8 +380,8 @@ class TaskManager:
 
     def _flush_logs(self, live: _Live) -> None:
         live.logs_pending = False
-        if live.doc["status"] not in TERMINAL:
-            self._update(live, logs=live.doc["logs"])
+        if live.record.status not in TERMINAL:
+            self._update(live, logs=live.record.logs)
 
     # running
     async def _run(self, live: _Live, spec: RunSpec, session: Session | None) -> None:
@@ -406,7 +408,7 @@ class TaskManager:
             if live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             else:
-                waiting = live.doc["status"] in (Status.RECEIVED, Status.QUEUED)
+                waiting = live.record.status in (Status.RECEIVED, Status.QUEUED)
                 self._update(
                     live,
                     Status.FAILED,
@@ -428,7 +430,7 @@ class TaskManager:
         except (WorkerError, OSError) as exc:
             self._update(live, Status.FAILED, error=str(exc))
         except Exception as exc:  # a bug here must fail the task loudly, not leave it hanging
-            log.exception("task %s: unexpected error", live.doc["id"])
+            log.exception("task %s: unexpected error", live.record.id)
             self._update(live, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
         finally:
             live.worker = None
@@ -437,12 +439,12 @@ class TaskManager:
                     pool.release(worker)
                 elif not worker.alive:
                     await self._sessions.worker_lost(
-                        session, live.lost_reason or live.doc.get("error") or "worker died"
+                        session, live.lost_reason or live.record.error or "worker died"
                     )
             if session is not None and not live.session_released:
                 live.session_released = True
-                self._sessions.end_call(session, live.doc["id"], completed)
-            if live.doc["status"] not in TERMINAL:  # never leave a task hanging
+                self._sessions.end_call(session, live.record.id, completed)
+            if live.record.status not in TERMINAL:  # never leave a task hanging
                 self._update(live, Status.FAILED, error="the task ended without a result")
 
     async def _execute(self, live: _Live, spec: RunSpec, worker: Worker) -> bool:
@@ -457,11 +459,11 @@ class TaskManager:
             "function": spec.function,
             "setup": spec.setup,
             "metadata": {
-                "task_id": live.doc["id"],
+                "task_id": live.record.id,
                 "app_id": spec.app.ref,
                 "app_version_id": "local",
                 "worker_id": worker.id,
-                "session_id": live.doc.get("session_id"),
+                "session_id": live.record.session_id,
             },
         }
         worker.setup_key = _setup_key(spec.setup)
@@ -499,7 +501,7 @@ class TaskManager:
                 await self._await_idle(live, worker)
                 return False
             trace = final.get("traceback")
-            if trace and not any(str(trace).strip() in e["content"] for e in live.doc["logs"]):
+            if trace and not any(str(trace).strip() in e.content for e in live.record.logs or ()):
                 self._append_log(live, "task", str(trace))
             self._update(live, Status.FAILED, error=_error_message(error_kind, final.get("error")))
             return False
@@ -516,7 +518,7 @@ class TaskManager:
         key no reply carries) for usage accounting: the API never returns it."""
         if isinstance(output, dict) and "output_meta" in output:
             output = dict(output)
-            live.doc["output_meta"] = output.pop("output_meta")
+            live.record.output_meta = output.pop("output_meta")
         return output
 
     async def _await_idle(self, live: _Live, worker: Worker) -> None:
@@ -534,7 +536,7 @@ class TaskManager:
             if not busy:
                 return
             if time.monotonic() >= deadline:
-                log.info("task %s: worker still busy after the cancel; killing it", live.doc["id"])
+                log.info("task %s: worker still busy after the cancel; killing it", live.record.id)
                 worker.kill()
                 return
             await asyncio.sleep(0.05)
@@ -597,13 +599,13 @@ class TaskManager:
     # cancellation
     async def cancel(
         self, task_id: str, force: bool = False, timeout: float | None = None
-    ) -> dict[str, Any]:
+    ) -> TaskRecord:
         """Cancel a task: queued ones at once; running ones gracefully, killed after ``timeout``."""
         live = self._live.get(task_id)
         if live is None:
             return self.get(task_id)  # already finished: nothing to do
         if live.cancel_requested and not force:
-            return live.doc
+            return live.record
         live.cancel_requested = True
         worker = live.worker
         if worker is None:
@@ -613,15 +615,15 @@ class TaskManager:
                 # reply can already say cancelled.
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(live.done.wait()), 1.0)
-            return live.doc
+            return live.record
         self._update(live, Status.CANCELLING)
         if force:
             worker.kill()
-            return live.doc
+            return live.record
         grace = self._config.cancel_timeout if timeout is None else timeout
         live.cancel_deadline = time.monotonic() + grace
         self._spawn(self._cancel_running(live, worker, grace))
-        return live.doc
+        return live.record
 
     async def _cancel_running(self, live: _Live, worker: Worker, grace: float) -> None:
         # The grace period starts now: a frozen worker that never answers /cancel is killed
@@ -631,7 +633,7 @@ class TaskManager:
             accepted = False
             with contextlib.suppress(httpx.HTTPError, ValueError, asyncio.TimeoutError):
                 accepted = await asyncio.wait_for(
-                    worker.cancel(live.doc["id"]), max(deadline - time.monotonic(), 0.001)
+                    worker.cancel(live.record.id), max(deadline - time.monotonic(), 0.001)
                 )
             if accepted or not worker.alive:  # not alive: given up, its run ends with it
                 break
@@ -646,25 +648,25 @@ class TaskManager:
         if not live.done.is_set() and live.worker is worker:
             log.info(
                 "task %s did not stop within %.1fs of cancel; killing its worker",
-                live.doc["id"],
+                live.record.id,
                 grace,
             )
             worker.kill()
 
-    async def _webhook(self, doc: dict[str, Any]) -> None:
+    async def _webhook(self, record: TaskRecord) -> None:
         event = {Status.COMPLETED: "task.completed", Status.FAILED: "task.failed"}.get(
-            Status(doc["status"]), "task.cancelled"
+            record.status, "task.cancelled"
         )
-        payload = {"event": event, "timestamp": now_iso(), "data": wire.task(doc)}
+        payload = {"event": event, "timestamp": now_iso(), "data": task_reply(record)}
         try:
             async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
                 await client.post(
-                    doc["webhook"],
+                    str(record.webhook),
                     content=msgspec.json.encode(payload),
                     headers={"Content-Type": "application/json"},
                 )
         except httpx.HTTPError as exc:
-            log.warning("task %s: webhook delivery failed: %s", doc["id"], exc)
+            log.warning("task %s: webhook delivery failed: %s", record.id, exc)
 
 
 def _session_ended(live: _Live) -> str | None:

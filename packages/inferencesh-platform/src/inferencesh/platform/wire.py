@@ -1,8 +1,9 @@
-"""Records to wire types: the one place the platform's dict records become the core wire types
+"""Records to wire types: the one place the platform's records become the core wire types
 (``Task``, ``UploadedFile``, ``SessionInfo`` from ``inferencesh.core.types``) that responses encode.
 
 Going through the shared structs keeps the server's JSON exactly the shape the client decodes:
-unknown record keys (internal bookkeeping) are dropped and unset fields are omitted.
+the records' own bookkeeping is dropped and unset fields are omitted. Task records are already
+structs (``TaskRecord``); file and session records are dicts, converted here.
 """
 
 from __future__ import annotations
@@ -12,21 +13,22 @@ from typing import Any
 
 import msgspec
 from inferencesh.core.types import SessionInfo, Task, UploadedFile
+from inferencesh.platform.records import task_reply
 
 __all__ = ["file", "session", "task", "task_events"]
 
 
-def task(doc: dict[str, Any]) -> Task:
-    """A ``Task`` (TaskDTO) from a task record or a partial update of one."""
-    return msgspec.convert(doc, Task)
+def task(record: Task) -> Task:
+    """A ``Task`` (TaskDTO) from a task record (``TaskRecord``) or a partial update of one."""
+    return task_reply(record)
 
 
 async def task_events(
     events: AsyncIterator[dict[str, Any]],
 ) -> AsyncIterator[dict[str, Any]]:
-    """A task's stream events (``{data, fields}``) with each ``data`` as a ``Task``."""
+    """A task's stream events (``{data, fields}``), each ``data`` a ``Task`` already."""
     async for event in events:
-        yield {**event, "data": task(event["data"])}
+        yield event
 
 
 def file(doc: dict[str, Any]) -> UploadedFile:

@@ -2,26 +2,63 @@
 
 Every change to a chat, message or tool invocation goes through :class:`ChatHub`, which writes it
 to SQLite and pushes a full snapshot to the chat's stream subscribers (``chats`` /
-``chat_messages`` events carrying the core ``Chat`` / ``ChatMessage`` structs). Records stay
-dicts inside (with private ``_`` bookkeeping keys); the ``*_dto`` methods are the one place they
-become the core wire types.
+``chat_messages`` events carrying the core ``Chat`` / ``ChatMessage`` structs). The records are
+structs (``.records``); the ``*_dto`` methods are the one place they become the core wire types.
+
+A change is written first, on a copy, and only then made to the live record (in place: the loop
+holds on to its records while it waits). A failed write leaves the record as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
-from inferencesh.core.chat import AgentRun, Chat, ChatMessage, Interrupt, ToolInvocation
+from inferencesh.core.chat import Chat, ChatMessage, Interrupt, ToolInvocation
 from inferencesh.core.types import ResourceStatus
 from inferencesh.platform.ids import new_id, now_iso
 
 from . import wire
-from .store import ChatStore, Record
+from .records import (
+    ChatRecord,
+    InvocationRecord,
+    MessageRecord,
+    chat_reply,
+    invocation_reply,
+    message_reply,
+)
+from .store import ChatStore
 
-__all__ = ["ChatHub", "LiveChat", "Record", "TransitionError", "can_move"]
+__all__ = [
+    "ChatHub",
+    "ChatRecord",
+    "InvocationRecord",
+    "LiveChat",
+    "MessageRecord",
+    "TransitionError",
+    "can_move",
+]
+
+_R = TypeVar("_R", bound=msgspec.Struct)
+
+
+def _record(cls: type[_R], **fields: Any) -> _R:
+    """A new record of ``cls`` from ``fields`` (typed values or their JSON builtins)."""
+    return msgspec.convert(fields, cls)
+
+
+def _changed(record: _R, fields: dict[str, Any]) -> _R:
+    """A copy of ``record`` with ``fields`` set and a new ``updated_at`` (unknown names raise)."""
+    return msgspec.structs.replace(record, **fields, updated_at=now_iso())
+
+
+def _apply(record: msgspec.Struct, changed: msgspec.Struct, names: list[str]) -> None:
+    """Make ``record`` equal to ``changed`` in ``names`` (and ``updated_at``), in place."""
+    for name in (*names, "updated_at"):
+        setattr(record, name, getattr(changed, name))
+
 
 ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
 TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
@@ -47,19 +84,19 @@ def can_move(invocation_status: str, target: str) -> bool:
 class LiveChat:
     """One chat's records as the loop sees them."""
 
-    chat: Record
-    messages: list[Record] = field(default_factory=list)
-    invocations: dict[str, Record] = field(default_factory=dict)
+    chat: ChatRecord
+    messages: list[MessageRecord] = field(default_factory=list)
+    invocations: dict[str, InvocationRecord] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
 
-    def message(self, message_id: str) -> Record:
+    def message(self, message_id: str) -> MessageRecord:
         for message in self.messages:
-            if message["id"] == message_id:
+            if message.id == message_id:
                 return message
         raise KeyError(message_id)
 
-    def message_invocations(self, message_id: str) -> list[Record]:
-        return [i for i in self.invocations.values() if i["chat_message_id"] == message_id]
+    def message_invocations(self, message_id: str) -> list[InvocationRecord]:
+        return [i for i in self.invocations.values() if i.chat_message_id == message_id]
 
 
 class ChatHub:
@@ -81,12 +118,12 @@ class ChatHub:
             return None
         live = LiveChat(chat=chat, messages=self.store.load_messages(chat_id))
         for invocation in self.store.load_invocations(chat_id):
-            live.invocations[invocation["id"]] = invocation
-            self._invocation_chat[invocation["id"]] = chat_id
+            live.invocations[invocation.id] = invocation
+            self._invocation_chat[invocation.id] = chat_id
         self._chats[chat_id] = live
         return live
 
-    def find_invocation(self, invocation_id: str) -> tuple[LiveChat, Record] | None:
+    def find_invocation(self, invocation_id: str) -> tuple[LiveChat, InvocationRecord] | None:
         chat_id = self._invocation_chat.get(invocation_id) or self.store.find_invocation_chat(
             invocation_id
         )
@@ -100,108 +137,109 @@ class ChatHub:
     # -- creation -------------------------------------------------------------------------
 
     def create_chat(self, **fields: Any) -> LiveChat:
+        """A new chat (``idle``) with ``fields`` set, saved."""
         stamp = now_iso()
-        chat: Record = {
-            "id": new_id("chat_"),
-            "created_at": stamp,
-            "updated_at": stamp,
-            "status": "idle",
-            "name": "",
-            "description": "",
-            "children": [],
-            "agent_data": {"plan_steps": [], "memory": {}, "always_allowed_tools": []},
-            **fields,
-        }
-        live = LiveChat(chat=chat)
-        self._chats[chat["id"]] = live
+        chat = _record(ChatRecord, id=new_id("chat_"), created_at=stamp, updated_at=stamp, **fields)
         self.store.save_chat(chat)
+        live = LiveChat(chat=chat)
+        self._chats[chat.id] = live
         return live
 
-    def add_message(self, live: LiveChat, **fields: Any) -> Record:
+    def add_message(self, live: LiveChat, **fields: Any) -> MessageRecord:
+        """A new message (``pending``, last in order) with ``fields`` set, saved and published."""
         stamp = now_iso()
-        order = (live.messages[-1]["order"] + 1) if live.messages else 0
+        order = (live.messages[-1].order + 1) if live.messages else 0
         # Every message of a turn names its run (ChatMessageDTO.agent_run_id).
-        run_id = (live.chat.get("_run") or {}).get("id")
-        if run_id and "agent_run_id" not in fields:
-            fields["agent_run_id"] = run_id
-        message: Record = {
-            "id": new_id("msg_"),
-            "chat_id": live.chat["id"],
-            "created_at": stamp,
-            "updated_at": stamp,
-            "order": order,
-            "status": "pending",
-            "content": [],
+        run = live.chat._run
+        if run is not None and run.id and "agent_run_id" not in fields:
+            fields["agent_run_id"] = run.id
+        message = _record(
+            MessageRecord,
+            id=new_id("msg_"),
+            chat_id=live.chat.id,
+            created_at=stamp,
+            updated_at=stamp,
+            order=order,
             **fields,
-        }
-        live.messages.append(message)
+        )
         self.store.save_message(message)
+        live.messages.append(message)
         self._publish_message(live, message)
         return message
 
-    def add_invocation(self, live: LiveChat, message: Record, **fields: Any) -> Record:
+    def add_invocation(
+        self, live: LiveChat, message: MessageRecord, **fields: Any
+    ) -> InvocationRecord:
+        """A new tool invocation (``pending``) of ``message``, saved and published."""
         stamp = now_iso()
-        invocation: Record = {
-            "id": new_id("tinv_"),
-            "chat_id": live.chat["id"],
-            "chat_message_id": message["id"],
-            "created_at": stamp,
-            "updated_at": stamp,
-            "status": "pending",
+        invocation = _record(
+            InvocationRecord,
+            id=new_id("tinv_"),
+            chat_id=live.chat.id,
+            chat_message_id=message.id,
+            created_at=stamp,
+            updated_at=stamp,
             **fields,
-        }
-        live.invocations[invocation["id"]] = invocation
-        self._invocation_chat[invocation["id"]] = live.chat["id"]
+        )
         self.store.save_invocation(invocation)
+        live.invocations[invocation.id] = invocation
+        self._invocation_chat[invocation.id] = live.chat.id
         self._publish_message(live, message)
         return invocation
 
     # -- updates --------------------------------------------------------------------------
 
     def update_chat(self, live: LiveChat, **fields: Any) -> None:
-        live.chat.update(fields, updated_at=now_iso())
-        self.store.save_chat(live.chat)
+        """Change the chat's ``fields``, save and publish it."""
+        changed = _changed(live.chat, fields)
+        self.store.save_chat(changed)
+        _apply(live.chat, changed, list(fields))
         if live.subscribers:
             self._publish(live, wire.event("chats", self.chat_dto(live, with_messages=False)))
 
     def update_message(
-        self, live: LiveChat, message: Record, *, persist: bool = True, **fields: Any
+        self, live: LiveChat, message: MessageRecord, *, persist: bool = True, **fields: Any
     ) -> None:
         """Change a message and publish it; ``persist=False`` skips the SQLite write (for
         streamed pieces of a reply, whose final state is saved once at the end)."""
-        message.update(fields, updated_at=now_iso())
+        changed = _changed(message, fields)
         if persist:
-            self.store.save_message(message)
+            self.store.save_message(changed)
+        _apply(message, changed, list(fields))
         self._publish_message(live, message)
 
-    def update_invocation(self, live: LiveChat, invocation: Record, **fields: Any) -> None:
+    def update_invocation(
+        self, live: LiveChat, invocation: InvocationRecord, **fields: Any
+    ) -> None:
+        """Change a tool invocation (its status only as the status machine allows), save and
+        publish its message."""
         target = fields.get("status")
         if (
             isinstance(target, str)
-            and target != invocation["status"]
-            and not can_move(invocation["status"], target)
+            and target != invocation.status
+            and not can_move(invocation.status, target)
         ):
             raise TransitionError(
-                f"tool invocation {invocation['id']} cannot go from "
-                f"{invocation['status']} to {target}"
+                f"tool invocation {invocation.id} cannot go from {invocation.status} to {target}"
             )
-        invocation.update(fields, updated_at=now_iso())
-        self.store.save_invocation(invocation)
-        self._publish_message(live, live.message(invocation["chat_message_id"]))
+        changed = _changed(invocation, fields)
+        self.store.save_invocation(changed)
+        _apply(invocation, changed, list(fields))
+        self._publish_message(live, live.message(invocation.chat_message_id))
 
     # -- wire shapes ----------------------------------------------------------------------
     # The one place records become the core wire types: keys the types do not know (private
     # "_" bookkeeping, the invocation's chat_id) stay behind, so the JSON the server sends is
     # exactly what the client's structs decode.
 
-    def invocation_dto(self, invocation: Record) -> ToolInvocation:
+    def invocation_dto(self, invocation: InvocationRecord) -> ToolInvocation:
         """A ``ToolInvocation`` (ToolInvocationDTO) from an invocation record."""
-        return msgspec.convert(invocation, ToolInvocation)
+        return invocation_reply(invocation)
 
-    def message_dto(self, live: LiveChat, message: Record) -> ChatMessage:
+    def message_dto(self, live: LiveChat, message: MessageRecord) -> ChatMessage:
         """A ``ChatMessage`` (ChatMessageDTO) with the message's tool invocations."""
-        dto = msgspec.convert(message, ChatMessage)
-        calls = [self.invocation_dto(i) for i in live.message_invocations(message["id"])]
+        dto = message_reply(message)
+        calls = [self.invocation_dto(i) for i in live.message_invocations(message.id)]
         if calls:
             dto.tool_invocations = calls
         return dto
@@ -209,25 +247,23 @@ class ChatHub:
     def chat_dto(self, live: LiveChat, *, with_messages: bool = True) -> Chat:
         """A ``Chat`` (ChatDTO): the run, what it waits on and (by default) the messages."""
         chat = live.chat
-        dto = msgspec.convert(chat, Chat)
-        run = chat.get("_run")
-        if run:
-            dto.active_run = msgspec.convert(
-                {**run, "chat_id": chat["id"], "agent_id": chat.get("agent_id")}, AgentRun
-            )
+        dto = chat_reply(chat)
+        run = chat._run
+        if run is not None:
+            dto.active_run = msgspec.structs.replace(run, chat_id=chat.id, agent_id=chat.agent_id)
             dto.pending_interrupts = [
                 Interrupt(
-                    id=f"intr_{inv['id']}",
-                    run_id=run["id"],
-                    chat_id=chat["id"],
+                    id=f"intr_{inv.id}",
+                    run_id=run.id,
+                    chat_id=chat.id,
                     reason=reason,
-                    resource_id=inv["id"],
+                    resource_id=inv.id,
                     resource_type="tool_invocation",
                     status="pending",
                     meta={
-                        "tool_invocation_id": inv["id"],
-                        "tool_name": inv["function"]["name"],
-                        "arguments": inv["function"].get("arguments"),
+                        "tool_invocation_id": inv.id,
+                        "tool_name": inv.function.name,
+                        "arguments": inv.function.arguments,
                     },
                 )
                 for inv in live.invocations.values()
@@ -240,7 +276,7 @@ class ChatHub:
     def status_dto(self, live: LiveChat) -> ResourceStatus:
         """The chat's ``ResourceStatus`` (``GET /chats/{id}/status``)."""
         return ResourceStatus(
-            id=live.chat["id"], status=live.chat["status"], updated_at=live.chat["updated_at"]
+            id=live.chat.id, status=live.chat.status, updated_at=live.chat.updated_at
         )
 
     # -- streaming ------------------------------------------------------------------------
@@ -253,7 +289,7 @@ class ChatHub:
     def unsubscribe(self, live: LiveChat, queue: asyncio.Queue[dict[str, Any]]) -> None:
         live.subscribers.discard(queue)
 
-    def _publish_message(self, live: LiveChat, message: Record) -> None:
+    def _publish_message(self, live: LiveChat, message: MessageRecord) -> None:
         if live.subscribers:  # built once for every subscriber, and not at all for none
             self._publish(live, wire.event("chat_messages", self.message_dto(live, message)))
 
@@ -262,9 +298,9 @@ class ChatHub:
             queue.put_nowait(event)
 
 
-def _interrupt_reason(invocation: Record) -> str | None:
-    if invocation["status"] == "awaiting_approval":
+def _interrupt_reason(invocation: InvocationRecord) -> str | None:
+    if invocation.status == "awaiting_approval":
         return "tool_approval"
-    if invocation["status"] == "awaiting_input" and invocation.get("type") == "client":
+    if invocation.status == "awaiting_input" and invocation.type == "client":
         return "client_tool"
     return None

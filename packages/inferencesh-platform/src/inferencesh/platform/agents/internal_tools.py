@@ -13,6 +13,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import msgspec
+from inferencesh.core.chat import ChatData, PlanStep
+from inferencesh.core.requests import SkillConfig
 
 from .hub import ChatHub, LiveChat
 
@@ -93,14 +96,14 @@ def finish_tool(output_schema: Any) -> tuple[str, dict[str, Any]]:
     )
 
 
-def skill_tool(skills: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def skill_tool(skills: list[SkillConfig]) -> tuple[str, dict[str, Any]]:
     """The ``skill_get`` tool, listing the skills it can load."""
-    listing = "\n".join(f"- {s['name']}: {s.get('description') or ''}".rstrip() for s in skills)
+    listing = "\n".join(f"- {s.name}: {s.description or ''}".rstrip() for s in skills)
     return (
         "Load the full content of a skill (reusable instructions). Available skills:\n" + listing,
         _obj(
             {
-                "skill": {"type": "string", "enum": [s["name"] for s in skills]},
+                "skill": {"type": "string", "enum": [s.name for s in skills]},
                 "path": {"type": "string", "description": "A file inside the skill (optional)"},
             },
             ["skill"],
@@ -120,14 +123,13 @@ class InternalContext:
         self.http = http
 
     @property
-    def data(self) -> dict[str, Any]:
-        agent_data: dict[str, Any] = self.live.chat.setdefault(
-            "agent_data", {"plan_steps": [], "memory": {}, "always_allowed_tools": []}
-        )
-        return agent_data
+    def data(self) -> ChatData:
+        """The chat's agent state (read it; change a copy and :meth:`save` that)."""
+        return self.live.chat.agent_data
 
-    def save(self) -> None:
-        self.hub.update_chat(self.live, agent_data=self.data)
+    def save(self, **changes: Any) -> None:
+        """Save the agent state with ``changes`` (``plan_steps=...``, ``memory=...``)."""
+        self.hub.update_chat(self.live, agent_data=msgspec.structs.replace(self.data, **changes))
 
 
 def _str_arg(args: dict[str, Any], name: str) -> str:
@@ -148,50 +150,50 @@ async def _plan_create(ctx: InternalContext, args: dict[str, Any]) -> tuple[str,
         if not isinstance(step, dict) or not step.get("title"):
             raise ToolFailure(f"steps[{index}] needs a title")
         plan.append(
-            {
-                "index": index,
-                "title": str(step["title"]),
-                "description": str(step.get("description") or ""),
-                "notes": "",
-                "status": "pending",
-            }
+            PlanStep(
+                index=index,
+                title=str(step["title"]),
+                description=str(step.get("description") or ""),
+                notes="",
+                status="pending",
+            )
         )
-    ctx.data["plan_steps"] = plan
-    ctx.save()
+    ctx.save(plan_steps=plan)
     return (f"Plan created with {len(plan)} steps.", plan)
 
 
 async def _plan_update(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
-    plan = ctx.data.get("plan_steps") or []
+    plan = list(ctx.data.plan_steps or [])
     index = args.get("index")
     if not isinstance(index, int) or not 0 <= index < len(plan):
         raise ToolFailure(f"no plan step {index!r}; the plan has {len(plan)} steps (from 0)")
     status = args.get("status")
     if status is not None and status not in PLAN_STATUSES:
         raise ToolFailure(f"status must be one of {', '.join(PLAN_STATUSES)}, got {status!r}")
+    step = plan[index]
     if status is not None:
-        plan[index]["status"] = status
+        step = msgspec.structs.replace(step, status=status)
     if args.get("notes") is not None:
-        plan[index]["notes"] = str(args["notes"])
-    ctx.save()
-    return (f"Step {index} is {plan[index]['status']}.", plan[index])
+        step = msgspec.structs.replace(step, notes=str(args["notes"]))
+    plan[index] = step
+    ctx.save(plan_steps=plan)
+    return (f"Step {index} is {step.status}.", step)
 
 
 async def _plan_load(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
-    plan = ctx.data.get("plan_steps") or []
-    return (json.dumps(plan) if plan else "No plan yet.", plan)
+    plan = ctx.data.plan_steps or []
+    return (json.dumps(msgspec.to_builtins(plan)) if plan else "No plan yet.", plan)
 
 
 async def _memory_set(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
     key = _str_arg(args, "key")
-    ctx.data.setdefault("memory", {})[key] = args.get("value")
-    ctx.save()
+    ctx.save(memory={**(ctx.data.memory or {}), key: args.get("value")})
     return (f"Stored {key}.", {key: args.get("value")})
 
 
 async def _memory_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
     key = _str_arg(args, "key")
-    memory = ctx.data.get("memory") or {}
+    memory = ctx.data.memory or {}
     if key not in memory:
         raise ToolFailure(f"nothing stored under {key!r}; stored keys: {sorted(memory) or 'none'}")
     value = memory[key]
@@ -199,13 +201,13 @@ async def _memory_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, 
 
 
 async def _memory_getall(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
-    memory = ctx.data.get("memory") or {}
+    memory = ctx.data.memory or {}
     return (json.dumps(memory), memory)
 
 
 async def _finish(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
-    config = ctx.live.chat.get("_config") or {}
-    schema = config.get("output_schema")
+    config = ctx.live.chat._config
+    schema = config.output_schema if config is not None else None
     if isinstance(schema, dict) and schema.get("type") == "object":
         missing = [k for k in schema.get("required") or [] if k not in args]
         if missing:
@@ -224,15 +226,15 @@ async def _finish(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]
 
 async def _skill_get(ctx: InternalContext, args: dict[str, Any]) -> tuple[str, Any]:
     name = _str_arg(args, "skill")
-    config = ctx.live.chat.get("_config") or {}
-    skills = {s.get("name"): s for s in config.get("skills") or [] if isinstance(s, dict)}
+    config = ctx.live.chat._config
+    skills = {s.name: s for s in (config.skills if config is not None else None) or ()}
     skill = skills.get(name)
     if skill is None:
         raise ToolFailure(f"no skill {name!r}; available: {', '.join(map(str, skills)) or 'none'}")
     path = args.get("path")
-    if skill.get("content") is not None and not path:
-        return (str(skill["content"]), None)
-    url = skill.get("url")
+    if skill.content is not None and not path:
+        return (skill.content, None)
+    url = skill.url
     if not url:
         raise ToolFailure(f"skill {name!r} has inline content only; it has no file {path!r}")
     target = urljoin(str(url), str(path)) if path else str(url)
@@ -243,7 +245,7 @@ async def fetch_skill(
     hub: ChatHub, live: LiveChat, http: httpx.AsyncClient, name: str, url: str
 ) -> str:
     """A skill file's text, fetched once per chat (kept in its ``_skill_cache``)."""
-    cache: dict[str, str] = live.chat.setdefault("_skill_cache", {})
+    cache = dict(live.chat._skill_cache or {})
     if url not in cache:
         try:
             response = await http.get(url, timeout=30.0, follow_redirects=True)

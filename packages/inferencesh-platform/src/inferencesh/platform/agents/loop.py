@@ -24,13 +24,39 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from inferencesh.core.chat import ChatMessage, ToolInvocation
+import msgspec
+from inferencesh.core.chat import (
+    AgentRun,
+    ChatMessage,
+    ChatMessageContent,
+    ToolCall,
+    ToolCallFunction,
+    ToolInvocation,
+)
+from inferencesh.core.requests import (
+    AgentConfig,
+    AgentMessageInput,
+    AgentRunRequest,
+    FileRef,
+    convert_request,
+)
+from inferencesh.core.requests import (
+    RequestError as BodyError,
+)
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id
 
 from . import wire
-from .hub import ACTIVE_CHAT_STATUSES, TERMINAL_INVOCATION, ChatHub, LiveChat, Record
+from .hub import (
+    ACTIVE_CHAT_STATUSES,
+    TERMINAL_INVOCATION,
+    ChatHub,
+    InvocationRecord,
+    LiveChat,
+    MessageRecord,
+)
 from .internal_tools import ToolFailure, fetch_skill
+from .records import LoopConfig
 from .store import ChatStore
 from .task_runner import TaskError, TaskRunner
 from .templates import TemplateError, TemplateRegistry
@@ -62,6 +88,7 @@ _SETTINGS_KEYS = (
     "reasoning_max_tokens",
 )
 _RESTARTED = "interrupted: the local platform restarted during this turn"
+Json = dict[str, Any]
 
 
 class RequestError(PlatformError):
@@ -69,68 +96,77 @@ class RequestError(PlatformError):
 
 
 def _hash(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    plain = msgspec.to_builtins(value)
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def normalize_config(raw: Any, where: str = "agent_config") -> dict[str, Any]:
-    """Check an agent config and fold top-level model settings into it."""
+def _bad_body(exc: BodyError, root: str = "") -> RequestError:
+    return RequestError(
+        400, "invalid_request", f"{exc.location(root) or root or 'the body'} {exc.reason}"
+    )
+
+
+def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
+    """An agent config (a request's ``agent_config`` or a template file) as the loop runs it.
+
+    The config is decoded into the shared ``AgentConfig`` (its rules: tool names and types,
+    refs, unique names ...); then the local platform's own rules: the LLM app is named by
+    ``core_app.ref``, lifecycle hooks are refused (not run here), skills give content or url.
+    Model settings given at the top level (``temperature``, ...) become ``model_settings``.
+    """
     if not isinstance(raw, dict):
         raise RequestError(400, "invalid_request", f"{where} must be an object")
-    config = dict(raw)
-    core = config.get("core_app")
-    if not isinstance(core, dict) or not isinstance(core.get("ref"), str) or not core["ref"]:
+    settings = {k: raw[k] for k in _SETTINGS_KEYS if k in raw}
+    try:
+        agent = convert_request(raw, AgentConfig)
+        extra = convert_request(
+            {k: raw[k] for k in ("model_settings", "permissions", "max_steps", "_ref") if k in raw},
+            LoopConfig,
+        )
+    except BodyError as exc:
+        raise _bad_body(exc, where) from None
+    if settings:
+        extra.model_settings = {**(extra.model_settings or {}), **settings}
+    config = LoopConfig(
+        **{name: getattr(agent, name) for name in AgentConfig.__struct_fields__},
+        model_settings=extra.model_settings,
+        permissions=extra.permissions,
+        max_steps=extra.max_steps,
+        _ref=extra._ref,
+    )
+    if config.core_app is None or not config.core_app.ref:
         raise RequestError(
             400,
             "invalid_request",
             f"{where}.core_app.ref must name the LLM app (e.g. local/scripted-model)",
         )
-    # The seed passes temperature/max_tokens at the top level; they are model settings.
-    settings = {k: config.pop(k) for k in _SETTINGS_KEYS if k in config}
-    if settings:
-        config["model_settings"] = {**(config.get("model_settings") or {}), **settings}
-    hooks = config.get("hooks")
-    if hooks:
+    if config.hooks:
         # Lifecycle hooks (platform-protocol §5.6) are not run here; refusing the config beats
         # running the agent without the checks its hooks were meant to make.
-        events = (
-            [h.get("event") if isinstance(h, dict) else h for h in hooks]
-            if isinstance(hooks, list)
-            else [hooks]
-        )
+        events = ", ".join(str(h.get("event")) for h in config.hooks)
         raise RequestError(
             400,
             "invalid_request",
-            f"{where}.hooks: lifecycle hooks ({', '.join(map(str, events))}) are not supported "
+            f"{where}.hooks: lifecycle hooks ({events}) are not supported "
             "by the local platform; remove them to run this agent locally",
         )
-    for key in ("tools", "skills"):
-        if config.get(key) is not None and not isinstance(config[key], list):
-            raise RequestError(400, "invalid_request", f"{where}.{key} must be a list")
-    for index, skill in enumerate(config.get("skills") or []):
-        if not isinstance(skill, dict) or not isinstance(skill.get("name"), str):
-            raise RequestError(400, "invalid_request", f"{where}.skills[{index}] needs a name")
-        if skill.get("content") is None and not skill.get("url"):
+    for index, skill in enumerate(config.skills or ()):
+        if skill.content is None and not skill.url:
+            # A skill_id alone names a skill in the cloud's store, which is not here.
             raise RequestError(
                 400,
                 "invalid_request",
-                f"{where}.skills[{index}] ({skill['name']}) needs content or url",
+                f"{where}.skills[{index}] ({skill.name}) needs content or url",
             )
     return config
 
 
-def _check_context(config: dict[str, Any], context: dict[str, Any]) -> None:
+def _check_context(config: LoopConfig, context: dict[str, str]) -> None:
     """The agent's required ``context`` fields (``ContextField``) must be given with the chat."""
-    fields = config.get("context")
-    if fields is None:
-        return
-    if not isinstance(fields, list):
-        raise RequestError(400, "invalid_request", "agent_config.context must be a list of fields")
     missing = [
         str(f.get("name"))
-        for f in fields
-        if isinstance(f, dict)
-        and f.get("required")
-        and context.get(str(f.get("name"))) in (None, "")
+        for f in config.context or ()
+        if f.get("required") and context.get(str(f.get("name"))) in (None, "")
     ]
     if missing:
         raise RequestError(
@@ -140,47 +176,43 @@ def _check_context(config: dict[str, Any], context: dict[str, Any]) -> None:
         )
 
 
-def _attachment_items(user_input: dict[str, Any]) -> list[Record]:
+def _attachment_items(user_input: AgentMessageInput) -> list[ChatMessageContent]:
     """Message content items for the files sent with a user message, in every accepted form."""
-    items: list[Record] = []
+    items: list[ChatMessageContent] = []
 
-    def add(uri: Any, content_type: str | None = None, filename: str | None = None) -> None:
-        if not isinstance(uri, str) or not uri:
-            raise RequestError(400, "invalid_request", f"input attachment {uri!r} has no uri")
+    def add(uri: str, content_type: str | None = None, filename: str | None = None) -> None:
         kind = content_type or ""
         if kind in ("", "application/octet-stream"):
             # Raw bytes upload as octet-stream; the name still tells an image from a document.
             guess = uri[5:].split(";", 1)[0] if uri.startswith("data:") else None
             kind = guess or mimetypes.guess_type(filename or uri.split("?", 1)[0])[0] or kind
         if kind.startswith("image/"):
-            items.append({"type": "image", "image": uri})
+            items.append(ChatMessageContent(type="image", image=uri))
         else:
-            items.append({"type": "file", "file": uri})
+            items.append(ChatMessageContent(type="file", file=uri))
 
-    for ref in user_input.get("attachments") or []:
-        if isinstance(ref, dict):
-            add(ref.get("uri"), ref.get("content_type"), ref.get("filename"))
+    for ref in user_input.attachments or ():
+        if isinstance(ref, FileRef):
+            add(ref.uri, ref.content_type, ref.filename)
         else:
             add(ref)
-    for uri in user_input.get("images") or []:
-        items.append({"type": "image", "image": uri})
-    if isinstance(user_input.get("image"), str):
-        items.append({"type": "image", "image": user_input["image"]})
-    for uri in user_input.get("files") or []:
-        items.append({"type": "file", "file": uri})
+    for uri in user_input.images or ():
+        items.append(ChatMessageContent(type="image", image=uri))
+    if user_input.image:
+        items.append(ChatMessageContent(type="image", image=user_input.image))
+    for uri in user_input.files or ():
+        items.append(ChatMessageContent(type="file", file=uri))
     return items
 
 
-def _message_text(message: Record, kind: str = "text") -> str:
-    return "".join(
-        str(c.get("text") or "") for c in message.get("content") or [] if c.get("type") == kind
-    )
+def _message_text(message: MessageRecord, kind: str = "text") -> str:
+    return "".join(c.text or "" for c in message.content if c.type == kind)
 
 
-def _message_tool_calls(message: Record) -> list[Record]:
-    for item in message.get("content") or []:
-        if item.get("type") == "tool" and item.get("tool_calls"):
-            return list(item["tool_calls"])
+def _message_tool_calls(message: MessageRecord) -> list[ToolCall]:
+    for item in message.content:
+        if item.type == "tool" and item.tool_calls:
+            return list(item.tool_calls)
     return []
 
 
@@ -273,64 +305,53 @@ class AgentRuntime:
             raise RequestError(404, "not_found", f"chat {chat_id!r} not found")
         return live
 
-    async def run(self, body: Any) -> tuple[LiveChat, Record, Record]:
-        """``POST /agents/run``: start a turn; returns the chat and the two new messages."""
-        if not isinstance(body, dict):
-            raise RequestError(400, "invalid_request", "the body must be a JSON object")
-        user_input = body.get("input")
-        if not isinstance(user_input, dict):
-            raise RequestError(
-                400, "invalid_request", "input must be an object with the message text"
-            )
-        text = user_input.get("text")
-        if text is not None and not isinstance(text, str):
-            raise RequestError(400, "invalid_request", "input.text must be a string")
-        attachments = _attachment_items(user_input)
-        if not text and not attachments:
-            raise RequestError(
-                400, "invalid_request", "input.text is empty and no file is attached"
-            )
-        config = self._config_from(body)
-        chat_id = body.get("chat_id")
-        if chat_id:
-            live = self.chat(str(chat_id))
+    async def run(self, body: Any) -> tuple[LiveChat, MessageRecord, MessageRecord]:
+        """``POST /agents/run``: start a turn; returns the chat and the two new messages.
+
+        ``body`` (the request's JSON) is decoded into the shared ``AgentRunRequest``."""
+        try:
+            request = convert_request(body, AgentRunRequest)
+        except BodyError as exc:
+            raise _bad_body(exc) from None
+        attachments = _attachment_items(request.input)
+        config = self._config_from(request, body)
+        if request.chat_id:
+            live = self.chat(request.chat_id)
             if config is None:
-                config = live.chat["_config"]
-            status = live.chat["status"]
+                config = live.chat._config
+            status = live.chat.status
             if status == "busy":
                 raise RequestError(
-                    409, "conflict", f"chat {chat_id} is busy with a turn; wait or stop it first"
+                    409,
+                    "conflict",
+                    f"chat {request.chat_id} is busy with a turn; wait or stop it first",
                 )
             if status == "awaiting_input":
                 # A new message supersedes the tool calls still waiting.
-                await self.stop(live.chat["id"], reason="superseded by a new user message")
+                await self.stop(live.chat.id, reason="superseded by a new user message")
             self.hub.update_chat(live, _config=config)
         else:
             if config is None:
                 raise RequestError(
                     400, "invalid_request", "give `agent` (a template ref) or `agent_config`"
                 )
-            context = body.get("context")
-            if context is not None and not isinstance(context, dict):
-                raise RequestError(400, "invalid_request", "context must be an object of strings")
-            _check_context(config, context or {})
-            live = self._new_chat(config, context=context)
-        user, assistant = self._start_turn(live, text or "", attachments)
+            _check_context(config, request.context or {})
+            live = self._new_chat(config, context=request.context)
+        user, assistant = self._start_turn(live, request.input.text or "", attachments)
         return live, user, assistant
 
-    def _config_from(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        agent = body.get("agent")
-        if agent:
-            if not isinstance(agent, str):
-                raise RequestError(400, "invalid_request", "agent must be a ref like local/<name>")
+    def _config_from(self, request: AgentRunRequest, body: dict[str, Any]) -> LoopConfig | None:
+        if request.agent:
             try:
-                config = normalize_config(self.templates.resolve(agent), f"agent {agent}")
+                raw = self.templates.resolve(request.agent)
             except TemplateError as exc:
                 raise RequestError(404, "not_found", str(exc)) from exc
-        elif body.get("agent_config") is not None:
+            config = normalize_config(raw, f"agent {request.agent}")
+        elif request.agent_config is not None:
+            # From the body itself: the loop also reads keys AgentConfig does not have.
             config = normalize_config(body["agent_config"])
-            if body.get("agent_name") and not config.get("name"):
-                config["name"] = body["agent_name"]
+            if request.agent_name and not config.name:
+                config.name = request.agent_name
         else:
             return None
         try:
@@ -341,29 +362,26 @@ class AgentRuntime:
 
     def _new_chat(
         self,
-        config: dict[str, Any],
+        config: LoopConfig,
         *,
-        context: dict[str, Any] | None = None,
+        context: dict[str, str] | None = None,
         parent_id: str | None = None,
     ) -> LiveChat:
-        identity = config.get("_ref") or config.get("name") or _hash(config)
-        fields: dict[str, Any] = {
-            "name": str(config.get("name") or ""),
-            "description": str(config.get("description") or ""),
-            "agent_id": f"agent_{_hash(identity)}",
-            "agent_version_id": f"agentver_{_hash(config)}",
-            "_config": config,
-        }
-        if context:
-            fields["context"] = context
-        if parent_id:
-            fields["parent_id"] = parent_id
-        return self.hub.create_chat(**fields)
+        identity = config._ref or config.name or _hash(config)
+        return self.hub.create_chat(
+            name=config.name or "",
+            description=config.description or "",
+            agent_id=f"agent_{_hash(identity)}",
+            agent_version_id=f"agentver_{_hash(config)}",
+            _config=config,
+            context=context or None,
+            parent_id=parent_id or None,
+        )
 
     def _start_turn(
-        self, live: LiveChat, text: str, attachments: list[Record]
-    ) -> tuple[Record, Record]:
-        content: list[Record] = [{"type": "text", "text": text}] if text else []
+        self, live: LiveChat, text: str, attachments: list[ChatMessageContent]
+    ) -> tuple[MessageRecord, MessageRecord]:
+        content = [ChatMessageContent(type="text", text=text)] if text else []
         run_id = new_id("run_")
         user = self.hub.add_message(
             live, role="user", status="ready", content=content + attachments, agent_run_id=run_id
@@ -371,13 +389,13 @@ class AgentRuntime:
         assistant = self.hub.add_message(
             live, role="assistant", status="pending", agent_run_id=run_id
         )
-        run = {"id": run_id, "user_message_id": user["id"], "state": "working"}
+        run = AgentRun(id=run_id, user_message_id=user.id, state="working")
         self.hub.update_chat(live, status="busy", output=None, _steps=0, _finished=None, _run=run)
         self._spawn_turn(live)
         return user, assistant
 
     def _spawn_turn(self, live: LiveChat) -> None:
-        chat_id = live.chat["id"]
+        chat_id = live.chat.id
         task = asyncio.get_running_loop().create_task(
             self._turn(live), name=f"agent-turn-{chat_id}"
         )
@@ -388,16 +406,16 @@ class AgentRuntime:
         live = self.chat(chat_id)
         task = self._turns.get(chat_id)
         if task is not None and not task.done():
-            live.chat["_stop_reason"] = reason
+            live.chat._stop_reason = reason
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        elif live.chat["status"] in ACTIVE_CHAT_STATUSES:
+        elif live.chat.status in ACTIVE_CHAT_STATUSES:
             self._settle(live, "cancelled", reason)
 
     # -- tool results and approvals ---------------------------------------------------------
 
-    def _invocation(self, invocation_id: str) -> tuple[LiveChat, Record]:
+    def _invocation(self, invocation_id: str) -> tuple[LiveChat, InvocationRecord]:
         found = self.hub.find_invocation(invocation_id)
         if found is None:
             raise RequestError(404, "not_found", f"tool invocation {invocation_id!r} not found")
@@ -414,10 +432,10 @@ class AgentRuntime:
         live, invocation = self._invocation(invocation_id)
         if not isinstance(result, str):
             result = json.dumps(result)
-        status = invocation["status"]
+        status = invocation.status
         if status == "awaiting_approval":
             self.hub.update_invocation(live, invocation, status="in_progress", _started=True)
-        elif status == "in_progress" and invocation.get("type") not in ("hook", "client"):
+        elif status == "in_progress" and invocation.type not in ("hook", "client"):
             raise RequestError(
                 409, "conflict", f"tool invocation {invocation_id} is running on the platform"
             )
@@ -430,7 +448,7 @@ class AgentRuntime:
         self.hub.update_invocation(live, invocation, status="completed", result=result)
         self._signal(invocation_id)
         self.refresh_chat_status(live)
-        return self.hub.message_dto(live, live.message(invocation["chat_message_id"]))
+        return self.hub.message_dto(live, live.message(invocation.chat_message_id))
 
     def approve(self, invocation_id: str) -> ToolInvocation:
         """``POST /tools/{id}/invoke``: run a call that waited for approval."""
@@ -460,43 +478,45 @@ class AgentRuntime:
             raise RequestError(
                 404, "not_found", f"tool invocation {invocation_id} is not in chat {chat_id}"
             )
-        name = tool_name or invocation["function"]["name"]
-        data = live.chat.setdefault("agent_data", {})
-        allowed = data.setdefault("always_allowed_tools", [])
+        name = tool_name or invocation.function.name
+        data = live.chat.agent_data
+        allowed = list(data.always_allowed_tools or [])
         if name not in allowed:
             allowed.append(name)
-        self.hub.update_chat(live, agent_data=data)
+        self.hub.update_chat(
+            live, agent_data=msgspec.structs.replace(data, always_allowed_tools=allowed)
+        )
         for other in list(live.invocations.values()):
-            same = other is invocation or other["function"]["name"] == name
-            if other["status"] == "awaiting_approval" and same:
+            same = other is invocation or other.function.name == name
+            if other.status == "awaiting_approval" and same:
                 self.hub.update_invocation(live, other, status="in_progress")
-                self._signal(other["id"])
+                self._signal(other.id)
         self.refresh_chat_status(live)
         return self.hub.invocation_dto(invocation)
 
-    def _awaiting_approval(self, invocation_id: str) -> tuple[LiveChat, Record]:
+    def _awaiting_approval(self, invocation_id: str) -> tuple[LiveChat, InvocationRecord]:
         live, invocation = self._invocation(invocation_id)
-        if invocation["status"] != "awaiting_approval":
+        if invocation.status != "awaiting_approval":
             raise RequestError(
                 409,
                 "conflict",
-                f"tool invocation {invocation_id} is {invocation['status']}, not awaiting approval",
+                f"tool invocation {invocation_id} is {invocation.status}, not awaiting approval",
             )
         return live, invocation
 
-    async def wait_resolved(self, invocation: Record, statuses: tuple[str, ...]) -> None:
+    async def wait_resolved(self, invocation: InvocationRecord, statuses: tuple[str, ...]) -> None:
         """Wait until ``invocation`` leaves ``statuses`` (a route changes it and signals)."""
-        event = self._signals.setdefault(invocation["id"], asyncio.Event())
+        event = self._signals.setdefault(invocation.id, asyncio.Event())
         try:
-            while invocation["status"] in statuses:
+            while invocation.status in statuses:
                 await event.wait()
                 event.clear()
         finally:
-            self._signals.pop(invocation["id"], None)
+            self._signals.pop(invocation.id, None)
 
     def refresh_chat_status(self, live: LiveChat) -> None:
         """``awaiting_input`` while any call waits on a person, ``busy`` otherwise (mid-turn)."""
-        if live.chat["status"] not in ACTIVE_CHAT_STATUSES:
+        if live.chat.status not in ACTIVE_CHAT_STATUSES:
             return
         # Only a person can unblock these; a webhook waiting for its callback keeps the chat busy.
         waiting = [inv for inv in live.invocations.values() if _waits_on_client(inv)]
@@ -505,13 +525,14 @@ class AgentRuntime:
         if waiting:
             # AgentRunDTO names what the run waits on (the first call still open).
             first = waiting[0]
-            reason = "tool_approval" if first["status"] == "awaiting_approval" else "client_tool"
-            run.update(
+            reason = "tool_approval" if first.status == "awaiting_approval" else "client_tool"
+            run = msgspec.structs.replace(
+                run,
                 interrupt_reason=reason,
-                interrupt_tool_id=first["id"],
-                tool_invocation_id=first["id"],
+                interrupt_tool_id=first.id,
+                tool_invocation_id=first.id,
             )
-        if live.chat["status"] != target or live.chat.get("_run") != run:
+        if live.chat.status != target or live.chat._run != run:
             self.hub.update_chat(live, status=target, _run=run)
 
     # -- streaming ------------------------------------------------------------------------
@@ -528,7 +549,7 @@ class AgentRuntime:
                 for message in live.messages
             ]
             snapshot.append(wire.event("chats", self.hub.chat_dto(live, with_messages=False)))
-            active = live.chat["status"] in ACTIVE_CHAT_STATUSES
+            active = live.chat.status in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
             if not active:
@@ -547,14 +568,14 @@ class AgentRuntime:
     # -- the turn -------------------------------------------------------------------------
 
     async def _turn(self, live: LiveChat) -> None:
-        chat_id = live.chat["id"]
+        chat_id = live.chat.id
         try:
             await self._loop(live)
         except asyncio.CancelledError:
             if self._turns.get(chat_id) is not None:  # a stop, not a server shutdown
-                self._settle(
-                    live, "cancelled", live.chat.pop("_stop_reason", "stopped by the user")
-                )
+                reason = live.chat._stop_reason or "stopped by the user"
+                live.chat._stop_reason = None
+                self._settle(live, "cancelled", reason)
             raise
         except (TaskError, ToolFailure, ConfigError, RequestError) as exc:
             self._settle(live, "failed", str(exc))
@@ -565,22 +586,24 @@ class AgentRuntime:
             if self._turns.get(chat_id) is asyncio.current_task():
                 del self._turns[chat_id]
 
-    def _head(self, live: LiveChat) -> Record:
+    def _head(self, live: LiveChat) -> MessageRecord:
         for message in reversed(live.messages):
-            if message["role"] == "assistant":
+            if message.role == "assistant":
                 return message
-        raise RuntimeError(f"chat {live.chat['id']} has no assistant message")
+        raise RuntimeError(f"chat {live.chat.id} has no assistant message")
 
     async def _loop(self, live: LiveChat) -> None:
-        config: dict[str, Any] = live.chat["_config"]
-        specs = collect_tools(config, is_child=bool(live.chat.get("parent_id")))
+        config = live.chat._config
+        if config is None:
+            raise ToolFailure(f"chat {live.chat.id} has no agent to run")
+        specs = collect_tools(config, is_child=bool(live.chat.parent_id))
         if self.app_schema is not None:
             specs = await with_app_schemas(specs, self.app_schema)
         while True:
             head = self._head(live)
-            if not live.message_invocations(head["id"]):
-                steps = int(live.chat.get("_steps") or 0)
-                limit = int(config.get("max_steps") or self.max_steps)
+            if not live.message_invocations(head.id):
+                steps = live.chat._steps
+                limit = config.max_steps or self.max_steps
                 if steps >= limit:
                     raise ToolFailure(
                         f"turn limit reached: {limit} model calls without a final reply"
@@ -600,54 +623,54 @@ class AgentRuntime:
                         tool_invocation_id=str(call.get("id") or ""),
                         type=spec.type if spec else "internal",
                         display_name=spec.display_name if spec else name,
-                        function={"name": name, "arguments": _wire_arguments(function)},
+                        function=ToolCallFunction(name=name, arguments=_wire_arguments(function)),
                     )
-            invocations = live.message_invocations(head["id"])
+            invocations = live.message_invocations(head.id)
             await _all_or_none(self._run_invocation(live, inv, specs) for inv in invocations)
             self.hub.update_message(live, head, status="ready")
-            if live.chat.get("_finished"):
+            if live.chat._finished:
                 self._finish_turn(live, None)
                 return
             self.hub.add_message(live, role="assistant", status="pending")
             self.refresh_chat_status(live)
 
-    def _finish_turn(self, live: LiveChat, head: Record | None) -> None:
+    def _finish_turn(self, live: LiveChat, head: MessageRecord | None) -> None:
         if head is not None:
             self.hub.update_message(live, head, status="ready")
-        child = bool(live.chat.get("parent_id"))
+        child = bool(live.chat.parent_id)
         run = _run_state(live, "completed")
-        if live.chat.get("output") is not None:
-            run["output"] = live.chat["output"]  # AgentRunDTO.output: the finish tool's result
+        if live.chat.output is not None:
+            # AgentRunDTO.output: the finish tool's result
+            run = msgspec.structs.replace(run, output=live.chat.output)
         self.hub.update_chat(live, status="completed" if child else "idle", _run=run)
 
     def _settle(self, live: LiveChat, outcome: str, reason: str) -> None:
         """End a turn early: open calls and the pending message become ``outcome``."""
         for invocation in list(live.invocations.values()):
-            if invocation["status"] not in TERMINAL_INVOCATION:
+            if invocation.status not in TERMINAL_INVOCATION:
                 self.hub.update_invocation(
                     live, invocation, status=outcome, result=f"Error: {reason}"
                 )
-                self._signal(invocation["id"])
+                self._signal(invocation.id)
         for message in live.messages:
-            if message["role"] == "assistant" and message["status"] == "pending":
+            if message.role == "assistant" and message.status == "pending":
                 content = [
-                    *message.get("content", []),
-                    {"type": "text", "text": "", "error": reason},
+                    *message.content,
+                    ChatMessageContent(type="text", text="", error=reason),
                 ]
                 self.hub.update_message(live, message, status=outcome, content=content)
-        if live.chat["status"] in ACTIVE_CHAT_STATUSES:
+        if live.chat.status in ACTIVE_CHAT_STATUSES:
             state = "canceled" if outcome == "cancelled" else "failed"
-            self.hub.update_chat(
-                live, status="idle", _run={**_run_state(live, state), "error": reason}
-            )
+            run = msgspec.structs.replace(_run_state(live, state), error=reason)
+            self.hub.update_chat(live, status="idle", _run=run)
 
     async def _run_invocation(
-        self, live: LiveChat, invocation: Record, specs: dict[str, ToolSpec]
+        self, live: LiveChat, invocation: InvocationRecord, specs: dict[str, ToolSpec]
     ) -> None:
         hub = self.hub
-        if invocation["status"] in TERMINAL_INVOCATION:
+        if invocation.status in TERMINAL_INVOCATION:
             return
-        name = invocation["function"]["name"]
+        name = invocation.function.name
         spec = specs.get(name)
         if spec is None:
             known = ", ".join(sorted(specs)) or "none"
@@ -659,46 +682,44 @@ class AgentRuntime:
             )
             return
         try:
-            args = parse_arguments(invocation["function"].get("arguments"))
+            args = parse_arguments(invocation.function.arguments)
         except ToolFailure as exc:
             hub.update_invocation(live, invocation, status="failed", result=f"Error: {exc}")
             return
-        if invocation["status"] == "pending":
-            allowed = live.chat.get("agent_data", {}).get("always_allowed_tools") or []
-            permissions = (live.chat.get("_config") or {}).get("permissions") or {}
-            trusted = isinstance(permissions, dict) and permissions.get("allow_all_tools") is True
+        if invocation.status == "pending":
+            allowed = live.chat.agent_data.always_allowed_tools or []
+            config = live.chat._config
+            permissions = (config.permissions if config is not None else None) or {}
+            trusted = permissions.get("allow_all_tools") is True
             if spec.require_approval and name not in allowed and not trusted:
                 hub.update_invocation(live, invocation, status="awaiting_approval")
                 self.refresh_chat_status(live)
             else:
                 hub.update_invocation(live, invocation, status="in_progress")
-        if invocation["status"] == "awaiting_approval":
+        if invocation.status == "awaiting_approval":
             await self.wait_resolved(invocation, ("awaiting_approval",))
             self.refresh_chat_status(live)
-        if invocation["status"] == "awaiting_input":
+        if invocation.status == "awaiting_input":
             await self.wait_resolved(invocation, ("awaiting_input",))
-        elif invocation["status"] == "in_progress" and not invocation.get("_started"):
+        elif invocation.status == "in_progress" and not invocation._started:
             hub.update_invocation(live, invocation, _started=True)
             await execute(self, live, invocation, spec, args)
-        elif invocation["status"] == "in_progress":
+        elif invocation.status == "in_progress":
             hub.update_invocation(live, invocation, status="failed", result=f"Error: {_RESTARTED}")
         self.refresh_chat_status(live)
 
     # -- the model call -------------------------------------------------------------------
 
     async def _call_model(
-        self, live: LiveChat, head: Record, config: dict[str, Any], specs: dict[str, ToolSpec]
-    ) -> list[Record]:
-        core = config["core_app"]
+        self, live: LiveChat, head: MessageRecord, config: LoopConfig, specs: dict[str, ToolSpec]
+    ) -> list[Json]:
+        core = config.core_app
+        if core is None or not core.ref:
+            raise ToolFailure("the agent names no LLM app (core_app.ref)")
         llm_input = await self._build_input(live, head, config, specs)
-        body: dict[str, Any] = {
-            "app": str(core["ref"]),
-            "input": llm_input,
-        }
-        if core.get("setup"):
-            body["setup"] = core["setup"]
-        if core.get("function"):
-            body["function"] = core["function"]
+        body: dict[str, Any] = {"app": core.ref, "input": llm_input}
+        if core.setup:
+            body["setup"] = core.setup
         shown: dict[str, Any] = {}
 
         async def created(task_id: str) -> None:
@@ -719,11 +740,11 @@ class AgentRuntime:
             )
         # Every call needs its own id: results are matched to calls by it.
         seen: set[str] = set()
-        unique: list[Record] = []
+        unique: list[Json] = []
         for index, call in enumerate(c for c in calls if isinstance(c, dict)):
             call_id = str(call.get("id") or "")
             if not call_id or call_id in seen:
-                call_id = f"call_{head['order']}_{index}"
+                call_id = f"call_{head.order}_{index}"
             seen.add(call_id)
             unique.append({**call, "id": call_id})
         if unique:
@@ -734,7 +755,7 @@ class AgentRuntime:
     def _show_output(
         self,
         live: LiveChat,
-        head: Record,
+        head: MessageRecord,
         output: dict[str, Any],
         shown: dict[str, Any],
         *,
@@ -745,18 +766,18 @@ class AgentRuntime:
         Streamed pieces (``persist=False``) are only published: rewriting the whole message to
         SQLite for each would cost bytes quadratic in the reply. The final call saves it.
         """
-        content: list[Record] = []
+        content: list[ChatMessageContent] = []
         reasoning = output.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
-            content.append({"type": "reasoning", "text": reasoning})
+            content.append(ChatMessageContent(type="reasoning", text=reasoning))
         response = output.get("response")
         if isinstance(response, str) and response:
-            content.append({"type": "text", "text": response})
+            content.append(ChatMessageContent(type="text", text=response))
         calls = output.get("tool_calls")
         if isinstance(calls, list) and calls:
             # Streamed calls may still be partial (no id, no name yet): shown in the wire shape.
             shaped = [_shown_call(c) for c in calls if isinstance(c, dict)]
-            content.append({"type": "tool", "tool_calls": shaped})
+            content.append(ChatMessageContent(type="tool", tool_calls=shaped))
         if content != shown.get("content"):
             shown["content"] = content
             shown["unsaved"] = not persist
@@ -764,44 +785,42 @@ class AgentRuntime:
         elif persist and shown.pop("unsaved", False):
             self.hub.store.save_message(head)
 
-    async def _system_prompt(self, live: LiveChat, config: dict[str, Any]) -> str:
-        parts = [str(config.get("system_prompt") or "")]
-        for skill in config.get("skills") or []:
-            if not skill.get("preload"):
+    async def _system_prompt(self, live: LiveChat, config: LoopConfig) -> str:
+        parts = [config.system_prompt or ""]
+        for skill in config.skills or ():
+            if not skill.preload:
                 continue
-            content = skill.get("content")
+            content = skill.content
             if content is None:
-                content = await fetch_skill(
-                    self.hub, live, self.http, str(skill["name"]), str(skill["url"])
-                )
-            parts.append(f"# Skill: {skill['name']}\n\n{content}")
+                content = await fetch_skill(self.hub, live, self.http, skill.name, str(skill.url))
+            parts.append(f"# Skill: {skill.name}\n\n{content}")
         return "\n\n".join(p for p in parts if p)
 
     async def _build_input(
-        self, live: LiveChat, head: Record, config: dict[str, Any], specs: dict[str, ToolSpec]
+        self, live: LiveChat, head: MessageRecord, config: LoopConfig, specs: dict[str, ToolSpec]
     ) -> dict[str, Any]:
-        entries: list[Record] = []
+        entries: list[Json] = []
         for message in live.messages:
             if message is head:
                 break
-            if message["role"] == "user":
-                entry: Record = {"role": "user", "text": _message_text(message)}
-                images = [c["image"] for c in message["content"] if c.get("type") == "image"]
-                files = [c["file"] for c in message["content"] if c.get("type") == "file"]
+            if message.role == "user":
+                entry: Json = {"role": "user", "text": _message_text(message)}
+                images = [c.image for c in message.content if c.type == "image"]
+                files = [c.file for c in message.content if c.type == "file"]
                 if images:
                     entry["images"] = images
                 if files:
                     entry["files"] = files
                 entries.append(entry)
-            elif message["role"] == "assistant":
+            elif message.role == "assistant":
                 entries.extend(self._assistant_entries(live, message))
         if not entries:
             raise ToolFailure("nothing to send to the model: the chat has no user message")
         current = entries.pop()
-        core_input = dict(config["core_app"].get("input") or {})
+        core_input = dict((config.core_app.input if config.core_app else None) or {})
         settings = {
             **(core_input.pop("model_settings", None) or {}),
-            **(config.get("model_settings") or {}),
+            **(config.model_settings or {}),
         }
         llm: dict[str, Any] = {
             **core_input,
@@ -815,37 +834,33 @@ class AgentRuntime:
             llm["tools"] = [spec.function() for spec in specs.values()]
         return llm
 
-    def _assistant_entries(self, live: LiveChat, message: Record) -> list[Record]:
+    def _assistant_entries(self, live: LiveChat, message: MessageRecord) -> list[Json]:
         text = _message_text(message)
         calls = _message_tool_calls(message)
         if not text and not calls:
             return []
-        entry: Record = {"role": "assistant", "text": text}
+        entry: Json = {"role": "assistant", "text": text}
         reasoning = _message_text(message, "reasoning")
         if reasoning:
             entry["reasoning"] = reasoning
-        results: list[Record] = []
+        results: list[Json] = []
         if calls:
-            by_call = {
-                inv["tool_invocation_id"]: inv for inv in live.message_invocations(message["id"])
-            }
+            by_call = {inv.tool_invocation_id: inv for inv in live.message_invocations(message.id)}
             entry["tool_calls"] = [_wire_call(call) for call in calls]
             for call in calls:
-                inv = by_call.get(str(call.get("id") or ""))
-                result = inv.get("result") if inv else None
+                inv = by_call.get(call.id)
+                result = inv.result if inv else None
                 if result is None:
                     result = (
-                        f"Error: the tool call ended {inv['status'] if inv else 'without a result'}"
+                        f"Error: the tool call ended {inv.status if inv else 'without a result'}"
                     )
-                results.append(
-                    {"role": "tool", "tool_call_id": str(call.get("id") or ""), "text": result}
-                )
+                results.append({"role": "tool", "tool_call_id": call.id, "text": result})
         return [entry, *results]
 
     # -- sub-agents -----------------------------------------------------------------------
 
     async def run_sub_agent(
-        self, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+        self, live: LiveChat, invocation: InvocationRecord, spec: ToolSpec, args: dict[str, Any]
     ) -> tuple[str, Any]:
         """An agent tool call: a child chat with the sub-agent; its result is the tool result."""
         ref = str(spec.config["ref"])
@@ -857,24 +872,22 @@ class AgentRuntime:
             text = str(next(iter(args.values())))
         else:
             text = json.dumps(args)
-        child = self._new_chat(config, parent_id=live.chat["id"], context=live.chat.get("context"))
-        children = [*live.chat.get("children", []), child.chat["id"]]
+        child = self._new_chat(config, parent_id=live.chat.id, context=live.chat.context)
+        children = [*live.chat.children, child.chat.id]
         self.hub.update_chat(live, children=children)
-        self.hub.update_invocation(live, invocation, execution_id=child.chat["id"])
+        self.hub.update_invocation(live, invocation, execution_id=child.chat.id)
         self._start_turn(child, text, [])
-        task = self._turns[child.chat["id"]]
+        task = self._turns[child.chat.id]
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            await self.stop(child.chat["id"], reason="the parent chat was stopped")
+            await self.stop(child.chat.id, reason="the parent chat was stopped")
             raise
         head = self._head(child)
-        if head["status"] != "ready":
-            errors = [c.get("error") for c in head.get("content", []) if c.get("error")]
-            raise ToolFailure(
-                f"sub-agent {ref} {head['status']}: {'; '.join(errors) or 'no reply'}"
-            )
-        output = child.chat.get("output")
+        if head.status != "ready":
+            errors = [c.error for c in head.content if c.error]
+            raise ToolFailure(f"sub-agent {ref} {head.status}: {'; '.join(errors) or 'no reply'}")
+        output = child.chat.output
         if output is not None:
             return (output if isinstance(output, str) else json.dumps(output), output)
         return (_message_text(head), None)
@@ -895,7 +908,7 @@ async def _all_or_none(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
         raise
 
 
-def _wire_arguments(function: Record) -> dict[str, Any] | str:
+def _wire_arguments(function: Json) -> dict[str, Any] | str:
     """Arguments travel as a JSON object (``StringEncodedMap``); a string that is not one is
     kept as it is, and any other value as its JSON text, so the failure it causes can be shown."""
     raw = function.get("arguments")
@@ -905,39 +918,40 @@ def _wire_arguments(function: Record) -> dict[str, Any] | str:
         return raw if isinstance(raw, str) else json.dumps(raw)
 
 
-def _waits_on_client(invocation: Record) -> bool:
-    status = invocation["status"]
+def _waits_on_client(invocation: InvocationRecord) -> bool:
+    status = invocation.status
     return status == "awaiting_approval" or (
-        status == "awaiting_input" and invocation.get("type") == "client"
+        status == "awaiting_input" and invocation.type == "client"
     )
 
 
-_INTERRUPT_KEYS = ("interrupt_reason", "interrupt_tool_id", "tool_invocation_id")
-
-
-def _run_state(live: LiveChat, state: str) -> Record:
+def _run_state(live: LiveChat, state: str) -> AgentRun:
     """The chat's run in ``state``; what it waited on is cleared (set again by the caller)."""
-    run = live.chat.get("_run") or {"id": new_id("run_")}
-    return {**{k: v for k, v in run.items() if k not in _INTERRUPT_KEYS}, "state": state}
+    run = live.chat._run or AgentRun(id=new_id("run_"))
+    return msgspec.structs.replace(
+        run, state=state, interrupt_reason=None, interrupt_tool_id=None, tool_invocation_id=None
+    )
 
 
-def _shown_call(call: Record) -> Record:
+def _shown_call(call: Json) -> ToolCall:
     """A model's tool call as message content shows it (``ToolCall``)."""
     function = call.get("function")
     function = function if isinstance(function, dict) else {}
-    return {
-        "id": str(call.get("id") or ""),
-        "type": "function",
-        "function": {
-            "name": str(function.get("name") or ""),
-            "arguments": _wire_arguments(function),
-        },
-    }
+    return ToolCall(
+        id=str(call.get("id") or ""),
+        type="function",
+        function=ToolCallFunction(
+            name=str(function.get("name") or ""), arguments=_wire_arguments(function)
+        ),
+    )
 
 
-def _wire_call(call: Record) -> Record:
-    function = dict(call.get("function") or {})
-    arguments = function.get("arguments")
+def _wire_call(call: ToolCall) -> Json:
+    arguments = call.function.arguments
     if not isinstance(arguments, str):
-        function["arguments"] = json.dumps(arguments or {})
-    return {"id": str(call.get("id") or ""), "type": "function", "function": function}
+        arguments = json.dumps(arguments or {})
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.function.name, "arguments": arguments},
+    }

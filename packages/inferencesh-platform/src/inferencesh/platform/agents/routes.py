@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from inferencesh.core.chat import AgentRunResponse
-from inferencesh.platform.responses import read_json, stream_response
+from inferencesh.core.requests import AlwaysAllowRequest, ToolRejectRequest
+from inferencesh.platform.responses import read_json, read_request, stream_response
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -69,19 +70,19 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
         return respond(request, runtime.approve(request.path_params["invocation_id"]))
 
     async def tool_reject(request: Request) -> Response:
-        payload = await body(request)
-        reason = payload.get("reason") if isinstance(payload, dict) else None
-        if reason is not None and not isinstance(reason, str):
-            raise RequestError(400, "invalid_request", "reason must be a string")
-        return respond(request, runtime.reject(request.path_params["invocation_id"], reason))
+        payload = await read_request(
+            request, ToolRejectRequest, max_body, empty=ToolRejectRequest()
+        )
+        return respond(
+            request, runtime.reject(request.path_params["invocation_id"], payload.reason)
+        )
 
     async def tool_always_allow(request: Request) -> Response:
-        payload = await body(request)
-        name = payload.get("tool_name") if isinstance(payload, dict) else None
-        if name is not None and not isinstance(name, str):
-            raise RequestError(400, "invalid_request", "tool_name must be a string")
+        payload = await read_request(
+            request, AlwaysAllowRequest, max_body, empty=AlwaysAllowRequest()
+        )
         invocation = runtime.always_allow(
-            request.path_params["chat_id"], request.path_params["invocation_id"], name
+            request.path_params["chat_id"], request.path_params["invocation_id"], payload.tool_name
         )
         return respond(request, invocation)
 

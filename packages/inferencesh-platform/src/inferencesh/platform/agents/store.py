@@ -3,17 +3,28 @@
 The agent loop keeps its own three tables in the platform's database file, on its own
 connection. Each row holds the record as JSON plus the columns needed to find it again; the
 records are the loop's state, so a chat (and a turn waiting on a person) survives a restart.
+
+The records are structs (``ChatRecord``, ``MessageRecord``, ``InvocationRecord`` from
+``.records``); a row's JSON is the same document the dict records were, so the tables of an
+older data directory load unchanged. Each save is one statement: a row holds the old record or
+the new one, never a mix.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
-Record = dict[str, Any]
+import msgspec
+
+from .records import ChatRecord, InvocationRecord, MessageRecord
+
+_encoder = msgspec.json.Encoder()
+_chat = msgspec.json.Decoder(ChatRecord)
+_message = msgspec.json.Decoder(MessageRecord)
+_invocation = msgspec.json.Decoder(InvocationRecord)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agent_chats (
@@ -59,28 +70,26 @@ class ChatStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def save_chat(self, chat: Record) -> None:
+    def save_chat(self, chat: ChatRecord) -> None:
+        """Insert or replace a chat record."""
         self._write(
             "INSERT OR REPLACE INTO agent_chats (id, status, data) VALUES (?, ?, ?)",
-            (chat["id"], chat["status"], _dump(chat)),
+            (chat.id, chat.status, _dump(chat)),
         )
 
-    def save_message(self, message: Record) -> None:
+    def save_message(self, message: MessageRecord) -> None:
+        """Insert or replace a message record."""
         self._write(
             "INSERT OR REPLACE INTO agent_chat_messages (id, chat_id, ord, data) VALUES (?, ?, ?, ?)",
-            (message["id"], message["chat_id"], message["order"], _dump(message)),
+            (message.id, message.chat_id, message.order, _dump(message)),
         )
 
-    def save_invocation(self, invocation: Record) -> None:
+    def save_invocation(self, invocation: InvocationRecord) -> None:
+        """Insert or replace a tool-invocation record."""
         self._write(
             "INSERT OR REPLACE INTO agent_tool_invocations (id, chat_id, message_id, data) "
             "VALUES (?, ?, ?, ?)",
-            (
-                invocation["id"],
-                invocation["chat_id"],
-                invocation["chat_message_id"],
-                _dump(invocation),
-            ),
+            (invocation.id, invocation.chat_id, invocation.chat_message_id, _dump(invocation)),
         )
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -89,21 +98,24 @@ class ChatStore:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def load_chat(self, chat_id: str) -> Record | None:
+    def load_chat(self, chat_id: str) -> ChatRecord | None:
+        """The chat record, or ``None``."""
         rows = self._read("SELECT data FROM agent_chats WHERE id = ?", (chat_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return _chat.decode(rows[0][0]) if rows else None
 
-    def load_messages(self, chat_id: str) -> list[Record]:
+    def load_messages(self, chat_id: str) -> list[MessageRecord]:
+        """A chat's messages, in order."""
         rows = self._read(
             "SELECT data FROM agent_chat_messages WHERE chat_id = ? ORDER BY ord", (chat_id,)
         )
-        return [json.loads(row[0]) for row in rows]
+        return [_message.decode(row[0]) for row in rows]
 
-    def load_invocations(self, chat_id: str) -> list[Record]:
+    def load_invocations(self, chat_id: str) -> list[InvocationRecord]:
+        """A chat's tool invocations, in the order they were made."""
         rows = self._read(
             "SELECT data FROM agent_tool_invocations WHERE chat_id = ? ORDER BY rowid", (chat_id,)
         )
-        return [json.loads(row[0]) for row in rows]
+        return [_invocation.decode(row[0]) for row in rows]
 
     def find_invocation_chat(self, invocation_id: str) -> str | None:
         rows = self._read(
@@ -121,5 +133,6 @@ class ChatStore:
             return list(self._conn.execute(sql, params).fetchall())
 
 
-def _dump(record: Record) -> str:
-    return json.dumps(record, separators=(",", ":"), default=str)
+def _dump(record: msgspec.Struct) -> str:
+    # Stored as TEXT, as the dict records were.
+    return _encoder.encode(record).decode()

@@ -26,10 +26,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from inferencesh.core.requests import (
+    AgentConfig,
+    AppToolConfig,
+    RequestError,
+    ToolType,
+    convert_request,
+)
+from inferencesh.core.types import WireStruct
 from inferencesh.platform.ids import now_iso
 
 from . import internal_tools
-from .hub import LiveChat, Record
+from .hub import InvocationRecord, LiveChat
 from .internal_tools import ToolFailure
 from .task_runner import TaskError
 
@@ -39,7 +47,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger("inferencesh.platform.agents")
 
 TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "internal")
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SECTIONS = ("client", "app", "agent", "hook", "http", "call")
 _OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 # Built-in capabilities that are ordinary app tools on the platform; the refs can be
 # re-pointed with aliases (see inferencesh.platform.refs).
@@ -64,7 +72,8 @@ class ToolSpec:
     parameters: dict[str, Any] = field(default_factory=lambda: dict(_OPEN_OBJECT))
     display_name: str = ""
     require_approval: bool = False
-    config: dict[str, Any] = field(default_factory=dict)
+    config: WireStruct = field(default_factory=AppToolConfig)
+    """The tool's section of its type (``AppToolConfig`` for an app tool, ...)."""
     schema_from_app: bool = False
     """An app tool declared without params: offered the app's own input schema when known."""
 
@@ -80,19 +89,17 @@ class ToolSpec:
         }
 
 
-def _declared(section: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any] | None:
-    for candidate in (
-        section.get("input_schema"),
-        tool.get("input_schema"),
-        tool.get("parameters"),
-    ):
-        if isinstance(candidate, dict):
-            return candidate
-    return None
-
-
-def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSpec]:
-    """Every tool of an agent config, by name. Raises :class:`ConfigError` on bad tools."""
+def collect_tools(config: AgentConfig | dict[str, Any], *, is_child: bool) -> dict[str, ToolSpec]:
+    """Every tool of an agent config, by name: its own tools and the built-in ones it switches
+    on. The config's shape (names, types, sections, refs, unique names) is checked by decoding
+    it into ``AgentConfig`` (a dict is decoded here); this raises :class:`ConfigError` for a
+    config that breaks those rules, for what the local platform cannot run and for a name taken
+    twice once the built-in tools join."""
+    if not isinstance(config, AgentConfig):
+        try:
+            config = convert_request(config, AgentConfig)
+        except RequestError as exc:
+            raise ConfigError(f"{exc.location('agent_config')} {exc.reason}") from None
     specs: dict[str, ToolSpec] = {}
 
     def add(spec: ToolSpec, where: str) -> None:
@@ -100,88 +107,79 @@ def collect_tools(config: dict[str, Any], *, is_child: bool) -> dict[str, ToolSp
             raise ConfigError(f"{where}: two tools are named {spec.name!r}")
         specs[spec.name] = spec
 
-    for index, tool in enumerate(config.get("tools") or []):
-        if tool is None:
-            continue
+    for index, tool in enumerate(config.tools or ()):
         where = f"agent_config.tools[{index}]"
-        if not isinstance(tool, dict):
-            raise ConfigError(f"{where} must be an object, got {type(tool).__name__}")
-        name = tool.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ConfigError(
-                f"{where}.name must be 1-64 letters, digits, '_' or '-', got {name!r}"
-            )
-        kind = tool.get("type")
+        kind = str(tool.type)
         if kind not in TOOL_TYPES:
-            raise ConfigError(f"{where}.type must be one of {', '.join(TOOL_TYPES)}, got {kind!r}")
-        section = tool.get(kind) or {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{where}.{kind} must be an object")
-        declared = _declared(section, tool)
+            raise ConfigError(
+                f"{where}.type must be one of {', '.join(TOOL_TYPES)} on the local platform, "
+                f"got {kind!r}"
+            )
+        section: WireStruct | None = getattr(tool, kind) if kind in _SECTIONS else None
+        declared = section.get("input_schema") if section is not None else None
         params = dict(_OPEN_OBJECT) if declared is None else declared
-        if kind == "app":
-            if not section.get("ref"):
-                raise ConfigError(f"{where}.app.ref names no app")
+        if kind == ToolType.APP:
+            if not section or not section.get("ref"):
+                raise ConfigError(f"{where}.app.ref names no app (an app id is not known here)")
             params = _app_params(params, section)
-        elif kind == "agent":
-            if not section.get("ref"):
-                raise ConfigError(f"{where}.agent.ref names no agent")
-            if params == _OPEN_OBJECT:
-                params = {
-                    "type": "object",
-                    "properties": {"message": {"type": "string", "description": "The task"}},
-                    "required": ["message"],
-                }
-        elif kind in ("hook", "http", "call") and not section.get("url"):
-            raise ConfigError(f"{where}.{kind}.url is missing")
-        elif kind == "internal" and name not in internal_tools.HANDLERS:
-            raise ConfigError(f"{where}: unknown internal tool {name!r}")
+        elif kind == ToolType.AGENT and params == _OPEN_OBJECT:
+            params = {
+                "type": "object",
+                "properties": {"message": {"type": "string", "description": "The task"}},
+                "required": ["message"],
+            }
+        elif kind == ToolType.INTERNAL and tool.name not in internal_tools.HANDLERS:
+            raise ConfigError(f"{where}: unknown internal tool {tool.name!r}")
         add(
             ToolSpec(
-                name=name,
+                name=tool.name,
                 type=kind,
-                description=str(tool.get("description") or ""),
+                description=tool.description,
                 parameters=params,
-                display_name=str(tool.get("display_name") or name),
-                require_approval=bool(tool.get("require_approval")),
-                config=section,
-                schema_from_app=kind == "app" and declared is None,
+                display_name=tool.display_name or tool.name,
+                require_approval=bool(tool.require_approval),
+                config=section if section is not None else AppToolConfig(),
+                schema_from_app=kind == ToolType.APP and declared is None,
             ),
             where,
         )
 
-    flags = config.get("internal_tools") or {}
-    if not isinstance(flags, dict):
-        raise ConfigError("agent_config.internal_tools must be an object of switches")
+    flags = config.internal_tools
     groups = (("plan", internal_tools.PLAN_TOOLS), ("memory", internal_tools.MEMORY_TOOLS))
     for flag, table in groups:
-        if flags.get(flag, True):
+        if _switch(flags, flag, True):
             for name, (description, params) in table.items():
                 add(ToolSpec(name, "internal", description, params, name), f"internal_tools.{flag}")
-    if flags.get("finish", is_child) or config.get("output_schema") is not None:
-        description, params = internal_tools.finish_tool(config.get("output_schema"))
+    if _switch(flags, "finish", is_child) or config.output_schema is not None:
+        description, params = internal_tools.finish_tool(config.output_schema)
         add(ToolSpec("finish", "internal", description, params, "finish"), "internal_tools.finish")
-    on_demand = [
-        s for s in config.get("skills") or [] if isinstance(s, dict) and not s.get("preload")
-    ]
-    if on_demand and flags.get("skills", True):
+    on_demand = [s for s in config.skills or () if not s.preload]
+    if on_demand and _switch(flags, "skills", True):
         description, params = internal_tools.skill_tool(on_demand)
         add(ToolSpec("skill_get", "internal", description, params, "skill_get"), "skills")
     for flag, (ref, description, arg) in CAPABILITY_APPS.items():
-        value = flags.get(flag)
-        if not value or (isinstance(value, dict) and not value.get("enabled", True)):
+        value = None if flags is None else getattr(flags, flag)
+        if not value or (isinstance(value, WireStruct) and not value.get("enabled", True)):
             continue
-        app_ref = value.get("app_ref") if isinstance(value, dict) else None
+        app_ref = value.get("app_ref") if isinstance(value, WireStruct) else None
         params = {
             "type": "object",
             "properties": {arg: {"type": "string", "description": arg.capitalize()}},
             "required": [arg],
         }
         add(
-            ToolSpec(flag, "app", description, params, flag, config={"ref": app_ref or ref}),
+            ToolSpec(
+                flag, "app", description, params, flag, config=AppToolConfig(ref=app_ref or ref)
+            ),
             f"internal_tools.{flag}",
         )
     return specs
+
+
+def _switch(flags: Any, name: str, default: bool) -> bool:
+    """An ``internal_tools`` switch: its value when set, else ``default``."""
+    value = None if flags is None else getattr(flags, name)
+    return default if value is None else bool(value)
 
 
 AppSchemaLookup = Callable[[str, str | None], Awaitable[dict[str, Any]]]
@@ -226,7 +224,7 @@ async def with_app_schemas(
     return result
 
 
-def _app_params(schema: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+def _app_params(schema: dict[str, Any], section: WireStruct) -> dict[str, Any]:
     """An app tool's parameters: preset inputs are not required; ``session`` when enabled."""
     params = _without_required(schema, set((section.get("input") or {}).keys()))
     if section.get("session_enabled"):
@@ -283,7 +281,11 @@ def _text(value: Any) -> str:
 
 
 async def execute(
-    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+    runtime: AgentRuntime,
+    live: LiveChat,
+    invocation: InvocationRecord,
+    spec: ToolSpec,
+    args: dict[str, Any],
 ) -> None:
     """Run an ``in_progress`` invocation to a terminal status (or to ``awaiting_input``, then on).
 
@@ -318,7 +320,11 @@ async def execute(
 
 
 async def _run_app(
-    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+    runtime: AgentRuntime,
+    live: LiveChat,
+    invocation: InvocationRecord,
+    spec: ToolSpec,
+    args: dict[str, Any],
 ) -> tuple[str, Any]:
     section = spec.config
     ref = str(section["ref"])
@@ -336,7 +342,7 @@ async def _run_app(
     try:
         task = await runtime.runner.run(body, on_created=created)
     except TaskError as exc:
-        task_id = exc.task.get("id") or invocation.get("execution_id") or "?"
+        task_id = exc.task.get("id") or invocation.execution_id or "?"
         raise ToolFailure(f"Task {task_id} {ref} failed: {exc}") from exc
     output = task.get("output")
     extra = f" (session_id: {task['session_id']})" if task.get("session_id") else ""
@@ -349,17 +355,21 @@ def _secret(name: str | None) -> str | None:
 
 
 async def _call_hook(
-    runtime: AgentRuntime, live: LiveChat, invocation: Record, spec: ToolSpec, args: dict[str, Any]
+    runtime: AgentRuntime,
+    live: LiveChat,
+    invocation: InvocationRecord,
+    spec: ToolSpec,
+    args: dict[str, Any],
 ) -> None:
     section = spec.config
     chat = live.chat
     payload = {
-        "tool_invocation_id": invocation["id"],
+        "tool_invocation_id": invocation.id,
         "hook_name": spec.name,
-        "chat_id": chat["id"],
-        "agent_id": chat.get("agent_id"),
-        "agent_version_id": chat.get("agent_version_id"),
-        "callback_url": f"{runtime.base_url}/tools/{invocation['id']}",
+        "chat_id": chat.id,
+        "agent_id": chat.agent_id,
+        "agent_version_id": chat.agent_version_id,
+        "callback_url": f"{runtime.base_url}/tools/{invocation.id}",
         "callback_method": "POST",
         "timestamp": now_iso(),
         "arguments": args,
@@ -397,7 +407,7 @@ async def _call_hook(
             reply = None
     if isinstance(reply, dict) and reply.get("success") is False:
         raise ToolFailure(f"webhook {spec.name!r} refused: {reply.get('message') or reply}")
-    if invocation["status"] != "in_progress":
+    if invocation.status != "in_progress":
         return  # the callback already arrived while the POST was answered
     if isinstance(reply, dict) and "result" in reply:
         runtime.hub.update_invocation(
@@ -430,7 +440,7 @@ async def _call_http(
     runtime: AgentRuntime, live: LiveChat, spec: ToolSpec, args: dict[str, Any]
 ) -> tuple[str, Any]:
     section = spec.config
-    context = live.chat.get("context") or {}
+    context = live.chat.context or {}
     url = _CONTEXT_REF.sub(lambda m: str(context.get(m.group(1), "")), str(section["url"]))
     method = str(section.get("method") or "POST").upper()
     headers = {

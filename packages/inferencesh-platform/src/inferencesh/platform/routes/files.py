@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from inferencesh.core.requests import FileCreateRequest
 from inferencesh.platform import wire
-from inferencesh.platform.errors import PlatformError
-from inferencesh.platform.responses import ok, read_json
+from inferencesh.platform.responses import ok, read_json, read_request
 from inferencesh.platform.routes.paging import page_body, read_page
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -40,21 +40,9 @@ class FileRoutes:
 
     async def create_files(self, request: Request) -> Response:
         """Create file records ({files: [PartialFile], category?}); each gets an `upload_url`."""
-        body = await read_json(request, self.config.max_request_bytes)
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("files"), list)
-            or not body["files"]
-        ):
-            raise PlatformError.bad_request(
-                'body must be {"files": [{filename, content_type, size}, ...]}'
-            )
-        category = body.get("category") or "uploads"
-        out = []
-        for index, spec in enumerate(body["files"]):
-            if not isinstance(spec, dict):
-                raise PlatformError.bad_request(f"files[{index}] must be an object")
-            out.append(wire.file(self.files.create(spec, str(category))))
+        body = await read_request(request, FileCreateRequest, self.config.max_request_bytes)
+        category = body.category or "uploads"
+        out = [wire.file(self.files.create(spec, category)) for spec in body.files]
         return ok(request, out)
 
     async def get_file(self, request: Request) -> Response:

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from inferencesh.core.protocol import parse_rfc3339
+from inferencesh.core.requests import CancelTaskRequest, RunRequest
 from inferencesh.core.types import RequirementError, ResourceStatus
 from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import TASK_FILE_ROLES
-from inferencesh.platform.responses import encode_sorted, ok, read_json, stream_response
+from inferencesh.platform.responses import (
+    encode_sorted,
+    ok,
+    read_json,
+    read_request,
+    stream_response,
+)
 from inferencesh.platform.routes.paging import page_body, read_page
-from inferencesh.platform.sessions import SessionManager
 from inferencesh.platform.tasks import RunSpec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -109,18 +113,13 @@ class TaskRoutes:
 
     async def cancel_task(self, request: Request) -> Response:
         """Cancel: graceful, then the worker is killed after `timeout` ms (`force` kills at once)."""
-        body = await read_json(request, self.config.max_request_bytes)
-        force, timeout = False, None
-        if isinstance(body, dict):
-            force = _flag(body.get("force"), "force")
-            if body.get("timeout") is not None:
-                ms = body["timeout"]
-                if isinstance(ms, bool) or not isinstance(ms, (int, float)) or ms < 0:
-                    raise PlatformError.bad_request(
-                        "`timeout` must be a non-negative number of milliseconds"
-                    )
-                timeout = float(ms) / 1000.0
-        doc = await self.tasks.cancel(request.path_params["task_id"], force=force, timeout=timeout)
+        body = await read_request(
+            request, CancelTaskRequest, self.config.max_request_bytes, empty=CancelTaskRequest()
+        )
+        timeout = None if body.timeout is None else body.timeout / 1000.0
+        doc = await self.tasks.cancel(
+            request.path_params["task_id"], force=bool(body.force), timeout=timeout
+        )
         return ok(request, wire.task(doc))
 
     async def delete_task(self, request: Request) -> Response:
@@ -173,24 +172,6 @@ def _missing_secrets(app: AppEntry) -> list[RequirementError]:
     ]
 
 
-def _run_at(value: Any) -> datetime | None:
-    """``run_at`` as an aware UTC time (None when not given)."""
-    if value is None or value == "":
-        return None
-    bad = f"`run_at` must be an ISO 8601 timestamp such as 2026-02-24T15:30:00Z, got {value!r}"
-    if not isinstance(value, str):
-        raise PlatformError.bad_request(bad)
-    try:
-        when = parse_rfc3339(value)
-    except ValueError:
-        raise PlatformError.bad_request(bad) from None
-    if when.tzinfo is None:
-        raise PlatformError.bad_request(
-            f"`run_at` needs a time zone (Z or an offset such as +02:00), got {value!r}"
-        )
-    return when.astimezone(timezone.utc)
-
-
 def _flag(value: Any, name: str) -> bool:
     if value is None:
         return False
@@ -202,50 +183,21 @@ def _flag(value: Any, name: str) -> bool:
 
 
 async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, str]:
-    body = await read_json(request, platform.config.max_request_bytes)
-    if not isinstance(body, dict):
-        raise PlatformError.bad_request("request body must be a JSON object (an app run request)")
+    """The run a ``POST /apps/run`` asks for: its body decoded into the client's own
+    ``RunRequest`` (the rules on the struct are the checks), the app resolved, and the
+    ``wait``/``stream`` flags (the body's, else the query's)."""
+    body = await read_request(request, RunRequest, platform.config.max_request_bytes)
     digest = hashlib.sha256(encode_sorted(body)).hexdigest()
-    ref = body.get("app") or body.get("app_id")
-    if not isinstance(ref, str) or not ref.strip():
-        raise PlatformError.bad_request("`app` is required: an app ref such as `local/<name>`")
-    resolved = platform.resolve_app(ref)
+    resolved = platform.resolve_app(body.ref)
     app = resolved.app
-    function = body.get("function") or resolved.function or "run"
-    if not isinstance(function, str):
-        raise PlatformError.bad_request(f"`function` must be a string, got {function!r}")
-    inputs = body.get("input", {})
-    if inputs is None:
-        inputs = {}
-    if not isinstance(inputs, dict):
-        raise PlatformError.bad_request(
-            f"`input` must be a JSON object, got {type(inputs).__name__}"
-        )
-    setup = body.get("setup")
-    if setup is not None and not isinstance(setup, dict):
-        raise PlatformError.bad_request(
-            f"`setup` must be a JSON object, got {type(setup).__name__}"
-        )
-    session = body.get("session")
-    if session is not None and (not isinstance(session, str) or not session):
-        raise PlatformError.bad_request('`session` must be "new" or a session id')
-    timeout = body.get("session_timeout")
-    if timeout is not None:
-        if session != "new":
-            raise PlatformError.bad_request('`session_timeout` is only valid with `session: "new"`')
-        timeout = SessionManager.validate_timeout(timeout)
-    webhook = body.get("webhook")
-    if webhook is not None and (
-        not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))
-    ):
-        raise PlatformError.bad_request("`webhook` must be an http(s) URL")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise PlatformError.bad_request("`metadata` must be a JSON object")
-    wait = _flag(body.get("wait", request.query_params.get("wait")), "wait")
-    stream = _flag(body.get("stream", request.query_params.get("stream")), "stream")
+    wait = body.wait if body.wait is not None else _flag(request.query_params.get("wait"), "wait")
+    stream = (
+        body.stream
+        if body.stream is not None
+        else _flag(request.query_params.get("stream"), "stream")
+    )
     if wait and stream:
-        raise PlatformError.bad_request("`wait` and `stream` cannot both be true")
+        raise PlatformError.bad_request("`wait` cannot be true together with stream")
     missing = _missing_secrets(app)
     if missing:
         raise PlatformError(
@@ -254,6 +206,15 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
             "secrets missing",
             body={"satisfied": False, "errors": missing},
         )
-    run_at = _run_at(body.get("run_at"))
-    spec = RunSpec(app, inputs, function, setup, session, timeout, webhook, metadata, run_at)
+    spec = RunSpec(
+        app=app,
+        input=body.input or {},
+        function=body.function or resolved.function or "run",
+        setup=body.setup,
+        session=body.session,
+        session_timeout=body.session_timeout,
+        webhook=body.webhook,
+        metadata=body.metadata,
+        run_at=body.run_at_time,
+    )
     return spec, wait, stream, digest
