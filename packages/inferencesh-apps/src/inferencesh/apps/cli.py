@@ -1,4 +1,5 @@
-"""The ``inferencesh app`` and ``inferencesh dev`` command groups (registered via entry points).
+"""The ``inferencesh app`` command group (registered via an entry point; ``inferencesh dev`` is
+inferencesh-platform's, in ``inferencesh.platform.cli``).
 
 ``inferencesh app init NAME``            scaffold a working app
 ``inferencesh app test [DIR] --input ..``  run it locally through the runtime
