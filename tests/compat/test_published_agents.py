@@ -4,22 +4,14 @@ against the local agent loop: a template agent, and an ad-hoc agent with a clien
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import pytest
-from platform_testkit import run_published
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_e2e_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
-
+from platform_testkit import PlatformFactory, run_published
 
 SCRIPT = textwrap.dedent(
     """
@@ -130,12 +122,10 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-published")
-    server = e2e.Platform(base / "data", [e2e.AGENTS], {})
-    server.start()
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = e2e.Platform.shared(local_platform, [e2e.AGENTS])
     yield server
-    server.stop()
+    server.close()
 
 
 def scenario(published: Path, platform: Any, name: str, tmp_path: Path) -> dict[str, Any]:

@@ -11,17 +11,15 @@ tests assert on it. One platform serves the whole module.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inferencesh.platform.launcher import LocalPlatform
-from platform_testkit import run_published
+from platform_testkit import PlatformFactory, run_published
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "examples" / "apps"
 AGENTS = ROOT / "examples" / "agents"
 
@@ -351,13 +349,9 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    args = ["--agents-dir", str(AGENTS), "--heartbeat", "1", "--cancel-timeout", "3"]
-    env = {k: v for k, v in os.environ.items() if k != "SCRIPTED_MODEL_SCRIPT"}
-    with LocalPlatform(
-        [APPS], data_dir=tmp_path_factory.mktemp("data"), args=args, env=env
-    ) as platform:
-        yield platform
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    args = ["--heartbeat", "1", "--cancel-timeout", "3"]
+    return local_platform([APPS], agents=[AGENTS], args=args, env={"SCRIPTED_MODEL_SCRIPT": None})
 
 
 def scenario(published: Path, server: LocalPlatform, name: str, tmp_path: Path) -> dict[str, Any]:

@@ -7,18 +7,16 @@ The virtual environment lives in `.venvs/published` and is reused when present.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inferencesh.platform.launcher import LocalPlatform
-from platform_testkit import run_published
+from platform_testkit import OWN, PlatformFactory, copied_app, run_published
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "apps"
 VENV = ROOT / ".venvs" / "published"
 SECRET = "INFSH_COMPAT_TEST_SECRET"
@@ -115,19 +113,12 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    extra = tmp_path_factory.mktemp("apps")
-    app = extra / "needs-secret"
-    app.mkdir()
-    (app / "inference.py").write_text((EXAMPLES / "hello" / "inference.py").read_text())
-    for helper in (EXAMPLES / "hello").glob("*.py"):
-        (app / helper.name).write_text(helper.read_text())
-    (app / "inf.yml").write_text(f"name: needs-secret\nsecrets:\n  - key: {SECRET}\n")
-    env = {k: v for k, v in os.environ.items() if k != SECRET}
-    with LocalPlatform(
-        [EXAMPLES, extra], data_dir=tmp_path_factory.mktemp("data"), env=env
-    ) as platform:
-        yield platform
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
+        [EXAMPLES, OWN / "apps"],
+        files=copied_app(EXAMPLES / "hello", "needs-secret", f"secrets:\n  - key: {SECRET}\n"),
+        env={SECRET: None},
+    )
 
 
 def scenario(published: Path, server: LocalPlatform, name: str, tmp_path: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 _FENCE = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
 _SKIP = re.compile(r"<!-- docs-test: skip \((?P<reason>[^)]+)\) -->")

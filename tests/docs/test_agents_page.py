@@ -1,7 +1,7 @@
 """Every ```python example of docs/agents.md runs as written against the local agent loop.
 
 The page is run top to bottom in one namespace, the way a reader follows it (see
-``tests/docs_examples.py`` for the rules: skip markers, and ``# claimed output`` comments on print
+``tests/docs/docs_examples.py`` for the rules: skip markers, and ``# claimed output`` comments on print
 lines, where ``...`` matches whatever differs between runs). The environment is the one the page
 describes: ``inferencesh dev examples/apps --agents-dir examples/agents --agents-dir my-agents``
 (``examples/agents/aliases.yaml`` puts the scripted model behind ``infsh/claude-sonnet-4`` and a
@@ -17,25 +17,18 @@ example). The person who answers approval prompts is stdin (``ANSWERS``).
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docs_examples as docs
 import pytest
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import OWN, PlatformFactory
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "docs_examples_agents", ROOT / "tests" / "docs_examples.py"
-)
-assert _spec is not None and _spec.loader is not None
-docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(docs)
+ROOT = Path(__file__).resolve().parents[2]
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -105,22 +98,16 @@ ANSWERS = {"Delete all temp files": "y\n", "Delete the logs too": "n\n"}
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalPlatform, Path]]:
-    base = tmp_path_factory.mktemp("docs-agents")
-    agents = base / "my-agents"
-    agents.mkdir()
-    for name, text in _TEMPLATES.items():
-        (agents / name).write_text(text)
-    script = base / "script.json"
-    script.write_text("[]")
-    args = ["--heartbeat", "1"]
-    for directory in (ROOT / "examples" / "agents", agents):
-        args += ["--agents-dir", str(directory)]
-    env = {**os.environ, "SCRIPTED_MODEL_SCRIPT": str(script)}
-    with LocalPlatform(
-        [ROOT / "examples" / "apps"], data_dir=base / "data", args=args, env=env
-    ) as server:
-        yield server, script
+def platform(local_platform: PlatformFactory) -> tuple[LocalPlatform, Path]:
+    files = {f"my-agents/{name}": text for name, text in _TEMPLATES.items()}
+    server = local_platform(
+        [ROOT / "examples" / "apps"],
+        agents=[ROOT / "examples" / "agents", OWN / "my-agents"],
+        files={**files, "script.json": "[]"},
+        args=["--heartbeat", "1"],
+        env={"SCRIPTED_MODEL_SCRIPT": OWN / "script.json"},
+    )
+    return server, server.home / "script.json"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Every ```python example of docs/apps.md runs as written, in a reader's environment.
 
-The page is run top to bottom in one namespace (``tests/docs_examples.py`` has the rules: skip
+The page is run top to bottom in one namespace (``tests/docs/docs_examples.py`` has the rules: skip
 markers, and ``# claimed output`` comments on print lines, where ``...`` matches whatever differs
 between runs). The reader's environment is a working directory holding ``examples/``, a private
 download cache and storage root (``INFERENCESH_FILE_CACHE``, ``INFERENCESH_STORAGE_ROOT``), and,
@@ -15,24 +15,18 @@ run through the runtime, as the page says an app is.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import docs_examples as docs
 import pytest
 from inferencesh.apps.file import cache_dir
 from inferencesh.apps.runtime import AppRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "docs_examples_apps", ROOT / "tests" / "docs_examples.py"
-)
-assert _spec is not None and _spec.loader is not None
-docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(docs)
+ROOT = Path(__file__).resolve().parents[2]
 
 REPORT = b"quarterly report: revenue up, costs down\n" * 200
 

@@ -1,7 +1,7 @@
 """Every ```python example of docs/core.md runs as written against the local platform.
 
 The page is run top to bottom in one namespace, the way a reader follows it (see
-``tests/docs_examples.py`` for the rules: skip markers, and ``# claimed output`` comments on print
+``tests/docs/docs_examples.py`` for the rules: skip markers, and ``# claimed output`` comments on print
 lines, where ``...`` matches whatever differs between runs). The environment is the one the page
 describes: ``inferencesh dev examples/apps --agents-dir examples/agents`` (whose ``aliases.yaml``
 maps ``infsh/flux-schnell`` to a local stand-in), ``INFERENCE_API_KEY`` and ``INFERENCE_BASE_URL``
@@ -12,46 +12,34 @@ platform's environment does not set), is served from a directory the test writes
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docs_examples as docs
 import httpx
 import pytest
 from inferencesh import TaskStatus, inference
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import OWN, PlatformFactory, copied_app
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "docs_examples_core", ROOT / "tests" / "docs_examples.py"
-)
-assert _spec is not None and _spec.loader is not None
-docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(docs)
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "OPENAI_API_KEY"
 REPORT = "quarterly report\n"
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    extra = tmp_path_factory.mktemp("apps")
-    app = extra / "summarizer"
-    app.mkdir()
-    for source in (ROOT / "examples" / "apps" / "hello").glob("*.py"):
-        (app / source.name).write_text(source.read_text())
-    (app / "inf.yml").write_text(f"name: summarizer\nsecrets:\n  - key: {SECRET}\n")
-    env = {k: v for k, v in os.environ.items() if k != SECRET}
-    with LocalPlatform(
-        [ROOT / "examples" / "apps", extra],
-        data_dir=tmp_path_factory.mktemp("data"),
-        env=env,
-        args=["--agents-dir", str(ROOT / "examples" / "agents"), "--cancel-timeout", "2"],
-    ) as server:
-        yield server
+def platform(local_platform: PlatformFactory) -> LocalPlatform:
+    hello = ROOT / "examples" / "apps" / "hello"
+    return local_platform(
+        [ROOT / "examples" / "apps", OWN / "apps"],
+        agents=[ROOT / "examples" / "agents"],
+        files=copied_app(hello, "summarizer", f"secrets:\n  - key: {SECRET}\n"),
+        args=["--cancel-timeout", "2"],
+        env={SECRET: None},
+    )
 
 
 @pytest.fixture

@@ -20,18 +20,17 @@ import doctest
 import importlib
 import io
 import json
-import os
 import pkgutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import inferencesh
 import pytest
 from inferencesh import inference
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import PlatformFactory
 from pydantic import BaseModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REPORT = "quarterly report\n"
 
 # The public entry points that must carry a runnable example (doctest names: module.qualname).
@@ -102,16 +101,13 @@ TESTS = _collect()
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+def platform(local_platform: PlatformFactory) -> LocalPlatform:
     # No script from the caller's environment: the scripted model plays the agents' own scripts.
-    env = {k: v for k, v in os.environ.items() if k != "SCRIPTED_MODEL_SCRIPT"}
-    with LocalPlatform(
+    return local_platform(
         [ROOT / "examples" / "apps"],
-        data_dir=tmp_path_factory.mktemp("data"),
-        env=env,
-        args=["--agents-dir", str(ROOT / "examples" / "agents")],
-    ) as server:
-        yield server
+        agents=[ROOT / "examples" / "agents"],
+        env={"SCRIPTED_MODEL_SCRIPT": None},
+    )
 
 
 @pytest.fixture

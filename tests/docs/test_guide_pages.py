@@ -1,7 +1,7 @@
 """The guide pages no other test runs say what the code does.
 
 * Every ```python block of ``docs/local-platform.md``, ``docs/worker.md`` and
-  ``docs/local-agents.md`` runs as written (``tests/docs_examples.py`` has the rules: skip
+  ``docs/local-agents.md`` runs as written (``tests/docs/docs_examples.py`` has the rules: skip
   markers, and ``# claimed output`` comments on print lines). The environment is the one the
   pages describe: ``inferencesh dev examples/apps --agents-dir examples/agents --aliases
   aliases.yaml`` (the page's own ``aliases.yaml`` block), ``INFERENCE_BASE_URL`` and
@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import re
 import subprocess
 import sys
@@ -28,25 +27,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docs_examples as docs
 import httpx
 import pytest
+from agentloop_testkit import FakeOpenAI, chunk
 from inferencesh.platform.cli import register_dev
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import OWN, PlatformFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-
-
-def _load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-docs = _load("docs_examples_pages", ROOT / "tests" / "docs_examples.py")
-openai_fake = _load("docs_pages_openai_fake", ROOT / "tests" / "test_agentloop_openai.py")
 
 
 def _page(name: str) -> str:
@@ -60,27 +50,26 @@ def _fenced(page: str, lang: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fake_openai() -> Iterator[Any]:
-    with openai_fake.FakeOpenAI() as server:
+    with FakeOpenAI() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, fake_openai: Any) -> Iterator[LocalPlatform]:
-    base = tmp_path_factory.mktemp("docs-pages")
+def platform(local_platform: PlatformFactory, fake_openai: Any) -> LocalPlatform:
     # The aliases file the page shows, as written.
     aliases = next(b for b in _fenced("local-platform.md", "yaml") if "infsh/flux-schnell" in b)
-    (base / "aliases.yaml").write_text(aliases)
     env = {
         "OPENAI_BASE_URL": fake_openai.base_url,
         "OPENAI_MODEL": "fake-model",
         "SCRIPTED_MODEL_SCRIPT": "",
     }
-    args = ["--agents-dir", str(ROOT / "examples" / "agents")]
-    args += ["--aliases", str(base / "aliases.yaml"), "--heartbeat", "1"]
-    with LocalPlatform(
-        [ROOT / "examples" / "apps"], data_dir=base / "data", args=args, env=env
-    ) as server:
-        yield server
+    return local_platform(
+        [ROOT / "examples" / "apps"],
+        agents=[ROOT / "examples" / "agents"],
+        files={"aliases.yaml": aliases},
+        args=["--aliases", OWN / "aliases.yaml", "--heartbeat", "1"],
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -127,9 +116,7 @@ def test_worker_page_runs(reader_env: Path) -> None:
 def test_local_agents_page_runs(reader_env: Path, fake_openai: Any) -> None:
     def before_block(block: Any) -> None:
         if "local/openai-chat" in block.code:
-            fake_openai.replies.append(
-                [openai_fake._chunk({"content": "Bonjour"}), openai_fake._chunk({"content": " !"})]
-            )
+            fake_openai.replies.append([chunk({"content": "Bonjour"}), chunk({"content": " !"})])
 
     namespace: dict[str, Any] = {"__name__": "docs_local_agents"}
     ran = _run("local-agents.md", namespace, before_block=before_block)

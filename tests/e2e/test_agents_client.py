@@ -4,23 +4,16 @@ platform, the scripted model and the project's client. Each test failed before i
 from __future__ import annotations
 
 import enum
-import importlib.util
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import pytest
 from inferencesh import app_tool, inference, integer, string, tool
 from inferencesh.core import Inference
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_review_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from platform_testkit import PlatformFactory
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +23,10 @@ def receiver() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-review")
-    (base / "agents").mkdir()
-    server = e2e.Platform(base / "data", [e2e.AGENTS, base / "agents"], {})
-    server.start()
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = e2e.Platform.shared(local_platform, [e2e.AGENTS])
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
@@ -163,12 +153,10 @@ def test_an_http_tool_with_connected_account_auth_fails_clearly(
 
 
 @pytest.fixture(scope="module")
-def counter_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-review-counter")
-    server = e2e.Platform(base / "data", [e2e.AGENTS], {}, [e2e.APPS / "counter"])
-    server.start()
+def counter_platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = e2e.Platform.shared(local_platform, [e2e.AGENTS], apps=[e2e.APPS / "counter"])
     yield server
-    server.stop()
+    server.close()
 
 
 def test_a_session_enabled_app_tool_offers_the_session_argument(counter_platform: Any) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import pytest
 from inferencesh import (
     RequirementsNotMetException,
@@ -37,13 +37,7 @@ from inferencesh import (
     tool,
     webhook_tool,
 )
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_e2e_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from platform_testkit import OWN, App, PlatformFactory
 
 KEY = e2e.KEY
 PNG = base64.b64decode(
@@ -82,18 +76,15 @@ class App(BaseApp):
 """
 
 
-def _write_fixtures(base: Path) -> tuple[Path, list[Path]]:
-    agents = base / "agents"
-    agents.mkdir()
-    (agents / "support-agent.yaml").write_text(
+# The seed's agents and apps, written into the platform's own folder.
+AGENT_FILES = {
+    "agents/support-agent.yaml": (
         "namespace: my-team\n"
         "system_prompt: You are a support agent.\n"
         "core_app: {ref: infsh/claude-sonnet-4@latest}\n"
-    )
-    (agents / "assistant.yaml").write_text(
-        "namespace: my-org\ncore_app: {ref: infsh/gpt-4o-mini@latest}\n"
-    )
-    (agents / "researcher.yaml").write_text(
+    ),
+    "agents/assistant.yaml": "namespace: my-org\ncore_app: {ref: infsh/gpt-4o-mini@latest}\n",
+    "agents/researcher.yaml": (
         "namespace: my-org\n"
         "core_app:\n"
         "  ref: local/scripted-model\n"
@@ -103,21 +94,17 @@ def _write_fixtures(base: Path) -> tuple[Path, list[Path]]:
         "          - name: finish\n"
         "            arguments: {result: 'Findings on {{input}}'}\n"
         "      - text: unused\n"
-    )
-    (agents / "aliases.yaml").write_text(
-        "infsh/flux-schnell: local/image-gen\ninfsh/flux: local/image-gen\n"
-    )
-    image_app = base / "image-gen"
-    image_app.mkdir()
-    (image_app / "inference.py").write_text(_IMAGE_APP)
-    (image_app / "inf.yml").write_text("name: image-gen\n")
-    secret_app = base / "needs-secret"
-    secret_app.mkdir()
-    (secret_app / "inference.py").write_text(
-        "from inferencesh import BaseApp\n\n\nclass App(BaseApp):\n    async def run(self, input_data):\n        return {}\n"
-    )
-    (secret_app / "inf.yml").write_text("name: needs-secret\nsecrets:\n  - AGENTLOOP_MISSING_KEY\n")
-    return agents, [image_app, secret_app]
+    ),
+    "agents/aliases.yaml": "infsh/flux-schnell: local/image-gen\ninfsh/flux: local/image-gen\n",
+}
+APPS = [
+    App("image-gen", _IMAGE_APP),
+    App(
+        "needs-secret",
+        "from inferencesh import BaseApp\n\n\nclass App(BaseApp):\n    async def run(self, input_data):\n        return {}\n",
+        "secrets:\n  - AGENTLOOP_MISSING_KEY\n",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +114,16 @@ def receiver() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-seed")
-    agents, apps = _write_fixtures(base)
-    server = e2e.Platform(
-        base / "data", [e2e.AGENTS, agents], {"SLACK_SECRET": "slack-signing-secret"}, apps
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = e2e.Platform.shared(
+        local_platform,
+        [e2e.AGENTS, OWN / "agents"],
+        {"SLACK_SECRET": "slack-signing-secret"},
+        APPS,
+        files=AGENT_FILES,
     )
-    server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 Ctrl-C, or a wait given up, and one sync client shared by threads.
 
 What holds, checked here end to end (the transport-level timing cases are in
-``packages/inferencesh-core/tests/test_core_cancellation.py``):
+``packages/inferencesh-core/tests/test_cancellation.py``):
 
 * ``CancelledError`` / ``KeyboardInterrupt`` come out as themselves, the pooled connection
   is released (a one- or two-connection pool keeps working) and the client stays usable;
@@ -28,24 +28,23 @@ import httpx
 import pytest
 from inferencesh import AsyncInference, Inference, TaskCancelledError, TaskStatus, string, tool
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import PlatformFactory
 
 pytestmark = [
     pytest.mark.filterwarnings("error::ResourceWarning"),
     pytest.mark.filterwarnings("error:coroutine .* was never awaited:RuntimeWarning"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "examples" / "apps"
 ROUNDS = 20
 SLOW = {"app": "local/slow", "input": {"seconds": 60, "step": 0.05}}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+def server(local_platform: PlatformFactory) -> LocalPlatform:
     apps = [APPS / name for name in ("slow", "hello", "scripted-model")]
-    args = ["--concurrency", "4", "--cancel-timeout", "1"]
-    with LocalPlatform(apps, data_dir=tmp_path_factory.mktemp("data"), args=args) as platform:
-        yield platform
+    return local_platform(apps, args=["--concurrency", "4", "--cancel-timeout", "1"])
 
 
 async def nothing_left_running() -> None:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,16 @@ from inferencesh import TaskStatus, async_inference, inference
 from inferencesh.core.cli import main
 from inferencesh.core.progress import ProgressCallback
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import PlatformFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "apps"
 CLI = Path(sys.executable).with_name("inferencesh")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    with LocalPlatform([EXAMPLES], data_dir=tmp_path_factory.mktemp("data")) as platform:
-        yield platform
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform([EXAMPLES])
 
 
 @pytest.fixture

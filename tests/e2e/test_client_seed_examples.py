@@ -23,28 +23,21 @@ from inferencesh import (
     inference,
 )
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import OWN, PlatformFactory, copied_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "apps"
 SECRET = "INFSH_CLIENT_TEST_SECRET"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    extra = tmp_path_factory.mktemp("apps")
-    app = extra / "needs-secret"
-    app.mkdir()
-    for source in (EXAMPLES / "hello").glob("*.py"):
-        (app / source.name).write_text(source.read_text())
-    (app / "inf.yml").write_text(f"name: needs-secret\nsecrets:\n  - key: {SECRET}\n")
-    env = {k: v for k, v in os.environ.items() if k != SECRET}
-    with LocalPlatform(
-        [EXAMPLES, extra],
-        data_dir=tmp_path_factory.mktemp("data"),
-        env=env,
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
+        [EXAMPLES, OWN / "apps"],
+        files=copied_app(EXAMPLES / "hello", "needs-secret", f"secrets:\n  - key: {SECRET}\n"),
         args=["--cancel-timeout", "2"],
-    ) as platform:
-        yield platform
+        env={SECRET: None},
+    )
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,22 @@ names (published-sdk-0.36.md section 4.1)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from inferencesh import ConflictError, NotFoundError, async_inference, inference
 from inferencesh.core import DeletedTaskFiles, TaskFile
 from inferencesh.platform.launcher import LocalPlatform
+from platform_testkit import PlatformFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    with LocalPlatform(
-        [ROOT / "examples" / "apps" / "files", ROOT / "examples" / "apps" / "slow"],
-        data_dir=tmp_path_factory.mktemp("data"),
-    ) as platform:
-        yield platform
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
+        [ROOT / "examples" / "apps" / "files", ROOT / "examples" / "apps" / "slow"]
+    )
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ would, to see what imports and what raises the helpful ImportError.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("check_dists", ROOT / "tools/check_dists.py")
 assert spec and spec.loader
 check_dists = importlib.util.module_from_spec(spec)
@@ -55,9 +57,19 @@ PLATFORM_MODULE = "import inferencesh.platform"
 SEED_APP = ROOT / "examples" / "apps" / "seed" / "run_method"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return check_dists.build_and_check(tmp_path_factory.mktemp("dist"))
+    """Every distribution built and checked, once for the run (parallel processes share it)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # not a parallel run
+        return check_dists.build_and_check(tmp_path_factory.mktemp("dist"))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each process's
+    with (shared / "dist.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "dist.json"
+        if not done.exists():
+            built = check_dists.build_and_check(shared / "dist")
+            done.write_text(json.dumps({name: str(path) for name, path in built.items()}))
+        return {name: Path(path) for name, path in json.loads(done.read_text()).items()}
 
 
 def _install(tmp: Path, wheels: dict[str, Path], dist: str) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("bump_version", ROOT / "tools/bump_version.py")
 assert spec and spec.loader
 bump_version = importlib.util.module_from_spec(spec)

@@ -3,7 +3,7 @@
 The drivers stop a procedure by closing it (``GeneratorExit`` at the effect in flight), so
 these tests drive the chat procedures the same way: take the effect, then close. The same
 scenarios against the local platform, through the real clients, are in
-``tests/test_cancellation_e2e.py``.
+``tests/e2e/test_cancellation.py``.
 """
 
 from __future__ import annotations

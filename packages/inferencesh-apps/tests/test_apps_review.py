@@ -710,7 +710,7 @@ def test_app_test_prints_non_ascii_output_to_a_stdout_that_cannot_encode_it(
 
 
 def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pydantic
 
@@ -720,7 +720,7 @@ def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it
     site = app / ".venv" / "lib" / "site-packages" / "review_venv_pkg"
     site.mkdir(parents=True)
     (site / "__init__.py").write_text("VALUE = 1\n")
-    sys.path.append(str(site.parent))
+    monkeypatch.syspath_prepend(site.parent)  # as if installed there (pytest restores sys.path)
     try:
         import review_venv_pkg  # type: ignore[import-not-found]
 
@@ -734,7 +734,6 @@ def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it
         assert sys.modules["review_venv_pkg"] is review_venv_pkg
         assert sys.modules["pydantic"] is pydantic
     finally:
-        sys.path.remove(str(site.parent))
         sys.modules.pop("review_venv_pkg", None)
 
 

@@ -1,25 +1,19 @@
 """The app docs/apps.md opens with does what the page says, called directly.
 
-Every example of the page runs, claims checked, in ``tests/test_docs_apps.py`` (which also runs
+Every example of the page runs, claims checked, in ``tests/docs/test_apps_page.py`` (which also runs
 this app through the runtime); this test calls the app's methods the way a unit test of an app
 would, and checks each of them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
+import docs_examples as docs
 from inferencesh.apps import File, Metadata
 
 ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location(
-    "docs_examples_authoring", ROOT / "tests" / "docs_examples.py"
-)
-assert _spec is not None and _spec.loader is not None
-docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(docs)
 
 
 async def test_structure_example_app_runs() -> None:

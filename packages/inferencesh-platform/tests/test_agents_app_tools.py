@@ -3,34 +3,24 @@ worker's ``GET /schema``), on the real local platform with the scripted model.""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import pytest
 from inferencesh import app_tool, inference, string
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_app_schema_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from platform_testkit import App, PlatformFactory
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-app-schema")
-    broken = base / "broken"
-    broken.mkdir()
-    (broken / "inf.yml").write_text("name: broken\ndescription: fails to import\n")
-    (broken / "inference.py").write_text('raise RuntimeError("broken on purpose")\n')
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    broken = App(
+        "broken", 'raise RuntimeError("broken on purpose")\n', "description: fails to import\n"
+    )
     apps = [e2e.APPS / "multi_function", e2e.APPS / "counter", broken]
-    server = e2e.Platform(base / "data", [e2e.AGENTS], {}, apps)
-    server.start()
+    server = e2e.Platform.shared(local_platform, [e2e.AGENTS], apps=apps)
     yield server
-    server.stop()
+    server.close()
 
 
 def offered(platform: Any, *tools: Any) -> dict[str, Any]:

@@ -1,28 +1,21 @@
 """The local agent loop against the protocol reference (``platform-protocol.md`` §1.4, §5).
 
 Each test names the section it checks. They drive the real local platform (a subprocess with the
-scripted model in a real worker) over HTTP, as ``test_agentloop_e2e.py`` does, and reuse its
-helpers.
+scripted model in a real worker) over HTTP, as ``test_agents_api.py`` does, with the harness in
+``agentloop_testkit.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import msgspec
 import pytest
 from inferencesh.core.chat import Chat
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_conformance_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from platform_testkit import OWN, PlatformFactory
 
 call = e2e.call
 client_tool = e2e.client_tool
@@ -38,40 +31,39 @@ def receiver() -> Iterator[Any]:
         yield r
 
 
+# §5.5: an agent version's permissions.allow_all_tools skips approval in its chats.
+TRUSTED = {
+    "core_app": {
+        "ref": "local/scripted-model",
+        "input": {
+            "script": [
+                {"tool_calls": [{"name": "lookup", "arguments": {"x": "1"}}]},
+                {"text": "{{tool_results}}"},
+            ]
+        },
+    },
+    "tools": [
+        {
+            "name": "lookup",
+            "type": "app",
+            "require_approval": True,
+            "app": {"ref": "local/hello", "input": {"prompt": "trusted"}},
+        }
+    ],
+    "permissions": {"allow_all_tools": True},
+}
+
+
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop_conformance")
-    agents = base / "agents"
-    agents.mkdir()
-    # §5.5: an agent version's permissions.allow_all_tools skips approval in its chats.
-    (agents / "trusted.yaml").write_text(
-        json.dumps(
-            {
-                "core_app": {
-                    "ref": "local/scripted-model",
-                    "input": {
-                        "script": [
-                            {"tool_calls": [{"name": "lookup", "arguments": {"x": "1"}}]},
-                            {"text": "{{tool_results}}"},
-                        ]
-                    },
-                },
-                "tools": [
-                    {
-                        "name": "lookup",
-                        "type": "app",
-                        "require_approval": True,
-                        "app": {"ref": "local/hello", "input": {"prompt": "trusted"}},
-                    }
-                ],
-                "permissions": {"allow_all_tools": True},
-            }
-        )
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = e2e.Platform.shared(
+        local_platform,
+        [e2e.AGENTS, OWN / "agents"],
+        {"TOKEN_FOR_CALL": "tok-9"},
+        files={"agents/trusted.yaml": json.dumps(TRUSTED)},
     )
-    server = e2e.Platform(base / "data", [e2e.AGENTS, agents], {"TOKEN_FOR_CALL": "tok-9"})
-    server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 def _done(platform: Any, chat_id: str) -> dict[str, Any]:

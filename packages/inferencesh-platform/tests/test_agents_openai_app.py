@@ -3,96 +3,16 @@ completions API: streamed text, streamed tool calls, the whole conversation sent
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
 import json
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
+import agentloop_testkit as e2e
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_e2e_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from agentloop_testkit import FakeOpenAI, chunk, usage_chunk
+from platform_testkit import PlatformFactory
 
 API_KEY = "sk-fake-openai-key"
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    body = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "model": "fake-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
-
-
-def _usage(prompt: int, completion: int) -> bytes:
-    body = {
-        "id": "chatcmpl-1",
-        "choices": [],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
-    }
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
-
-
-class FakeOpenAI:
-    """``POST /v1/chat/completions`` answering from a queue of replies; records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        self.replies: list[list[bytes] | tuple[int, dict[str, Any]]] = []
-
-        async def completions(request: Request) -> Response:
-            body = json.loads(await request.body())
-            self.requests.append((dict(request.headers), body))
-            reply = self.replies.pop(0)
-            if isinstance(reply, tuple):
-                return JSONResponse(reply[1], status_code=reply[0])
-            chunks = reply
-
-            async def stream() -> AsyncIterator[bytes]:
-                for chunk in chunks:
-                    yield chunk
-                    await asyncio.sleep(0.01)
-                yield b"data: [DONE]\n\n"
-
-            return StreamingResponse(stream(), media_type="text/event-stream")
-
-        app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +22,15 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop-openai")
+def platform(local_platform: PlatformFactory, fake: FakeOpenAI) -> Iterator[Any]:
     env = {
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_MODEL": "fake-model",
         "OPENAI_API_KEY": API_KEY,
     }
-    server = e2e.Platform(base / "data", [e2e.AGENTS], env, [e2e.APPS / "openai-chat"])
-    server.start()
+    server = e2e.Platform.shared(local_platform, [e2e.AGENTS], env, [e2e.APPS / "openai-chat"])
     yield server
-    server.stop()
+    server.close()
 
 
 AGENT = {
@@ -127,9 +45,9 @@ def test_a_real_model_app_behind_an_agent(platform: Any, fake: FakeOpenAI) -> No
     fake.requests.clear()
     fake.replies = [
         [
-            _chunk({"role": "assistant", "content": "Checking"}),
-            _chunk({"content": "..."}),
-            _chunk(
+            chunk({"role": "assistant", "content": "Checking"}),
+            chunk({"content": "..."}),
+            chunk(
                 {
                     "tool_calls": [
                         {
@@ -141,16 +59,16 @@ def test_a_real_model_app_behind_an_agent(platform: Any, fake: FakeOpenAI) -> No
                     ]
                 }
             ),
-            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": ' "ion"}'}}]}),
-            _chunk({}, finish="tool_calls"),
-            _usage(30, 12),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": ' "ion"}'}}]}),
+            chunk({}, finish="tool_calls"),
+            usage_chunk(30, 12),
         ],
         [
-            _chunk({"role": "assistant", "content": "An ion is "}),
-            _chunk({"content": "a charged "}),
-            _chunk({"content": "particle."}),
-            _chunk({}, finish="stop"),
-            _usage(50, 6),
+            chunk({"role": "assistant", "content": "An ion is "}),
+            chunk({"content": "a charged "}),
+            chunk({"content": "particle."}),
+            chunk({}, finish="stop"),
+            usage_chunk(50, 6),
         ],
     ]
     reply = platform.run({"agent_config": AGENT, "input": {"text": "what is an ion?"}})
@@ -216,7 +134,7 @@ def test_a_server_error_fails_the_turn_clearly(platform: Any, fake: FakeOpenAI) 
 
 def test_openai_assistant_example_template(platform: Any, fake: FakeOpenAI) -> None:
     fake.requests.clear()
-    fake.replies = [[_chunk({"content": "Hello from a real model."}), _chunk({}, finish="stop")]]
+    fake.replies = [[chunk({"content": "Hello from a real model."}), chunk({}, finish="stop")]]
     reply = platform.run({"agent": "local/openai-assistant", "input": {"text": "hello"}})
     chat = platform.finish(reply["assistant_message"]["chat_id"])
     assert e2e.text_of(e2e.last_reply(chat)) == "Hello from a real model."

@@ -18,7 +18,7 @@ from inferencesh.platform.agents.tools import ConfigError, collect_tools, parse_
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.refs import Aliases, AppResolver
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "agents"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "agents"
 
 
 def test_split_ref() -> None:

@@ -13,12 +13,11 @@ payload is also decoded with ``msgspec.convert`` so a known field of the wrong t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import agentloop_testkit as e2e
 import msgspec
 import msgspec.inspect as mi
 import pytest
@@ -34,13 +33,7 @@ from inferencesh.core.chat import (
     ToolInvocation,
 )
 from inferencesh.core.types import ResourceStatus
-
-_spec = importlib.util.spec_from_file_location(
-    "agentloop_wire_support", Path(__file__).with_name("test_agentloop_e2e.py")
-)
-assert _spec is not None and _spec.loader is not None
-e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)
+from platform_testkit import PlatformFactory
 
 Platform = e2e.Platform
 call = e2e.call
@@ -127,12 +120,10 @@ class Wire:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    base = tmp_path_factory.mktemp("agentloop_wire")
-    server = Platform(base / "data", [e2e.AGENTS], {})
-    server.start()
+def platform(local_platform: PlatformFactory) -> Iterator[Any]:
+    server = Platform.shared(local_platform, [e2e.AGENTS])
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture

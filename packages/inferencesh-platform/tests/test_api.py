@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import stat
 import time
 from collections.abc import Iterator
@@ -17,9 +16,9 @@ import msgspec
 import pytest
 from inferencesh.core.types import Task, TaskStatus
 from inferencesh.platform.launcher import LocalPlatform
-from platform_testkit import api_client, data, run, write_app
+from platform_testkit import App, PlatformFactory, api_client, data, run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "apps"
 SECRET = "INFSH_PLATFORM_TEST_SECRET"
 
@@ -48,17 +47,16 @@ class App(BaseApp):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    extra = tmp_path_factory.mktemp("apps")
-    write_app(extra, "trouble", TROUBLE_APP)
-    write_app(extra, "broken", "def run(:\n")
-    write_app(
-        extra, "needs-secret", TROUBLE_APP, f"secrets:\n  - key: {SECRET}\n    description: test\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != SECRET}
-    platform = LocalPlatform(
-        [EXAMPLES, extra],
-        data_dir=tmp_path_factory.mktemp("data"),
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
+        [
+            EXAMPLES,
+            App("trouble", TROUBLE_APP),
+            App("broken", "def run(:\n"),
+            App(
+                "needs-secret", TROUBLE_APP, f"secrets:\n  - key: {SECRET}\n    description: test\n"
+            ),
+        ],
         args=[
             "--concurrency",
             "2",
@@ -73,12 +71,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
             "--max-upload-mb",
             "0.1",
         ],
-        env=env,
+        env={SECRET: None},  # the server reads the environment at start: really absent
     )
-    # The server reads the environment at start; make sure the secret is really absent.
-    os.environ.pop(SECRET, None)
-    with platform:
-        yield platform
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ reference section it holds the server to."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -16,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh.platform.launcher import LocalPlatform
-from platform_testkit import api_client, data, run, write_app
+from platform_testkit import App, PlatformFactory, api_client, data, run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "apps"
 PRESENT = "INFSH_CONFORMANCE_PRESENT"
 ABSENT = "INFSH_CONFORMANCE_ABSENT"
@@ -43,14 +42,10 @@ class App(BaseApp):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    apps = tmp_path_factory.mktemp("conformance-apps")
-    metered = write_app(apps, "metered", METERED_APP)
-    env = {k: v for k, v in os.environ.items() if k != ABSENT}
-    env[PRESENT] = "set"
-    data = tmp_path_factory.mktemp("conformance-data")
-    with LocalPlatform([EXAMPLES / "hello", metered], data_dir=data, env=env) as platform:
-        yield platform
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
+        [EXAMPLES / "hello", App("metered", METERED_APP)], env={ABSENT: None, PRESENT: "set"}
+    )
 
 
 @pytest.fixture(scope="module")

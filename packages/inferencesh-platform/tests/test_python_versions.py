@@ -9,20 +9,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from inferencesh.platform.launcher import LocalPlatform
-from platform_testkit import api_client, data
+from platform_testkit import PlatformFactory, api_client, data
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 V2 = {"X-API-Version": "2"}
 
 
 @pytest.fixture(scope="module")
-def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    data_dir = tmp_path_factory.mktemp("pythons-data")
-    with (
-        LocalPlatform([ROOT / "examples" / "apps" / "hello"], data_dir=data_dir) as server,
-        api_client(server, timeout=30) as client,
-    ):
+def http(local_platform: PlatformFactory) -> Iterator[httpx.Client]:
+    server = local_platform([ROOT / "examples" / "apps" / "hello"])
+    with api_client(server, timeout=30) as client:
         yield client
 
 

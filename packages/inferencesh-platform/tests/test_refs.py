@@ -4,7 +4,6 @@ unit by unit and end to end (the seed's ``infsh/flux-schnell`` run through ``/ap
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,8 +22,9 @@ from inferencesh.platform.refs import (
     parse_ref,
 )
 from inferencesh.platform.server import Platform
+from platform_testkit import OWN, PlatformFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples" / "apps"
 
 # --- the parser --------------------------------------------------------------------------------
@@ -180,21 +180,19 @@ def test_resolver_finds_the_local_app_and_lists_apps_and_aliases(tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    base = tmp_path_factory.mktemp("refs")
-    aliases = base / "aliases.yaml"
-    aliases.write_text(
-        "infsh/flux-schnell: local/image-generation\ninfsh/reverse: local/multi-function:reverse\n"
-    )
-    agents = base / "agents"
-    agents.mkdir()
-    (agents / "aliases.yaml").write_text("infsh/greeter: local/hello\n")
-    with LocalPlatform(
+def server(local_platform: PlatformFactory) -> LocalPlatform:
+    return local_platform(
         [EXAMPLES / "image-generation", EXAMPLES / "multi_function", EXAMPLES / "hello"],
-        data_dir=base / "data",
-        args=["--aliases", str(aliases), "--agents-dir", str(agents)],
-    ) as platform:
-        yield platform
+        agents=[OWN / "agents"],
+        files={
+            "aliases.yaml": (
+                "infsh/flux-schnell: local/image-generation\n"
+                "infsh/reverse: local/multi-function:reverse\n"
+            ),
+            "agents/aliases.yaml": "infsh/greeter: local/hello\n",
+        },
+        args=["--aliases", OWN / "aliases.yaml"],
+    )
 
 
 def test_seed_cloud_ref_runs_through_an_alias(server: LocalPlatform) -> None:

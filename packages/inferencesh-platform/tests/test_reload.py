@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import pytest
 from inferencesh import app_tool, inference
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.sources import MAX_DIR_ENTRIES, CodeWatch, fingerprint
-from platform_testkit import api_client, data, run, wait_status, write_app
+from platform_testkit import PlatformFactory, api_client, data, run, wait_status, write_app
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "apps"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
 
 # The app every test starts from: it answers with its code's VERSION and its worker's pid.
 # With ``hold``, a run waits until the file named by ``hold`` exists (a task kept busy).
@@ -78,11 +77,10 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(apps: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    data_dir = tmp_path_factory.mktemp("reload-data")
+def server(apps: Path, local_platform: PlatformFactory) -> LocalPlatform:
+    # Its own apps (their code is edited), in this module's folder: a platform of its own.
     dirs = [apps / n for n in APP_NAMES if n != "frozen"] + [EXAMPLES / "scripted-model"]
-    with LocalPlatform(dirs, data_dir=data_dir) as platform:
-        yield platform
+    return local_platform(dirs)
 
 
 def output(http: Any, app: str, **extra: Any) -> dict[str, Any]:
