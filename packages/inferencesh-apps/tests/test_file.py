@@ -9,8 +9,10 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import inferencesh.apps.file as file_module
 import pytest
 from inferencesh.apps import BaseAppInput, BaseAppOutput, File, FileDownloadError, resolve_files
 from inferencesh.apps.file import cache_dir, iter_files
+from inferencesh.apps.runtime import AppRunner
 from pydantic import Field, ValidationError
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
@@ -542,3 +545,158 @@ async def test_url_names_cannot_escape_the_cache(server: _Server, file_cache: Pa
     assert path.is_relative_to(file_cache.resolve())
     assert "/" not in path.name and not path.name.startswith(".")
     assert path.read_bytes() == PNG
+
+
+# -- file input forms: wrongly typed keys, whole-number sizes, ~ in every path form --------
+
+
+APP_PRELUDE = """
+import asyncio, os, sys, threading, time
+from pydantic import BaseModel, Field
+from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
+"""
+
+
+def app_in(root: Path, body: str, name: str = "app") -> Path:
+    app = root / name
+    app.mkdir(exist_ok=True)
+    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
+    return app
+
+
+class _In(BaseAppInput):
+    doc: File
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"uri": 123}, "'uri' must be a string, not int"),
+        ({"uri": ["http://x/a.png"]}, "'uri' must be a string, not list"),
+        ({"path": "/tmp/a.txt", "filename": 3}, "'filename' must be a string, not int"),
+        ({"path": "/tmp/a.txt", "content_type": {}}, "'content_type' must be a string"),
+        ({"path": "/tmp/a.txt", "size": "big"}, "'size' must be a whole number"),
+        ({"path": "/tmp/a.txt", "size": True}, "'size' must be a whole number"),
+        ({"path": "/tmp/a.txt", "size": -1}, "'size' must be a whole number"),
+        ({"path": "/tmp/a.txt", "size": 1.5}, "'size' must be a whole number"),
+    ],
+)
+def test_a_file_object_with_a_wrongly_typed_key_is_a_validation_error(
+    value: dict[str, Any], message: str
+) -> None:
+    # Before: {"uri": 123} escaped validation as an AttributeError (a runtime crash, not a
+    # validation error naming the field).
+    with pytest.raises(ValidationError) as info:
+        _In.model_validate({"doc": value})
+    error = info.value.errors()[0]
+    assert error["loc"] == ("doc",)
+    assert message in error["msg"]
+
+
+async def test_a_wrongly_typed_file_object_is_reported_as_invalid_input(tmp_path: Path) -> None:
+    app = app_in(
+        tmp_path,
+        """
+        class In(BaseAppInput):
+            doc: File
+
+        class Out(BaseAppOutput):
+            ok: bool = True
+
+        class App(BaseApp):
+            async def run(self, input_data: In) -> Out:
+                return Out()
+        """,
+    )
+    runner = AppRunner.from_dir(app)
+    result = await runner.run({"doc": {"uri": 5}})
+    assert result.error is not None
+    assert result.error["kind"] == "validation"
+    assert (
+        result.error["error"]
+        == "invalid input: doc: invalid file: 'uri' must be a string, not int (got {\"uri\": 5})"
+    )
+    await runner.unload()
+
+
+def test_file_object_sizes_that_are_whole_numbers_are_kept() -> None:
+    for size in (12, "12", 12.0):
+        assert _In.model_validate({"doc": {"path": "/tmp/a.txt", "size": size}}).doc.size == 12
+
+
+def test_home_is_expanded_in_every_path_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "note.txt").write_text("hi")
+    expected = str(tmp_path / "note.txt")
+    # Before: only the bare string form expanded `~`; the others made `<cwd>/~/note.txt`.
+    for made in (
+        File("~/note.txt"),
+        File(path="~/note.txt"),
+        File({"path": "~/note.txt"}),
+        File({"uri": "~/note.txt"}),
+        _In.model_validate({"doc": {"path": "~/note.txt"}}).doc,
+    ):
+        assert made.path == expected
+        assert made.exists()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "data:text/plain;BASE64,aGVsbG8=",  # the marker is case-insensitive (RFC 2397)
+        "data:text/plain;Base64,aGVsbG8",
+        "data:text/plain;base64,aGVsbG8===",  # excess padding
+        "data:text/plain;base64,aGVs%0AbG8=",  # an escaped newline inside
+    ],
+)
+def test_data_uri_forms_decode(uri: str) -> None:
+    file = File(uri)
+    assert Path(file.path).read_bytes() == b"hello"
+    assert file.content_type == "text/plain"
+
+
+# -- a URL with a long non-ASCII name downloads ---------------------------------------------
+
+
+class _PayloadHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b"payload"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def payload_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PayloadHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def test_a_url_with_a_long_non_ascii_name_downloads(payload_server: str) -> None:
+    # 150 three-byte characters: 450 bytes, over the 255-byte limit of a file name.
+    name = "é" * 20 + "图" * 150 + ".txt"
+    url = f"{payload_server}/{urllib.parse.quote(name)}?sig=abc"
+    file = await File(url).aresolve()
+    assert Path(file.path).read_bytes() == b"payload"
+    assert len(os.path.basename(file.path).encode()) <= 255
+    assert file.path.endswith(".txt")
+    # The cached copy is found again.
+    again = await File(url).aresolve()
+    assert again.path == file.path

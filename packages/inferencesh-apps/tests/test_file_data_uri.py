@@ -70,3 +70,13 @@ async def test_a_bad_payload_fails_with_the_decoders_reason(payload: str, proble
 def test_the_extension_follows_the_media_type() -> None:
     assert Path(File("data:image/png;base64,iVBORw0KGgo=").path).suffix == ".png"
     assert Path(File("data:;base64,aGk=").path).suffix == ".txt"  # no type: text/plain
+
+
+# -- URL-safe base64 without padding ---------------------------------------------------------
+
+
+def test_base64_helper_is_urlsafe() -> None:
+    # URL-safe alphabet and missing padding, as browsers' btoa replacements produce.
+    raw = bytes(range(250, 256)) * 3
+    encoded = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert Path(File(f"data:application/octet-stream;base64,{encoded}").path).read_bytes() == raw

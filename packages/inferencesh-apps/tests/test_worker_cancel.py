@@ -1,4 +1,5 @@
-"""Follow-ups from the worker review, each pinned on a real worker process over HTTP."""
+"""The worker's ``POST /cancel``: which run a cancel names, with or without an id, and what a bad
+body gets; each on a real worker process over HTTP."""
 
 from __future__ import annotations
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+import sys
+from pathlib import Path
+
 import pytest
-from inferencesh.core import cli
+from core_testkit import BASE, KEY, Driver, FakePlatform
+from inferencesh.core import (
+    cli,
+)
+from inferencesh.core.cli import main
+from pytest_httpx import HTTPXMock
 
 
 @pytest.fixture
@@ -59,3 +69,65 @@ def test_each_group_is_real_exactly_when_its_entry_point_is_installed() -> None:
     for name in cli.COMMAND_GROUPS:
         # Placeholders are built without --help, so it tells them from the real parsers.
         assert groups.choices[name].add_help == (name in installed), name
+
+
+# -- inferencesh run: output encodings, input files, timeouts ------------------------------
+
+
+@pytest.fixture
+def cli_platform(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> FakePlatform:
+    monkeypatch.setenv("INFERENCE_API_KEY", KEY)
+    monkeypatch.setenv("INFERENCE_BASE_URL", BASE)
+    return FakePlatform().install(httpx_mock)
+
+
+def _stdout(monkeypatch: pytest.MonkeyPatch, encoding: str) -> io.BytesIO:
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding=encoding))
+    return raw
+
+
+def test_run_output_survives_a_narrow_stdout_encoding(
+    cli_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _stdout(monkeypatch, "cp1252")  # a Windows console or pipe
+    text = "snow ☃ and café 😀"
+    code = main(["run", "local/echo", "--input", json.dumps({"prompt": text})])
+    sys.stdout.flush()
+    assert code == 0
+    printed = raw.getvalue().decode("cp1252")
+    assert json.loads(printed)["echo"]["prompt"] == text  # escaped, nothing lost
+
+
+def test_run_output_stays_readable_when_the_encoding_can_hold_it(
+    cli_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _stdout(monkeypatch, "utf-8")
+    assert main(["run", "local/echo", "--input", '{"prompt": "café ☃"}']) == 0
+    sys.stdout.flush()
+    assert '"prompt": "café ☃"' in raw.getvalue().decode("utf-8")
+
+
+def test_run_reads_an_input_file_with_a_byte_order_mark(
+    cli_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text('{"prompt": "from a BOM file"}', encoding="utf-8-sig")
+    raw = _stdout(monkeypatch, "utf-8")
+    assert main(["run", "local/echo", "--input", f"@{request}"]) == 0
+    sys.stdout.flush()
+    assert json.loads(raw.getvalue())["echo"] == {"prompt": "from a BOM file"}
+    assert cli_platform.runs[0]["input"] == {"prompt": "from a BOM file"}
+
+
+def test_run_refuses_a_nan_timeout(
+    cli_platform: FakePlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "local/echo", "--timeout", "nan"]) == 2
+    assert "--timeout must be a positive number of seconds, got nan" in capsys.readouterr().err
+    assert cli_platform.runs == []
+
+
+def test_a_nan_wait_timeout_is_refused(driver: Driver) -> None:
+    with pytest.raises(ValueError, match="timeout must be a number of seconds or None, got nan"):
+        driver.call(lambda c: c.wait_for_completion("t1", timeout=float("nan")))

@@ -1,22 +1,37 @@
-"""Uploads, input auto-upload, run-parameter validation and sessions, through both clients."""
+"""Uploads, input auto-upload, run-parameter validation and sessions, through both clients; what
+an upload refuses before any request, a file that grows while it is uploaded (sent to a real
+server on 127.0.0.1, which shows the ``PUT`` never completes), and the one data: URI decoder."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
+import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from core_testkit import BASE, Driver, FakePlatform
+from core_testkit import BASE, Driver, FakePlatform, serve
 from inferencesh.core import (
     APIError,
+    AsyncInference,
+    Inference,
     SessionEndedError,
     SessionInfo,
     SessionNotFoundError,
     UploadedFile,
     UploadFileOptions,
 )
+from inferencesh.core.files import Source, decode_data_uri, source_of
 from pytest_httpx import HTTPXMock
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 
 @pytest.fixture
@@ -363,3 +378,234 @@ def test_upload_open_file_from_its_position(
         "application/pdf",
         4000,
     )
+
+
+# -- uploads refused before a request: pipes, text-mode files, shrinking files, data: URIs --
+
+
+def test_a_pipe_is_refused_instead_of_uploaded_empty(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"hello from a pipe")
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe, pytest.raises(ValueError, match="size is unknown"):
+        driver.call(lambda c: c.upload_file(pipe))
+    assert httpx_mock.get_requests() == []
+
+
+def test_a_text_mode_file_is_refused_before_any_request(
+    driver: Driver, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hi")
+    with path.open() as text, pytest.raises(TypeError, match="open it with 'rb'"):
+        driver.call(lambda c: c.upload_file(text))
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "data:image/png;BASE64,aGVsbG8=",  # the flag in capitals
+        "data:image/png;base64,aGVs\nbG8=\n",  # wrapped, as the `base64` tool prints it
+        "data:image/png;base64,aGVsbG8%3D",  # percent-encoded
+    ],
+)
+def test_data_uris_are_decoded_as_browsers_read_them(
+    driver: Driver, httpx_mock: HTTPXMock, uri: str
+) -> None:
+    platform = FakePlatform().install(httpx_mock)
+    record = driver.call(lambda c: c.upload_file(uri))
+    assert platform.uploads[record.id] == b"hello"  # not the base64 text, not an error
+    assert record.content_type == "image/png"
+
+
+def test_a_file_that_shrinks_while_uploading_fails_clearly(
+    driver: Driver, httpx_mock: HTTPXMock, tmp_path: Path, no_waits: list[float]
+) -> None:
+    FakePlatform().install(httpx_mock)
+    path = tmp_path / "growing.log"
+    path.write_bytes(b"x" * (3 << 20))
+
+    def truncate_on_start(done: int, total: int | None) -> None:
+        if done == 0:
+            path.write_bytes(b"x" * 100)  # rewritten by another process meanwhile
+
+    with pytest.raises(OSError, match=r"'growing.log': it changed while uploading"):
+        driver.call(lambda c: c.upload_file(path, progress=truncate_on_start))
+    assert no_waits == []  # not retried: reading it again would not help
+
+
+# -- a file that grows while it is uploaded: it fails and nothing is stored ------------------
+
+
+class _Storage:
+    """A presigned-URL store on 127.0.0.1 that keeps only complete bodies."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.stored: list[int] = []
+        self.aborted = 0
+
+    def app(self) -> Starlette:
+        async def files(request: Request) -> Response:
+            spec = json.loads(await request.body())["files"][0]
+            upload = f"{self.url}/upload/f1"
+            return JSONResponse([{**spec, "id": "f1", "uri": "u", "upload_url": upload}])
+
+        async def upload(request: Request) -> Response:
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                self.aborted += 1
+                return Response(status_code=400)
+            self.stored.append(len(body))
+            return Response(status_code=200)
+
+        return Starlette(
+            routes=[
+                Route("/files", files, methods=["POST"]),
+                Route("/upload/f1", upload, methods=["PUT"]),
+            ]
+        )
+
+
+@pytest.fixture
+def storage() -> Iterator[_Storage]:
+    state = _Storage()
+    with serve(state.app()) as url:
+        state.url = url
+        yield state
+
+
+def _upload(kind: str, url: str, data: Any, progress: Any) -> Any:
+    if kind == "sync":
+        with Inference(api_key="inf_k", base_url=url) as client:
+            return client.upload_file(data, progress=progress)
+
+    async def go() -> Any:
+        async with AsyncInference(api_key="inf_k", base_url=url) as client:
+            return await client.upload_file(data, progress=progress)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.httpx_mock(should_mock=lambda request: False)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("size", [3 << 20, 1000])
+def test_a_file_that_grows_while_uploading_fails_and_is_not_stored(
+    storage: _Storage, tmp_path: Path, kind: str, size: int
+) -> None:
+    path = tmp_path / "growing.log"
+    path.write_bytes(b"x" * size)
+
+    def append_on_start(done: int, total: int | None) -> None:
+        if done == 0:
+            with path.open("ab") as log:  # another process keeps writing to it
+                log.write(b"more")
+
+    with pytest.raises(OSError, match=r"'growing.log': it changed while uploading") as info:
+        _upload(kind, storage.url, path, append_on_start)
+    assert f"{size} bytes when measured, more when read" in str(info.value)
+    # Before: the measured size was sent, the rest silently dropped, and the upload succeeded.
+    assert storage.stored == []
+
+
+@pytest.mark.httpx_mock(should_mock=lambda request: False)
+def test_a_file_of_unchanged_size_still_uploads(storage: _Storage, tmp_path: Path) -> None:
+    path = tmp_path / "steady.bin"
+    path.write_bytes(b"y" * ((1 << 20) * 2))  # a whole number of chunks: the probe hits EOF
+    for kind in ("sync", "async"):
+        assert _upload(kind, storage.url, path, None).id == "f1"
+    assert storage.stored == [2 << 20, 2 << 20]
+
+
+def test_growth_is_caught_before_the_last_chunk_is_handed_out(tmp_path: Path) -> None:
+    # The body must not end complete: a server that got all announced bytes would store them.
+    path = tmp_path / "g.bin"
+    path.write_bytes(b"z" * 2500)
+    source = source_of(path).probe()
+    sent: list[bytes] = []
+    chunks = source.iter_chunks(chunk_size=1000)
+    sent.append(next(chunks))
+    with path.open("ab") as log:
+        log.write(b"!")
+    with pytest.raises(OSError, match="it changed while uploading"):
+        sent.extend(chunks)
+    assert sum(map(len, sent)) < 2500
+
+
+def test_an_empty_file_that_grows_fails(tmp_path: Path) -> None:
+    # Its body (Content-Length: 0) is complete with the headers, so storage may keep an empty
+    # object; the caller still gets the error, never a record.
+    path = tmp_path / "empty.log"
+    path.write_bytes(b"")
+    source = source_of(path).probe()
+    path.write_bytes(b"late")
+    with pytest.raises(OSError, match=r"0 bytes when measured, more when read"):
+        list(source.iter_chunks())
+
+
+def test_a_growing_file_object_fails_too() -> None:
+    buffer = io.BytesIO(b"a" * 10)
+    source = source_of(buffer).probe()
+    buffer.seek(0, io.SEEK_END)
+    buffer.write(b"b")
+    buffer.seek(0)
+    with pytest.raises(OSError, match="it changed while uploading"):
+        list(source.iter_chunks(chunk_size=4))
+
+
+def test_an_exact_file_object_reads_once_past_its_end_only() -> None:
+    source = Source("file", io.BytesIO(b"abcdef"), size=6)
+    assert b"".join(source.iter_chunks(chunk_size=4)) == b"abcdef"
+
+
+# -- the one data: URI decoder ------------------------------------------------------------
+
+
+RAW = bytes(range(250, 256)) * 3 + b"hello?>"
+STD = base64.b64encode(RAW).decode()
+URLSAFE = base64.urlsafe_b64encode(RAW).decode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        STD,
+        STD.rstrip("="),  # missing padding
+        URLSAFE,  # the URL-safe alphabet
+        URLSAFE.rstrip("="),  # both, as browsers' btoa replacements produce
+        STD + "==",  # excess padding (accepted before by apps' File)
+        STD[:8] + "\n " + STD[8:],  # wrapped
+        STD.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D"),  # percent-encoded
+    ],
+)
+def test_base64_forms_accepted(payload: str) -> None:
+    assert decode_data_uri(f"data:application/octet-stream;base64,{payload}") == (
+        RAW,
+        "application/octet-stream",
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("a-b+", "it mixes the standard (+ /) and URL-safe (- _) alphabets"),
+        ("ab_/", "it mixes the standard (+ /) and URL-safe (- _) alphabets"),
+        ("aGVsb", "5 base64 characters cannot be whole bytes (one is missing or one too many)"),
+        ("a!!a", "'!' at position 1 is not a base64 character"),
+        ("aGVs=bG8=", "'=' at position 4 is padding inside the data"),
+        ("=aGVs", "'=' at position 0 is padding inside the data"),
+    ],
+)
+def test_bad_base64_says_what_is_wrong(payload: str, message: str) -> None:
+    with pytest.raises(ValueError, match="invalid base64") as info:
+        decode_data_uri(f"data:text/plain;base64,{payload}")
+    assert str(info.value) == f"invalid base64 in data: URI: {message}"
+
+
+def test_upload_of_a_urlsafe_data_uri(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    platform = FakePlatform().install(httpx_mock)
+    record = driver.call(lambda c: c.upload_file(f"data:image/png;base64,{URLSAFE.rstrip('=')}"))
+    assert platform.uploads[record.id] == RAW
+    assert record.content_type == "image/png"

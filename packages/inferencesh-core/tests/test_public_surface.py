@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import subprocess
 import sys
@@ -201,3 +202,23 @@ def test_agent_factory_needs_agents_distribution(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ImportError, match="inferencesh-agents"):
         _ = client.agents
     client.close()
+
+
+# -- the rest of TaskDTO: rating and usage events round trip -------------------------------
+
+
+def test_task_rating_and_usage_events_round_trip() -> None:
+    wire = {
+        "id": "t1",
+        "status": 10,
+        "rating": {"score": 1, "comment": "good"},
+        "usage_events": [{"type": "gpu_seconds", "quantity": 2.5}, {"type": "tokens"}],
+    }
+    task = decode(json.dumps(wire), Task)
+    assert task.status == TaskStatus.COMPLETED
+    assert task.rating == {"score": 1, "comment": "good"}
+    assert task["usage_events"] == wire["usage_events"]
+    assert json.loads(encode(task)) == wire
+    bare = decode(b'{"id":"t2","status":1,"rating":0}', Task)
+    assert bare.rating == 0 and bare.usage_events is None
+    assert json.loads(encode(bare)) == {"id": "t2", "status": 1, "rating": 0}

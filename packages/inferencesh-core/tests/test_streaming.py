@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 
 import httpx
 import pytest
-from core_testkit import BASE, Chunks, Driver, ndjson, task
+from core_testkit import BASE, KEY, Chunks, Driver, ndjson, task
 from inferencesh.core import (
     APIConnectionError,
     APITimeoutError,
+    AsyncInference,
     AuthenticationError,
+    Inference,
+    InferenceError,
     MalformedResponseError,
     NotFoundError,
+    ServerError,
     StreamEvent,
+    Task,
     TaskCancelledError,
     TaskFailedError,
     TaskStatus,
+    WorkerLostError,
 )
+from inferencesh.core._follow import Fetch, Sleep, Stream, TaskFollower
 from pytest_httpx import HTTPXMock
 
 RUN = f"{BASE}/apps/run"
@@ -313,3 +322,181 @@ def test_stream_carries_on_through_a_status_this_sdk_does_not_know(
     assert isinstance(unknown, TaskStatus) and str(unknown) == "unknown_14"
     assert not unknown.is_known and not unknown.is_terminal
     assert updates[-1].output == 1
+
+
+# -- a byte order mark, a restart, a quiet wait, a stream closed early ----------------------
+
+
+RUNNING = {"data": {"id": "t1", "status": 7}, "fields": ["status"]}
+
+
+DONE = {"data": {"status": 10, "output": {"ok": True}}, "fields": ["status", "output"]}
+
+
+def wait_t1(client):
+    return client.wait_for_completion("t1")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/event-stream", b"\xef\xbb\xbfdata: " + json.dumps(DONE).encode() + b"\n\n"),
+        ("application/x-ndjson", b"\xef\xbb\xbf" + ndjson(RUNNING, DONE)),
+    ],
+)
+def test_a_byte_order_mark_does_not_lose_the_first_event(
+    driver: Driver, httpx_mock: HTTPXMock, content_type: str, body: bytes
+) -> None:
+    httpx_mock.add_response(
+        url=STREAM, headers={"content-type": content_type}, stream=Chunks([body])
+    )
+    result = driver.call(wait_t1)  # no GET is served: the stream alone must end the wait
+    assert result.output == {"ok": True}
+
+
+def test_a_line_of_another_task_is_not_merged(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    other_done = {"id": "t9", "status": 10, "output": "not yours"}
+    other_partial = {"data": {"id": "t9", "status": 11, "error": "x"}, "fields": ["status"]}
+    httpx_mock.add_response(
+        url=STREAM,
+        headers=NDJSON_HEADERS,
+        stream=Chunks([ndjson(RUNNING, other_done, other_partial, DONE)]),
+    )
+    result = driver.call(wait_t1)
+    assert result.id == "t1" and result.output == {"ok": True}
+
+
+def test_a_platform_restart_while_following_is_survived(
+    driver: Driver, httpx_mock: HTTPXMock, no_waits: list[float]
+) -> None:
+    # The stream drops; while the platform restarts, reopening answers 503 (past the request's
+    # own retries) and the GET fallback cannot connect: two failed reconnects of the five
+    # allowed, not the end of the wait.
+    httpx_mock.add_response(
+        url=STREAM,
+        headers=NDJSON_HEADERS,
+        stream=Chunks([ndjson(RUNNING)], fail=httpx.RemoteProtocolError("peer closed")),
+    )
+    for _ in range(3):
+        httpx_mock.add_response(url=STREAM, status_code=503, json={"detail": "restarting"})
+    for _ in range(3):
+        httpx_mock.add_exception(httpx.ConnectError("refused"), url=GET)
+    _stream_then(httpx_mock, DONE)
+    result = driver.call(wait_t1)
+    assert result.status == TaskStatus.COMPLETED and result.output == {"ok": True}
+    assert len(no_waits) == 5  # two retries of each request, then one pause before reopening
+
+
+def test_a_platform_that_stays_down_still_ends_the_wait(
+    httpx_mock: HTTPXMock, no_waits: list[float]
+) -> None:
+    httpx_mock.add_response(url=STREAM, status_code=503, is_reusable=True)
+    httpx_mock.add_response(url=GET, status_code=502, is_reusable=True)
+    with pytest.raises(ServerError):
+        Driver("sync", max_retries=0, max_reconnects=3).call(wait_t1)
+    stream_opens = [r for r in httpx_mock.get_requests() if r.url.path.endswith("/stream")]
+    assert len(stream_opens) == 2  # bounded by max_reconnects (stream, fetch, stream, fetch)
+
+
+def test_a_lost_session_worker_ends_the_wait_at_once(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        url=STREAM, status_code=500, json={"error": {"code": "WORKER_LOST", "message": "gone"}}
+    )
+    with pytest.raises(WorkerLostError):
+        Driver("sync", max_retries=0).call(wait_t1)
+
+
+def test_a_long_quiet_wait_does_not_overflow_its_backoff() -> None:
+    # A stream that keeps ending without news (a proxy closing idle streams) while the task
+    # runs for hours: thousands of fetch-and-sleep rounds, each under the 5 s cap.
+    now = [0.0]
+    follower = TaskFollower("t1", idle_timeout=60, clock=lambda: now[0])
+    pauses: list[float] = []
+    for _ in range(3300):  # 1100 rounds: 2.0**1024 would overflow
+        action = follower.next_action()
+        if isinstance(action, Stream):
+            follower.stream_ended(None)
+        elif isinstance(action, Fetch):
+            follower.fetched(Task(id="t1", status=TaskStatus.RUNNING))
+        else:
+            assert isinstance(action, Sleep)
+            pauses.append(action.seconds)
+            now[0] += action.seconds
+            follower.slept()
+    assert len(pauses) == 1100 and pauses[-1] == 5.0
+
+
+def test_a_long_sse_event_in_many_chunks() -> None:
+    from inferencesh.core.streaming import SSEDecoder
+
+    big = "y" * 300_000
+    body = (
+        b": heartbeat\r\n\r\n"
+        + b"event: update\r\ndata: "
+        + json.dumps({"output": big}).encode()
+        + b"\r\n\r\ndata: 2\r\r"
+    )
+    decoder: SSEDecoder[object] = SSEDecoder()
+    events = []
+    for start in range(0, len(body), 1000):  # CR and LF land on chunk edges too
+        events += decoder.feed(body[start : start + 1000])
+    events += decoder.close()
+    assert events == [("update", {"output": big}), (None, 2)]
+
+
+def _stream_then(httpx_mock: HTTPXMock, *lines: object) -> None:
+    """A task stream sending each line in its own chunk."""
+    chunks = [ndjson(line) for line in lines]
+    httpx_mock.add_response(url=STREAM, headers=NDJSON_HEADERS, stream=Chunks(chunks))
+
+
+def test_wait_after_closing_a_stream_early_says_what_to_do(httpx_mock: HTTPXMock) -> None:
+    _stream_then(httpx_mock, RUNNING, DONE)
+    with Inference(api_key=KEY, base_url=BASE) as client:
+        stream = client.stream_task("t1")
+        first = next(iter(stream))
+        stream.close()
+        with pytest.raises(
+            InferenceError,
+            match=r"closed before the task ended.*"
+            r"wait_for_completion\('t1'\)",
+        ):
+            stream.wait()
+    assert first.status == TaskStatus.RUNNING
+
+
+def test_async_wait_after_closing_a_stream_early_says_what_to_do(httpx_mock: HTTPXMock) -> None:
+    _stream_then(httpx_mock, RUNNING, DONE)
+
+    async def go() -> None:
+        async with AsyncInference(api_key=KEY, base_url=BASE) as client:
+            stream = client.stream_task("t1")
+            async for _ in stream:
+                break
+            await stream.aclose()
+            with pytest.raises(InferenceError, match="closed before the task ended"):
+                await stream.wait()
+
+    asyncio.run(go())
+
+
+def test_wait_after_iterating_a_failed_task_raises_its_error_again(
+    httpx_mock: HTTPXMock,
+) -> None:
+    failed = {"data": {"status": 11, "error": "boom"}, "fields": ["status", "error"]}
+    _stream_then(httpx_mock, RUNNING, failed)
+    with Inference(api_key=KEY, base_url=BASE) as client:
+        stream = client.stream_task("t1")
+        with pytest.raises(TaskFailedError):
+            list(stream)
+        with pytest.raises(TaskFailedError, match="boom"):
+            stream.wait()
+
+
+def test_wait_after_iterating_to_the_end_returns_the_result(httpx_mock: HTTPXMock) -> None:
+    _stream_then(httpx_mock, RUNNING, DONE)
+    with Inference(api_key=KEY, base_url=BASE) as client:
+        stream = client.stream_task("t1")
+        assert [u.status for u in stream] == [TaskStatus.RUNNING, TaskStatus.COMPLETED]
+        assert list(stream) == []  # a second pass has nothing new
+        assert stream.wait().output == {"ok": True} == stream.result.output  # type: ignore[union-attr]

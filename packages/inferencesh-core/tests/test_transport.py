@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
+import math
 import time
 
 import httpx
 import pytest
-from core_testkit import BASE, KEY, Driver, envelope, task
+from core_testkit import BASE, KEY, Chunks, Driver, envelope, ndjson, task
 from inferencesh.core import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    Inference,
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
@@ -25,6 +28,7 @@ from inferencesh.core import (
     Task,
     TaskStatus,
     WorkerLostError,
+    _transport,
 )
 from pytest_httpx import HTTPXMock
 
@@ -328,3 +332,141 @@ def test_missing_key_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValueError, match="INFERENCE_API_KEY"):
         Inference()
+
+
+# -- redirects, gzip, odd Retry-After values, a key echoed back -----------------------------
+
+
+STREAM = f"{BASE}/tasks/t1/stream"
+
+
+GET = f"{BASE}/tasks/t1"
+
+
+NDJSON_HEADERS = {"content-type": "application/x-ndjson"}
+
+
+RUNNING = {"data": {"id": "t1", "status": 7}, "fields": ["status"]}
+
+
+DONE = {"data": {"status": 10, "output": {"ok": True}}, "fields": ["status", "output"]}
+
+
+def wait_t1(client):
+    return client.wait_for_completion("t1")
+
+
+def test_a_gzip_encoded_task_stream_is_decoded(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    # httpx asks for gzip on every request; a proxy that compresses NDJSON must not turn the
+    # stream into "bad stream line" errors.
+    body = gzip.compress(ndjson(RUNNING, DONE))
+    httpx_mock.add_response(
+        url=STREAM,
+        headers={**NDJSON_HEADERS, "content-encoding": "gzip"},
+        stream=Chunks([body[:9], body[9:]]),
+    )
+    result = driver.call(wait_t1)
+    assert result.status == TaskStatus.COMPLETED
+    assert result.output == {"ok": True}
+
+
+def test_a_generic_gzip_encoded_stream_is_decoded(httpx_mock: HTTPXMock) -> None:
+    body = gzip.compress(ndjson({"data": {"n": 1}}, {"data": {"n": 2}}))
+    httpx_mock.add_response(
+        url=f"{BASE}/chats/c1/stream",
+        headers={**NDJSON_HEADERS, "content-encoding": "gzip"},
+        stream=Chunks([body]),
+    )
+    with Inference(api_key=KEY, base_url=BASE) as client:
+        events = list(client.http.stream("GET", "/chats/c1/stream"))
+    assert [e.data for e in events] == [{"n": 1}, {"n": 2}]
+
+
+@pytest.mark.parametrize("header", ["retry-after", "retry-after-ms"])
+def test_a_nan_retry_after_falls_back_to_backoff(
+    driver: Driver, httpx_mock: HTTPXMock, no_waits: list[float], header: str
+) -> None:
+    httpx_mock.add_response(url=GET, status_code=503, headers={header: "nan"})
+    httpx_mock.add_response(url=GET, json=task(status=7))
+    assert driver.call(lambda c: c.get_task("t1")).status == TaskStatus.RUNNING
+    assert len(no_waits) == 1 and math.isfinite(no_waits[0]) and 0 < no_waits[0] <= 1
+
+
+def test_an_infinite_retry_after_is_not_waited_for(
+    httpx_mock: HTTPXMock, no_waits: list[float]
+) -> None:
+    httpx_mock.add_response(url=GET, status_code=429, headers={"retry-after": "inf"})
+    with pytest.raises(APIError) as info:
+        Driver("sync").call(lambda c: c.get_task("t1"))
+    assert info.value.status == 429 and no_waits == []
+
+
+def test_an_http_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "-0000" parses to a naive datetime, which `.timestamp()` would read as local time.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        when = email.utils.formatdate(time.time() + 30, usegmt=False).rsplit(" ", 1)[0]
+        delay = _transport.retry_after({"retry-after": when + " -0000"})
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert delay is not None and 25 <= delay <= 31
+
+
+def test_a_redirect_is_an_error_naming_its_target(driver: Driver, httpx_mock: HTTPXMock) -> None:
+    # e.g. base_url http:// where the API redirects to https://: the reply is not a task.
+    httpx_mock.add_response(
+        url=GET,
+        status_code=301,
+        headers={"location": "https://api.example/tasks/t1?X-Signature=secret"},
+    )
+    with pytest.raises(APIError) as info:
+        driver.call(lambda c: c.get_task("t1"))
+    error = info.value
+    assert not isinstance(error, MalformedResponseError)
+    assert error.status == 301 and error.code == "redirect"
+    assert "GET /tasks/t1 was redirected to https://api.example/tasks/t1" in str(error)
+    assert "secret" not in str(error)
+    assert len(httpx_mock.get_requests()) == 1  # not retried, not followed
+
+
+def test_a_redirected_run_does_not_pass_for_a_success(
+    driver: Driver, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", url=f"{BASE}/apps/run", status_code=302)
+    with pytest.raises(APIError, match=r"POST /apps/run was redirected to an unnamed location"):
+        driver.call(lambda c: c.run({"app": "a/b", "input": {}}, wait=False))
+
+
+def test_a_redirected_stream_is_an_error_and_its_connection_is_closed(
+    httpx_mock: HTTPXMock,
+) -> None:
+    closed: list[bool] = []
+
+    class Body(Chunks):
+        def close(self) -> None:
+            closed.append(True)
+
+    httpx_mock.add_response(
+        url=f"{BASE}/chats/c1/stream",
+        status_code=307,
+        headers={"location": "/elsewhere"},
+        stream=Body([b"moved"]),
+    )
+    with Inference(api_key=KEY, base_url=BASE) as client, pytest.raises(APIError) as info:
+        list(client.http.stream("GET", "/chats/c1/stream"))
+    assert info.value.status == 307 and closed == [True]
+
+
+def test_a_key_echoed_by_the_server_is_not_in_the_error(
+    driver: Driver, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(
+        url=GET, status_code=401, json={"detail": f"invalid API key {KEY} for this team"}
+    )
+    with pytest.raises(APIError) as info:
+        driver.call(lambda c: c.get_task("t1"))
+    texts = [str(info.value), repr(info.value), repr(info.value.body), info.value.message]
+    assert not [text for text in texts if KEY in text]
+    assert "invalid API key *** for this team" in str(info.value)
