@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from inferencesh import app_tool, inference
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.sources import MAX_DIR_ENTRIES, CodeWatch, fingerprint
+from platform_apps import echo_source
 from platform_testkit import PlatformFactory, api_client, data, run, wait_status, write_app
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -300,3 +302,102 @@ def test_the_watch_scans_no_more_often_than_its_cost_allows(tmp_path: Path) -> N
     assert not watch.changed()  # too soon: not scanned
     time.sleep(CodeWatch.MAX_INTERVAL)
     assert watch.changed()
+
+
+# -- a queue crossing an edit, a shutdown awaiting a retiring worker ------------------------
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_queue_behind_one_worker_crosses_an_edit_without_leaking_a_slot(
+    echo_apps: Path, echo_server: LocalPlatform, echo_http: httpx.Client, tmp_path: Path
+) -> None:
+    flag = tmp_path / "go"
+    first = run(echo_http, "local/queue", {"hold": str(flag)})
+    wait_status(echo_http, first["id"], {RUNNING})
+    queued = [run(echo_http, "local/queue", {}) for _ in range(3)]
+    edit(echo_apps / "queue" / "inference.py", echo_source("v2"))
+    late = run(echo_http, "local/queue", {})  # sees the edit: the running worker is to retire
+    assert data(echo_http.get("/health"))["apps"]["queue"] == {"workers": 1, "queued": 4}
+    flag.touch()
+    done = [wait_status(echo_http, t["id"], {COMPLETED, FAILED}) for t in [first, *queued, late]]
+    assert [t["status"] for t in done] == [COMPLETED] * 5, done
+    old_pid = done[0]["output"]["pid"]
+    assert done[0]["output"]["version"] == "v1"
+    # Everything queued ran on one new worker with the new code: no deadlock, no double start.
+    assert {(t["output"]["version"], t["output"]["pid"]) for t in done[1:]} == {
+        ("v2", done[1]["output"]["pid"])
+    }
+    # The slot count equals the live workers: the retired one gave its slot back on exit.
+    assert data(echo_http.get("/health"))["apps"]["queue"] == {"workers": 1, "queued": 0}
+    assert gone(old_pid)
+
+
+def test_a_task_queued_before_a_save_runs_the_saved_code(
+    echo_apps: Path, echo_http: httpx.Client, tmp_path: Path
+) -> None:
+    # Bug: a worker given back was handed to the next queued task without looking at the
+    # sources, so tasks that had queued before a save ran the old code on the warm worker.
+    flag = tmp_path / "go"
+    first = run(echo_http, "local/waiting", {"hold": str(flag)})
+    wait_status(echo_http, first["id"], {RUNNING})
+    queued = run(echo_http, "local/waiting", {})
+    edit(echo_apps / "waiting" / "inference.py", echo_source("v2"))
+    flag.touch()
+    done = wait_status(echo_http, queued["id"], {COMPLETED, FAILED})
+    assert done["status"] == COMPLETED, done
+    held = data(echo_http.get(f"/tasks/{first['id']}"))["output"]
+    assert (held["version"], done["output"]["version"]) == ("v1", "v2")
+    assert done["output"]["pid"] != held["pid"]
+
+
+def test_shutdown_awaits_a_worker_still_retiring(tmp_path: Path) -> None:
+    app = write_app(tmp_path / "apps", "slowunload", echo_source("v1", unload=3.0))
+    platform = LocalPlatform([app], data_dir=tmp_path / "data").start()
+    try:
+        with api_client(platform) as http:
+            old = run(http, "local/slowunload", {}, wait=True)["output"]["pid"]
+            edit(app / "inference.py", echo_source("v2", unload=0.0))
+            assert run(http, "local/slowunload", {}, wait=True)["output"]["version"] == "v2"
+            assert not gone(old)  # still running its 3 s unload
+    finally:
+        platform.stop()
+    # The server waited for its clean exit (unload ran to its end) instead of leaving it to
+    # die with the server, or to be orphaned.
+    assert (app / f"unloaded-{old}").read_text() == "done"
+    assert gone(old)
+
+
+def test_a_symlink_loop_is_read_once_and_not_taken_for_a_large_folder(tmp_path: Path) -> None:
+    # Bug: a link back to the app folder was followed to the depth bound, reading the app up
+    # to 8 times (or, with two loops, thousands of entries) and flagging the folder as too
+    # large to watch.
+    app = write_app(tmp_path, "looped", echo_source("v1"))
+    (app / "pkg").mkdir()
+    (app / "pkg" / "model.py").write_text("")
+    (app / "self").symlink_to(app)
+    (app / "pkg" / "up").symlink_to(app)
+    (app / "again").symlink_to(app / "pkg")
+    found, bounded = fingerprint(app)
+    assert not bounded
+    assert sorted(path for path, _, _ in found) == ["inf.yml", "inference.py", "pkg/model.py"]
+
+
+def test_the_data_dir_is_skipped_by_whatever_path_the_scan_reaches_it(tmp_path: Path) -> None:
+    # Bug: the data dir was skipped only by its exact path; reached through a link (the
+    # server resolves `--data-dir`), its files were read and spent the bounds.
+    app = write_app(tmp_path, "linked", echo_source("v1"))
+    outside = tmp_path / "data"
+    (outside / "files").mkdir(parents=True)
+    for index in range(1100):
+        (outside / "files" / f"{index}.py").write_text("")
+    (app / "data").symlink_to(outside)
+    found, bounded = fingerprint(app, skip=outside.resolve())
+    assert not bounded
+    assert sorted(path for path, _, _ in found) == ["inf.yml", "inference.py"]
