@@ -48,19 +48,33 @@ def _tier(item: pytest.Item) -> str:
     return "unit"
 
 
-def _shares_a_fixture(item: pytest.Item) -> bool:
-    """Whether the test shares a fixture with the other tests of its module (module or class
-    scope), or runs against a local platform (one per configuration and process: cheaper kept
-    together). Session fixtures are each process's own cache, or built once for the whole run."""
+def _shared_with(item: pytest.Item) -> str | None:
+    """What the test shares with others, as a group name, or None.
+
+    A fixture of module (or class) scope from a ``conftest.py`` is shared by every module that
+    uses it: its name and folder. One defined in the test's module: the module. A test on a
+    local platform of its own module's making: the module too (one platform per configuration
+    and process, cheaper kept together). Session fixtures are each process's own cache, or built
+    once for the whole run, and group nothing.
+    """
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
-        return False
-    for name, defs in info.name2fixturedefs.items():
-        if name == "local_platform":
-            return True
-        if defs and defs[-1].scope in ("module", "class", "package"):
-            return True
-    return False
+        return None
+    module = item.path.relative_to(ROOT).as_posix()
+    from_conftest = []
+    for name in info.names_closure:  # the test's own fixtures first, then what they use
+        defs = info.name2fixturedefs.get(name)
+        if not defs or defs[-1].scope not in ("module", "class", "package"):
+            continue
+        where = defs[-1].baseid.split("::")[0]
+        if where.endswith(".py"):
+            return module
+        # The platform itself, rather than a client fixture on it, names the group.
+        platform = "local_platform" in defs[-1].argnames
+        from_conftest.insert(0 if platform else len(from_conftest), f"{name}@{where or '.'}")
+    if from_conftest:
+        return from_conftest[0]
+    return module if "local_platform" in info.names_closure else None
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -83,9 +97,7 @@ def _group(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("xdist_group")
     if marker is not None:
         return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
-    if _shares_a_fixture(item):
-        return item.path.relative_to(ROOT).as_posix()
-    return None
+    return _shared_with(item)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

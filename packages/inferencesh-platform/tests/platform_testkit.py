@@ -10,6 +10,7 @@ import subprocess
 import textwrap
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,10 +223,11 @@ class PlatformFactory:
         return platform
 
     def close(self) -> None:
-        """Stop every platform this factory started (the last started first)."""
-        for platform in reversed(list(self._running.values())):
-            platform.stop()
+        """Stop every platform this factory started, all at once (each waits for its workers)."""
+        platforms = list(self._running.values())
         self._running.clear()
+        with ThreadPoolExecutor(max(len(platforms), 1)) as stopping:
+            list(stopping.map(SharedPlatform.stop, platforms))  # raises what a stop raised
 
 
 def _key(value: Path | str | App | Own | None) -> Any:

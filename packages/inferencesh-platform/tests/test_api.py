@@ -358,6 +358,10 @@ def test_cancel_of_a_frozen_worker_kills_it_after_the_timeout(http: httpx.Client
 
 
 def test_concurrency_is_bounded_per_app_and_extra_tasks_queue(http: httpx.Client) -> None:
+    # Both workers started first: a task waiting on a worker that is still starting is not in
+    # the queue, and on a loaded machine a later task can reach the other worker before it.
+    warm = [run(http, "local/slow", {"seconds": 0.4, "step": 0.05}) for _ in range(2)]
+    assert len({wait_terminal(http, t["id"])["worker_id"] for t in warm}) == 2
     tasks = [run(http, "local/slow", {"seconds": 0.4, "step": 0.05}) for _ in range(5)]
     finals = [wait_terminal(http, t["id"]) for t in tasks]
     assert all(t["status"] == 10 for t in finals)
