@@ -71,6 +71,14 @@ SCRIPT = textwrap.dedent(
             await asyncio.sleep(0.05)
         raise SystemExit(f"chat never settled: {chat}")
 
+    def running(task_id):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if client.tasks.get(task_id).data["status"] == 7:
+                return
+            time.sleep(0.05)
+        raise SystemExit(f"task {task_id} never ran")
+
     def waiting_approval(get_chat):
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -109,6 +117,7 @@ SCRIPT = textwrap.dedent(
         except RuntimeError as exc:
             out["failed"] = str(exc)
         slow = client.run(SLOW, wait=False)
+        running(slow["id"])  # the wait starts on a running task (a worker start can take 0.5 s)
         try:
             client.wait_for_completion(slow["id"], timeout=0.5)
             out["timeout"] = None
