@@ -4,7 +4,8 @@
   (registered in the root ``pyproject.toml``), so ``pytest -m e2e`` runs one tier. A marker the
   test or its module sets wins; otherwise the folder says it (``tests/e2e``, ``tests/compat``,
   ``tests/docs``), then the file name (``test_docs_*.py``), then whether the test runs against a
-  local platform (it uses ``local_platform``: ``e2e``); everything else is ``unit``.
+  local platform (it uses ``local_platform``, or starts one itself: ``e2e``); everything else is
+  ``unit``.
 * ``local_platform``: the factory of local platforms, one per distinct configuration per test
   process (see ``PlatformFactory`` in ``packages/inferencesh-platform/tests/platform_testkit.py``).
 * Parallel runs (pytest-xdist, ``-n 4 --dist loadgroup``): the tests of a module that share a
@@ -17,7 +18,9 @@ with only that distribution and its dependencies installed.
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent
 TIERS = ("unit", "e2e", "compat", "docs")
+_PLATFORM_START = re.compile(r"\b(?:Local)?Platform\(")
 
 
 def _tier(item: pytest.Item) -> str:
@@ -43,9 +47,19 @@ def _tier(item: pytest.Item) -> str:
     for tier in ("docs", "compat"):
         if item.path.name.startswith(f"test_{tier}_"):
             return tier
-    if "local_platform" in getattr(item, "fixturenames", ()):
+    if "local_platform" in getattr(item, "fixturenames", ()) or _starts_a_platform(item):
         return "e2e"
     return "unit"
+
+
+def _starts_a_platform(item: pytest.Item) -> bool:
+    """Whether the test starts a local platform of its own (to restart or stop it)."""
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        return False
+    return _PLATFORM_START.search(source) is not None
 
 
 def _shared_with(item: pytest.Item) -> str | None:

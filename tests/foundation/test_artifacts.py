@@ -26,7 +26,7 @@ check_dists = importlib.util.module_from_spec(spec)
 sys.modules["check_dists"] = check_dists
 spec.loader.exec_module(check_dists)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # wheels installed and run in fresh venvs
 
 # What each install must offer: (expression that must work) and (name -> distribution it lacks).
 PROBE = textwrap.dedent(
