@@ -1,4 +1,4 @@
-"""Running a guide's ```python blocks as tests (used by tests/test_docs_*.py).
+"""Running a guide's ```python blocks as tests (used by the tests in tests/docs and the apps' docs test).
 
 The rules, shared by every page:
 

@@ -1,5 +1,6 @@
-"""Review findings in the agents client and the local agent loop, end to end: the real local
-platform, the scripted model and the project's client. Each test failed before its fix."""
+"""The project's agents client against the local agent loop, end to end (the real local
+platform and the scripted model): file attachments, tools from functions, taking up a waiting
+turn from another agent, HTTP tools' arguments and auth, and session-enabled app tools."""
 
 from __future__ import annotations
 
