@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 # The benches use the same helper (pinned there); it lives with them as a plain script module.
-_spec = importlib.util.spec_from_file_location(
-    "bench_published", Path(__file__).resolve().parent.parent / "bench" / "_published.py"
-)
+_spec = importlib.util.spec_from_file_location("bench_published", ROOT / "bench" / "_published.py")
 assert _spec is not None and _spec.loader is not None
 _published = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_published)
@@ -22,10 +21,11 @@ def published_python() -> Path:
     """The interpreter of ``.venvs/published``: the latest ``inferencesh[async]`` from PyPI.
 
     Created on first use and reused while the client imports in it (see ``bench/_published.py``).
+    Parallel test processes take turns (a file lock), so only the first one builds it.
     """
-    python: Path = _published.published_python()
+    lock = ROOT / ".venvs" / "published.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        python: Path = _published.published_python()
     return python
-
-
-# Shared helper modules of these tests (``platform_testkit``) import by name.
-sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -14,11 +14,13 @@ so this runs on a fresh machine with nothing but Python and git.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -57,15 +59,20 @@ def _call(cmd: list[str], env: dict[str, str] | None = None) -> int:
     the terminal, so it is left to finish its own clean-up (pytest prints its summary) first.
     """
     with subprocess.Popen(cmd, cwd=ROOT, env=env) as proc:
+        return _wait(proc)
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    """The status of a started process as a shell reports it (see ``_call``)."""
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
         try:
             code = proc.wait()
         except KeyboardInterrupt:
-            try:
-                code = proc.wait()
-            except KeyboardInterrupt:
-                proc.kill()
-                raise
-            code = code or 128 + signal.SIGINT
+            proc.kill()
+            raise
+        code = code or 128 + signal.SIGINT
     return 128 - code if code < 0 else code
 
 
@@ -126,6 +133,60 @@ def ensure_env() -> Path:
     return python
 
 
+# The test suite in parallel: many tests wait on subprocesses and sockets, so more processes than
+# cores pay; `loadgroup` keeps the tests that share a platform or a module fixture in one process
+# (the repository's conftest.py works out the groups). Chosen by measurement on 2 cores.
+PYTEST_PARALLEL = ["-n", "4", "--dist", "loadgroup"]
+
+
+def _test(python: Path, env: dict[str, str], rest: list[str]) -> int:
+    """Lint, format check, type check and docs build alongside the test suite.
+
+    The checks run at the same time as pytest (whose output goes straight to the terminal); their
+    output is shown once pytest ends, each under its name. Every failing step is named; the exit
+    status is that of the first failing step, in the order listed here.
+    """
+    checks: list[list[str]] = [
+        [str(python), "-m", "ruff", "check", "."],
+        [str(python), "-m", "ruff", "format", "--check", "."],
+        [str(python), "-m", "mypy"],
+        [str(python), "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", "build/site"],
+    ]
+    pytest = [str(python), "-m", "pytest", *PYTEST_PARALLEL, *rest]
+    with contextlib.ExitStack() as stack:
+        outputs = [stack.enter_context(tempfile.TemporaryFile()) for _ in checks]
+        running: list[subprocess.Popen[bytes]] = []
+        stack.callback(_reap, running)
+        for cmd, out in zip(checks, outputs, strict=True):
+            running.append(
+                subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            )
+        print("+", " ".join(pytest[1:]), flush=True)
+        pytest_code = _wait(subprocess.Popen(pytest, cwd=ROOT, env=env))
+        codes = [_wait(proc) for proc in running]
+        for cmd, out in zip(checks, outputs, strict=True):
+            print("+", " ".join(cmd[1:]), flush=True)
+            out.seek(0)
+            sys.stdout.buffer.write(out.read())
+            sys.stdout.flush()
+    failed = [
+        (cmd, code)
+        for cmd, code in zip([*checks, pytest], [*codes, pytest_code], strict=True)
+        if code != 0
+    ]
+    for cmd, code in failed:
+        print(f"FAILED: {' '.join(cmd[1:])} (exit {code})", file=sys.stderr)
+    return failed[0][1] if failed else 0
+
+
+def _reap(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Kill what is still running (an interrupted run) and wait for it."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main(argv: list[str]) -> int:
     job = argv[0] if argv else "help"
     rest = argv[1:]
@@ -140,29 +201,7 @@ def main(argv: list[str]) -> int:
     if job in scripts:
         return _call([str(python), scripts[job], *rest], env)
     if job == "test":
-        steps: list[list[str]] = [
-            [str(python), "-m", "ruff", "check", "."],
-            [str(python), "-m", "ruff", "format", "--check", "."],
-            [str(python), "-m", "mypy"],
-            [
-                str(python),
-                "-m",
-                "mkdocs",
-                "build",
-                "--strict",
-                "--quiet",
-                "--site-dir",
-                "build/site",
-            ],
-            [str(python), "-m", "pytest", *rest],
-        ]
-        for step in steps:
-            print("+", " ".join(step[1:]), flush=True)
-            code = _call(step, env)
-            if code != 0:
-                print(f"FAILED: {' '.join(step[1:])} (exit {code})", file=sys.stderr)
-                return code
-        return 0
+        return _test(python, env, rest)
     print(f"unknown job {job!r}; try: demo, test, agents, env", file=sys.stderr)
     return 2
 

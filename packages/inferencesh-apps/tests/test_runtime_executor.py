@@ -11,6 +11,8 @@ import pytest
 from inferencesh.apps.runtime import AppRunner, BusyError, RunResult
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
+# File's download cache in each test's own folder (conftest.py).
+pytestmark = pytest.mark.usefixtures("file_cache")
 
 HEADER = """
 import asyncio, logging, sys, threading, time
@@ -405,3 +407,259 @@ async def test_app_setup_file_inputs_and_run_file_inputs_resolve(tmp_path: Path)
     assert missing.error["kind"] == "validation"
     assert "document" in missing.error["error"]
     await runner.unload()
+
+
+# -- exceptions from app code, outputs naming missing files, cancel and unload ---------------
+
+
+APP_PRELUDE = """
+import asyncio, os, sys, threading, time
+from pydantic import BaseModel, Field
+from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
+"""
+
+
+def app_in(root: Path, body: str, name: str = "app") -> Path:
+    app = root / name
+    app.mkdir(exist_ok=True)
+    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
+    return app
+
+
+_RAISING_APP = """
+class Stop(BaseException):
+    pass
+
+class In(BaseModel):
+    kind: str = "ok"
+
+class Out(BaseModel):
+    ok: bool = True
+
+def boom(kind):
+    if kind == "interrupt":
+        raise KeyboardInterrupt("from the app")
+    if kind == "base":
+        raise Stop("custom base exception")
+
+class App:
+    def run(self, data: In) -> Out:
+        boom(data.kind)
+        return Out()
+
+    async def arun(self, data: In) -> Out:
+        boom(data.kind)
+        return Out()
+
+    async def agen(self, data: In) -> Out:
+        yield Out(ok=False)
+        boom(data.kind)
+        yield Out()
+"""
+
+
+@pytest.mark.parametrize("function", ["run", "arun", "agen"])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("interrupt", "KeyboardInterrupt: from the app"), ("base", "Stop: custom base exception")],
+)
+async def test_base_exceptions_raised_by_app_code_fail_only_that_run(
+    tmp_path: Path, function: str, kind: str, message: str
+) -> None:
+    # Before: a KeyboardInterrupt escaped the runner's task and stopped the event loop (the
+    # worker with it); other BaseExceptions read "internal runtime error" with no traceback.
+    runner = AppRunner.from_dir(app_in(tmp_path, _RAISING_APP))
+    failed = await runner.run({"kind": kind}, function=function)
+    assert failed.error is not None
+    assert failed.error["kind"] == "app"
+    assert failed.error["error"] == message
+    assert "in boom" in failed.error.get("traceback", "")
+    assert any(message in line for line in failed.logs("run"))
+    ok = await runner.run({"kind": "ok"}, function=function)
+    assert ok.output == {"ok": True}
+    await runner.unload()
+
+
+async def test_a_base_exception_in_setup_fails_setup_and_the_next_run_retries(
+    tmp_path: Path,
+) -> None:
+    app = app_in(
+        tmp_path,
+        """
+        class AppSetup(BaseModel):
+            fail: bool = False
+
+        class In(BaseModel):
+            x: int = 1
+
+        class Out(BaseModel):
+            x: int
+
+        class App:
+            def setup(self, config: AppSetup):
+                if config.fail:
+                    raise KeyboardInterrupt("setup interrupted")
+
+            def run(self, data: In) -> Out:
+                return Out(x=data.x)
+        """,
+    )
+    runner = AppRunner.from_dir(app)
+    failed = await runner.run({}, setup={"fail": True})
+    assert failed.error is not None
+    assert failed.error["kind"] == "setup"
+    assert failed.error["error"] == "setup failed: KeyboardInterrupt: setup interrupted"
+    assert runner.status == "setup_failed"
+    ok = await runner.run({"x": 2})
+    assert ok.output == {"x": 2}
+    await runner.unload()
+
+
+async def test_an_output_file_that_does_not_exist_fails_the_run_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    app = app_in(
+        tmp_path,
+        """
+        import tempfile
+
+        class In(BaseModel):
+            keep: bool = False
+
+        class Out(BaseAppOutput):
+            files: list[File]
+
+        class App(BaseApp):
+            async def run(self, input_data: In) -> Out:
+                with tempfile.TemporaryDirectory() as folder:
+                    path = os.path.join(folder, "out.txt")
+                    with open(path, "w") as handle:
+                        handle.write("x")
+                    if input_data.keep:
+                        kept = os.path.join(os.path.dirname(__file__), "kept.txt")
+                        os.replace(path, kept)
+                        path = kept
+                # Written in a temporary directory that is gone by now (unless kept).
+                return Out(files=[File(path=path)])
+        """,
+    )
+    runner = AppRunner.from_dir(app)
+    failed = await runner.run({})
+    assert failed.error is not None
+    assert failed.error["kind"] == "app"
+    assert failed.error["error"].startswith(
+        "FileNotFoundError: the app returned a file that does not exist (`run`, output field "
+        "'files[0]'): "
+    )
+    assert failed.error["error"].endswith("out.txt")
+    ok = await runner.run({"keep": True}, metadata={"task_id": "t"})
+    assert ok.output is not None
+    assert ok.output["files"][0]["path"].endswith("kept.txt")
+    await runner.unload()
+
+
+async def test_on_cancel_raising_a_base_exception_still_cancels_the_run(tmp_path: Path) -> None:
+    app = app_in(
+        tmp_path,
+        """
+        class In(BaseModel):
+            seconds: float = 5
+
+        class Out(BaseModel):
+            ok: bool = True
+
+        class App:
+            async def run(self, data: In) -> Out:
+                await asyncio.sleep(data.seconds)
+                return Out()
+
+            async def on_cancel(self):
+                raise SystemExit("on_cancel exits")
+        """,
+    )
+    runner = AppRunner.from_dir(app)
+    handle = runner.start({})
+    async for event in handle:
+        if event["type"] == "status" and event["status"] == "running":
+            break
+    # Before: the SystemExit escaped `cancel()` and the run went on to the end.
+    assert await handle.cancel() is True
+    result = await handle.result()
+    assert result.error is not None
+    assert result.error["kind"] == "cancelled"
+    assert "on_cancel failed: SystemExit: on_cancel exits" in result.logs()
+    assert (await runner.run({"seconds": 0})).output == {"ok": True}
+    await runner.unload()
+
+
+async def test_a_bad_data_uri_names_its_input_field(tmp_path: Path) -> None:
+    app = app_in(
+        tmp_path,
+        """
+        class In(BaseModel):
+            docs: list[File]
+
+        class Out(BaseModel):
+            n: int
+
+        class App:
+            def run(self, data: In) -> Out:
+                return Out(n=len(data.docs))
+        """,
+    )
+    runner = AppRunner.from_dir(app)
+    result = await runner.run(
+        {"docs": ["data:text/plain;base64,aGk=", "data:text/plain;base64,a!!"]}
+    )
+    assert result.error is not None
+    assert result.error["kind"] == "validation"
+    # Before: the message did not say which field held the bad data: URI.
+    assert result.error["error"].startswith("invalid input: invalid base64 in data: URI")
+    assert result.error["error"].endswith("(field 'docs[1]')")
+    await runner.unload()
+
+
+_SETUP_STATE_APP = """
+UNLOADED = []
+
+class In(BaseModel):
+    x: int
+
+class Out(BaseModel):
+    x: int
+
+class App(BaseApp):
+    async def setup(self):
+        self.model = "weights"
+
+    async def run(self, input_data: In) -> Out:
+        return Out(x=input_data.x)
+
+    async def unload(self):
+        del self.model  # what setup loaded
+        UNLOADED.append(True)
+"""
+
+
+async def test_unload_follows_setup_only(tmp_path: Path) -> None:
+    # Before: unload ran even when setup never had (the first input was invalid, or no call came
+    # at all), so an unload releasing what setup loaded failed with an AttributeError.
+    app = app_in(tmp_path, _SETUP_STATE_APP)
+    idle = AppRunner.from_dir(app)
+    await idle.unload()
+    assert idle.app.module.UNLOADED == []
+    invalid = AppRunner.from_dir(app)
+    assert (await invalid.run({"x": "many"})).error is not None
+    await invalid.unload()
+    assert invalid.app.module.UNLOADED == []
+    used = AppRunner.from_dir(app)
+    assert (await used.run({"x": 1})).output == {"x": 1}
+    await used.unload()
+    assert used.app.module.UNLOADED == [True]
+    # An app without a setup of its own is unloaded whatever happened.
+    plain = AppRunner.from_dir(
+        app_in(tmp_path, _SETUP_STATE_APP.replace("setup(self)", "prepare(self)"), name="plain")
+    )
+    plain.instance.model = "from __init__"
+    await plain.unload()
+    assert plain.app.module.UNLOADED == [True]

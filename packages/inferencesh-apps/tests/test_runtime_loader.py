@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inferencesh.apps.runtime import AppLoadError, AppRunner, load_app
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
+# File's download cache in each test's own folder (conftest.py).
+pytestmark = pytest.mark.usefixtures("file_cache")
 
 
 def make_app(tmp_path: Path, source: str, manifest: str | None = None, **files: str) -> Path:
@@ -282,3 +287,142 @@ async def test_a_run_parameter_the_runtime_cannot_fill_is_a_load_error(tmp_path:
     )
     with pytest.raises(AppLoadError, match="parameter `c` the runtime cannot fill"):
         load_app(app_dir)
+
+
+# -- load errors name file and line; sibling modules; installed packages left alone --------
+
+
+APP_PRELUDE = """
+import asyncio, os, sys, threading, time
+from pydantic import BaseModel, Field
+from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
+"""
+
+
+def app_in(root: Path, body: str, name: str = "app") -> Path:
+    app = root / name
+    app.mkdir(exist_ok=True)
+    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
+    return app
+
+
+def test_a_syntax_error_names_file_and_line_without_import_machinery(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "inference.py").write_text("x = 1\n\ndef run(self) -> None\n    pass\n")
+    with pytest.raises(AppLoadError) as info:
+        load_app(app)
+    text = str(info.value)
+    assert "inference.py, line 3" in text
+    assert "def run(self) -> None" in text
+    # Before: the whole importlib traceback followed the message.
+    assert "importlib" not in text
+    assert "Traceback" not in text
+
+
+def test_a_runtime_error_at_import_names_file_and_line_in_its_first_line(tmp_path: Path) -> None:
+    app = app_in(tmp_path, "\nVALUE = undefined_name\n")
+    with pytest.raises(AppLoadError) as info:
+        load_app(app)
+    first = str(info.value).splitlines()[0]
+    assert "NameError: name 'undefined_name' is not defined" in first
+    assert f"{app / 'inference.py'}, line 6" in first
+
+
+async def test_apps_with_same_named_sibling_modules_each_get_their_own(tmp_path: Path) -> None:
+    source = """
+    import review_shared_helpers
+
+    class In(BaseModel):
+        x: int = 1
+
+    class Out(BaseModel):
+        who: str
+
+    class App:
+        def run(self, data: In) -> Out:
+            return Out(who=review_shared_helpers.WHO)
+    """
+    first = app_in(tmp_path, source, name="first")
+    second = app_in(tmp_path, source, name="second")
+    (first / "review_shared_helpers.py").write_text("WHO = 'first'\n")
+    (second / "review_shared_helpers.py").write_text("WHO = 'second'\n")
+
+    async def who(app: Path) -> Any:
+        runner = AppRunner.from_dir(app)
+        try:
+            return (await runner.run({})).output
+        finally:
+            await runner.unload()
+
+    # Before: the second app silently imported the first app's module of the same name, and a
+    # reload never saw an edited sibling module.
+    assert await who(first) == {"who": "first"}
+    assert await who(second) == {"who": "second"}
+    assert await who(first) == {"who": "first"}
+    (first / "review_shared_helpers.py").write_text("WHO = 'first, edited'\n")
+    assert await who(first) == {"who": "first, edited"}
+
+
+_PRINTING_APP = """
+print("module level print")
+with open("labels.txt") as labels:  # relative: the app's own directory
+    LABELS = labels.read().split()
+
+class In(BaseModel):
+    x: int = 1
+
+class Out(BaseModel):
+    labels: list[str]
+
+class App:
+    def __init__(self):
+        print("constructor print")
+
+    def run(self, data: In) -> Out:
+        return Out(labels=LABELS)
+
+    def unload(self):
+        if os.environ.get("FAIL_UNLOAD"):
+            raise RuntimeError("unload broke")
+"""
+
+
+def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pydantic
+
+    app = app_in(tmp_path, _PRINTING_APP)
+    (app / "labels.txt").write_text("x\n")
+    # A virtual environment kept in the app folder, holding a package that is already imported.
+    site = app / ".venv" / "lib" / "site-packages" / "review_venv_pkg"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(site.parent)  # as if installed there (pytest restores sys.path)
+    try:
+        import review_venv_pkg  # type: ignore[import-not-found]
+
+        cwd = os.getcwd()
+        os.chdir(app)
+        try:
+            load_app(app)
+            load_app(app)
+        finally:
+            os.chdir(cwd)
+        assert sys.modules["review_venv_pkg"] is review_venv_pkg
+        assert sys.modules["pydantic"] is pydantic
+    finally:
+        sys.modules.pop("review_venv_pkg", None)
+
+
+def test_a_default_function_that_is_not_a_name_is_a_load_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_in(tmp_path, _PRINTING_APP)
+    (app / "labels.txt").write_text("x\n")
+    monkeypatch.chdir(app)
+    (app / "inf.yml").write_text("default_function: [run]\n")
+    # Before: TypeError: unhashable type: 'list'.
+    with pytest.raises(AppLoadError, match=r"default_function \['run'\] is not a function"):
+        load_app(app)

@@ -35,17 +35,20 @@ def task(id: str = "t1", status: int = 1, **fields: Any) -> dict[str, Any]:
 
 class Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A response body sent in the given chunks, optionally failing afterwards (a drop);
-    ``pace`` seconds pass before each chunk (a server that keeps sending)."""
+    ``pace`` seconds pass before each chunk (a server that keeps sending). ``sent`` counts the
+    chunks the client has taken."""
 
     def __init__(self, chunks: list[bytes], fail: Exception | None = None, pace: float = 0) -> None:
         self.chunks = chunks
         self.fail = fail
         self.pace = pace
+        self.sent = 0
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self.chunks:
             if self.pace:
                 time.sleep(self.pace)
+            self.sent += 1
             yield chunk
         if self.fail is not None:
             raise self.fail
@@ -54,6 +57,7 @@ class Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
         for chunk in self.chunks:
             if self.pace:
                 await asyncio.sleep(self.pace)
+            self.sent += 1
             yield chunk
         if self.fail is not None:
             raise self.fail

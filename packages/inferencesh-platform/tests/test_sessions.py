@@ -1,0 +1,84 @@
+"""Sessions on the local platform end with the reason when their worker dies, loses its
+connection or the session is deleted mid-call; over a real ``inferencesh dev`` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+from platform_testkit import data, run, wait_status
+
+
+def kill_and_wait(pid: int) -> None:
+    """SIGKILL a worker process and wait until the platform (its parent) has reaped it."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)  # a zombie still answers until its parent reaps it
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {pid} was not reaped")
+
+
+def test_a_session_whose_worker_died_while_idle_is_ended_with_the_reason(
+    one_slot_http: httpx.Client,
+) -> None:
+    first = run(one_slot_http, "local/stuck", {}, session="new", wait=True)
+    assert first["status"] == 10
+    session_id = first["session_id"]
+    kill_and_wait(first["output"]["pid"])
+    again = run(one_slot_http, "local/stuck", {}, session=session_id, wait=True)
+    assert again["status"] == 11 and "worker was lost" in again["error"]
+    session = data(one_slot_http.get(f"/sessions/{session_id}"))
+    assert session["status"] == "ended" and session["ended_at"], session
+    gone = one_slot_http.post(
+        "/apps/run", json={"app": "local/stuck", "input": {}, "session": session_id}
+    )
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "SESSION_ENDED"
+    assert "worker lost: the worker process was killed by SIGKILL" in gone.json()["message"]
+
+
+def wait_gone(pid: int, timeout: float = 10) -> bool:
+    """Whether process ``pid`` is gone (and reaped by the platform) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_session_whose_worker_connection_failed_is_ended_with_the_reason(
+    recording_http: httpx.Client,
+) -> None:
+    first = run(recording_http, "local/sever", {}, session="new", wait=True)
+    session_id = first["session_id"]
+    cut = run(recording_http, "local/sever", {"sever": True}, session=session_id, wait=True)
+    assert cut["status"] == 11 and "the worker connection failed" in cut["error"]
+    assert wait_gone(first["output"]["pid"])
+    session = data(recording_http.get(f"/sessions/{session_id}"))
+    assert session["status"] == "ended", session
+    gone = recording_http.post(
+        "/apps/run", json={"app": "local/sever", "input": {}, "session": session_id}
+    )
+    assert gone.status_code == 410
+
+
+# --- a call cut short by ending its session says why ---------------------------------------
+
+
+def test_a_call_running_when_its_session_is_deleted_is_cancelled_with_a_reason(
+    recording_http: httpx.Client,
+) -> None:
+    task = run(recording_http, "local/slow", {"seconds": 30}, session="new")
+    wait_status(recording_http, task["id"], {7})
+    assert recording_http.delete(f"/sessions/{task['session_id']}").status_code < 300
+    final = wait_status(recording_http, task["id"], {10, 11, 12})
+    assert final["status"] == 12
+    assert final.get("error") == "the session was ended while this call ran", final.get("error")
