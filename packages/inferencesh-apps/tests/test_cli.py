@@ -9,12 +9,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from apps_testkit import PRINTING_APP, app_in
 from inferencesh.core.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -270,48 +270,10 @@ def test_ctrl_c_during_app_test_cancels_unloads_and_exits_130(tmp_path: Path) ->
 # -- apps run from their own directory, odd inputs and outputs, init and serve -------------
 
 
-APP_PRELUDE = """
-import asyncio, os, sys, threading, time
-from pydantic import BaseModel, Field
-from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
-"""
-
-
-def app_in(root: Path, body: str, name: str = "app") -> Path:
-    app = root / name
-    app.mkdir(exist_ok=True)
-    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
-    return app
-
-
-_PRINTING_APP = """
-print("module level print")
-with open("labels.txt") as labels:  # relative: the app's own directory
-    LABELS = labels.read().split()
-
-class In(BaseModel):
-    x: int = 1
-
-class Out(BaseModel):
-    labels: list[str]
-
-class App:
-    def __init__(self):
-        print("constructor print")
-
-    def run(self, data: In) -> Out:
-        return Out(labels=LABELS)
-
-    def unload(self):
-        if os.environ.get("FAIL_UNLOAD"):
-            raise RuntimeError("unload broke")
-"""
-
-
 def test_app_test_imports_the_app_from_its_directory_and_keeps_stdout_for_the_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat dog\n")
     monkeypatch.chdir(tmp_path)  # not the app directory
     code, out, err = cli(capsys, "test", "app", "--input", "{}")
@@ -327,7 +289,7 @@ def test_app_test_imports_the_app_from_its_directory_and_keeps_stdout_for_the_ou
 def test_app_test_keeps_the_output_when_unload_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat\n")
     monkeypatch.setenv("FAIL_UNLOAD", "1")
     code, out, err = cli(capsys, "test", str(app), "--input", "{}")
@@ -341,7 +303,7 @@ def test_app_test_keeps_the_output_when_unload_fails(
 def test_app_test_input_files_that_are_not_utf8_or_carry_a_bom(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat\n")
     latin = tmp_path / "latin.json"
     latin.write_bytes('{"x": "caf\xe9"}'.encode("latin-1"))
@@ -373,7 +335,7 @@ def test_app_init_in_the_current_empty_directory(
 
 
 def test_app_serve_imports_the_app_from_its_directory(tmp_path: Path) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("owl\n")
     ready = tmp_path / "ready.json"
     script = Path(sys.executable).parent / "inferencesh"
@@ -407,7 +369,7 @@ def test_app_serve_imports_the_app_from_its_directory(tmp_path: Path) -> None:
 def test_app_schema_reports_a_file_it_cannot_write(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat\n")
     (app / "output_schema.json").mkdir()  # in the way of the file
     code, out, err = cli(capsys, "schema", str(app))
@@ -421,7 +383,7 @@ def test_app_schema_reports_a_file_it_cannot_write(
 def test_app_commands_given_a_file_instead_of_a_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat\n")
     code, _, err = cli(capsys, "test", str(app / "inference.py"), "--input", "{}")
     assert code == 1
@@ -436,7 +398,7 @@ def test_app_commands_given_a_file_instead_of_a_directory(
 def test_app_test_inline_json_that_is_not_an_object(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("cat\n")
     code, out, err = cli(capsys, "test", str(app), "--input", "42")
     assert code == 1

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import urllib.parse
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps_testkit import app_in
 from inferencesh.apps import BaseAppInput, BaseAppOutput, File, FileDownloadError, resolve_files
 from inferencesh.apps.file import cache_dir, iter_files
 from inferencesh.apps.runtime import AppRunner
@@ -548,20 +548,6 @@ async def test_url_names_cannot_escape_the_cache(server: _Server, file_cache: Pa
 
 
 # -- file input forms: wrongly typed keys, whole-number sizes, ~ in every path form --------
-
-
-APP_PRELUDE = """
-import asyncio, os, sys, threading, time
-from pydantic import BaseModel, Field
-from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
-"""
-
-
-def app_in(root: Path, body: str, name: str = "app") -> Path:
-    app = root / name
-    app.mkdir(exist_ok=True)
-    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
-    return app
 
 
 class _In(BaseAppInput):

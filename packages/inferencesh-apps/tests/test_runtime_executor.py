@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps_testkit import app_in
 from inferencesh.apps.runtime import AppRunner, BusyError, RunResult
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -410,20 +411,6 @@ async def test_app_setup_file_inputs_and_run_file_inputs_resolve(tmp_path: Path)
 
 
 # -- exceptions from app code, outputs naming missing files, cancel and unload ---------------
-
-
-APP_PRELUDE = """
-import asyncio, os, sys, threading, time
-from pydantic import BaseModel, Field
-from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
-"""
-
-
-def app_in(root: Path, body: str, name: str = "app") -> Path:
-    app = root / name
-    app.mkdir(exist_ok=True)
-    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
-    return app
 
 
 _RAISING_APP = """

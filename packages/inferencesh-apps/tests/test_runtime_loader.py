@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps_testkit import PRINTING_APP, app_in
 from inferencesh.apps.runtime import AppLoadError, AppRunner, load_app
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -292,20 +293,6 @@ async def test_a_run_parameter_the_runtime_cannot_fill_is_a_load_error(tmp_path:
 # -- load errors name file and line; sibling modules; installed packages left alone --------
 
 
-APP_PRELUDE = """
-import asyncio, os, sys, threading, time
-from pydantic import BaseModel, Field
-from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File
-"""
-
-
-def app_in(root: Path, body: str, name: str = "app") -> Path:
-    app = root / name
-    app.mkdir(exist_ok=True)
-    (app / "inference.py").write_text(APP_PRELUDE + textwrap.dedent(body))
-    return app
-
-
 def test_a_syntax_error_names_file_and_line_without_import_machinery(tmp_path: Path) -> None:
     app = tmp_path / "app"
     app.mkdir()
@@ -364,36 +351,12 @@ async def test_apps_with_same_named_sibling_modules_each_get_their_own(tmp_path:
     assert await who(first) == {"who": "first, edited"}
 
 
-_PRINTING_APP = """
-print("module level print")
-with open("labels.txt") as labels:  # relative: the app's own directory
-    LABELS = labels.read().split()
-
-class In(BaseModel):
-    x: int = 1
-
-class Out(BaseModel):
-    labels: list[str]
-
-class App:
-    def __init__(self):
-        print("constructor print")
-
-    def run(self, data: In) -> Out:
-        return Out(labels=LABELS)
-
-    def unload(self):
-        if os.environ.get("FAIL_UNLOAD"):
-            raise RuntimeError("unload broke")
-"""
-
-
 def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pydantic
 
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("x\n")
     # A virtual environment kept in the app folder, holding a package that is already imported.
     site = app / ".venv" / "lib" / "site-packages" / "review_venv_pkg"
@@ -419,7 +382,7 @@ def test_loading_an_app_leaves_installed_packages_alone_even_in_a_venv_inside_it
 def test_a_default_function_that_is_not_a_name_is_a_load_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_in(tmp_path, _PRINTING_APP)
+    app = app_in(tmp_path, PRINTING_APP)
     (app / "labels.txt").write_text("x\n")
     monkeypatch.chdir(app)
     (app / "inf.yml").write_text("default_function: [run]\n")
