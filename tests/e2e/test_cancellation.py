@@ -18,7 +18,6 @@ import asyncio
 import gc
 import signal
 import threading
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from core_testkit import collect_earlier_garbage, nothing_left_running
 from inferencesh import AsyncInference, Inference, TaskCancelledError, TaskStatus, string, tool
 from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import PlatformFactory
@@ -47,25 +47,9 @@ def server(local_platform: PlatformFactory) -> LocalPlatform:
     return local_platform(apps, args=["--concurrency", "4", "--cancel-timeout", "1"])
 
 
-async def nothing_left_running() -> None:
-    """Nothing is left pending for asyncio to destroy later ("Task was destroyed but it is
-    pending"): the only tasks after a test are the loop's own finalizers of async generators
-    given up (httpx's body iterators under a closed response), and those end at once."""
-    gc.collect()  # finalize abandoned generators now, not at some later collection
-    for _ in range(20):
-        if asyncio.all_tasks() == {asyncio.current_task()}:
-            return
-        await asyncio.sleep(0)
-    assert asyncio.all_tasks() == {asyncio.current_task()}
-
-
 @pytest.fixture(autouse=True)
 def _earlier_garbage_collected() -> None:
-    """What earlier tests left for the cycle collector goes first, its warnings ignored: a
-    ResourceWarning during this test (an error here) is then this test's own."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    collect_earlier_garbage()
 
 
 def small_pool() -> httpx.Limits:

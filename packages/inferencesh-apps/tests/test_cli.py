@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apps_testkit import PRINTING_APP, app_in
+from apps_testkit import PRINTING_APP, SETUP_STATE_APP, app_in
 from inferencesh.core.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -409,32 +409,10 @@ def test_app_test_inline_json_that_is_not_an_object(
     assert "error: --input: invalid JSON in the argument" in err
 
 
-_SETUP_STATE_APP = """
-UNLOADED = []
-
-class In(BaseModel):
-    x: int
-
-class Out(BaseModel):
-    x: int
-
-class App(BaseApp):
-    async def setup(self):
-        self.model = "weights"
-
-    async def run(self, input_data: In) -> Out:
-        return Out(x=input_data.x)
-
-    async def unload(self):
-        del self.model  # what setup loaded
-        UNLOADED.append(True)
-"""
-
-
 def test_app_test_with_invalid_input_reports_only_the_validation_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = app_in(tmp_path, _SETUP_STATE_APP)
+    app = app_in(tmp_path, SETUP_STATE_APP)
     code, out, err = cli(capsys, "test", str(app), "--input", '{"x": "many"}')
     assert (code, out) == (1, "")
     assert err.strip().splitlines()[-1].startswith("error: validation: invalid input: x: ")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps_testkit import app_in
+from apps_testkit import app_in, serving
 from inferencesh.apps import BaseAppInput, BaseAppOutput, File, FileDownloadError, resolve_files
 from inferencesh.apps.file import cache_dir, iter_files
 from inferencesh.apps.runtime import AppRunner
@@ -101,14 +101,8 @@ class _Server(http.server.ThreadingHTTPServer):
 @pytest.fixture(scope="module")
 def _httpd() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -665,14 +659,8 @@ class _PayloadHandler(http.server.BaseHTTPRequestHandler):
 def payload_server() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PayloadHandler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 async def test_a_url_with_a_long_non_ascii_name_downloads(payload_server: str) -> None:

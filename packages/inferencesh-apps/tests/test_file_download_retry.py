@@ -8,12 +8,12 @@ connection, or the file. The policy's decisions show through: which failures are
 from __future__ import annotations
 
 import http.server
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apps_testkit import serving
 from inferencesh.apps import File, FileDownloadError
 from inferencesh.apps.file import cache_dir
 from inferencesh.core import retry
@@ -56,14 +56,8 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]
     monkeypatch.setenv("INFERENCESH_FILE_CACHE", str(tmp_path / "cache"))
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.script, httpd.hits = [(200, {})], 0
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 @pytest.fixture

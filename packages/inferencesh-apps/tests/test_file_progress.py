@@ -9,12 +9,12 @@ import http.server
 import io
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from apps_testkit import serving
 from inferencesh.apps import BaseAppInput, File
 from inferencesh.apps.file import download_progress, resolve_files
 from inferencesh.core import retry
@@ -68,14 +68,8 @@ class _Server(http.server.ThreadingHTTPServer):
 @pytest.fixture(scope="module")
 def _httpd() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps_testkit import app_in
+from apps_testkit import SETUP_STATE_APP, app_in
 from inferencesh.apps.runtime import AppRunner, BusyError, RunResult
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "apps"
@@ -606,32 +606,10 @@ async def test_a_bad_data_uri_names_its_input_field(tmp_path: Path) -> None:
     await runner.unload()
 
 
-_SETUP_STATE_APP = """
-UNLOADED = []
-
-class In(BaseModel):
-    x: int
-
-class Out(BaseModel):
-    x: int
-
-class App(BaseApp):
-    async def setup(self):
-        self.model = "weights"
-
-    async def run(self, input_data: In) -> Out:
-        return Out(x=input_data.x)
-
-    async def unload(self):
-        del self.model  # what setup loaded
-        UNLOADED.append(True)
-"""
-
-
 async def test_unload_follows_setup_only(tmp_path: Path) -> None:
     # Before: unload ran even when setup never had (the first input was invalid, or no call came
     # at all), so an unload releasing what setup loaded failed with an AttributeError.
-    app = app_in(tmp_path, _SETUP_STATE_APP)
+    app = app_in(tmp_path, SETUP_STATE_APP)
     idle = AppRunner.from_dir(app)
     await idle.unload()
     assert idle.app.module.UNLOADED == []
@@ -645,7 +623,7 @@ async def test_unload_follows_setup_only(tmp_path: Path) -> None:
     assert used.app.module.UNLOADED == [True]
     # An app without a setup of its own is unloaded whatever happened.
     plain = AppRunner.from_dir(
-        app_in(tmp_path, _SETUP_STATE_APP.replace("setup(self)", "prepare(self)"), name="plain")
+        app_in(tmp_path, SETUP_STATE_APP.replace("setup(self)", "prepare(self)"), name="plain")
     )
     plain.instance.model = "from __init__"
     await plain.unload()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import json
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -250,3 +252,23 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+async def nothing_left_running() -> None:
+    """Nothing is left pending for asyncio to destroy later ("Task was destroyed but it is
+    pending"): the only tasks after a test are the loop's own finalizers of async generators
+    given up (httpx's body iterators under a closed response), and those end at once."""
+    gc.collect()  # finalize abandoned generators now, not at some later collection
+    for _ in range(20):
+        if asyncio.all_tasks() == {asyncio.current_task()}:
+            return
+        await asyncio.sleep(0)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+def collect_earlier_garbage() -> None:
+    """What earlier tests left for the cycle collector goes first, its warnings ignored: a
+    ResourceWarning during the test that follows (an error there) is then that test's own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import select
 import signal
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import IO, Any
 
 import httpx
 import pytest
+from core_testkit import collect_earlier_garbage, nothing_left_running
 from inferencesh.core import AsyncInference, Inference, files
 
 pytestmark = [
@@ -167,25 +166,9 @@ def platform() -> Iterator[Platform]:
         yield server
 
 
-async def nothing_left_running() -> None:
-    """Nothing is left pending for asyncio to destroy later ("Task was destroyed but it is
-    pending"): the only tasks after a test are the loop's own finalizers of async generators
-    given up (httpx's body iterators under a closed response), and those end at once."""
-    gc.collect()  # finalize abandoned generators now, not at some later collection
-    for _ in range(20):
-        if asyncio.all_tasks() == {asyncio.current_task()}:
-            return
-        await asyncio.sleep(0)
-    assert asyncio.all_tasks() == {asyncio.current_task()}
-
-
 @pytest.fixture(autouse=True)
 def _earlier_garbage_collected() -> None:
-    """What earlier tests left for the cycle collector goes first, its warnings ignored: a
-    ResourceWarning during this test (an error here) is then this test's own."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    collect_earlier_garbage()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import textwrap
 import time
@@ -240,3 +241,16 @@ def _key(value: Path | str | App | Own | None) -> Any:
 
 def _path(value: Path | str | Own, home: Path) -> Path | str:
     return value.at(home) if isinstance(value, Own) else value
+
+
+def kill_and_wait(pid: int) -> None:
+    """SIGKILL a worker process and wait until the platform (its parent) has reaped it."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)  # a zombie still answers until its parent reaps it
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {pid} was not reaped")

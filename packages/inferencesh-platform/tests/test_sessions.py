@@ -4,24 +4,10 @@ connection or the session is deleted mid-call; over a real ``inferencesh dev`` p
 from __future__ import annotations
 
 import os
-import signal
 import time
 
 import httpx
-from platform_testkit import data, run, wait_status
-
-
-def kill_and_wait(pid: int) -> None:
-    """SIGKILL a worker process and wait until the platform (its parent) has reaped it."""
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)  # a zombie still answers until its parent reaps it
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"worker {pid} was not reaped")
+from platform_testkit import data, kill_and_wait, run, wait_status
 
 
 def test_a_session_whose_worker_died_while_idle_is_ended_with_the_reason(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.workers import WorkerError
 from platform_apps import echo_source
-from platform_testkit import data, run, wait_status, write_app
+from platform_testkit import data, kill_and_wait, run, wait_status, write_app
 
 # --- a cancelled call that outlives its cancel never reaches the next task -------------------
 
@@ -58,19 +57,6 @@ def test_a_cancel_right_after_dispatch_reaches_the_app(one_slot_http: httpx.Clie
 
 
 # --- a worker that dies while idle gives its place back ---------------------------------------
-
-
-def kill_and_wait(pid: int) -> None:
-    """SIGKILL a worker process and wait until the platform (its parent) has reaped it."""
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)  # a zombie still answers until its parent reaps it
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"worker {pid} was not reaped")
 
 
 def test_a_worker_that_dies_while_idle_does_not_keep_its_slot(one_slot_http: httpx.Client) -> None:
