@@ -223,8 +223,9 @@ class Inference(_ClientBase):
         ``params`` holds ``app`` (``namespace/name@version[:function]``), ``input``, and
         optionally ``setup``, ``function``, ``infra``, ``session`` (``"new"`` or a session
         id), ``session_timeout`` (1-3600 s, with ``session="new"``), ``webhook`` and any other
-        field of the API's run request. Files in ``input`` are uploaded first (see
-        ``inferencesh.core.files``).
+        field of the API's run request (``inferencesh.core.requests.RunRequest``); a param it
+        does not have, or one breaking its rules, raises ``RequestError`` before any request.
+        Files in ``input`` are uploaded first (see ``inferencesh.core.files``).
 
         Returns the completed task (``wait=True``, the default; raises ``TaskFailedError`` /
         ``TaskCancelledError``), the created task at once (``wait=False``), or a
