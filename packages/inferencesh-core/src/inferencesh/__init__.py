@@ -104,6 +104,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "SessionExpiredError",
             "SessionEndedError",
             "WorkerLostError",
+            # -- 0.36 client names (slice client-compat) --
+            # -- deltas, client side (slice deltas) --
+            # -- live caller side (slice live) --
         ],
         _CORE,
     ),
@@ -125,6 +128,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "array",
             "obj",
             "optional",
+            # -- 0.36 agent names, deltas, call tools (slice agents-stream) --
+            # -- MCP tools and lifecycle hooks (slice agents-hooks) --
         ],
         _AGENTS,
     ),
@@ -147,6 +152,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "ContextMessage",
             "ContextMessageRole",
             "build_messages",
+            # -- 0.36 app-authoring names (slice apps-compat) --
+            # -- deltas (slice deltas) --
+            # -- live app side (slice live) --
         ],
         _APPS,
     ),
