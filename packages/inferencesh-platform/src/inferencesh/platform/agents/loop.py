@@ -56,6 +56,7 @@ from .hub import (
     MessageRecord,
 )
 from .internal_tools import ToolFailure, fetch_skill
+from .mcp import MCPRegistry, with_mcp_schemas
 from .records import LoopConfig
 from .store import ChatStore
 from .task_runner import TaskError, TaskRunner
@@ -228,6 +229,7 @@ class AgentRuntime:
         agents_dirs: list[Path],
         max_steps: int | None = None,
         app_schema: AppSchemaLookup | None = None,
+        mcp_servers: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # Where app tools declared without params get the app's input schema (contract C5).
@@ -235,6 +237,7 @@ class AgentRuntime:
         self.api_key = api_key
         self.db_path = db_path
         self.templates = TemplateRegistry(agents_dirs)
+        self.mcp = MCPRegistry(mcp_servers, agents_dirs)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
         self._store: ChatStore | None = None
@@ -599,6 +602,7 @@ class AgentRuntime:
         specs = collect_tools(config, is_child=bool(live.chat.parent_id))
         if self.app_schema is not None:
             specs = await with_app_schemas(specs, self.app_schema)
+        specs = await with_mcp_schemas(specs, self.mcp)
         while True:
             head = self._head(live)
             if not live.message_invocations(head.id):
