@@ -196,7 +196,7 @@ class LifecycleHookBuilder:
             ) from None
         self._type: HookHandlerType | None = None
         self._handler = ""
-        self._async = False
+        self._async: bool | None = None  # sent once set, True or False (as 0.36 does)
         self._timeout: int | None = None
         self._secret: str | None = None
 
@@ -269,8 +269,8 @@ class LifecycleHookBuilder:
             "type": self._type.value,
             "handler": self._handler,
         }
-        if self._async:
-            config["async"] = True
+        if self._async is not None:
+            config["async"] = self._async
         if self._timeout is not None:
             config["timeout"] = self._timeout
         if self._secret is not None:
