@@ -106,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "WorkerLostError",
             # -- 0.36 client names (slice client-compat) --
             # -- deltas, client side (slice deltas) --
+            "TaskDelta",
             # -- live caller side (slice live) --
         ],
         _CORE,
@@ -154,6 +155,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "build_messages",
             # -- 0.36 app-authoring names (slice apps-compat) --
             # -- deltas (slice deltas) --
+            "StreamDelta",
+            "DeltaAccumulator",
             # -- live app side (slice live) --
         ],
         _APPS,
@@ -230,6 +233,8 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         VideoMeta,
         build_messages,
     )
+    from inferencesh.apps import DeltaAccumulator, StreamDelta
+    from inferencesh.core import TaskDelta
     from inferencesh.core import (
         TERMINAL_STATUSES,
         APIConnectionError,
