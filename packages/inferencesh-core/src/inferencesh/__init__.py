@@ -233,8 +233,6 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         VideoMeta,
         build_messages,
     )
-    from inferencesh.apps import DeltaAccumulator, StreamDelta
-    from inferencesh.core import TaskDelta
     from inferencesh.core import (
         TERMINAL_STATUSES,
         APIConnectionError,
@@ -268,4 +266,11 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         __version__,
         async_inference,
         inference,
+    )
+    from inferencesh.core.deltas import (
+        TaskDelta,
+    )
+    from inferencesh.models.deltas import (
+        DeltaAccumulator,
+        StreamDelta,
     )

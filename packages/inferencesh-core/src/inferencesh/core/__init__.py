@@ -158,6 +158,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     from inferencesh.core.client import AsyncInference, Inference, async_inference, inference
+    from inferencesh.core.deltas import DeltaEvent, TaskDelta
     from inferencesh.core.errors import (
         APIConnectionError,
         APIError,
@@ -185,7 +186,6 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     from inferencesh.core.http import AsyncHTTPClient, HTTPClient
     from inferencesh.core.progress import ProgressBar, ProgressCallback
     from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
-    from inferencesh.core.deltas import DeltaEvent, TaskDelta
     from inferencesh.core.tasks import AsyncTaskStream, TaskStream
     from inferencesh.core.types import (
         TERMINAL_STATUSES,
