@@ -105,7 +105,7 @@ def test_on_delta_gets_every_token_and_they_merge_to_the_output(client: Any) -> 
     assert task.output == {"response": "the quick brown fox"}
 
 
-def test_scripted_model_streams_text_reasoning_and_tool_calls_as_deltas(client: Any) -> None:
+def test_scripted_model_streams_text_and_reasoning_as_deltas(client: Any) -> None:
     script = [
         {
             "text": "Let me add those.",
@@ -119,10 +119,10 @@ def test_scripted_model_streams_text_reasoning_and_tool_calls_as_deltas(client: 
     merged = _merged(deltas)
     assert merged["response"] == task.output["response"] == "Let me add those."
     assert merged["reasoning"] == task.output["reasoning"] == "use the tool"
-    [call] = merged["tool_calls"]
-    [final_call] = task.output["tool_calls"]
-    assert call["id"] == final_call["id"] == "call_0_0"
-    assert call["function"]["name"] == "add"
+    # Tool calls come whole with the output (0.36's task stream fails on tool-call deltas).
+    assert "tool_calls" not in merged
+    [call] = task.output["tool_calls"]
+    assert call["id"] == "call_0_0" and call["function"]["name"] == "add"
     assert json.loads(call["function"]["arguments"]) == {"a": 2, "b": 3}
     # The published accumulator's output shape: an LLMOutput.
     acc = DeltaAccumulator()

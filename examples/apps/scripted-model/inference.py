@@ -14,7 +14,8 @@ Like pydantic-ai's FunctionModel/TestModel, it answers from a script instead of 
 
 A turn: ``{"text": "...", "reasoning": "...", "tool_calls": [{"name": "...", "arguments": {...}}],
 "delay": 0.05, "chunks": 4, "error": "..."}``. The reply streams as token deltas
-(``LLMDelta``: reasoning, then each piece of text), then the whole ``LLMOutput``. ``text`` may use placeholders: ``{{input}}`` (the
+(``LLMDelta``: reasoning, then each piece of text), then the whole ``LLMOutput`` with the
+tool calls (not streamed as deltas: the published 0.36 client's task stream fails on those). ``text`` may use placeholders: ``{{input}}`` (the
 current message), ``{{history}}`` (every message as ``role: text``), ``{{tool_results}}`` (the
 results that answer the last tool calls), ``{{files}}`` (the attached files as ``name:size``),
 ``{{system_prompt}}``, ``{{tools}}`` (the offered tool names) and ``{{step}}``; so may the
@@ -184,8 +185,6 @@ class App(BaseApp):
             yield LLMDelta(response=piece)  # a token delta: the delta channel, not an output
             if delay:
                 await asyncio.sleep(delay)
-        if calls:
-            yield LLMDelta(tool_calls=[{"index": i, **call} for i, call in enumerate(calls)])
         words = len(text.split())
         out.tool_calls = calls or None
         out.usage = LLMUsage(
