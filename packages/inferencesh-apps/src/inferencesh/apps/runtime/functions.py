@@ -78,6 +78,8 @@ class AppFunction:
 def is_framework_default(app_class: type, name: str) -> bool:
     """Whether ``app_class.name`` is only the framework's do-nothing default (``BaseApp``)."""
     attr = inspect.getattr_static(app_class, name, None)
+    if getattr(attr, "__inferencesh_function__", None) is not None:
+        return False  # a function a framework mixin adds (OpenAIChatMixin.openai)
     module = getattr(attr, "__module__", "") or ""
     return module.startswith("inferencesh.")
 
