@@ -57,8 +57,13 @@ def test_published_client_reads_our_delta_lines(
     assert out["status"] == 10
     texts = [d.get("response", "") for d in out["deltas"]]
     # Its synthetic updates carry the accumulated text, growing word by word.
-    assert texts[:5] == ["tokens", "tokens arrive", "tokens arrive one", "tokens arrive one by",
-                         "tokens arrive one by one"]
+    assert texts[:5] == [
+        "tokens",
+        "tokens arrive",
+        "tokens arrive one",
+        "tokens arrive one by",
+        "tokens arrive one by one",
+    ]
     assert out["final"]["response"] == "tokens arrive one by one"
     assert out["final"]["tool_calls"][0]["function"]["name"] == "note"
 
@@ -68,8 +73,16 @@ CASES: list[list[dict[str, Any]]] = [
     [{"response": "Hel"}, {"response": "lo"}, {"response": " world", "reasoning": "r1"}],
     [{"reasoning": "think "}, {"reasoning": "more"}, {"response": "ok"}],
     [
-        {"tool_calls": [{"index": 0, "id": "c1", "type": "function",
-                         "function": {"name": "add", "arguments": '{"a"'}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a"'},
+                }
+            ]
+        },
         {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]},
         {"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "sub"}}]},
         {"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]},
@@ -81,8 +94,10 @@ CASES: list[list[dict[str, Any]]] = [
     ],
     [{"response": "a", "usage": {"prompt_tokens": 3}}, {"usage": {"completion_tokens": 5}}],
     [{"response": ""}, {"response": "x"}, {"reasoning": None, "response": "y"}],
-    [{"tool_calls": [{"id": "no-index", "function": {"arguments": "1"}}]},
-     {"tool_calls": [{"function": {"arguments": "2"}}]}],
+    [
+        {"tool_calls": [{"id": "no-index", "function": {"arguments": "1"}}]},
+        {"tool_calls": [{"function": {"arguments": "2"}}]},
+    ],
 ]
 
 DIFF = textwrap.dedent(

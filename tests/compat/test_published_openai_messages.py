@@ -37,12 +37,17 @@ REQUESTS: list[dict[str, Any]] = [
             {"role": "assistant", "content": None, "tool_calls": [CALL]},
             {"role": "tool", "tool_call_id": "c1", "content": "2"},
         ],
-        "tools": [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}],
+        "tools": [
+            {"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}
+        ],
         "tool_choice": "auto",
     },
     {
         "messages": [
-            {"role": "user", "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}]},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
+            },
             {"role": "user", "content": "three"},
         ],
         "reasoning_effort": "minimal",
@@ -61,7 +66,10 @@ REQUESTS: list[dict[str, Any]] = [
             {"role": "assistant", "content": "a", "reasoning": "because"},
             {"role": "user", "content": "q2"},
         ],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}},
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "r", "schema": {"type": "object"}},
+        },
         "reasoning_effort": "xhigh",
     },
     {"messages": [{"role": "user", "content": "x"}], "n": 2},
@@ -69,7 +77,15 @@ REQUESTS: list[dict[str, Any]] = [
     {"messages": [{"role": "system", "content": "only system"}]},
 ]
 
-SETTINGS = ["system_prompt", "temperature", "top_p", "seed", "stop", "max_tokens", "reasoning_effort"]
+SETTINGS = [
+    "system_prompt",
+    "temperature",
+    "top_p",
+    "seed",
+    "stop",
+    "max_tokens",
+    "reasoning_effort",
+]
 
 SCRIPT = textwrap.dedent(
     """
@@ -78,7 +94,7 @@ SCRIPT = textwrap.dedent(
     from inferencesh.models import build_messages
     from inferencesh.openai import ChatCompletionInput, to_llm_input
 
-    settings = %r
+    settings = SETTINGS_LIST
     out = []
     for body in json.loads(sys.stdin.read()):
         try:
@@ -94,8 +110,7 @@ SCRIPT = textwrap.dedent(
                     "response_format": fmt and fmt.model_dump(mode="json", exclude_none=True)})
     print(json.dumps({"version": inferencesh.__version__, "results": out}))
     """
-    % SETTINGS
-)
+).replace("SETTINGS_LIST", repr(SETTINGS))
 
 
 def _ours(body: dict[str, Any]) -> dict[str, Any]:
@@ -103,9 +118,15 @@ def _ours(body: dict[str, Any]) -> dict[str, Any]:
         llm = to_llm_input(ChatCompletionInput.model_validate(body))
     except ValueError as exc:
         name = type(exc).__name__
-        return {"error": "UnsupportedParameterError" if isinstance(exc, UnsupportedParameterError) else name}
+        return {
+            "error": "UnsupportedParameterError"
+            if isinstance(exc, UnsupportedParameterError)
+            else name
+        }
     values = {k: getattr(llm, k) for k in SETTINGS}
-    values["reasoning_effort"] = getattr(values["reasoning_effort"], "value", values["reasoning_effort"])
+    values["reasoning_effort"] = getattr(
+        values["reasoning_effort"], "value", values["reasoning_effort"]
+    )
     fmt = llm.response_format
     return json.loads(
         json.dumps(

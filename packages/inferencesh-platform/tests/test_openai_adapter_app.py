@@ -40,9 +40,7 @@ def _reply(*pieces: str) -> list[bytes]:
 def test_run_streams_token_deltas(client: Any, fake: FakeOpenAI) -> None:
     fake.replies = [_reply("Hel", "lo", " there")]
     deltas: list[TaskDelta] = []
-    task = client.run(
-        {"app": "local/openai-chat", "input": {"text": "hi"}}, on_delta=deltas.append
-    )
+    task = client.run({"app": "local/openai-chat", "input": {"text": "hi"}}, on_delta=deltas.append)
     assert [d.text for d in deltas] == ["Hel", "lo", " there"]
     assert task.output["response"] == "Hello there"
 
