@@ -106,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "WorkerLostError",
             # -- 0.36 client names (slice client-compat) --
             # -- deltas, client side (slice deltas) --
+            "TaskDelta",
             # -- live caller side (slice live) --
         ],
         _CORE,
@@ -168,6 +169,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "build_messages",
             # -- 0.36 app-authoring names (slice apps-compat) --
             # -- deltas (slice deltas) --
+            "StreamDelta",
+            "DeltaAccumulator",
             # -- live app side (slice live) --
         ],
         _APPS,
@@ -293,4 +296,11 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         __version__,
         async_inference,
         inference,
+    )
+    from inferencesh.core.deltas import (
+        TaskDelta,
+    )
+    from inferencesh.models.deltas import (
+        DeltaAccumulator,
+        StreamDelta,
     )
