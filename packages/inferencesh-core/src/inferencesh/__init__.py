@@ -155,6 +155,14 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             # -- 0.36 app-authoring names (slice apps-compat) --
             # -- deltas (slice deltas) --
             # -- live app side (slice live) --
+            "Socket",
+            "Live",
+            "Stream",
+            "PCM16",
+            "Update",
+            "media",
+            "CLEAR_KEY",
+            "ERROR_KEY",
         ],
         _APPS,
     ),
@@ -212,6 +220,9 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         webhook_tool,
     )
     from inferencesh.apps import (
+        CLEAR_KEY,
+        ERROR_KEY,
+        PCM16,
         AudioMeta,
         BaseApp,
         BaseAppInput,
@@ -221,14 +232,19 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         ContextMessageRole,
         File,
         ImageMeta,
+        Live,
         LLMInput,
         LLMOutput,
         Metadata,
         OutputMeta,
         RawMeta,
+        Socket,
+        Stream,
         TextMeta,
+        Update,
         VideoMeta,
         build_messages,
+        media,
     )
     from inferencesh.core import (
         TERMINAL_STATUSES,

@@ -31,6 +31,8 @@ from inferencesh.apps.output_meta import (
     VideoMeta,
     VideoResolution,
 )
+from inferencesh.apps.socket import Socket
+from inferencesh.apps.stream import PCM16, Live, Stream, Update, media
 from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
 from inferencesh.models.llm import (
     BaseLLMInput,
@@ -65,6 +67,12 @@ from inferencesh.models.llm import (
 )
 
 __all__ = [
+    "PCM16",
+    "Live",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
