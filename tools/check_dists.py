@@ -60,7 +60,9 @@ DISTS = [
     Dist(
         "inferencesh-apps",
         ("inferencesh/apps/", "inferencesh/models/"),
-        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
+        frozenset(
+            {"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}
+        ),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
@@ -73,6 +75,7 @@ DISTS = [
                 "inferencesh-apps",
                 "starlette",
                 "uvicorn",
+                "websockets",
                 "pyyaml",
             }
         ),
