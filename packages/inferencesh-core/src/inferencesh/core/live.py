@@ -174,6 +174,7 @@ class AsyncLiveSession:
         self._ended: asyncio.Future[LiveEnd] | None = None
         self._by_caller = False
         self._redials = 0
+        self._ender: asyncio.Future[None] | None = None
 
     # -- state -------------------------------------------------------------------------------
 
@@ -226,7 +227,8 @@ class AsyncLiveSession:
         self._set_state(LiveState.WAITING)
         self._reader = asyncio.ensure_future(self._read(ws))
         if self._task_watch is not None and self._watch is None:
-            self._watch = asyncio.ensure_future(self._follow_task(self._task_watch))
+            self._watch = asyncio.ensure_future(self._task_watch)
+            self._watch.add_done_callback(self._task_done)
 
     async def _read(self, ws: Any) -> None:
         try:
@@ -266,16 +268,19 @@ class AsyncLiveSession:
             return
         await self.connect()
 
-    async def _follow_task(self, watch: Awaitable[Any]) -> None:
-        try:
-            task = await watch
-            reason = f"the task ended ({getattr(task, 'status', 'done')})"
-        except asyncio.CancelledError:
+    def _task_done(self, watch: asyncio.Future[Any]) -> None:
+        if watch.cancelled() or self._state in (LiveState.LIVE, LiveState.ENDED):
+            if not watch.cancelled():
+                watch.exception()  # retrieved: no "never retrieved" warning
             return
-        except Exception as exc:  # noqa: BLE001 - a failed task ends the wait the same way
+        exc = watch.exception()
+        if exc is None:
+            reason = f"the task ended ({getattr(watch.result(), 'status', 'done')})"
+        else:  # a failed task ends the wait the same way
             reason = str(exc) or type(exc).__name__
-        if self._state in (LiveState.LIVE, LiveState.ENDED):
-            return
+        self._ender = asyncio.ensure_future(self._task_ended(reason))
+
+    async def _task_ended(self, reason: str) -> None:
         ws, self._ws = self._ws, None
         if ws is not None:
             with contextlib.suppress(Exception):
@@ -292,9 +297,8 @@ class AsyncLiveSession:
         self._frames.put_nowait(_DONE)
         if self._watch is None and inspect.iscoroutine(self._task_watch):
             self._task_watch.close()  # never started: no "never awaited" warning
-        watch = self._watch
-        if watch is not None and not watch.done() and watch is not asyncio.current_task():
-            watch.cancel()
+        if self._watch is not None and not self._watch.done():
+            self._watch.cancel()
 
     async def close(self) -> None:
         """End the session (close code 1000 "done"); the app's ``recv`` then answers ``None``."""

@@ -172,6 +172,9 @@ class SocketHub:
         self._sockets: dict[str, RelaySocket] = {}
         self._by_task: dict[str, str] = {}
         self._closed_order: collections.deque[str] = collections.deque()
+        # Deleted sockets whose app may still dial: it is told the socket is gone (and
+        # returns) instead of being refused (which would fail its task).
+        self._deleted: dict[str, str] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- records -----------------------------------------------------------------------------
@@ -236,6 +239,9 @@ class SocketHub:
         sock = self.get(socket_id)
         await self._shut(sock, 1000, "the socket was deleted", "deleted")
         self._sockets.pop(socket_id, None)
+        self._deleted[socket_id] = sock.worker_token
+        while len(self._deleted) > _KEEP_CLOSED:
+            self._deleted.pop(next(iter(self._deleted)))
         if sock.task_id is not None:
             self._by_task.pop(sock.task_id, None)
 
@@ -253,6 +259,16 @@ class SocketHub:
         """Serve one end's WebSocket until it closes."""
         sock = self._sockets.get(socket_id)
         token = ws.query_params.get("access_token") or _bearer(ws)
+        deleted = self._deleted.get(socket_id)
+        if (
+            sock is None
+            and role == "worker"
+            and deleted
+            and hmac.compare_digest(deleted, token or "")
+        ):
+            await ws.accept()
+            await _close(ws, 1000, "the socket was deleted")
+            return
         if sock is None or not sock.accepts(role, token):
             await ws.close(1008)  # before accept: the handshake is answered 403
             return

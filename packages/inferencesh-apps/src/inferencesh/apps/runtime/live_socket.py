@@ -254,8 +254,10 @@ async def call_with_socket(socket: Any, call: Any) -> Any:
         if not task.done() and not watch.done():  # we are being cancelled
             task.cancel()
         watch.cancel()
-    if task.done():
+    if not watch.done():
         return task.result()
+    # The relay gave up waiting for a caller (which also ends the socket, so the call may have
+    # returned as well): the run fails with the reason either way.
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
