@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from inferencesh import AsyncInference, LiveEnd, LiveState, async_inference, inference
-from inferencesh.core.live import AsyncLiveSession, access_url
+from inferencesh.core.live import AsyncLiveSession
 from inferencesh.core.types import TaskStatus
 from inferencesh.platform.launcher import LocalPlatform
 from platform_testkit import App, PlatformFactory
@@ -245,7 +245,7 @@ async def test_wrong_or_missing_tokens_are_refused(server: LocalPlatform) -> Non
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 10)
     assert (await client.wait_for_completion(task.id)).status == TaskStatus.COMPLETED
-    with pytest.raises(Exception, match="404|no socket"):
+    with pytest.raises(Exception, match=r"404|no socket"):
         await client.sockets.get(access.id)
     await client.aclose()
 

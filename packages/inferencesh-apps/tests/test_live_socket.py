@@ -153,7 +153,7 @@ def test_schema_rules_for_live_fields() -> None:
 
     with pytest.raises(TypeError, match="at most one"):
         binary_field(Two)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="type/subtype"):
         media("jpeg")
 
 
