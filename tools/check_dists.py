@@ -60,9 +60,7 @@ DISTS = [
     Dist(
         "inferencesh-apps",
         ("inferencesh/apps/", "inferencesh/models/"),
-        frozenset(
-            {"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}
-        ),
+        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
