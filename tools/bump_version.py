@@ -23,7 +23,7 @@ META = "packages/inferencesh/pyproject.toml"
 # and the built metadata (which build back-ends normalize) all say the same string.
 _N = r"(?:0|[1-9]\d*)"
 VERSION_RE = re.compile(rf"{_N}\.{_N}\.{_N}(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?")
-PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps|platform))==[^"]*"')
+PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps|platform)(?:\[[a-z,]+\])?)==[^"]*"')
 FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
 
@@ -46,7 +46,8 @@ def current_versions(root: Path = ROOT) -> dict[str, str]:
     found[META] = match.group(1) if match else "<missing>"
     for path in _pyprojects(root):
         for pin in re.finditer(
-            r'"(inferencesh-(?:core|agents|apps|platform))==([^"]*)"', path.read_text()
+            r'"(inferencesh-(?:core|agents|apps|platform)(?:\[[a-z,]+\])?)==([^"]*)"',
+            path.read_text(),
         ):
             found[f"{path.relative_to(root)}:{pin.group(1)}"] = pin.group(2)
     return found

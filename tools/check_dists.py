@@ -60,7 +60,7 @@ DISTS = [
     Dist(
         "inferencesh-apps",
         ("inferencesh/apps/", "inferencesh/models/", "inferencesh/openai/"),
-        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
+        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
@@ -73,6 +73,7 @@ DISTS = [
                 "inferencesh-apps",
                 "starlette",
                 "uvicorn",
+                "websockets",
                 "pyyaml",
                 "mcp",
             }

@@ -31,6 +31,8 @@ from inferencesh.apps.output_meta import (
     VideoMeta,
     VideoResolution,
 )
+from inferencesh.apps.socket import Socket
+from inferencesh.apps.stream import PCM16, Live, Stream, Update, media
 from inferencesh.models.deltas import (
     DeltaAccumulator,
     LLMDelta,
@@ -72,6 +74,12 @@ from inferencesh.models.llm import (
 )
 
 __all__ = [
+    "PCM16",
+    "Live",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",

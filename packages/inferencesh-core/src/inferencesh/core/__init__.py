@@ -29,6 +29,19 @@ _MODULES: dict[str, list[str]] = {
     "inferencesh.core.files": ["UploadFileOptions"],
     "inferencesh.core.progress": ["ProgressBar", "ProgressCallback"],
     "inferencesh.core.deltas": ["DeltaEvent", "TaskDelta"],
+    "inferencesh.core.live": ["AsyncLiveSession", "LiveEnd", "LiveState", "LiveUpdate"],
+    "inferencesh.core.live_schema": [
+        "LiveField",
+        "MediaType",
+        "PCMFormat",
+        "alternative_label",
+        "alternative_tag",
+        "binary_live_field",
+        "parse_media_type",
+        "pcm_format",
+        "split_live_schema",
+    ],
+    "inferencesh.core.sockets": ["AsyncSocketsAPI", "SocketsAPI"],
     "inferencesh.core.types": [
         "TERMINAL_STATUSES",
         "CancelTaskRequest",
@@ -40,6 +53,8 @@ _MODULES: dict[str, list[str]] = {
         "RunRequest",
         "SessionInfo",
         "SkippedTaskFile",
+        "SocketAccess",
+        "SocketInfo",
         "StreamEvent",
         "Task",
         "TaskEvent",
@@ -140,6 +155,23 @@ __all__ = [
     "encode",
     "inference",
     "parse_status",
+    "AsyncLiveSession",
+    "LiveEnd",
+    "LiveState",
+    "LiveUpdate",
+    "LiveField",
+    "MediaType",
+    "PCMFormat",
+    "alternative_label",
+    "alternative_tag",
+    "binary_live_field",
+    "parse_media_type",
+    "pcm_format",
+    "split_live_schema",
+    "AsyncSocketsAPI",
+    "SocketsAPI",
+    "SocketAccess",
+    "SocketInfo",
 ]
 
 
@@ -184,8 +216,21 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     )
     from inferencesh.core.files import UploadFileOptions
     from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.live import AsyncLiveSession, LiveEnd, LiveState, LiveUpdate
+    from inferencesh.core.live_schema import (
+        LiveField,
+        MediaType,
+        PCMFormat,
+        alternative_label,
+        alternative_tag,
+        binary_live_field,
+        parse_media_type,
+        pcm_format,
+        split_live_schema,
+    )
     from inferencesh.core.progress import ProgressBar, ProgressCallback
     from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
     from inferencesh.core.tasks import AsyncTaskStream, TaskStream
     from inferencesh.core.types import (
         TERMINAL_STATUSES,
@@ -198,6 +243,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
         RunRequest,
         SessionInfo,
         SkippedTaskFile,
+        SocketAccess,
+        SocketInfo,
         StreamEvent,
         Task,
         TaskEvent,

@@ -27,6 +27,7 @@ from inferencesh.core.resources import (
     Tasks,
 )
 from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
 from inferencesh.core.tasks import AsyncTaskStream, OnDelta, TaskStream
 from inferencesh.core.types import (
     DeletedTaskFiles,
@@ -39,6 +40,7 @@ from inferencesh.core.types import (
 
 if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
+    from inferencesh.core.live import AsyncLiveSession
     from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
@@ -176,6 +178,8 @@ class Inference(_ClientBase):
         self.tasks = Tasks(self)
         self.files = Files(self)
         self.sessions = Sessions(self)
+        self.sockets = SocketsAPI(self)
+        """The sockets of stream tasks (``open`` needs the async client)."""
 
     def _drive(self, op: protocol.Op[T]) -> T:
         return protocol.run(self, op)
@@ -513,6 +517,8 @@ class AsyncInference(_ClientBase):
         self.tasks = AsyncTasks(self)
         self.files = AsyncFiles(self)
         self.sessions = AsyncSessions(self)
+        self.sockets = AsyncSocketsAPI(self)
+        """The sockets of stream tasks: ``get``, ``list``, ``for_task``, ``access``, ``open``."""
 
     async def _drive(self, op: protocol.Op[T]) -> T:
         return await protocol.arun(self, op)
@@ -568,6 +574,24 @@ class AsyncInference(_ClientBase):
         if not wait:
             return task
         return await self._wait(task, timeout, max_reconnects, on_delta)
+
+    async def live(
+        self, params: Mapping[str, Any], **open_kwargs: Any
+    ) -> tuple[Task, AsyncLiveSession]:
+        """Start a stream function and dial its socket: ``(task, session)``.
+
+        ``params`` as for ``run`` (the function must take a socket); ``open_kwargs`` go to
+        ``client.sockets.open`` (``on_state``, ``on_binary``, ``watch_task``, ...). The task
+        runs until the session closes or the app returns. Needs ``inferencesh-core[live]``;
+        see :mod:`inferencesh.core.live` for an example.
+        """
+        task = await self.run(params, wait=False)
+        if task.socket is None:
+            raise ValueError(
+                f"{task.app or params.get('app')} function {task.function!r} is not a stream "
+                "function: the run response carries no socket"
+            )
+        return task, await self.sockets.open(task, **open_kwargs)
 
     async def _wait(
         self,

@@ -106,6 +106,24 @@ def register_dev(commands: Any) -> None:
         "--heartbeat", type=_POSITIVE, default=10.0, help="seconds between stream heartbeats"
     )
     parser.add_argument(
+        "--socket-pair-timeout",
+        type=_POSITIVE,
+        default=60.0,
+        help="seconds one end of a stream function's socket waits for the other",
+    )
+    parser.add_argument(
+        "--socket-max-frame-kb",
+        type=_POSITIVE,
+        default=1024.0,
+        help="largest frame the live relay passes, in KiB",
+    )
+    parser.add_argument(
+        "--socket-max-buffered-frames",
+        type=int,
+        default=1024,
+        help="frames one end of a socket may send before the other connects",
+    )
+    parser.add_argument(
         "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
     )
     parser.add_argument(
@@ -230,6 +248,9 @@ def run_dev(args: argparse.Namespace) -> int:
         cancel_timeout=args.cancel_timeout,
         hang_timeout=args.hang_timeout,
         heartbeat_interval=args.heartbeat,
+        socket_pair_timeout=args.socket_pair_timeout,
+        socket_max_frame_bytes=int(args.socket_max_frame_kb * 1024),
+        socket_max_buffered_frames=args.socket_max_buffered_frames,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         warm=args.warm,
@@ -255,6 +276,10 @@ def run_dev(args: argparse.Namespace) -> int:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
+            # The live relay: frames over the relay's own limit get its close reason.
+            ws="websockets-sansio",
+            ws_max_size=max(16 * 1024 * 1024, 2 * config.socket_max_frame_bytes),
+            ws_per_message_deflate=False,
         )
     )
 

@@ -64,6 +64,7 @@ class RunSpec:
     webhook: str | None
     metadata: dict[str, Any] | None
     run_at: datetime | None = None  # aware; the task stays queued until then
+    socket: dict[str, str] | None = None  # a stream function's: the relay end the worker dials
 
 
 @dataclasses.dataclass(eq=False)
@@ -477,6 +478,8 @@ class TaskManager:
                 "session_id": live.record.session_id,
             },
         }
+        if spec.socket is not None:
+            body["socket"] = spec.socket
         worker.setup_key = _setup_key(spec.setup)
         watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
         final: dict[str, Any] | None = None

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.runtime.deltas import delta_types_in, is_delta_type
+from inferencesh.apps.socket import SOCKET_PARAMETERS
 from pydantic import BaseModel
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "bind_setup",
     "default_function_name",
     "discover_functions",
+    "function_kind",
     "is_framework_default",
     "setup_model_of",
 ]
@@ -47,7 +49,8 @@ _ITERATOR_ORIGINS = (
     collections.abc.Iterable,
 )
 
-Role = Literal["input", "config", "metadata"]
+Role = Literal["input", "config", "metadata", "socket"]
+FunctionKind = Literal["run", "stream"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,15 @@ class AppFunction:
     binding: Binding
     delta_types: tuple[type, ...] = ()
     """The ``StreamDelta`` classes the return annotation names (see ``runtime.deltas``)."""
+    kind: FunctionKind = "run"
+    """``stream`` for a stream function (it takes a socket), else ``run``."""
+
+
+def function_kind(func: Any) -> FunctionKind:
+    """``stream`` when ``func`` takes a ``socket`` (or ``sock``) parameter, else ``run``: the one
+    rule that makes a method a stream function (schemas, the worker and the runtime use it)."""
+    names = {p.name for p in _parameters(func)} if callable(func) else set()
+    return "stream" if names & SOCKET_PARAMETERS else "run"
 
 
 def is_framework_default(app_class: type, name: str) -> bool:
@@ -121,6 +133,7 @@ def discover_functions(
             description=_description(attr),
             binding=_bind(name, params, hints, primary="input"),
             delta_types=delta_types_in(hints.get("return")),
+            kind=function_kind(attr),
         )
     # `run` first, then the rest in source order where it is known.
     return dict(
@@ -184,6 +197,7 @@ def _run_function(
         description=_description(func),
         binding=binding,
         delta_types=delta_types_in(hints.get("return")),
+        kind=function_kind(func),
     )
 
 
@@ -278,7 +292,13 @@ def _bind(
     """Give each parameter a role: metadata by type or name; the primary value by model type or
     by config-like name; the rest in order (primary first, then metadata)."""
     roles: dict[str, Role] = {}
+    if primary == "input":
+        for param in params:
+            if param.name in SOCKET_PARAMETERS and "socket" not in roles.values():
+                roles[param.name] = "socket"
     for param in params:
+        if param.name in roles:
+            continue
         if _role_from_hint_or_name(param, hints) == "metadata" and "metadata" not in roles.values():
             roles[param.name] = "metadata"
     for param in params:
