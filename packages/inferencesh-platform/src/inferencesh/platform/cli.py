@@ -105,55 +105,8 @@ def register_dev(commands: Any) -> None:
     parser.add_argument(
         "--heartbeat", type=_POSITIVE, default=10.0, help="seconds between stream heartbeats"
     )
-    parser.add_argument(
-        "--socket-pair-timeout",
-        type=_POSITIVE,
-        default=60.0,
-        help="seconds one end of a stream function's socket waits for the other",
-    )
-    parser.add_argument(
-        "--socket-max-frame-kb",
-        type=_POSITIVE,
-        default=1024.0,
-        help="largest frame the live relay passes, in KiB",
-    )
-    parser.add_argument(
-        "--socket-max-buffered-frames",
-        type=int,
-        default=1024,
-        help="frames one end of a socket may send before the other connects",
-    )
-    parser.add_argument(
-        "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
-    )
-    parser.add_argument(
-        "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
-    )
-    parser.add_argument(
-        "--agents-dir",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="DIR",
-        help="a folder of template agent definitions (repeatable)",
-    )
-    parser.add_argument(
-        "--aliases",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="a YAML or JSON file mapping app refs to local apps, e.g. "
-        "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
-    )
-    parser.add_argument(
-        "--mcp",
-        action="append",
-        default=[],
-        metavar="NAME=SERVER",
-        help="an MCP server agents' mcp tools may name: NAME=URL (streamable HTTP) or "
-        "NAME=COMMAND (started as a stdio server; repeatable)",
-    )
+    _add_limit_options(parser.add_argument_group("limits"))
+    _add_agent_options(parser.add_argument_group("agents"))
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--no-reload",
@@ -173,6 +126,63 @@ def register_dev(commands: Any) -> None:
         "(LocalPlatform passes its own; POSIX)",
     )
     parser.set_defaults(func=run_dev)
+
+
+def _add_limit_options(group: argparse._ArgumentGroup) -> None:
+    """Sizes and waits the server enforces on requests and live sockets."""
+    group.add_argument(
+        "--socket-pair-timeout",
+        type=_POSITIVE,
+        default=60.0,
+        help="seconds one end of a stream function's socket waits for the other",
+    )
+    group.add_argument(
+        "--socket-max-frame-kb",
+        type=_POSITIVE,
+        default=1024.0,
+        help="largest frame the live relay passes, in KiB",
+    )
+    group.add_argument(
+        "--socket-max-buffered-frames",
+        type=int,
+        default=1024,
+        help="frames one end of a socket may send before the other connects",
+    )
+    group.add_argument(
+        "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
+    )
+    group.add_argument(
+        "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
+    )
+
+
+def _add_agent_options(group: argparse._ArgumentGroup) -> None:
+    """Where template agents, app aliases and MCP servers come from."""
+    group.add_argument(
+        "--agents-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder of template agent definitions (repeatable)",
+    )
+    group.add_argument(
+        "--aliases",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a YAML or JSON file mapping app refs to local apps, e.g. "
+        "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
+    )
+    group.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="NAME=SERVER",
+        help="an MCP server agents' mcp tools may name: NAME=URL (streamable HTTP) or "
+        "NAME=COMMAND (started as a stdio server; repeatable)",
+    )
 
 
 def _check_host(host: str) -> None:
