@@ -38,6 +38,7 @@ __all__ = [
     "BaseLLMInput",
     "BaseLLMOutput",
     "ChatInput",
+    "ChatMessageRole",
     "ContextMessage",
     "ContextMessageRole",
     "FileCapabilityMixin",
@@ -54,11 +55,13 @@ __all__ = [
     "ReasoningEffortEnum",
     "ReasoningMixin",
     "ResponseFormat",
+    "ResponseFormatType",
     "Tool",
     "ToolCall",
     "ToolCallFunction",
     "ToolCallsMixin",
     "ToolChoice",
+    "ToolChoiceMode",
     "ToolFunction",
     "ToolsCapabilityMixin",
     "build_messages",
@@ -84,13 +87,25 @@ def __getattr__(name: str) -> Any:
 DEFAULT_SYSTEM_PROMPT = "you are a helpful assistant that can answer questions and help with tasks."
 
 
-class ContextMessageRole(WireEnum):
-    """Who wrote a message of the conversation."""
+class ChatMessageRole(WireEnum):
+    """Who wrote a message of the conversation.
+
+    ``system``, ``user``, ``assistant`` and ``tool`` reach the provider; ``injection``,
+    ``compaction`` and ``event`` are the platform's internal roles (injected context, a compacted
+    summary, an event note), accepted on input as the published SDK 0.36 accepts them.
+    """
 
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
     TOOL = "tool"
+    INJECTION = "injection"
+    COMPACTION = "compaction"
+    EVENT = "event"
+
+
+ContextMessageRole = ChatMessageRole
+"""The role enum under the name apps import (one class: ``ContextMessageRole is ChatMessageRole``)."""
 
 
 class ReasoningEffortEnum(WireEnum):
@@ -152,21 +167,38 @@ class ToolCall(BaseModel):
     function: ToolCallFunction
 
 
+class ToolChoiceMode(WireEnum):
+    """Whether the model may, must or must not call tools, or must call one function."""
+
+    NONE = "none"
+    AUTO = "auto"
+    REQUIRED = "required"
+    FUNCTION = "function"
+
+
 class ToolChoice(BaseModel):
     """Whether and which tool the model must call."""
 
-    mode: Literal["none", "auto", "required", "function"] = "auto"
+    mode: ToolChoiceMode
     name: str | None = Field(
         default=None, description="The function to call when mode is 'function'"
     )
 
 
+class ResponseFormatType(WireEnum):
+    """The kinds of reply shape a model can be held to."""
+
+    TEXT = "text"
+    JSON_OBJECT = "json_object"
+    JSON_SCHEMA = "json_schema"
+
+
 class ResponseFormat(BaseModel):
     """The shape the model's reply must take."""
 
-    type: Literal["text", "json_object", "json_schema"] = "text"
+    type: ResponseFormatType
     name: str | None = None
-    json_schema: dict[str, Any] | None = None
+    json_schema: Any | None = None
     strict: bool | None = None
 
 
@@ -177,6 +209,12 @@ class ResponseFormat(BaseModel):
 _TEXT = Field(default="", description="The current message")
 _IMAGES = Field(default=None, description="Images sent with the message")
 _FILES = Field(default=None, description="Files sent with the message")
+_ATTACHMENTS = Field(default=None, description="Attachments of the message (any file type)")
+_REASONING_STATE = Field(
+    default=None,
+    description="Opaque per-provider reasoning state (signatures, encrypted reasoning) kept "
+    "under a key the app chooses",
+)
 _CONTEXT: Any = Field(default_factory=list, description="Earlier messages, oldest first")
 _ROLE = Field(default=ContextMessageRole.USER, description="Who wrote the current message")
 _REASONING = Field(default=None, description="Reasoning carried into this turn")
@@ -203,6 +241,10 @@ _MIN_P = Field(default=None, ge=0, le=1, description="Minimum token probability"
 _FREQUENCY_PENALTY = Field(default=None, ge=-2, le=2)
 _PRESENCE_PENALTY = Field(default=None, ge=-2, le=2)
 _REPETITION_PENALTY = Field(default=None, gt=0)
+# LLMInput's flat fields take what the published SDK 0.36 takes (no bounds); ModelSettings keeps
+# its bounds, as 0.36's does.
+_FLAT_TOP_K = Field(default=None, description="Sample from the k likeliest tokens")
+_FLAT_MIN_P = Field(default=None, description="Minimum token probability")
 _SEED = Field(default=None, description="Seed for reproducible sampling")
 _STOP = Field(default=None, description="Stop sequences")
 
@@ -228,6 +270,7 @@ class ContextMessage(BaseAppInput):
     role: ContextMessageRole = Field(description="Who wrote the message")
     text: str | None = Field(default=None, description="The message text")
     reasoning: str | None = Field(default=None, description="The model's reasoning, if any")
+    reasoning_state: dict[str, Any] | None = _REASONING_STATE
     images: list[File] | None = Field(default=None, description="Images attached to the message")
     files: list[File] | None = Field(default=None, description="Files attached to the message")
     tools: list[dict[str, Any]] | None = Field(
@@ -298,33 +341,34 @@ class ModelSettings(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+def _fold_flat_settings(cls: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    flat = [key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields]
+    if not flat:
+        return data
+    nested = data.get("model_settings")
+    if isinstance(nested, ModelSettings):
+        nested = nested.model_dump()
+    if nested is not None and not isinstance(nested, dict):
+        return data  # let field validation report the bad value
+    merged = {key: data[key] for key in flat} | (nested or {})
+    rest = {key: value for key, value in data.items() if key not in flat}
+    return rest | {"model_settings": merged}
+
+
+_MODEL_SETTINGS = Field(
+    default=None, description="Sampling parameters; omitted ones keep the model's defaults"
+)
+
+
 class ModelSettingsCapabilityMixin(BaseModel):
     """Adds ``model_settings``. Flat setting keys a caller sends (``temperature``, ...) that the
     class does not declare itself are folded into it; a nested value wins over a flat one."""
 
-    model_settings: ModelSettings | None = Field(
-        default=None,
-        description="Sampling parameters; omitted ones keep the model's defaults",
-    )
+    model_settings: ModelSettings | None = _MODEL_SETTINGS
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fold_flat_settings(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        flat = [
-            key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields
-        ]
-        if not flat:
-            return data
-        nested = data.get("model_settings")
-        if isinstance(nested, ModelSettings):
-            nested = nested.model_dump()
-        if nested is not None and not isinstance(nested, dict):
-            return data  # let field validation report the bad value
-        merged = {key: data[key] for key in flat} | (nested or {})
-        rest = {key: value for key, value in data.items() if key not in flat}
-        return rest | {"model_settings": merged}
+    _fold_flat = model_validator(mode="before")(classmethod(_fold_flat_settings))  # type: ignore[arg-type]
 
 
 # -- capability mixins --------------------------------------------------------------------
@@ -400,7 +444,7 @@ class ImagesMixin(BaseModel):
 # -- inputs -------------------------------------------------------------------------------
 
 
-class ChatInput(BaseAppInput, ModelSettingsCapabilityMixin):
+class ChatInput(BaseAppInput):
     """The input of a chat model app: the current message, the conversation so far, and the
     sampling parameters in one nested ``model_settings`` object.
 
@@ -418,39 +462,46 @@ class ChatInput(BaseAppInput, ModelSettingsCapabilityMixin):
     tools: list[dict[str, Any]] | None = _TOOLS
     tool_choice: ToolChoice | None = _TOOL_CHOICE
     response_format: ResponseFormat | None = _RESPONSE_FORMAT
+    # Declared here rather than inherited from ModelSettingsCapabilityMixin, so that it stays
+    # last in the forms of subclasses (inherited fields come first).
+    model_settings: ModelSettings | None = _MODEL_SETTINGS
+
+    _fold_flat = model_validator(mode="before")(classmethod(_fold_flat_settings))  # type: ignore[arg-type]
 
 
 _SYSTEM_PROMPT = Field(default=DEFAULT_SYSTEM_PROMPT, description="Instructions for the model")
+# 0.36 caps temperature at 1; OpenAI-style providers take up to 2, so this accepts up to 2.
 _TEMPERATURE = Field(default=0.7, ge=0, le=2, description="Sampling temperature")
 _TOP_P = Field(default=0.95, ge=0, le=1, description="Nucleus sampling mass")
-_CONTEXT_SIZE = Field(default=4096, ge=1, description="Context window in tokens")
-_MAX_TOKENS = Field(default=64000, ge=1, description="Most tokens to generate")
+_CONTEXT_SIZE = Field(default=4096, description="Context window in tokens")
+_MAX_TOKENS = Field(default=64000, description="Most tokens to generate")
+_FLAT_REASONING_MAX_TOKENS = Field(default=None, description="Token budget for reasoning")
 
 
-class BaseLLMInput(BaseAppInput):
-    """The oldest LLM input: conversation plus flat sampling fields with defaults."""
+class LLMInput(BaseAppInput):
+    """The flat LLM input (the platform's agent loop sends it): the current turn, the
+    conversation, then every sampling setting on the input itself, with defaults.
 
-    system_prompt: str = _SYSTEM_PROMPT
-    context: list[ContextMessage] = _CONTEXT
-    role: ContextMessageRole = _ROLE
-    text: str = _TEXT
-    temperature: float = _TEMPERATURE
-    top_p: float = _TOP_P
-    context_size: int = _CONTEXT_SIZE
-    max_tokens: int = _MAX_TOKENS
+    Fields, their order and what they accept are those of the published SDK 0.36's
+    ``LLMInput`` (``BaseLLMInput`` is the same class); a subclass that redeclares one (say
+    ``context_size``) keeps it in its place in the form.
 
+    Example:
+        >>> from inferencesh.models import LLMInput
+        >>> class AppInput(LLMInput):
+        ...     context_size: int = 8192
+        >>> schema = AppInput.model_json_schema()
+        >>> schema["title"], list(schema["properties"])[:3]
+        ('AppInput', ['text', 'images', 'files'])
+        >>> AppInput(text="hi", context=[{"role": "compaction", "text": "summary"}]).context[0].role
+        <ChatMessageRole.COMPACTION: 'compaction'>
+    """
 
-class LLMInput(BaseLLMInput):
-    """The flat LLM input the platform's agent loop sends (``LLMSettings`` plus the
-    conversation): every sampling field sits on the input itself, with defaults."""
-
-    model_config = ConfigDict(title="LLMInput")
-
-    # Redeclared to set the schema order: the message first, then settings.
     text: str = _TEXT
     images: list[File] | None = _IMAGES
     files: list[File] | None = _FILES
-    context: list[ContextMessage] = _CONTEXT
+    attachments: list[File] | None = _ATTACHMENTS
+    context: list[ContextMessage] = Field(default=[], description="Earlier messages, oldest first")
     role: ContextMessageRole = _ROLE
     reasoning: str | None = _REASONING
     tool_call_id: str | None = _TOOL_CALL_ID
@@ -458,16 +509,16 @@ class LLMInput(BaseLLMInput):
     context_size: int = _CONTEXT_SIZE
     temperature: float = _TEMPERATURE
     top_p: float = _TOP_P
-    top_k: int | None = _TOP_K
-    min_p: float | None = _MIN_P
-    frequency_penalty: float | None = _FREQUENCY_PENALTY
-    presence_penalty: float | None = _PRESENCE_PENALTY
-    repetition_penalty: float | None = _REPETITION_PENALTY
+    top_k: int | None = _FLAT_TOP_K
+    min_p: float | None = _FLAT_MIN_P
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    repetition_penalty: float | None = None
     seed: int | None = _SEED
     stop: list[str] | None = _STOP
     max_tokens: int = _MAX_TOKENS
     reasoning_effort: ReasoningEffortEnum = _REASONING_EFFORT
-    reasoning_max_tokens: int | None = _REASONING_MAX_TOKENS
+    reasoning_max_tokens: int | None = _FLAT_REASONING_MAX_TOKENS
     tools: list[dict[str, Any]] | None = _TOOLS
     tool_choice: ToolChoice | None = _TOOL_CHOICE
     response_format: ResponseFormat | None = _RESPONSE_FORMAT
@@ -475,27 +526,36 @@ class LLMInput(BaseLLMInput):
     _stop_list = field_validator("stop", mode="before")(_one_stop)
 
 
+BaseLLMInput = LLMInput
+"""The same class as :class:`LLMInput` (as in the published SDK 0.36)."""
+
+
 # -- outputs ------------------------------------------------------------------------------
 
 
 class BaseLLMOutput(BaseAppOutput):
-    """An LLM reply: ``response`` text."""
-
-    response: str = _RESPONSE
-
-
-class LLMOutput(BaseLLMOutput):
-    """An LLM reply with reasoning, tool calls and usage.
-
-    Streaming apps yield cumulative snapshots: each carries the full ``response`` so far.
-    """
-
-    model_config = ConfigDict(title="LLMOutput")
+    """An LLM reply: ``response`` text, reasoning (and its opaque ``reasoning_state``), tool
+    calls and usage. Streaming apps yield cumulative snapshots: each carries the full
+    ``response`` so far."""
 
     response: str = _RESPONSE
     reasoning: str | None = Field(default=None, description="The model's reasoning")
+    reasoning_state: dict[str, Any] | None = _REASONING_STATE
     tool_calls: list[dict[str, Any]] | None = _TOOL_CALLS
     usage: LLMUsage | None = _USAGE
+
+
+class LLMOutput(BaseLLMOutput):
+    """An LLM reply (see :class:`BaseLLMOutput`); subclass it for an app's own output.
+
+    Example:
+        >>> from inferencesh.models import LLMOutput
+        >>> class AppOutput(LLMOutput):
+        ...     citations: list[str] = []
+        >>> schema = AppOutput.model_json_schema()
+        >>> schema["title"], list(schema["properties"])[:3]
+        ('AppOutput', ['citations', 'output_meta', 'response'])
+    """
 
 
 # -- OpenAI message building --------------------------------------------------------------
