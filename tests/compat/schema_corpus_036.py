@@ -29,7 +29,7 @@ from inferencesh.models.output_meta import (
 )
 from pydantic import BaseModel, Field
 
-# ruff: noqa: UP006, UP007, UP045 - typing spelled as apps for 0.36 spell it
+# ruff: noqa: UP006, UP007, UP035, UP045 - typing spelled as apps for 0.36 spell it
 
 
 class Style(str, enum.Enum):
@@ -74,7 +74,9 @@ class FileInput(BaseAppInput):
     references: List[File] = Field(default_factory=list)
     maybe_many: Optional[List[File]] = None
     video: File = Field(
-        default=None, description="Corpus: a video", json_schema_extra={"contentMediaType": "video/*"}
+        default=None,
+        description="Corpus: a video",
+        json_schema_extra={"contentMediaType": "video/*"},
     )
 
 

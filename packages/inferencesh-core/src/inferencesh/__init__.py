@@ -105,6 +105,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "SessionEndedError",
             "WorkerLostError",
             # -- 0.36 client names (slice client-compat) --
+            # -- requirement descriptions, 0.36 names (slice apps-compat) --
+            "RequirementError",
+            "SetupAction",
             # -- deltas, client side (slice deltas) --
             # -- live caller side (slice live) --
         ],
@@ -153,6 +156,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "ContextMessageRole",
             "build_messages",
             # -- 0.36 app-authoring names (slice apps-compat) --
+            "function",
+            "ToolAnnotations",
+            "CredentialRequirement",
+            "Message",
+            "stream_generate",
+            "timing_context",
+            "MetaItem",
+            "MetaItemType",
+            "VideoResolution",
+            "probe_video",
+            "StorageDir",
+            "download",
             # -- deltas (slice deltas) --
             # -- live app side (slice live) --
         ],
@@ -219,16 +234,28 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         BaseAppSetup,
         ContextMessage,
         ContextMessageRole,
+        CredentialRequirement,
         File,
         ImageMeta,
         LLMInput,
         LLMOutput,
+        Message,
         Metadata,
+        MetaItem,
+        MetaItemType,
         OutputMeta,
         RawMeta,
+        StorageDir,
         TextMeta,
+        ToolAnnotations,
         VideoMeta,
+        VideoResolution,
         build_messages,
+        download,
+        function,
+        probe_video,
+        stream_generate,
+        timing_context,
     )
     from inferencesh.core import (
         TERMINAL_STATUSES,
@@ -245,6 +272,7 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        RequirementError,
         RequirementsNotMetError,
         RequirementsNotMetException,
         ServerError,
@@ -253,6 +281,7 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         SessionExpiredError,
         SessionInfo,
         SessionNotFoundError,
+        SetupAction,
         Task,
         TaskCancelledError,
         TaskFailedError,

@@ -25,8 +25,12 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["File", "FileDownloadError", "resolve_files"], "inferencesh.apps.file"),
     "Metadata": "inferencesh.apps.metadata",
     **dict.fromkeys(
+        ["CredentialRequirement", "ToolAnnotations", "function"], "inferencesh.apps.function_meta"
+    ),
+    **dict.fromkeys(
         [
             "AudioMeta",
+            "FFprobeNotFoundError",
             "ImageMeta",
             "MetaItem",
             "MetaItemType",
@@ -35,6 +39,7 @@ _LAZY: dict[str, str] = {
             "TextMeta",
             "VideoMeta",
             "VideoResolution",
+            "probe_video",
         ],
         "inferencesh.apps.output_meta",
     ),
@@ -61,6 +66,8 @@ __all__ = [
     "BaseAppSetup",
     "ContextMessage",
     "ContextMessageRole",
+    "CredentialRequirement",
+    "FFprobeNotFoundError",
     "File",
     "FileDownloadError",
     "ImageMeta",
@@ -74,12 +81,15 @@ __all__ = [
     "RawMeta",
     "StorageDir",
     "TextMeta",
+    "ToolAnnotations",
     "VideoMeta",
     "VideoResolution",
     "__version__",
     "adownload",
     "build_messages",
     "download",
+    "function",
+    "probe_video",
     "resolve_files",
     "stream_generate",
     "timing_context",
@@ -102,9 +112,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
     from inferencesh.apps.file import File, FileDownloadError, resolve_files
+    from inferencesh.apps.function_meta import CredentialRequirement, ToolAnnotations, function
     from inferencesh.apps.metadata import Metadata
     from inferencesh.apps.output_meta import (
         AudioMeta,
+        FFprobeNotFoundError,
         ImageMeta,
         MetaItem,
         MetaItemType,
@@ -113,6 +125,7 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         TextMeta,
         VideoMeta,
         VideoResolution,
+        probe_video,
     )
     from inferencesh.apps.storage import StorageDir, adownload, download
     from inferencesh.models.generation import stream_generate, timing_context

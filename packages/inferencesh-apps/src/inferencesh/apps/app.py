@@ -28,9 +28,7 @@ def _field_order(cls: type[BaseModel]) -> list[str]:
         if isinstance(base, type) and issubclass(base, BaseModel):
             inherited.update(base.model_fields)
     own = [
-        name
-        for name in inspect.get_annotations(cls)
-        if name in fields and name not in inherited
+        name for name in inspect.get_annotations(cls) if name in fields and name not in inherited
     ]
     return own + [name for name in fields if name not in own]
 

@@ -145,8 +145,8 @@ def _entry(raw: Any, where: str, keyed_slug: str | None = None) -> dict[str, Any
         slug = _capability_slug(capabilities[0], where)
     if not slug:
         raise _fail(
-            where, "set 'slug' (the credential slug, like 'slack') or a capability under "
-            "'capabilities'"
+            where,
+            "set 'slug' (the credential slug, like 'slack') or a capability under 'capabilities'",
         )
     legacy = {k: data.pop(k) for k in ("name", "website") if k in data}
     entry: dict[str, Any] = {"slug": slug}

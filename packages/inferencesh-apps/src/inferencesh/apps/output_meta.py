@@ -128,7 +128,7 @@ class VideoMeta(MetaItem):
             "height": height,
             "resolution_mp": width * height / 1_000_000,
             "seconds": float(probed.get("seconds") or 0),
-            "fps": int(round(float(probed.get("fps") or 0))),
+            "fps": round(float(probed.get("fps") or 0)),
         }
         return cls(**(fields | overrides))
 
@@ -252,7 +252,9 @@ def probe_video(path: str | os.PathLike[str]) -> dict[str, Any]:
         streams = json.loads(done.stdout or "{}").get("streams") or []
     except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
         return {}
-    video = next((s for s in streams if isinstance(s, dict) and s.get("codec_type") == "video"), None)
+    video = next(
+        (s for s in streams if isinstance(s, dict) and s.get("codec_type") == "video"), None
+    )
     if video is None:
         return {}
     return _video_facts(video)

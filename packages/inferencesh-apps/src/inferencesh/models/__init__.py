@@ -19,6 +19,7 @@ Example:
 
 from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
 from inferencesh.apps.file import File
+from inferencesh.apps.function_meta import function
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.output_meta import (
     AudioMeta,
@@ -30,6 +31,15 @@ from inferencesh.apps.output_meta import (
     TextMeta,
     VideoMeta,
     VideoResolution,
+    probe_video,
+)
+from inferencesh.core.errors import APIError, RequirementsNotMetError
+from inferencesh.core.types import RequirementError, SetupAction
+from inferencesh.models.decision import (
+    DecisionInput,
+    DecisionOutput,
+    DecisionVideoInput,
+    DecisionVisionInput,
 )
 from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
 from inferencesh.models.llm import (
@@ -63,8 +73,10 @@ from inferencesh.models.llm import (
     build_openai_messages,
     build_tools,
 )
+from inferencesh.models.response import Response
 
 __all__ = [
+    "APIError",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -75,6 +87,10 @@ __all__ = [
     "ChatInput",
     "ContextMessage",
     "ContextMessageRole",
+    "DecisionInput",
+    "DecisionOutput",
+    "DecisionVideoInput",
+    "DecisionVisionInput",
     "File",
     "FileCapabilityMixin",
     "ImageCapabilityMixin",
@@ -95,8 +111,12 @@ __all__ = [
     "ReasoningCapabilityMixin",
     "ReasoningEffortEnum",
     "ReasoningMixin",
-    "ResponseTransformer",
+    "RequirementError",
+    "RequirementsNotMetError",
+    "Response",
     "ResponseFormat",
+    "ResponseTransformer",
+    "SetupAction",
     "TextMeta",
     "Tool",
     "ToolCall",
@@ -110,6 +130,8 @@ __all__ = [
     "build_messages",
     "build_openai_messages",
     "build_tools",
+    "function",
+    "probe_video",
     "stream_generate",
     "timing_context",
 ]

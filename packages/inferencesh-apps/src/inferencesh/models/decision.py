@@ -112,7 +112,11 @@ class _DecisionFields(BaseModel):
 
     @model_validator(mode="after")
     def _check_questions(self) -> Any:
-        questions = [*self.choices, *self.scores, *self.nouls]
+        questions: list[ChoiceQuestion | ScoreQuestion | NoulQuestion] = [
+            *self.choices,
+            *self.scores,
+            *self.nouls,
+        ]
         if not questions:
             raise ValueError("ask at least one question in `choices`, `scores` or `nouls`")
         repeated = sorted(n for n, count in Counter(q.id for q in questions).items() if count > 1)
@@ -250,12 +254,12 @@ class DecisionOutput(_DecisionAnswers, BaseAppOutput):
             answer.setdefault("legend", {str(i): level for i, level in enumerate(score.levels)})
             scores[score.id] = answer
         meta = OutputMeta(inputs=[TextMeta(tokens=input_tokens)], outputs=[TextMeta(tokens=0)])
-        return cls(
-            choices={c.id: plain(answers[c.id]) for c in input_data.choices},
-            scores=scores,
-            nouls={n.id: plain(answers[n.id]) for n in input_data.nouls},
-            model=model,
-            input_tokens=input_tokens,
-            output_meta=meta,
-            **extra,
-        )
+        fields: dict[str, Any] = {
+            "choices": {c.id: plain(answers[c.id]) for c in input_data.choices},
+            "scores": scores,
+            "nouls": {n.id: plain(answers[n.id]) for n in input_data.nouls},
+            "model": model,
+            "input_tokens": input_tokens,
+            "output_meta": meta,
+        }
+        return cls.model_validate(fields | extra)

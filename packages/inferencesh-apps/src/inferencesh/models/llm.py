@@ -344,7 +344,9 @@ class ModelSettings(BaseModel):
 def _fold_flat_settings(cls: type[BaseModel], data: Any) -> Any:
     if not isinstance(data, dict):
         return data
-    flat = [key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields]
+    flat = [
+        key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields
+    ]
     if not flat:
         return data
     nested = data.get("model_settings")

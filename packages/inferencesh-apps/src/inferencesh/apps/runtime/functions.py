@@ -13,11 +13,11 @@ class's own module, so classes made in a REPL, a notebook or ``exec`` work too.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import inspect
 import sys
 import types
 import typing
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -133,9 +133,7 @@ def discover_functions(
             if input_model is None or output_model is None:
                 if meta is not None:
                     missing = "input parameter" if input_model is None else "return annotation"
-                    _unservable(
-                        app_class, name, attr, f"its {missing} is not a pydantic model"
-                    )
+                    _unservable(app_class, name, attr, f"its {missing} is not a pydantic model")
                 continue
             found[name] = AppFunction(
                 name=name,
@@ -145,9 +143,7 @@ def discover_functions(
                 binding=_bind(name, params, hints, primary="input"),
             )
         fn = found[name]
-        found[name] = dataclasses.replace(
-            fn, kind=kind, capabilities=_capabilities(fn), meta=meta
-        )
+        found[name] = dataclasses.replace(fn, kind=kind, capabilities=_capabilities(fn), meta=meta)
     # `run` first, then the rest in source order where it is known.
     return dict(
         sorted(found.items(), key=lambda item: (item[0] != "run", _line(app_class, item[0])))
@@ -360,9 +356,7 @@ def _unservable(app_class: type, name: str, attr: Any, reason: str) -> None:
     target = getattr(attr, "__func__", attr)
     code = getattr(target, "__code__", None)
     where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else app_class.__name__
-    raise TypeError(
-        f"{where}: @function `{app_class.__name__}.{name}` cannot be served: {reason}"
-    )
+    raise TypeError(f"{where}: @function `{app_class.__name__}.{name}` cannot be served: {reason}")
 
 
 def _capabilities(fn: AppFunction) -> tuple[str, ...]:
