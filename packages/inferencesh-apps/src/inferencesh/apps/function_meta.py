@@ -102,7 +102,7 @@ def _provider(value: Any, legacy: dict[str, Any], where: str) -> dict[str, Any] 
     if value is None and not legacy:
         return None
     if isinstance(value, str):
-        return None  # a bare provider string only names the slug (handled by the caller)
+        value = None  # a bare provider string names the slug (handled by the caller)
     provider = dict(value or {})
     if not isinstance(value, (Mapping, type(None))):
         raise _fail(f"{where}.provider", f"expected a dict, got {type(value).__name__}", TypeError)

@@ -234,14 +234,14 @@ class DecisionOutput(_DecisionAnswers, BaseAppOutput):
     ) -> DecisionOutput:
         """The output for ``answers`` (by question id, as dicts or answer models).
 
-        Every question of ``input_data`` needs an answer (``ValueError`` names the missing
-        ones). A score's ``normalized`` is computed as ``score / (levels - 1)``; ``output_meta``
+        Every question of ``input_data`` needs an answer (``RuntimeError`` names the missing
+        ones, as in the published SDK 0.36). A score's ``normalized`` is computed as ``score / (levels - 1)``; ``output_meta``
         reports ``input_tokens`` read and no text written. ``extra`` sets further fields of a
         subclass.
         """
         missing = [q for q in input_data.questions() if q not in answers]
         if missing:
-            raise ValueError(f"no answer for question(s) {missing}")
+            raise RuntimeError(f"no answer for question(s) {missing}")
 
         def plain(value: Any) -> dict[str, Any]:
             return value.model_dump() if isinstance(value, BaseModel) else dict(value)

@@ -624,7 +624,7 @@ def build_messages(
     *,
     transform_user_message: Callable[[str], str] | None = None,
     include_reasoning: bool = False,
-    reasoning_field: str = "reasoning_content",
+    reasoning_field: str | None = None,
     image_mode: _MediaMode = "base64",
     file_mode: _MediaMode = "base64",
 ) -> list[dict[str, Any]]:
@@ -637,7 +637,9 @@ def build_messages(
     - A message with images or files gets a list of content parts, otherwise a plain string.
       ``"base64"`` modes inline local files as data URIs; ``"url"`` passes an http(s) URI as is.
     - Assistant tool calls keep their ids, their ``arguments`` JSON-encoded; tool results carry
-      ``tool_call_id``. ``include_reasoning`` adds assistant reasoning under ``reasoning_field``.
+      ``tool_call_id``. ``include_reasoning`` adds assistant reasoning under ``reasoning_field``
+      (``"reasoning"`` when ``None``, as in the published SDK 0.36; DeepSeek-style providers
+      take ``"reasoning_content"``).
 
     Reading files for base64 blocks; in async code with large files call it through
     ``asyncio.to_thread``.
@@ -677,8 +679,9 @@ def build_messages(
     system_prompt = getattr(input_data, "system_prompt", None)
     if system_prompt:
         messages.append({"role": "system", "content": system_prompt})
+    field = reasoning_field or "reasoning"
     for turn in merged:
-        messages.append(_render(turn, include_reasoning, reasoning_field, image_mode, file_mode))
+        messages.append(_render(turn, include_reasoning, field, image_mode, file_mode))
     return messages
 
 
