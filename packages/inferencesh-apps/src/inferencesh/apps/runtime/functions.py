@@ -28,6 +28,7 @@ from pydantic import BaseModel
 __all__ = [
     "LIFECYCLE_METHODS",
     "SOCKET_NAMES",
+    "UnservableFunctionError",
     "AppFunction",
     "Binding",
     "bind_setup",
@@ -79,6 +80,11 @@ class AppFunction:
     capabilities: tuple[str, ...] = ()
     meta: dict[str, Any] | None = None
     """What ``@function`` attached (``credentials``, ``annotations``), or ``None``."""
+
+
+class UnservableFunctionError(TypeError):
+    """An ``@function`` on a method the runtime cannot serve; the message names the file and
+    the line of the decorated method, and the reason."""
 
 
 def is_framework_default(app_class: type, name: str) -> bool:
@@ -352,11 +358,14 @@ def _line(app_class: type, name: str) -> int:
 
 
 def _unservable(app_class: type, name: str, attr: Any, reason: str) -> None:
-    """``@function`` on a method the runtime cannot serve: fail with its file and line."""
+    """``@function`` on a method the runtime cannot serve: fail with its file and line (the
+    first decorator's line, as Python counts a decorated function's first line)."""
     target = getattr(attr, "__func__", attr)
     code = getattr(target, "__code__", None)
     where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else app_class.__name__
-    raise TypeError(f"{where}: @function `{app_class.__name__}.{name}` cannot be served: {reason}")
+    raise UnservableFunctionError(
+        f"{where}: @function `{app_class.__name__}.{name}` cannot be served: {reason}"
+    )
 
 
 def _capabilities(fn: AppFunction) -> tuple[str, ...]:
