@@ -80,6 +80,57 @@ def _annotations(value: Any) -> Callable[[], Any]:
     return run
 
 
+def _formats(kind: str, value: Dict[str, Any]) -> Callable[[], Any]:
+    from inferencesh.models import llm
+
+    def run() -> Any:
+        if kind == "tool_choice":
+            choice = LLMInput.model_validate({"tool_choice": value}).tool_choice
+            return llm.openai_tool_choice(choice)
+        fmt = LLMInput.model_validate({"response_format": value}).response_format
+        return [llm.openai_response_format(fmt), llm.llamacpp_response_format(fmt)]
+
+    return run
+
+
+REASONING_FRAGMENTS = [
+    {"type": "reasoning.text", "index": 0, "text": "a", "n": 1},
+    {"type": "reasoning.text", "index": 0, "text": "b", "signature": "s", "data": None},
+    {"type": "reasoning.encrypted", "index": 1, "data": "x"},
+    {"type": "reasoning.encrypted", "index": 1, "data": "y", "id": "i2"},
+    {"type": "reasoning.text", "index": 0, "text": "c"},
+    {"type": "reasoning.summary", "summary": "s1"},
+    {"type": "reasoning.summary", "summary": "s2", "format": "f"},
+    {"index": 0, "text": "z"},
+]
+
+
+def _merge_reasoning() -> Any:
+    from inferencesh.models.llm import merge_reasoning_details
+
+    fragments = json.loads(json.dumps(REASONING_FRAGMENTS))
+    merged = merge_reasoning_details(fragments)
+    return [merged, fragments == REASONING_FRAGMENTS]
+
+
+def _data_uris() -> Any:
+    import tempfile
+
+    from inferencesh.models.llm import file_to_base64_data_uri, image_to_base64_data_uri
+
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("a.png", "b.jpg", "c.jpeg", "d.gif", "e.pdf", "f.unknownext"):
+            path = f"{folder}/{name}"
+            with open(path, "wb") as handle:
+                handle.write(b"bytes")
+            if name.endswith("pdf") or name.endswith("unknownext"):
+                out.append(file_to_base64_data_uri(path))
+            if not name.endswith("pdf"):
+                out.append(image_to_base64_data_uri(path))
+    return out
+
+
 def _requirement(data: Dict[str, Any]) -> Any:
     error = inferencesh.RequirementError.from_dict(data)
     action = error.action
@@ -139,6 +190,23 @@ CASES: Dict[str, Callable[[], Any]] = {
     "decision_missing_answer": lambda: DecisionOutput.from_answers(
         {}, DecisionInput.model_validate(FULL), model="m", input_tokens=0
     ),
+    "tool_choice_none": _formats("tool_choice", {"mode": "none"}),
+    "tool_choice_auto": _formats("tool_choice", {"mode": "auto"}),
+    "tool_choice_required": _formats("tool_choice", {"mode": "required"}),
+    "tool_choice_function": _formats("tool_choice", {"mode": "function", "name": "f"}),
+    "tool_choice_function_unnamed": _formats("tool_choice", {"mode": "function"}),
+    "response_format_text": _formats("response_format", {"type": "text"}),
+    "response_format_json_object": _formats("response_format", {"type": "json_object"}),
+    "response_format_schema": _formats(
+        "response_format",
+        {"type": "json_schema", "name": "n", "json_schema": {"type": "object"}, "strict": True},
+    ),
+    "response_format_schema_unnamed": _formats(
+        "response_format", {"type": "json_schema", "json_schema": {"type": "object"}}
+    ),
+    "response_format_schema_missing": _formats("response_format", {"type": "json_schema"}),
+    "merge_reasoning_details": _merge_reasoning,
+    "data_uris": _data_uris,
     "credentials_strings": _credentials(["slack.chat.write", "aikido-mcp"]),
     "credentials_dict": _credentials({"slack": {"capabilities": ["slack.chat.write"]}}),
     "credentials_legacy": _credentials(

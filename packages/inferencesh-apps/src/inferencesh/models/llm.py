@@ -69,18 +69,34 @@ __all__ = [
     "build_tools",
 ]
 
-# Local-model streaming helpers live in `generation`; they are importable from here too, as
-# apps written for the published SDK do (`from inferencesh.models.llm import stream_generate`).
-_GENERATION_NAMES = frozenset(
-    {"ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"}
-)
+# Local-model streaming helpers live in `generation`, the provider-format helpers in
+# `provider_formats`; both are importable from here too, as apps written for the published SDK do
+# (`from inferencesh.models.llm import stream_generate`).
+_ELSEWHERE = {
+    **dict.fromkeys(
+        ["ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"],
+        "inferencesh.models.generation",
+    ),
+    **dict.fromkeys(
+        [
+            "file_to_base64_data_uri",
+            "image_to_base64_data_uri",
+            "llamacpp_response_format",
+            "merge_reasoning_details",
+            "openai_response_format",
+            "openai_tool_choice",
+        ],
+        "inferencesh.models.provider_formats",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _GENERATION_NAMES:
-        from inferencesh.models import generation
+    module = _ELSEWHERE.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(generation, name)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
