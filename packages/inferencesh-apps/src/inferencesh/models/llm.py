@@ -4,6 +4,23 @@ New apps subclass :class:`ChatInput`: the conversation on the input, sampling pa
 nested, all-optional :class:`ModelSettings`. Older apps use :class:`LLMInput` with flat
 ``temperature``, ``top_p`` and ``max_tokens``. The capability mixins add one group of fields each to
 a custom input or output class.
+
+Schemas of subclasses are those the published SDK 0.36 gives: the app's class name as title, its
+own new fields first, a redeclared field in its inherited place.
+
+Example:
+    >>> from inferencesh.models import LLMInput, LLMOutput
+    >>> class AppInput(LLMInput):
+    ...     context_size: int = 8192
+    >>> schema = AppInput.model_json_schema()
+    >>> schema["title"], list(schema["properties"])[:3]
+    ('AppInput', ['text', 'images', 'files'])
+    >>> AppInput(text="hi", context=[{"role": "compaction", "text": "summary"}]).context[0].role
+    <ChatMessageRole.COMPACTION: 'compaction'>
+    >>> class AppOutput(LLMOutput):
+    ...     citations: list[str] = []
+    >>> list(AppOutput.model_json_schema()["properties"])[:3]
+    ['citations', 'output_meta', 'response']
 """
 
 from __future__ import annotations
@@ -502,17 +519,7 @@ class LLMInput(BaseAppInput):
 
     Fields, their order and what they accept are those of the published SDK 0.36's
     ``LLMInput`` (``BaseLLMInput`` is the same class); a subclass that redeclares one (say
-    ``context_size``) keeps it in its place in the form.
-
-    Example:
-        >>> from inferencesh.models import LLMInput
-        >>> class AppInput(LLMInput):
-        ...     context_size: int = 8192
-        >>> schema = AppInput.model_json_schema()
-        >>> schema["title"], list(schema["properties"])[:3]
-        ('AppInput', ['text', 'images', 'files'])
-        >>> AppInput(text="hi", context=[{"role": "compaction", "text": "summary"}]).context[0].role
-        <ChatMessageRole.COMPACTION: 'compaction'>
+    ``context_size``) keeps it in its place in the form (the module's docstring shows one).
     """
 
     text: str = _TEXT
@@ -564,16 +571,7 @@ class BaseLLMOutput(BaseAppOutput):
 
 
 class LLMOutput(BaseLLMOutput):
-    """An LLM reply (see :class:`BaseLLMOutput`); subclass it for an app's own output.
-
-    Example:
-        >>> from inferencesh.models import LLMOutput
-        >>> class AppOutput(LLMOutput):
-        ...     citations: list[str] = []
-        >>> schema = AppOutput.model_json_schema()
-        >>> schema["title"], list(schema["properties"])[:3]
-        ('AppOutput', ['citations', 'output_meta', 'response'])
-    """
+    """An LLM reply (see :class:`BaseLLMOutput`); subclass it for an app's own output."""
 
 
 # -- OpenAI message building --------------------------------------------------------------
