@@ -74,6 +74,7 @@ DISTS = [
                 "starlette",
                 "uvicorn",
                 "pyyaml",
+                "mcp",
             }
         ),
         frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),

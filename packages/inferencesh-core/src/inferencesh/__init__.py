@@ -133,6 +133,20 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "optional",
             # -- 0.36 agent names, deltas, call tools (slice agents-stream) --
             # -- MCP tools and lifecycle hooks (slice agents-hooks) --
+            "mcp_tool",
+            "lifecycle_hook",
+            "learning_hooks",
+            "LifecycleHookBuilder",
+            "LifecycleHookConfig",
+            "LifecycleHookPayload",
+            "LifecycleHookResponse",
+            "ContextInjection",
+            "HookEvent",
+            "HookHandlerType",
+            "HookDecision",
+            "ToolCallEventData",
+            "ToolResultEventData",
+            "ErrorEventData",
         ],
         _AGENTS,
     ),
@@ -226,6 +240,22 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         tool,
         webhook_tool,
     )
+    from inferencesh.agents.hooks import (
+        ContextInjection,
+        ErrorEventData,
+        HookDecision,
+        HookEvent,
+        HookHandlerType,
+        LifecycleHookBuilder,
+        LifecycleHookConfig,
+        LifecycleHookPayload,
+        LifecycleHookResponse,
+        ToolCallEventData,
+        ToolResultEventData,
+        learning_hooks,
+        lifecycle_hook,
+    )
+    from inferencesh.agents.mcp_tools import mcp_tool
     from inferencesh.apps import (
         AudioMeta,
         BaseApp,
