@@ -25,8 +25,12 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["File", "FileDownloadError", "resolve_files"], "inferencesh.apps.file"),
     "Metadata": "inferencesh.apps.metadata",
     **dict.fromkeys(
+        ["CredentialRequirement", "ToolAnnotations", "function"], "inferencesh.apps.function_meta"
+    ),
+    **dict.fromkeys(
         [
             "AudioMeta",
+            "FFprobeNotFoundError",
             "ImageMeta",
             "MetaItem",
             "MetaItemType",
@@ -35,6 +39,7 @@ _LAZY: dict[str, str] = {
             "TextMeta",
             "VideoMeta",
             "VideoResolution",
+            "probe_video",
         ],
         "inferencesh.apps.output_meta",
     ),
@@ -78,6 +83,8 @@ __all__ = [
     "ContextMessage",
     "ContextMessageRole",
     "DeltaAccumulator",
+    "CredentialRequirement",
+    "FFprobeNotFoundError",
     "File",
     "FileDownloadError",
     "ImageMeta",
@@ -93,12 +100,15 @@ __all__ = [
     "StorageDir",
     "StreamDelta",
     "TextMeta",
+    "ToolAnnotations",
     "VideoMeta",
     "VideoResolution",
     "__version__",
     "adownload",
     "build_messages",
     "download",
+    "function",
+    "probe_video",
     "resolve_files",
     "stream_generate",
     "timing_context",
@@ -121,9 +131,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
     from inferencesh.apps.file import File, FileDownloadError, resolve_files
+    from inferencesh.apps.function_meta import CredentialRequirement, ToolAnnotations, function
     from inferencesh.apps.metadata import Metadata
     from inferencesh.apps.output_meta import (
         AudioMeta,
+        FFprobeNotFoundError,
         ImageMeta,
         MetaItem,
         MetaItemType,
@@ -132,6 +144,7 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         TextMeta,
         VideoMeta,
         VideoResolution,
+        probe_video,
     )
     from inferencesh.apps.socket import Socket
     from inferencesh.apps.storage import StorageDir, adownload, download

@@ -19,6 +19,7 @@ Example:
 
 from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
 from inferencesh.apps.file import File
+from inferencesh.apps.function_meta import function
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.output_meta import (
     AudioMeta,
@@ -30,9 +31,18 @@ from inferencesh.apps.output_meta import (
     TextMeta,
     VideoMeta,
     VideoResolution,
+    probe_video,
 )
 from inferencesh.apps.socket import Socket
 from inferencesh.apps.stream import PCM16, Live, Stream, Update, media
+from inferencesh.core.errors import APIError, RequirementsNotMetError
+from inferencesh.core.types import RequirementError, SetupAction
+from inferencesh.models.decision import (
+    DecisionInput,
+    DecisionOutput,
+    DecisionVideoInput,
+    DecisionVisionInput,
+)
 from inferencesh.models.deltas import (
     DeltaAccumulator,
     LLMDelta,
@@ -72,6 +82,7 @@ from inferencesh.models.llm import (
     build_openai_messages,
     build_tools,
 )
+from inferencesh.models.response import Response
 
 __all__ = [
     "PCM16",
@@ -80,6 +91,7 @@ __all__ = [
     "Stream",
     "Update",
     "media",
+    "APIError",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -91,6 +103,10 @@ __all__ = [
     "ContextMessage",
     "ContextMessageRole",
     "DeltaAccumulator",
+    "DecisionInput",
+    "DecisionOutput",
+    "DecisionVideoInput",
+    "DecisionVisionInput",
     "File",
     "FileCapabilityMixin",
     "ImageCapabilityMixin",
@@ -112,9 +128,13 @@ __all__ = [
     "ReasoningCapabilityMixin",
     "ReasoningEffortEnum",
     "ReasoningMixin",
-    "ResponseTransformer",
+    "RequirementError",
+    "RequirementsNotMetError",
+    "Response",
     "ResponseFormat",
     "StreamDelta",
+    "ResponseTransformer",
+    "SetupAction",
     "TextMeta",
     "Tool",
     "ToolCall",
@@ -130,6 +150,8 @@ __all__ = [
     "build_messages",
     "build_openai_messages",
     "build_tools",
+    "function",
+    "probe_video",
     "stream_generate",
     "timing_context",
 ]

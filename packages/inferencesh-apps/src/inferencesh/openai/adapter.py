@@ -30,7 +30,9 @@ from inferencesh.models.llm import (
     LLMInput,
     LLMOutput,
     ResponseFormat,
+    ResponseFormatType,
     ToolChoice,
+    ToolChoiceMode,
 )
 from inferencesh.openai.types import (
     ChatCompletion,
@@ -128,9 +130,9 @@ def _tool_choice(req: ChatCompletionInput) -> ToolChoice | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        return ToolChoice(mode=choice)  # type: ignore[arg-type]
+        return ToolChoice(mode=ToolChoiceMode(choice))
     name = choice.function.name if isinstance(choice, NamedToolChoice) else choice.name
-    return ToolChoice(mode="function", name=name)
+    return ToolChoice(mode=ToolChoiceMode.FUNCTION, name=name)
 
 
 def _response_format(req: ChatCompletionInput) -> ResponseFormat | None:
@@ -140,9 +142,12 @@ def _response_format(req: ChatCompletionInput) -> ResponseFormat | None:
     if fmt.type == "json_schema" and fmt.json_schema is not None:
         spec = fmt.json_schema
         return ResponseFormat(
-            type="json_schema", name=spec.name, json_schema=spec.schema_, strict=spec.strict
+            type=ResponseFormatType.JSON_SCHEMA,
+            name=spec.name,
+            json_schema=spec.schema_,
+            strict=spec.strict,
         )
-    return ResponseFormat(type=fmt.type)
+    return ResponseFormat(type=ResponseFormatType(fmt.type))
 
 
 def _settings(req: ChatCompletionInput, input_cls: type[BaseModel]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ __all__ = [
     "FileCreateRequest",
     "PartialFile",
     "RequirementError",
+    "SetupAction",
     "ResourceStatus",
     "RunRequest",
     "SessionInfo",
@@ -380,13 +381,58 @@ class ResourceStatus(WireStruct):
     updated_at: str | None = None
 
 
+class SetupAction(WireStruct):
+    """What the account owner can do to meet a requirement: ``type`` is ``add_secret``,
+    ``connect`` or ``add_scopes``; ``provider``/``provider_name`` name the integration,
+    ``scopes`` (with ``scope_descriptions``) the OAuth scopes to grant, ``secrets`` the secret
+    names to add."""
+
+    type: str
+    provider: str | None = None
+    provider_name: str | None = None
+    scopes: list[str] | None = None
+    scope_descriptions: dict[str, str] | None = None
+    secrets: list[str] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SetupAction:
+        """Read an action from its JSON object (unknown keys are ignored).
+
+        Example:
+            >>> from inferencesh import SetupAction
+            >>> SetupAction.from_dict({"type": "add_scopes", "scopes": ["repo"]}).scopes
+            ['repo']
+        """
+        return msgspec.convert(data, cls)
+
+
 class RequirementError(WireStruct):
-    """One unmet requirement of an app (a missing secret, credential or OAuth scope)."""
+    """One unmet requirement of an app (a missing secret, credential or OAuth scope): ``type``
+    (``secret``, ``credential``, ``scope``), ``key``, ``message`` and the :class:`SetupAction`
+    that meets it.
+
+    It describes a requirement (the items of ``RequirementsNotMetError.errors``); it is not
+    an exception, as in the published SDK 0.36.
+    """
 
     type: str
     key: str
     message: str = ""
-    action: dict[str, Any] | None = None
+    action: SetupAction | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequirementError:
+        """Read a requirement from its JSON object (unknown keys are ignored).
+
+        Example:
+            >>> from inferencesh import RequirementError
+            >>> error = RequirementError.from_dict(
+            ...     {"type": "secret", "key": "OPENAI_API_KEY", "action": {"type": "add_secret"}}
+            ... )
+            >>> error.key, error.action.type
+            ('OPENAI_API_KEY', 'add_secret')
+        """
+        return msgspec.convert(data, cls)
 
 
 class StreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True):

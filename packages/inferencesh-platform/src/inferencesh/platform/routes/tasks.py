@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from inferencesh.core.requests import CancelTaskRequest, RunRequest
-from inferencesh.core.types import RequirementError, ResourceStatus
+from inferencesh.core.types import RequirementError, ResourceStatus, SetupAction
 from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.errors import PlatformError
@@ -178,7 +178,7 @@ def _missing_secrets(app: AppEntry) -> list[RequirementError]:
             type="secret",
             key=key,
             message=f"{app.ref} needs the secret {key}: set the environment variable {key} before `inferencesh dev`",
-            action={"type": "add_secret", "secrets": [key]},
+            action=SetupAction(type="add_secret", secrets=[key]),
         )
         for key in app.secrets
         if not os.environ.get(key)
