@@ -27,6 +27,31 @@ _MODULES: dict[str, list[str]] = {
     "inferencesh.core.tasks": ["AsyncTaskStream", "TaskStream"],
     "inferencesh.core.sessions": ["AsyncSessionHandle", "SessionHandle"],
     "inferencesh.core.files": ["UploadFileOptions"],
+    "inferencesh.core.resources": [
+        "AgentsAPI",
+        "AsyncAgentsAPI",
+        "AsyncFilesAPI",
+        "AsyncSessionsAPI",
+        "AsyncTasksAPI",
+        "FilesAPI",
+        "SessionsAPI",
+        "TasksAPI",
+    ],
+    "inferencesh.core.status": [
+        "ChatMessageStatus",
+        "is_message_ready",
+        "is_terminal_status",
+        "parse_status",
+    ],
+    "inferencesh.core.ref": ["Ref"],
+    "inferencesh.core.ndjson": [
+        "StreamableMessage",
+        "iter_ndjson",
+        "stream_get",
+        "stream_post",
+        "streamable",
+        "streamable_raw",
+    ],
     "inferencesh.core.progress": ["ProgressBar", "ProgressCallback"],
     "inferencesh.core.types": [
         "TERMINAL_STATUSES",
@@ -50,7 +75,6 @@ _MODULES: dict[str, list[str]] = {
         "UploadedFile",
         "decode",
         "encode",
-        "parse_status",
     ],
     "inferencesh.core.errors": [
         "APIConnectionError",
@@ -83,16 +107,23 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AgentsAPI",
+    "AsyncAgentsAPI",
+    "AsyncFilesAPI",
     "AsyncHTTPClient",
     "AsyncInference",
     "AsyncSessionHandle",
+    "AsyncSessionsAPI",
     "AsyncTaskStream",
+    "AsyncTasksAPI",
     "AuthenticationError",
     "BadRequestError",
     "CancelTaskRequest",
+    "ChatMessageStatus",
     "ConflictError",
     "DeletedTaskFiles",
     "FileCreateRequest",
+    "FilesAPI",
     "HTTPClient",
     "Inference",
     "InferenceError",
@@ -103,6 +134,7 @@ __all__ = [
     "ProgressBar",
     "ProgressCallback",
     "RateLimitError",
+    "Ref",
     "RequirementError",
     "RequirementsNotMetError",
     "RequirementsNotMetException",
@@ -115,8 +147,10 @@ __all__ = [
     "SessionHandle",
     "SessionInfo",
     "SessionNotFoundError",
+    "SessionsAPI",
     "SkippedTaskFile",
     "StreamEvent",
+    "StreamableMessage",
     "TERMINAL_STATUSES",
     "Task",
     "TaskCancelledError",
@@ -128,6 +162,7 @@ __all__ = [
     "TaskLogType",
     "TaskStatus",
     "TaskStream",
+    "TasksAPI",
     "UploadFileOptions",
     "UploadedFile",
     "WorkerLostError",
@@ -136,7 +171,14 @@ __all__ = [
     "decode",
     "encode",
     "inference",
+    "is_message_ready",
+    "is_terminal_status",
+    "iter_ndjson",
     "parse_status",
+    "stream_get",
+    "stream_post",
+    "streamable",
+    "streamable_raw",
 ]
 
 
@@ -180,8 +222,33 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     )
     from inferencesh.core.files import UploadFileOptions
     from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.ndjson import (
+        StreamableMessage,
+        iter_ndjson,
+        stream_get,
+        stream_post,
+        streamable,
+        streamable_raw,
+    )
     from inferencesh.core.progress import ProgressBar, ProgressCallback
+    from inferencesh.core.ref import Ref
+    from inferencesh.core.resources import (
+        AgentsAPI,
+        AsyncAgentsAPI,
+        AsyncFilesAPI,
+        AsyncSessionsAPI,
+        AsyncTasksAPI,
+        FilesAPI,
+        SessionsAPI,
+        TasksAPI,
+    )
     from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.status import (
+        ChatMessageStatus,
+        is_message_ready,
+        is_terminal_status,
+        parse_status,
+    )
     from inferencesh.core.tasks import AsyncTaskStream, TaskStream
     from inferencesh.core.types import (
         TERMINAL_STATUSES,
@@ -205,5 +272,4 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
         UploadedFile,
         decode,
         encode,
-        parse_status,
     )
