@@ -59,7 +59,12 @@ DISTS = [
     ),
     Dist(
         "inferencesh-apps",
-        ("inferencesh/apps/", "inferencesh/models/"),
+        (
+            "inferencesh/apps/",
+            "inferencesh/models/",
+            "inferencesh/upstream/",
+            "inferencesh/images/",
+        ),
         frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
         frozenset({"inferencesh-core"}),
     ),

@@ -40,6 +40,8 @@ _SIBLINGS = {
     "inferencesh.agents": "inferencesh-agents",
     "inferencesh.apps": "inferencesh-apps",
     "inferencesh.models": "inferencesh-apps",
+    "inferencesh.upstream": "inferencesh-apps",
+    "inferencesh.images": "inferencesh-apps",
     "inferencesh.platform": "inferencesh-platform",
 }
 
