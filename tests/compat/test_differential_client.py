@@ -314,9 +314,7 @@ def test_ref_parsing_matches(results: tuple[dict[str, Any], dict[str, Any]]) -> 
         "bad_utf8",
     ],
 )
-def test_ndjson_helpers_match(
-    results: tuple[dict[str, Any], dict[str, Any]], helper: str
-) -> None:
+def test_ndjson_helpers_match(results: tuple[dict[str, Any], dict[str, Any]], helper: str) -> None:
     theirs, ours = results
     assert theirs["ndjson"][helper] == ours["ndjson"][helper]
 

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from inferencesh.images import ImageLimits, fit_image
+from PIL import Image
 
 
 def _noise(path: Path, size: tuple[int, int]) -> Path:

@@ -17,9 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apps_testkit import serving
-from pydantic import BaseModel
-
 from inferencesh.upstream import Auth, MissingSecret, Operation, UpstreamClient, UpstreamError
+from pydantic import BaseModel
 
 
 class Vendor(http.server.ThreadingHTTPServer):
