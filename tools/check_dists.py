@@ -62,10 +62,11 @@ DISTS = [
         (
             "inferencesh/apps/",
             "inferencesh/models/",
+            "inferencesh/openai/",
             "inferencesh/upstream/",
             "inferencesh/images/",
         ),
-        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
+        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
@@ -78,7 +79,9 @@ DISTS = [
                 "inferencesh-apps",
                 "starlette",
                 "uvicorn",
+                "websockets",
                 "pyyaml",
+                "mcp",
             }
         ),
         frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),

@@ -86,6 +86,7 @@ def test_discovers_seed_functions() -> None:
         "description": "Reverse a string.",
         "input_schema": ReverseInput.model_json_schema(),
         "output_schema": ReverseOutput.model_json_schema(mode="serialization"),
+        "kind": "run",
     }
 
 

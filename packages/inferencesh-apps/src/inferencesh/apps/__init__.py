@@ -51,9 +51,25 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["stream_generate", "timing_context"], "inferencesh.models.generation"),
     **dict.fromkeys(["StorageDir", "download", "adownload"], "inferencesh.apps.storage"),
+    # token deltas (the delta channel)
+    **dict.fromkeys(["DeltaAccumulator", "LLMDelta", "StreamDelta"], "inferencesh.models.deltas"),
+    # Live stream functions (app side).
+    **dict.fromkeys(
+        ["CLEAR_KEY", "ERROR_KEY", "PCM16", "Live", "Stream", "Update", "media"],
+        "inferencesh.apps.stream",
+    ),
+    "Socket": "inferencesh.apps.socket",
 }
 
 __all__ = [
+    "CLEAR_KEY",
+    "ERROR_KEY",
+    "Live",
+    "PCM16",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -61,9 +77,11 @@ __all__ = [
     "BaseAppSetup",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
     "File",
     "FileDownloadError",
     "ImageMeta",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "Message",
@@ -73,6 +91,7 @@ __all__ = [
     "OutputMeta",
     "RawMeta",
     "StorageDir",
+    "StreamDelta",
     "TextMeta",
     "VideoMeta",
     "VideoResolution",
@@ -114,7 +133,17 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         VideoMeta,
         VideoResolution,
     )
+    from inferencesh.apps.socket import Socket
     from inferencesh.apps.storage import StorageDir, adownload, download
+    from inferencesh.apps.stream import (
+        CLEAR_KEY,
+        ERROR_KEY,
+        PCM16,
+        Live,
+        Stream,
+        Update,
+        media,
+    )
     from inferencesh.models.generation import stream_generate, timing_context
     from inferencesh.models.llm import (
         ContextMessage,

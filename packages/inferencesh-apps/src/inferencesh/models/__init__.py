@@ -31,6 +31,15 @@ from inferencesh.apps.output_meta import (
     VideoMeta,
     VideoResolution,
 )
+from inferencesh.apps.socket import Socket
+from inferencesh.apps.stream import PCM16, Live, Stream, Update, media
+from inferencesh.models.deltas import (
+    DeltaAccumulator,
+    LLMDelta,
+    StreamDelta,
+    ToolCallDelta,
+    ToolCallFunctionDelta,
+)
 from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
 from inferencesh.models.llm import (
     BaseLLMInput,
@@ -65,6 +74,12 @@ from inferencesh.models.llm import (
 )
 
 __all__ = [
+    "PCM16",
+    "Live",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -75,11 +90,13 @@ __all__ = [
     "ChatInput",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
     "File",
     "FileCapabilityMixin",
     "ImageCapabilityMixin",
     "ImageMeta",
     "ImagesMixin",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "LLMUsage",
@@ -97,10 +114,13 @@ __all__ = [
     "ReasoningMixin",
     "ResponseTransformer",
     "ResponseFormat",
+    "StreamDelta",
     "TextMeta",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolCallFunction",
+    "ToolCallFunctionDelta",
     "ToolCallsMixin",
     "ToolChoice",
     "ToolFunction",

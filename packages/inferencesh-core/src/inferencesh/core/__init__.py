@@ -53,6 +53,20 @@ _MODULES: dict[str, list[str]] = {
         "streamable_raw",
     ],
     "inferencesh.core.progress": ["ProgressBar", "ProgressCallback"],
+    "inferencesh.core.deltas": ["DeltaEvent", "TaskDelta"],
+    "inferencesh.core.live": ["AsyncLiveSession", "LiveEnd", "LiveState", "LiveUpdate"],
+    "inferencesh.core.live_schema": [
+        "LiveField",
+        "MediaType",
+        "PCMFormat",
+        "alternative_label",
+        "alternative_tag",
+        "binary_live_field",
+        "parse_media_type",
+        "pcm_format",
+        "split_live_schema",
+    ],
+    "inferencesh.core.sockets": ["AsyncSocketsAPI", "SocketsAPI"],
     "inferencesh.core.types": [
         "TERMINAL_STATUSES",
         "CancelTaskRequest",
@@ -64,6 +78,8 @@ _MODULES: dict[str, list[str]] = {
         "RunRequest",
         "SessionInfo",
         "SkippedTaskFile",
+        "SocketAccess",
+        "SocketInfo",
         "StreamEvent",
         "Task",
         "TaskEvent",
@@ -122,6 +138,7 @@ __all__ = [
     "ChatMessageStatus",
     "ConflictError",
     "DeletedTaskFiles",
+    "DeltaEvent",
     "FileCreateRequest",
     "FilesAPI",
     "HTTPClient",
@@ -153,6 +170,7 @@ __all__ = [
     "StreamableMessage",
     "TERMINAL_STATUSES",
     "Task",
+    "TaskDelta",
     "TaskCancelledError",
     "TaskEvent",
     "TaskFailedError",
@@ -179,6 +197,23 @@ __all__ = [
     "stream_post",
     "streamable",
     "streamable_raw",
+    "AsyncLiveSession",
+    "LiveEnd",
+    "LiveState",
+    "LiveUpdate",
+    "LiveField",
+    "MediaType",
+    "PCMFormat",
+    "alternative_label",
+    "alternative_tag",
+    "binary_live_field",
+    "parse_media_type",
+    "pcm_format",
+    "split_live_schema",
+    "AsyncSocketsAPI",
+    "SocketsAPI",
+    "SocketAccess",
+    "SocketInfo",
 ]
 
 
@@ -197,6 +232,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     from inferencesh.core.client import AsyncInference, Inference, async_inference, inference
+    from inferencesh.core.deltas import DeltaEvent, TaskDelta
     from inferencesh.core.errors import (
         APIConnectionError,
         APIError,
@@ -222,6 +258,18 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     )
     from inferencesh.core.files import UploadFileOptions
     from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+    from inferencesh.core.live import AsyncLiveSession, LiveEnd, LiveState, LiveUpdate
+    from inferencesh.core.live_schema import (
+        LiveField,
+        MediaType,
+        PCMFormat,
+        alternative_label,
+        alternative_tag,
+        binary_live_field,
+        parse_media_type,
+        pcm_format,
+        split_live_schema,
+    )
     from inferencesh.core.ndjson import (
         StreamableMessage,
         iter_ndjson,
@@ -243,6 +291,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
         TasksAPI,
     )
     from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
     from inferencesh.core.status import (
         ChatMessageStatus,
         is_message_ready,
@@ -261,6 +310,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
         RunRequest,
         SessionInfo,
         SkippedTaskFile,
+        SocketAccess,
+        SocketInfo,
         StreamEvent,
         Task,
         TaskEvent,

@@ -39,6 +39,8 @@ __all__ = [
     "RunRequest",
     "SessionInfo",
     "SkippedTaskFile",
+    "SocketAccess",
+    "SocketInfo",
     "StreamEvent",
     "Task",
     "TaskEvent",
@@ -212,6 +214,41 @@ class TaskEvent(WireStruct):
     status: int | None = None
 
 
+class SocketAccess(WireStruct):
+    """The caller's credential for a stream task's socket (``SocketAccess``): dial
+    ``url?access_token=<token>`` before ``expires_at``; ``POST /sockets/{id}/access`` renews it."""
+
+    id: str = ""
+    url: str = ""
+    token: str = ""
+    expires_at: str | None = None
+
+
+class SocketInfo(WireStruct):
+    """A stream task's socket as the relay accounts for it (the platform's ``SocketDTO``).
+
+    ``status`` is ``pending`` (the two ends have not met), ``open`` or ``closed`` (``outcome``
+    says why: ``client_closed``, ``worker_closed``, ``never_paired``, ``task_ended``, ...).
+    ``client_*`` count what the caller sent, ``worker_*`` what the app sent.
+    """
+
+    id: str = ""
+    task_id: str | None = None
+    relay: str | None = None
+    status: str | None = None
+    paired_at: str | None = None
+    ended_at: str | None = None
+    outcome: str | None = None
+    close_code: int | None = None
+    close_reason: str | None = None
+    client_frames: int = 0
+    client_bytes: int = 0
+    worker_frames: int = 0
+    worker_bytes: int = 0
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
 class Task(WireStruct):
     """A task (the platform's ``TaskDTO``, the fields a client uses and a few more).
 
@@ -250,6 +287,8 @@ class Task(WireStruct):
     worker_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    socket: SocketAccess | None = None
+    """Set on the run response of a stream function: the caller's end of its socket."""
 
     @property
     def task_status(self) -> TaskStatus:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from inferencesh.apps.metadata import Metadata
+from inferencesh.apps.runtime.deltas import delta_types_in, is_delta_type
+from inferencesh.apps.socket import SOCKET_PARAMETERS
 from pydantic import BaseModel
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "bind_setup",
     "default_function_name",
     "discover_functions",
+    "function_kind",
     "is_framework_default",
     "setup_model_of",
 ]
@@ -46,7 +49,8 @@ _ITERATOR_ORIGINS = (
     collections.abc.Iterable,
 )
 
-Role = Literal["input", "config", "metadata"]
+Role = Literal["input", "config", "metadata", "socket"]
+FunctionKind = Literal["run", "stream"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,24 @@ class AppFunction:
     output_model: type[BaseModel] | None
     description: str
     binding: Binding
+    delta_types: tuple[type, ...] = ()
+    """The ``StreamDelta`` classes the return annotation names (see ``runtime.deltas``)."""
+    kind: FunctionKind = "run"
+    """``stream`` for a stream function (it takes a socket), else ``run``."""
+
+
+def function_kind(func: Any) -> FunctionKind:
+    """``stream`` when ``func`` takes a ``socket`` (or ``sock``) parameter, else ``run``: the one
+    rule that makes a method a stream function (schemas, the worker and the runtime use it)."""
+    names = {p.name for p in _parameters(func)} if callable(func) else set()
+    return "stream" if names & SOCKET_PARAMETERS else "run"
 
 
 def is_framework_default(app_class: type, name: str) -> bool:
     """Whether ``app_class.name`` is only the framework's do-nothing default (``BaseApp``)."""
     attr = inspect.getattr_static(app_class, name, None)
+    if getattr(attr, "__inferencesh_function__", None) is not None:
+        return False  # a function a framework mixin adds (OpenAIChatMixin.openai)
     module = getattr(attr, "__module__", "") or ""
     return module.startswith("inferencesh.")
 
@@ -115,6 +132,8 @@ def discover_functions(
             output_model=output_model,
             description=_description(attr),
             binding=_bind(name, params, hints, primary="input"),
+            delta_types=delta_types_in(hints.get("return")),
+            kind=function_kind(attr),
         )
     # `run` first, then the rest in source order where it is known.
     return dict(
@@ -177,6 +196,8 @@ def _run_function(
         output_model=output_model,
         description=_description(func),
         binding=binding,
+        delta_types=delta_types_in(hints.get("return")),
+        kind=function_kind(func),
     )
 
 
@@ -226,7 +247,9 @@ def _model(annotation: Any) -> type[BaseModel] | None:
         return annotation
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        models = [m for m in (_model(arg) for arg in typing.get_args(annotation)) if m]
+        # Delta types in a union (`LLMDelta | LLMOutput`) are streamed, never the output.
+        args = [arg for arg in typing.get_args(annotation) if not is_delta_type(arg)]
+        models = [m for m in (_model(arg) for arg in args) if m]
         if len(models) == 1:
             return models[0]
     if origin is typing.Annotated:
@@ -269,7 +292,13 @@ def _bind(
     """Give each parameter a role: metadata by type or name; the primary value by model type or
     by config-like name; the rest in order (primary first, then metadata)."""
     roles: dict[str, Role] = {}
+    if primary == "input":
+        for param in params:
+            if param.name in SOCKET_PARAMETERS and "socket" not in roles.values():
+                roles[param.name] = "socket"
     for param in params:
+        if param.name in roles:
+            continue
         if _role_from_hint_or_name(param, hints) == "metadata" and "metadata" not in roles.values():
             roles[param.name] = "metadata"
     for param in params:

@@ -21,6 +21,7 @@ def _function_schema(fn: AppFunction) -> dict[str, Any]:
         "description": fn.description,
         "input_schema": input_schema(fn.input_model) if fn.input_model else None,
         "output_schema": output_schema(fn.output_model) if fn.output_model else None,
+        "kind": fn.kind,
     }
 
 
