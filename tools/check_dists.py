@@ -59,7 +59,13 @@ DISTS = [
     ),
     Dist(
         "inferencesh-apps",
-        ("inferencesh/apps/", "inferencesh/models/", "inferencesh/openai/"),
+        (
+            "inferencesh/apps/",
+            "inferencesh/models/",
+            "inferencesh/openai/",
+            "inferencesh/upstream/",
+            "inferencesh/images/",
+        ),
         frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
         frozenset({"inferencesh-core"}),
     ),

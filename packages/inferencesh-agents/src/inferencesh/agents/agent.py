@@ -23,6 +23,7 @@ from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallI
 from inferencesh.core import protocol
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
 from inferencesh.core.protocol import Op, id_path
+from inferencesh.core.resources import AgentsAPI, AsyncAgentsAPI
 
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
@@ -400,11 +401,11 @@ class AsyncAgent(_AgentBase):
         return protocol.aiterate(self._client, proc)
 
 
-class Agents:
+class Agents(AgentsAPI):
     """``client.agents``: create agents and read chats."""
 
     def __init__(self, client: Inference) -> None:
-        self._client = client
+        super().__init__(client)
 
     def create(self, config: AgentSource, **kwargs: Any) -> Agent:
         """A new :class:`Agent` (no request is made until the first message)."""
@@ -416,11 +417,11 @@ class Agents:
         return p._convert(data, Chat, "chat")
 
 
-class AsyncAgents:
+class AsyncAgents(AsyncAgentsAPI):
     """``async_client.agents``: create agents and read chats."""
 
     def __init__(self, client: AsyncInference) -> None:
-        self._client = client
+        super().__init__(client)
 
     def create(self, config: AgentSource, **kwargs: Any) -> AsyncAgent:
         """A new :class:`AsyncAgent` (no request is made until the first message)."""

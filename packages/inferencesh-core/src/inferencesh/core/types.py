@@ -301,6 +301,12 @@ class Task(WireStruct):
         """True once the task is completed, failed or cancelled."""
         return self.task_status.is_terminal
 
+    @property
+    def data(self) -> Task:
+        """The task itself: ``get_task`` of the earlier ``inferencesh`` 0.36 returned a response
+        whose ``data`` was the task, so ``client.tasks.get(id).data["status"]`` still works."""
+        return self
+
 
 class UploadedFile(WireStruct):
     """A file record (``FileDTO``); use ``file.uri`` (or ``file["uri"]``) in app inputs."""
