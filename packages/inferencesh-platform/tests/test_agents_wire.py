@@ -180,10 +180,7 @@ def test_stream_true_on_run(platform: Any, wire: Wire) -> None:
     assert isinstance(decoded[-1], Chat) and decoded[-1].status == "idle"
     # SSE frames carry the same payloads.
     chat_id = decoded[-1].id
-    with platform.http.stream(
-        "GET", platform.url(f"/chats/{chat_id}/stream"), headers={"Accept": "text/event-stream"}
-    ) as response:
-        body_text = response.read().decode()
+    body_text = platform.sse_snapshot(chat_id)
     frames = [f for f in body_text.split("\n\n") if f.startswith("event: ")]
     assert frames
     for frame in frames:

@@ -61,6 +61,11 @@ def _apply(record: msgspec.Struct, changed: msgspec.Struct, names: list[str]) ->
 
 
 ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
+STREAM_QUEUE_LIMIT = 2048
+"""Events queued for one chat stream before its reader counts as gone: the stream is then ended
+(the client reconnects and reads a fresh snapshot) instead of buffering without bound."""
+DROPPED: dict[str, Any] = {"event": "", "data": None}
+"""Put in a subscriber's queue (emptied first) when it fell :data:`STREAM_QUEUE_LIMIT` behind."""
 TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
 
 # The tool-invocation status machine (platform-protocol §5.2).
@@ -88,6 +93,11 @@ class LiveChat:
     messages: list[MessageRecord] = field(default_factory=list)
     invocations: dict[str, InvocationRecord] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    streams: int = 0
+    """Chat streams open on this chat (a subscriber dropped for reading too slowly included,
+    until its client leaves)."""
+    delta_seq: dict[str, int] = field(default_factory=dict)
+    """The last delta event's ``seq`` per message."""
 
     def message(self, message_id: str) -> MessageRecord:
         for message in self.messages:
@@ -282,19 +292,38 @@ class ChatHub:
     # -- streaming ------------------------------------------------------------------------
 
     def subscribe(self, live: LiveChat) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        """A queue of the chat's events from now on; :meth:`unsubscribe` it when done."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(STREAM_QUEUE_LIMIT)
         live.subscribers.add(queue)
+        live.streams += 1
         return queue
 
     def unsubscribe(self, live: LiveChat, queue: asyncio.Queue[dict[str, Any]]) -> None:
         live.subscribers.discard(queue)
+        live.streams -= 1
+
+    def publish_delta(self, live: LiveChat, message: MessageRecord, delta: dict[str, Any]) -> None:
+        """A token delta of ``message`` (an ``LLMDelta`` as JSON) as a ``delta`` event:
+        ``{"delta", "seq", "resource_id"}`` (``DeltaEvent``), ``seq`` counting per message."""
+        seq = live.delta_seq.get(message.id, 0) + 1
+        live.delta_seq[message.id] = seq
+        if live.subscribers:
+            data = {"delta": delta, "seq": seq, "resource_id": message.id}
+            self._publish(live, {"event": "delta", "data": data})
 
     def _publish_message(self, live: LiveChat, message: MessageRecord) -> None:
         if live.subscribers:  # built once for every subscriber, and not at all for none
             self._publish(live, wire.event("chat_messages", self.message_dto(live, message)))
 
     def _publish(self, live: LiveChat, event: dict[str, Any]) -> None:
-        for queue in live.subscribers:
+        for queue in list(live.subscribers):
+            if queue.full():
+                # Its reader stopped reading: end its stream rather than buffer without bound.
+                live.subscribers.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(DROPPED)
+                continue
             queue.put_nowait(event)
 
 

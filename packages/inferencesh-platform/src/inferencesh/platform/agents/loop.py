@@ -49,6 +49,7 @@ from inferencesh.platform.ids import new_id
 from . import wire
 from .hub import (
     ACTIVE_CHAT_STATUSES,
+    DROPPED,
     TERMINAL_INVOCATION,
     ChatHub,
     InvocationRecord,
@@ -74,6 +75,8 @@ _log = logging.getLogger("inferencesh.platform.agents")
 
 DEFAULT_MAX_STEPS = 20
 """Model calls per user message before the turn fails (``INFERENCESH_AGENT_MAX_STEPS``)."""
+DEFAULT_MAX_STREAMS = 32
+"""Chat streams open at once on one chat (``INFERENCESH_MAX_CHAT_STREAMS``); more get a 429."""
 
 _SETTINGS_KEYS = (
     "temperature",
@@ -237,6 +240,8 @@ class AgentRuntime:
         self.templates = TemplateRegistry(agents_dirs)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
+        env_streams = os.environ.get("INFERENCESH_MAX_CHAT_STREAMS")
+        self.max_streams = int(env_streams) if env_streams else DEFAULT_MAX_STREAMS
         self._store: ChatStore | None = None
         self._hub: ChatHub | None = None
         self._runner: TaskRunner | None = None
@@ -537,9 +542,29 @@ class AgentRuntime:
 
     # -- streaming ------------------------------------------------------------------------
 
-    async def events(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
-        """The chat stream: every message, then the chat, then changes as they happen, until
-        the chat is neither busy nor awaiting input."""
+    def open_stream(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
+        """``GET /chats/{id}/stream``: :meth:`events` that stay open between turns, or a 429
+        when :attr:`max_streams` streams are open on the chat already."""
+        if live.streams >= self.max_streams:
+            raise RequestError(
+                429,
+                "too_many_streams",
+                f"chat {live.chat.id} has {live.streams} streams open (at most "
+                f"{self.max_streams}); close one first",
+            )
+        return self.events(live, follow=True)
+
+    async def events(
+        self, live: LiveChat, *, follow: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The chat stream: every message, then the chat, then changes as they happen (token
+        ``delta`` events included).
+
+        With ``follow`` it stays open, idle or not, until the client leaves (heartbeats fill
+        the silences) and carries every later turn; without, it ends once the chat is neither
+        busy nor awaiting input. A reader that falls :data:`STREAM_QUEUE_LIMIT` events behind
+        has its stream ended: it reconnects and reads a fresh snapshot.
+        """
         queue = self.hub.subscribe(live)
         try:
             # One consistent picture, taken at once: the turn moves on while these are sent,
@@ -552,13 +577,16 @@ class AgentRuntime:
             active = live.chat.status in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
-            if not active:
+            if not active and not follow:
                 return
             while True:
                 event = await queue.get()
+                if event is DROPPED:
+                    return
                 yield event
                 if (
-                    event["event"] == "chats"
+                    not follow
+                    and event["event"] == "chats"
                     and event["data"]["status"] not in ACTIVE_CHAT_STATUSES
                 ):
                     return
