@@ -41,8 +41,42 @@ client_tool = e2e.client_tool
 invocations = e2e.invocations
 scripted = e2e.scripted
 
+
+class _ToolCallFunctionDelta(msgspec.Struct, forbid_unknown_fields=True):
+    name: str = ""
+    arguments: str = ""
+
+
+class _ToolCallDelta(msgspec.Struct, forbid_unknown_fields=True):
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: _ToolCallFunctionDelta | None = None
+
+
+class _LLMDelta(msgspec.Struct, forbid_unknown_fields=True):
+    """The platform's ``LLMDelta`` (platform-protocol §2.2), as the loop's deltas carry it."""
+
+    response: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_ToolCallDelta] | None = None
+    usage: dict[str, Any] | None = None
+
+
+class _DeltaEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """A chat stream's ``delta`` event data (``DeltaEvent``)."""
+
+    delta: _LLMDelta
+    seq: int
+    resource_id: str
+
+
 # What each stream event name carries.
-_EVENT_TYPES: dict[str, type[Any]] = {"chat_messages": ChatMessage, "chats": Chat}
+_EVENT_TYPES: dict[str, type[Any]] = {
+    "chat_messages": ChatMessage,
+    "chats": Chat,
+    "delta": _DeltaEvent,
+}
 
 
 def unknown_fields(value: Any, info: mi.Type, path: str, seen: set[type[Any]]) -> list[str]:

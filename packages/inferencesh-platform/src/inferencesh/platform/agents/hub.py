@@ -63,7 +63,8 @@ def _apply(record: msgspec.Struct, changed: msgspec.Struct, names: list[str]) ->
 ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
 STREAM_QUEUE_LIMIT = 2048
 """Events queued for one chat stream before its reader counts as gone: the stream is then ended
-(the client reconnects and reads a fresh snapshot) instead of buffering without bound."""
+(the client reconnects and reads a fresh snapshot) instead of buffering without bound
+(``INFERENCESH_CHAT_STREAM_BUFFER``)."""
 DROPPED: dict[str, Any] = {"event": "", "data": None}
 """Put in a subscriber's queue (emptied first) when it fell :data:`STREAM_QUEUE_LIMIT` behind."""
 TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
@@ -112,8 +113,9 @@ class LiveChat:
 class ChatHub:
     """Owns the live records; the only writer of chats, messages and invocations."""
 
-    def __init__(self, store: ChatStore) -> None:
+    def __init__(self, store: ChatStore, *, queue_limit: int = STREAM_QUEUE_LIMIT) -> None:
         self.store = store
+        self.queue_limit = queue_limit
         self._chats: dict[str, LiveChat] = {}
         self._invocation_chat: dict[str, str] = {}
 
@@ -204,7 +206,9 @@ class ChatHub:
         changed = _changed(live.chat, fields)
         self.store.save_chat(changed)
         _apply(live.chat, changed, list(fields))
-        if live.subscribers:
+        # Private bookkeeping (the config, step counts) is not on the wire; the run is.
+        shown = any(not name.startswith("_") or name == "_run" for name in fields)
+        if live.subscribers and shown:
             self._publish(live, wire.event("chats", self.chat_dto(live, with_messages=False)))
 
     def update_message(
@@ -293,7 +297,7 @@ class ChatHub:
 
     def subscribe(self, live: LiveChat) -> asyncio.Queue[dict[str, Any]]:
         """A queue of the chat's events from now on; :meth:`unsubscribe` it when done."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(STREAM_QUEUE_LIMIT)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.queue_limit)
         live.subscribers.add(queue)
         live.streams += 1
         return queue

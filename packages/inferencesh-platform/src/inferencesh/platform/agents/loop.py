@@ -50,6 +50,7 @@ from . import wire
 from .hub import (
     ACTIVE_CHAT_STATUSES,
     DROPPED,
+    STREAM_QUEUE_LIMIT,
     TERMINAL_INVOCATION,
     ChatHub,
     InvocationRecord,
@@ -57,6 +58,7 @@ from .hub import (
     MessageRecord,
 )
 from .internal_tools import ToolFailure, fetch_skill
+from .model_deltas import ModelDeltas
 from .records import LoopConfig
 from .store import ChatStore
 from .task_runner import TaskError, TaskRunner
@@ -272,7 +274,8 @@ class AgentRuntime:
     async def startup(self) -> None:
         """Open the store and pick up chats a previous server left mid-turn."""
         self._store = ChatStore(self.db_path)
-        self._hub = ChatHub(self._store)
+        buffer = os.environ.get("INFERENCESH_CHAT_STREAM_BUFFER")
+        self._hub = ChatHub(self._store, queue_limit=int(buffer) if buffer else STREAM_QUEUE_LIMIT)
         self._runner = TaskRunner(self.base_url, self.api_key)
         self._http = httpx.AsyncClient()
         for chat_id in self._store.chats_with_status("busy"):
@@ -753,12 +756,18 @@ class AgentRuntime:
         async def created(task_id: str) -> None:
             self.hub.update_message(live, head, task_id=task_id)
 
+        # Token deltas go out before each snapshot of the message they grow.
+        deltas = ModelDeltas(lambda delta: self.hub.publish_delta(live, head, delta))
+
         async def update(task: dict[str, Any]) -> None:
             output = task.get("output")
             if isinstance(output, dict):
+                deltas.from_output(output)
                 self._show_output(live, head, output, shown, persist=False)
 
-        task = await self.runner.run(body, on_created=created, on_update=update)
+        task = await self.runner.run(
+            body, on_created=created, on_update=update, on_delta=deltas.from_event
+        )
         raw = task.get("output")
         output: dict[str, Any] = raw if isinstance(raw, dict) else {}
         calls = output.get("tool_calls") or []
@@ -777,6 +786,7 @@ class AgentRuntime:
             unique.append({**call, "id": call_id})
         if unique:
             output = {**output, "tool_calls": unique}
+        deltas.finish(output)
         self._show_output(live, head, output, shown)
         return unique
 
