@@ -15,6 +15,8 @@ Example:
 from inferencesh.agents._config import AgentConfigError
 from inferencesh.agents._version import __version__
 from inferencesh.agents.agent import Agent, Agents, AsyncAgent, AsyncAgents
+from inferencesh.agents.approvals import PendingApproval, pending_approvals
+from inferencesh.agents.client_tool import ClientTool, ClientToolHandler
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
 from inferencesh.agents.params import (
     ToolDefinitionError,
@@ -27,7 +29,7 @@ from inferencesh.agents.params import (
     optional,
     string,
 )
-from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.agents.responses import AgentDelta, AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.agents.tools import (
     AgentToolBuilder,
     AppToolBuilder,
@@ -44,24 +46,74 @@ from inferencesh.agents.tools import (
     webhook_tool,
 )
 
+# 0.36's chat enums and wire types, importable from here as from the top level (`inferencesh`).
+from inferencesh.core.chat import (
+    AgentConfig,
+    AgentTool,
+    AgentToolDTO,
+    ChatData,
+    ChatDTO,
+    ChatMessageContent,
+    ChatMessageContentType,
+    ChatMessageDTO,
+    ChatMessageRole,
+    ChatStatus,
+    InternalToolsConfig,
+    LLMContextMessage,
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolFunction,
+    ToolInvocationDTO,
+    ToolInvocationStatus,
+    ToolParameters,
+    ToolResultRequest,
+    ToolType,
+)
+
 __all__ = [
     "Agent",
+    "AgentConfig",
     "AgentConfigError",
+    "AgentDelta",
     "AgentError",
     "AgentResponse",
+    "AgentTool",
     "AgentToolBuilder",
+    "AgentToolDTO",
     "AgentTurnFailedError",
     "Agents",
     "AppToolBuilder",
     "AsyncAgent",
     "AsyncAgents",
     "BuiltTool",
+    "ChatDTO",
+    "ChatData",
+    "ChatMessageContent",
+    "ChatMessageContentType",
+    "ChatMessageDTO",
+    "ChatMessageRole",
+    "ChatStatus",
+    "ClientTool",
     "ClientToolBuilder",
+    "ClientToolHandler",
     "HttpToolBuilder",
     "InternalToolsBuilder",
+    "InternalToolsConfig",
+    "LLMContextMessage",
     "MessageUpdate",
+    "PendingApproval",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
     "ToolCallInfo",
     "ToolDefinitionError",
+    "ToolFunction",
+    "ToolInvocationDTO",
+    "ToolInvocationStatus",
+    "ToolParameters",
+    "ToolResultRequest",
+    "ToolType",
     "WebhookToolBuilder",
     "__version__",
     "agent_tool",
@@ -75,6 +127,7 @@ __all__ = [
     "number",
     "obj",
     "optional",
+    "pending_approvals",
     "string",
     "tool",
     "webhook_tool",
