@@ -47,7 +47,7 @@ def test_on_delta_batches_merge_into_the_reply(client: Inference) -> None:
     response = agent.send_message("go", on_delta=seen.append)
     assert len(seen) > 1, "the reply came in one piece"
     assert {d.message_id for d in seen} == {response.message.id}
-    assert [d.seq for d in seen] == list(range(1, len(seen) + 1))
+    assert [d.seq for d in seen] == sorted({d.seq for d in seen})
     assert "".join(d.delta.get("response", "") for d in seen) == response.text == TEXT
     assert seen[-1].output["response"] == seen[-1].text == TEXT
     assert seen[-1].output["reasoning"] == response.message.reasoning == "weigh it"

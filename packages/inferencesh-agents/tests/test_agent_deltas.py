@@ -112,3 +112,26 @@ def test_merge_follows_the_llm_delta_rules() -> None:
             {"index": 1, "id": "c", "function": {"name": "f", "arguments": "{}"}},
         ],
     }
+
+
+def test_a_repeated_seq_counts_only_for_what_it_adds(client: Inference, script: Any) -> None:
+    # A stream joining part way (a reconnect) starts with the deltas so far, merged.
+    _turn(
+        script,
+        _delta(1, response="He"),
+        _delta(2, response="l"),
+        _delta(2, response="Hel"),  # the catch-up of a new stream: nothing new
+        _delta(4, response="Hello"),  # one after deltas were missed: only "lo" is new
+        _delta(5, response="!"),
+        ("chat_messages", script.msg("a1", 1, text="Hello!")),
+        ("chats", script.chat("idle")),
+    )
+    seen: list[AgentDelta] = []
+    client.agent("ns/a").send_message("hi", on_delta=seen.append)
+    assert [(d.delta, d.seq) for d in seen] == [
+        ({"response": "He"}, 1),
+        ({"response": "l"}, 2),
+        ({"response": "lo"}, 4),
+        ({"response": "!"}, 5),
+    ]
+    assert seen[-1].text == "Hello!"

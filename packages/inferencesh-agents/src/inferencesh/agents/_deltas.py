@@ -69,12 +69,29 @@ class MessageDeltas:
         self.seq = 0
         self.from_server = False
 
-    def server_delta(self, message_id: str, delta: dict[str, Any], seq: Any) -> AgentDelta:
-        """A delta event of the server, merged."""
+    def server_delta(self, message_id: str, delta: dict[str, Any], seq: Any) -> AgentDelta | None:
+        """A delta event of the server, merged (``None`` if it adds nothing).
+
+        Deltas count up by one; any other ``seq`` marks the deltas so far merged (what a
+        stream sends first when it joins a message part way, as after a reconnect): only what
+        it adds beyond what this client merged counts."""
         self.from_server = True
+        if isinstance(seq, int) and seq != self.seq + 1:
+            delta = self._growth(delta)
+            if not delta:
+                return None
         merge(self.output, delta)
         self.seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else self.seq + 1
         return AgentDelta(message_id, delta, dict(self.output), self.seq)
+
+    def _growth(self, whole: dict[str, Any]) -> dict[str, Any]:
+        """What the texts of ``whole`` add at the end of the texts merged so far."""
+        delta: dict[str, Any] = {}
+        for key in _JOINED:
+            now, before = whole.get(key), str(self.output.get(key) or "")
+            if isinstance(now, str) and len(now) > len(before) and now.startswith(before):
+                delta[key] = now[len(before) :]
+        return delta
 
     def snapshot_delta(self, message: ChatMessage) -> AgentDelta | None:
         """What a message snapshot adds to the deltas so far, as a delta (``None``: nothing).
@@ -83,11 +100,7 @@ class MessageDeltas:
         closes a gap, such as deltas missed while reconnecting, at the end of the text)."""
         if self.from_server and not message.is_final:
             return None
-        delta: dict[str, Any] = {}
-        for key, now in (("response", message.text), ("reasoning", message.reasoning)):
-            before = str(self.output.get(key) or "")
-            if len(now) > len(before) and now.startswith(before):
-                delta[key] = now[len(before) :]
+        delta = self._growth({"response": message.text, "reasoning": message.reasoning})
         if not delta:
             return None
         merge(self.output, delta)

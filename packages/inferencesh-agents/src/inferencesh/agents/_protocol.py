@@ -451,8 +451,9 @@ def _delta(state: ChatState, data: Any, cb: Callbacks) -> Op[None]:
         return
     if not delta:
         return
-    deltas = state.turn.message_deltas(message_id)
-    yield Callback(cb.on_delta, deltas.server_delta(message_id, delta, data.get("seq")))
+    made = state.turn.message_deltas(message_id).server_delta(message_id, delta, data.get("seq"))
+    if made is not None:
+        yield Callback(cb.on_delta, made)
 
 
 def _take_up_calls(state: ChatState, cb: Callbacks) -> Op[None]:

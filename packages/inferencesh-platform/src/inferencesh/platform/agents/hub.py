@@ -99,6 +99,8 @@ class LiveChat:
     until its client leaves)."""
     delta_seq: dict[str, int] = field(default_factory=dict)
     """The last delta event's ``seq`` per message."""
+    delta_output: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The deltas of each message still streaming, merged (a new stream's first delta)."""
 
     def message(self, message_id: str) -> MessageRecord:
         for message in self.messages:
@@ -220,6 +222,8 @@ class ChatHub:
         if persist:
             self.store.save_message(changed)
         _apply(message, changed, list(fields))
+        if message.status != "pending":
+            live.delta_output.pop(message.id, None)  # no more deltas for it
         self._publish_message(live, message)
 
     def update_invocation(
@@ -311,9 +315,24 @@ class ChatHub:
         ``{"delta", "seq", "resource_id"}`` (``DeltaEvent``), ``seq`` counting per message."""
         seq = live.delta_seq.get(message.id, 0) + 1
         live.delta_seq[message.id] = seq
+        _merge_delta(live.delta_output.setdefault(message.id, {}), delta)
         if live.subscribers:
             data = {"delta": delta, "seq": seq, "resource_id": message.id}
             self._publish(live, {"event": "delta", "data": data})
+
+    def catch_up(self, live: LiveChat) -> list[dict[str, Any]]:
+        """For a new stream: one ``delta`` event per message still streaming, carrying its
+        deltas so far merged, with the ``seq`` of the last (a client that saw them all skips
+        it; one that joined late gets the start of the text)."""
+        return [
+            {
+                "event": "delta",
+                "data": {"delta": dict(output), "seq": live.delta_seq[message_id],
+                         "resource_id": message_id},
+            }
+            for message_id, output in live.delta_output.items()
+            if output
+        ]  # fmt: skip
 
     def _publish_message(self, live: LiveChat, message: MessageRecord) -> None:
         if live.subscribers:  # built once for every subscriber, and not at all for none
@@ -329,6 +348,36 @@ class ChatHub:
                 queue.put_nowait(DROPPED)
                 continue
             queue.put_nowait(event)
+
+
+def _merge_delta(output: dict[str, Any], delta: dict[str, Any]) -> None:
+    """Merge an ``LLMDelta`` into ``output``: texts joined, tool calls by ``index`` (their
+    ``arguments`` joined), anything else replaced."""
+    for key, value in delta.items():
+        if key in ("response", "reasoning") and isinstance(value, str):
+            output[key] = str(output.get(key) or "") + value
+        elif key == "tool_calls" and isinstance(value, list):
+            calls: list[dict[str, Any]] = output.setdefault("tool_calls", [])
+            for piece in value:
+                index = piece.get("index") if isinstance(piece, dict) else None
+                if not isinstance(index, int) or not 0 <= index < 1024:
+                    continue
+                call = next((c for c in calls if c["index"] == index), None)
+                if call is None:
+                    call = {"index": index}
+                    calls.append(call)
+                for name, part in piece.items():
+                    if name == "function" and isinstance(part, dict):
+                        function = call.setdefault("function", {})
+                        for fname, fpart in part.items():
+                            if fname == "arguments" and isinstance(fpart, str):
+                                function[fname] = str(function.get(fname) or "") + fpart
+                            elif fpart is not None:
+                                function[fname] = fpart
+                    elif part is not None:
+                        call[name] = part
+        elif value is not None:
+            output[key] = value
 
 
 def _interrupt_reason(invocation: InvocationRecord) -> str | None:

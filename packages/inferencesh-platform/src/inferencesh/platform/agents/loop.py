@@ -133,9 +133,9 @@ def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
     if settings:
         extra.model_settings = {**(extra.model_settings or {}), **settings}
     config = LoopConfig(
-        **{name: getattr(agent, name) for name in AgentConfig.__struct_fields__},
+        **{n: getattr(agent, n) for n in AgentConfig.__struct_fields__ if n != "permissions"},
         model_settings=extra.model_settings,
-        permissions=extra.permissions,
+        permissions=extra.permissions or agent.permissions,
         max_steps=extra.max_steps,
         _ref=extra._ref,
     )
@@ -577,6 +577,7 @@ class AgentRuntime:
                 for message in live.messages
             ]
             snapshot.append(wire.event("chats", self.hub.chat_dto(live, with_messages=False)))
+            snapshot += self.hub.catch_up(live)
             active = live.chat.status in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
