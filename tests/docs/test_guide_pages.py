@@ -120,7 +120,7 @@ def test_local_agents_page_runs(reader_env: Path, fake_openai: Any) -> None:
 
     namespace: dict[str, Any] = {"__name__": "docs_local_agents"}
     ran = _run("local-agents.md", namespace, before_block=before_block)
-    assert len(ran) == 4
+    assert len(ran) == 5
     # The real-model example sent the message to the model server, with its settings.
     _, body = fake_openai.requests[-1]
     assert body["model"] == "fake-model" and body["temperature"] == 0.2
