@@ -18,6 +18,24 @@ from inferencesh.agents.agent import Agent, Agents, AsyncAgent, AsyncAgents
 from inferencesh.agents.approvals import PendingApproval, pending_approvals
 from inferencesh.agents.client_tool import ClientTool, ClientToolHandler
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
+from inferencesh.agents.hooks import (
+    BuiltinHook,
+    ContextInjection,
+    ErrorEventData,
+    HookDecision,
+    HookEvent,
+    HookHandlerType,
+    InterruptResolution,
+    LifecycleHookBuilder,
+    LifecycleHookConfig,
+    LifecycleHookPayload,
+    LifecycleHookResponse,
+    ToolCallEventData,
+    ToolResultEventData,
+    learning_hooks,
+    lifecycle_hook,
+)
+from inferencesh.agents.mcp_tools import MCPToolBuilder, mcp_tool
 from inferencesh.agents.params import (
     ToolDefinitionError,
     array,
@@ -72,6 +90,24 @@ from inferencesh.core.chat import (
 )
 
 __all__ = [
+    # -- MCP tools and lifecycle hooks --
+    "BuiltinHook",
+    "InterruptResolution",
+    "MCPToolBuilder",
+    "mcp_tool",
+    "ContextInjection",
+    "ErrorEventData",
+    "HookDecision",
+    "HookEvent",
+    "HookHandlerType",
+    "LifecycleHookBuilder",
+    "LifecycleHookConfig",
+    "LifecycleHookPayload",
+    "LifecycleHookResponse",
+    "ToolCallEventData",
+    "ToolResultEventData",
+    "learning_hooks",
+    "lifecycle_hook",
     "Agent",
     "AgentConfig",
     "AgentConfigError",

@@ -69,6 +69,8 @@ class PlatformConfig:
     (see :mod:`.pool`). Off, workers keep the code they started with."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
+    mcp_servers: list[str] = dataclasses.field(default_factory=list)
+    """MCP servers agents may name, as ``NAME=URL`` or ``NAME=COMMAND`` (``--mcp``)."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inferencesh.core import AsyncInference
+from inferencesh.core.deltas import DeltaAccumulator, MalformedDelta, TaskDelta
 from inferencesh.core.errors import APIConnectionError, APIError
 from inferencesh.core.types import TERMINAL_STATUSES, TaskStatus, parse_status
 
@@ -61,9 +62,9 @@ class TaskRunner:
     ) -> dict[str, Any]:
         """Run a task to completion and return its final record.
 
-        ``on_update`` sees the merged task after every change (partial outputs included);
-        ``on_delta`` each ``delta`` event's delta (``DeltaEvent.delta``), which is not a change
-        of the task record.
+        ``on_update`` sees the merged task after every change (partial outputs included, and
+        the output the app's streamed deltas have built so far); ``on_delta`` each ``delta``
+        event's delta as the app sent it (``DeltaEvent.delta``), before that update.
         Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
         coroutine cancels the task on the platform too.
         """
@@ -99,6 +100,7 @@ class TaskRunner:
     ) -> dict[str, Any]:
         task_id = str(task["id"])
         reconnects = 0
+        deltas = _Deltas(task_id)
         while True:
             if _status(task) in TERMINAL_STATUSES:
                 return _finish(task)
@@ -113,6 +115,8 @@ class TaskRunner:
                     if getattr(event, "event", None) == "delta":
                         if on_delta is not None:
                             on_delta(data.get("delta"))
+                        if deltas.fold(task, data) and on_update is not None:
+                            await on_update(task)
                         continue
                     task.update(data)
                     if on_update is not None:
@@ -132,6 +136,30 @@ class TaskRunner:
                 raise TaskError(f"lost the stream of task {task_id} {reconnects} times", task)
             if _status(task) not in TERMINAL_STATUSES:
                 await asyncio.sleep(0.2)
+
+
+class _Deltas:
+    """A task's streamed deltas folded into its output (for ``on_update``); replays after a
+    reconnect (``seq`` already seen) are skipped."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.seen = 0
+        self.acc = DeltaAccumulator()
+
+    def fold(self, task: dict[str, Any], data: dict[str, Any]) -> bool:
+        delta, seq = data.get("delta"), data.get("seq")
+        if not isinstance(delta, dict) or not isinstance(seq, int) or seq <= self.seen:
+            return False
+        self.seen = seq
+        try:
+            self.acc.apply(TaskDelta(task_id=self.task_id, delta=delta, seq=seq))
+        except MalformedDelta as exc:
+            _log.info("task %s: a delta was not merged: %s", self.task_id, exc)
+            return False
+        output = task.get("output")
+        task["output"] = {**(output if isinstance(output, dict) else {}), **self.acc.to_dict()}
+        return True
 
 
 def _status(task: dict[str, Any]) -> TaskStatus:
