@@ -252,6 +252,5 @@ def test_every_036_agent_name_imports_with_its_values_and_fields(
         assert sorted(m.value for m in ours) == values, name
         assert all(isinstance(m, str) for m in ours), name  # str enums, as 0.36's
     for name, fields in theirs["fields"].items():
-        # `mcp` (MCP tools) is the MCP and hooks piece of work's to add.
-        missing = set(fields) - _our_fields(getattr(inferencesh, name)) - {"mcp"}
+        missing = set(fields) - _our_fields(getattr(inferencesh, name))
         assert not missing, f"{name} lacks 0.36's fields {sorted(missing)}"
