@@ -163,3 +163,17 @@ def test_the_runner_hands_delta_lines_to_on_delta_and_keeps_them_out_of_the_task
     assert got == [{"response": "Hel"}, {"response": "lo"}]
     assert task["output"] == {"response": "Hello"}
     assert all("delta" not in u and "seq" not in u for u in updates)
+
+
+def test_app_deltas_after_published_outputs_send_only_what_is_new() -> None:
+    # An output update that came before the app's first delta was already published: the
+    # app's deltas repeating it must not send that text twice.
+    sent: list[dict[str, Any]] = []
+    deltas = ModelDeltas(sent.append)
+    deltas.from_output({"response": "Streaming "})
+    deltas.from_event({"response": "Streaming "})  # nothing new
+    deltas.from_event({"response": "tokens"})  # past what was published
+    deltas.from_event({"response": "!"})  # in step again: as it came
+    deltas.finish({"response": "Streaming tokens!"})
+    assert sent == [{"response": "Streaming "}, {"response": "tokens"}, {"response": "!"}]
+    assert _merged(sent) == "Streaming tokens!"

@@ -22,7 +22,7 @@ MAX_STREAMS = 3
 
 @pytest.fixture(scope="module")
 def platform(local_platform: PlatformFactory) -> Iterator[Platform]:
-    env = {"INFERENCESH_MAX_CHAT_STREAMS": str(MAX_STREAMS), "INFERENCESH_CHAT_STREAM_BUFFER": "8"}
+    env = {"INFERENCESH_MAX_CHAT_STREAMS": str(MAX_STREAMS), "INFERENCESH_CHAT_STREAM_BUFFER": "64"}
     server = Platform.shared(local_platform, [e2e.AGENTS], env=env)
     yield server
     server.close()
@@ -201,7 +201,7 @@ def test_streams_per_chat_are_limited(platform: Platform) -> None:
 
 def test_a_client_that_never_reads_is_dropped_and_the_turn_goes_on(platform: Platform) -> None:
     # A long second reply in many pieces with a pause between: its snapshots grow with the
-    # text, far past what the stuck client's socket holds, and past the 8 events its queue
+    # text, far past what the stuck client's socket holds, and past the 64 events its queue
     # may hold.
     # (The server's socket buffers up to 4 MB on Linux: the snapshots add up to several times
     # that.)

@@ -38,6 +38,28 @@ def _arguments(function: Json) -> str:
     return raw if isinstance(raw, str) else json.dumps(raw)
 
 
+def _apply(text: dict[str, str], calls: list[list[str]], delta: Json) -> None:
+    """Merge an ``LLMDelta`` into ``text`` and ``calls`` (per index: name, arguments)."""
+    for key in ("response", "reasoning"):
+        piece = delta.get(key)
+        if isinstance(piece, str):
+            text[key] += piece
+    for call in delta.get("tool_calls") or ():
+        if not isinstance(call, dict):
+            continue
+        index = call.get("index")
+        index = index if isinstance(index, int) and 0 <= index < 1024 else 0
+        while len(calls) <= index:
+            calls.append(["", ""])
+        function = call.get("function")
+        if isinstance(function, dict):
+            if function.get("name"):
+                calls[index][0] = str(function["name"])
+            piece = function.get("arguments")
+            if isinstance(piece, str):
+                calls[index][1] += piece
+
+
 class ModelDeltas:
     """Turns one model call's stream into delta events for ``publish``.
 
@@ -52,38 +74,32 @@ class ModelDeltas:
         [{'response': 'Hel'}, {'response': 'lo'}, {'response': '!'}]
     """
 
-    __slots__ = ("_calls", "_from_app", "_publish", "_text")
+    __slots__ = ("_app_calls", "_app_text", "_calls", "_from_app", "_publish", "_text")
 
     def __init__(self, publish: Callable[[Json], None]) -> None:
         self._publish = publish
         self._from_app = False
-        self._text = {"response": "", "reasoning": ""}
-        self._calls: list[list[str]] = []  # per index: [name, arguments] sent so far
+        self._text = {"response": "", "reasoning": ""}  # what was published
+        self._calls: list[list[str]] = []  # per index: [name, arguments] published
+        self._app_text = {"response": "", "reasoning": ""}  # what the app's deltas carried
+        self._app_calls: list[list[str]] = []
 
     def from_event(self, delta: Any) -> None:
-        """A delta the model app sent itself: remembered, then published as it came."""
+        """A delta the model app sent itself: published as it came while what was published
+        so far is exactly what the app's deltas carried; otherwise (outputs came first and
+        were published) only what it adds beyond that."""
         if not isinstance(delta, dict) or not delta:
             return
         self._from_app = True
-        for key in ("response", "reasoning"):
-            piece = delta.get(key)
-            if isinstance(piece, str):
-                self._text[key] += piece
-        for call in delta.get("tool_calls") or ():
-            if not isinstance(call, dict):
-                continue
-            index = call.get("index")
-            index = index if isinstance(index, int) and 0 <= index < 1024 else 0
-            while len(self._calls) <= index:
-                self._calls.append(["", ""])
-            function = call.get("function")
-            if isinstance(function, dict):
-                if function.get("name"):
-                    self._calls[index][0] = str(function["name"])
-                piece = function.get("arguments")
-                if isinstance(piece, str):
-                    self._calls[index][1] += piece
-        self._publish(delta)
+        synced = self._app_text == self._text and self._app_calls == self._calls
+        _apply(self._app_text, self._app_calls, delta)
+        if synced:
+            self._text = dict(self._app_text)
+            self._calls = [list(call) for call in self._app_calls]
+            self._publish(delta)
+            return
+        calls = [{"function": {"name": n, "arguments": a}} for n, a in self._app_calls]
+        self._send_growth({**self._app_text, "tool_calls": calls})
 
     def from_output(self, output: Json) -> None:
         """The task's output so far: what it adds is published, unless the app sends deltas."""
