@@ -2,8 +2,7 @@
 
 Every name of the published 0.36.0 ``inferencesh.__all__`` (148, grouped by the topics of
 ``shared/reference/published-sdk-0.36.md`` §1) must import from ``inferencesh`` and have a table
-row on the page. Each group is its own case, so a group whose names land with another piece of
-work fails (or is marked) alone.
+row on the page; each group is its own case, so a failure names the topic.
 """
 
 from __future__ import annotations
@@ -80,22 +79,9 @@ GROUPS: dict[str, list[str]] = {
     ],
 }  # fmt: skip
 
+
 # Groups whose names land with another piece of work of this wave; the lead removes a mark when
 # that work is merged (strict: an unexpected pass fails, so a stale mark is noticed).
-_LANDS_WITH = {
-    "Agent SDK": "agents-stream (issue 15)",
-    "Tool builder": "agents-stream (issue 15)",
-    "Generated enums/types": "agents-stream (issue 15)",
-}
-
-
-def _case(group: str) -> object:
-    reason = _LANDS_WITH.get(group)
-    if reason is None:
-        return group
-    return pytest.param(group, marks=pytest.mark.xfail(strict=True, reason=f"lands with {reason}"))
-
-
 def test_the_groups_are_0_36s_whole_export_list() -> None:
     names = [name for group in GROUPS.values() for name in group]
     assert len(names) == 148
@@ -114,7 +100,7 @@ def _rows(page: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("group", [_case(group) for group in GROUPS])
+@pytest.mark.parametrize("group", list(GROUPS))
 def test_every_name_imports_from_inferencesh_and_is_on_the_page(group: str) -> None:
     inferencesh = importlib.import_module("inferencesh")
     missing = [name for name in GROUPS[group] if not hasattr(inferencesh, name)]

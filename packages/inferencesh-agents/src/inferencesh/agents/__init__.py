@@ -15,6 +15,8 @@ Example:
 from inferencesh.agents._config import AgentConfigError
 from inferencesh.agents._version import __version__
 from inferencesh.agents.agent import Agent, Agents, AsyncAgent, AsyncAgents
+from inferencesh.agents.approvals import PendingApproval, pending_approvals
+from inferencesh.agents.client_tool import ClientTool, ClientToolHandler
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
 from inferencesh.agents.hooks import (
     BuiltinHook,
@@ -45,7 +47,7 @@ from inferencesh.agents.params import (
     optional,
     string,
 )
-from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.agents.responses import AgentDelta, AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.agents.tools import (
     AgentToolBuilder,
     AppToolBuilder,
@@ -56,10 +58,36 @@ from inferencesh.agents.tools import (
     WebhookToolBuilder,
     agent_tool,
     app_tool,
+    call_tool,
     http_tool,
     internal_tools,
     tool,
     webhook_tool,
+)
+
+# 0.36's chat enums and wire types, importable from here as from the top level (`inferencesh`).
+from inferencesh.core.chat import (
+    AgentConfig,
+    AgentTool,
+    AgentToolDTO,
+    ChatData,
+    ChatDTO,
+    ChatMessageContent,
+    ChatMessageContentType,
+    ChatMessageDTO,
+    ChatMessageRole,
+    ChatStatus,
+    InternalToolsConfig,
+    LLMContextMessage,
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolFunction,
+    ToolInvocationDTO,
+    ToolInvocationStatus,
+    ToolParameters,
+    ToolResultRequest,
+    ToolType,
 )
 
 __all__ = [
@@ -82,22 +110,47 @@ __all__ = [
     "learning_hooks",
     "lifecycle_hook",
     "Agent",
+    "AgentConfig",
     "AgentConfigError",
+    "AgentDelta",
     "AgentError",
     "AgentResponse",
+    "AgentTool",
     "AgentToolBuilder",
+    "AgentToolDTO",
     "AgentTurnFailedError",
     "Agents",
     "AppToolBuilder",
     "AsyncAgent",
     "AsyncAgents",
     "BuiltTool",
+    "ChatDTO",
+    "ChatData",
+    "ChatMessageContent",
+    "ChatMessageContentType",
+    "ChatMessageDTO",
+    "ChatMessageRole",
+    "ChatStatus",
+    "ClientTool",
     "ClientToolBuilder",
+    "ClientToolHandler",
     "HttpToolBuilder",
     "InternalToolsBuilder",
+    "InternalToolsConfig",
+    "LLMContextMessage",
     "MessageUpdate",
+    "PendingApproval",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
     "ToolCallInfo",
     "ToolDefinitionError",
+    "ToolFunction",
+    "ToolInvocationDTO",
+    "ToolInvocationStatus",
+    "ToolParameters",
+    "ToolResultRequest",
+    "ToolType",
     "WebhookToolBuilder",
     "__version__",
     "agent_tool",
@@ -105,12 +158,14 @@ __all__ = [
     "array",
     "boolean",
     "enum_of",
+    "call_tool",
     "http_tool",
     "integer",
     "internal_tools",
     "number",
     "obj",
     "optional",
+    "pending_approvals",
     "string",
     "tool",
     "webhook_tool",

@@ -50,6 +50,8 @@ from . import wire
 from .hooks import HookRunner, HookStop, check_hooks, injected_context
 from .hub import (
     ACTIVE_CHAT_STATUSES,
+    DROPPED,
+    STREAM_QUEUE_LIMIT,
     TERMINAL_INVOCATION,
     ChatHub,
     InvocationRecord,
@@ -58,6 +60,7 @@ from .hub import (
 )
 from .internal_tools import ToolFailure, fetch_skill
 from .mcp import MCPRegistry, with_mcp_schemas
+from .model_deltas import ModelDeltas
 from .records import LoopConfig
 from .store import ChatStore
 from .task_runner import TaskError, TaskRunner
@@ -76,6 +79,8 @@ _log = logging.getLogger("inferencesh.platform.agents")
 
 DEFAULT_MAX_STEPS = 20
 """Model calls per user message before the turn fails (``INFERENCESH_AGENT_MAX_STEPS``)."""
+DEFAULT_MAX_STREAMS = 32
+"""Chat streams open at once on one chat (``INFERENCESH_MAX_CHAT_STREAMS``); more get a 429."""
 
 _SETTINGS_KEYS = (
     "temperature",
@@ -131,9 +136,9 @@ def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
     if settings:
         extra.model_settings = {**(extra.model_settings or {}), **settings}
     config = LoopConfig(
-        **{name: getattr(agent, name) for name in AgentConfig.__struct_fields__},
+        **{n: getattr(agent, n) for n in AgentConfig.__struct_fields__ if n != "permissions"},
         model_settings=extra.model_settings,
-        permissions=extra.permissions,
+        permissions=extra.permissions or agent.permissions,
         max_steps=extra.max_steps,
         _ref=extra._ref,
     )
@@ -237,6 +242,8 @@ class AgentRuntime:
         self.hooks = HookRunner(self)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
+        env_streams = os.environ.get("INFERENCESH_MAX_CHAT_STREAMS")
+        self.max_streams = int(env_streams) if env_streams else DEFAULT_MAX_STREAMS
         self._store: ChatStore | None = None
         self._hub: ChatHub | None = None
         self._runner: TaskRunner | None = None
@@ -267,7 +274,8 @@ class AgentRuntime:
     async def startup(self) -> None:
         """Open the store and pick up chats a previous server left mid-turn."""
         self._store = ChatStore(self.db_path)
-        self._hub = ChatHub(self._store)
+        buffer = os.environ.get("INFERENCESH_CHAT_STREAM_BUFFER")
+        self._hub = ChatHub(self._store, queue_limit=int(buffer) if buffer else STREAM_QUEUE_LIMIT)
         self._runner = TaskRunner(self.base_url, self.api_key)
         self._http = httpx.AsyncClient()
         for chat_id in self._store.chats_with_status("busy"):
@@ -538,9 +546,29 @@ class AgentRuntime:
 
     # -- streaming ------------------------------------------------------------------------
 
-    async def events(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
-        """The chat stream: every message, then the chat, then changes as they happen, until
-        the chat is neither busy nor awaiting input."""
+    def open_stream(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
+        """``GET /chats/{id}/stream``: :meth:`events` that stay open between turns, or a 429
+        when :attr:`max_streams` streams are open on the chat already."""
+        if live.streams >= self.max_streams:
+            raise RequestError(
+                429,
+                "too_many_streams",
+                f"chat {live.chat.id} has {live.streams} streams open (at most "
+                f"{self.max_streams}); close one first",
+            )
+        return self.events(live, follow=True)
+
+    async def events(
+        self, live: LiveChat, *, follow: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The chat stream: every message, then the chat, then changes as they happen (token
+        ``delta`` events included).
+
+        With ``follow`` it stays open, idle or not, until the client leaves (heartbeats fill
+        the silences) and carries every later turn; without, it ends once the chat is neither
+        busy nor awaiting input. A reader that falls :data:`STREAM_QUEUE_LIMIT` events behind
+        has its stream ended: it reconnects and reads a fresh snapshot.
+        """
         queue = self.hub.subscribe(live)
         try:
             # One consistent picture, taken at once: the turn moves on while these are sent,
@@ -550,16 +578,20 @@ class AgentRuntime:
                 for message in live.messages
             ]
             snapshot.append(wire.event("chats", self.hub.chat_dto(live, with_messages=False)))
+            snapshot += self.hub.catch_up(live)
             active = live.chat.status in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
-            if not active:
+            if not active and not follow:
                 return
             while True:
                 event = await queue.get()
+                if event is DROPPED:
+                    return
                 yield event
                 if (
-                    event["event"] == "chats"
+                    not follow
+                    and event["event"] == "chats"
                     and event["data"]["status"] not in ACTIVE_CHAT_STATUSES
                 ):
                     return
@@ -751,12 +783,18 @@ class AgentRuntime:
         async def created(task_id: str) -> None:
             self.hub.update_message(live, head, task_id=task_id)
 
+        # Token deltas go out before each snapshot of the message they grow.
+        deltas = ModelDeltas(lambda delta: self.hub.publish_delta(live, head, delta))
+
         async def update(task: dict[str, Any]) -> None:
             output = task.get("output")
             if isinstance(output, dict):
+                deltas.from_output(output)
                 self._show_output(live, head, output, shown, persist=False)
 
-        task = await self.runner.run(body, on_created=created, on_update=update)
+        task = await self.runner.run(
+            body, on_created=created, on_update=update, on_delta=deltas.from_event
+        )
         raw = task.get("output")
         output: dict[str, Any] = raw if isinstance(raw, dict) else {}
         calls = output.get("tool_calls") or []
@@ -775,6 +813,7 @@ class AgentRuntime:
             unique.append({**call, "id": call_id})
         if unique:
             output = {**output, "tool_calls": unique}
+        deltas.finish(output)
         self._show_output(live, head, output, shown)
         return unique
 

@@ -33,6 +33,7 @@ class TaskError(RuntimeError):
 
 OnUpdate = Callable[[dict[str, Any]], Awaitable[None]]
 OnCreated = Callable[[str], Awaitable[None]]
+OnDelta = Callable[[Any], None]
 
 
 class TaskRunner:
@@ -57,11 +58,13 @@ class TaskRunner:
         *,
         on_created: OnCreated | None = None,
         on_update: OnUpdate | None = None,
+        on_delta: OnDelta | None = None,
     ) -> dict[str, Any]:
         """Run a task to completion and return its final record.
 
         ``on_update`` sees the merged task after every change (partial outputs included, and
-        the output the app's streamed deltas have built so far).
+        the output the app's streamed deltas have built so far); ``on_delta`` each ``delta``
+        event's delta as the app sent it (``DeltaEvent.delta``), before that update.
         Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
         coroutine cancels the task on the platform too.
         """
@@ -78,7 +81,7 @@ class TaskRunner:
         if on_created is not None:
             await on_created(task_id)
         try:
-            return await self._follow(task, on_update)
+            return await self._follow(task, on_update, on_delta)
         except asyncio.CancelledError:
             if not self.closing:
                 await asyncio.shield(self._cancel(task_id))
@@ -92,7 +95,9 @@ class TaskRunner:
         except Exception as exc:  # noqa: BLE001 - a task that already ended cannot be cancelled; nothing lost
             _log.debug("cancel of task %s: %s", task_id, exc)
 
-    async def _follow(self, task: dict[str, Any], on_update: OnUpdate | None) -> dict[str, Any]:
+    async def _follow(
+        self, task: dict[str, Any], on_update: OnUpdate | None, on_delta: OnDelta | None
+    ) -> dict[str, Any]:
         task_id = str(task["id"])
         reconnects = 0
         deltas = _Deltas(task_id)
@@ -108,6 +113,8 @@ class TaskRunner:
                     if not isinstance(data, dict):
                         continue
                     if getattr(event, "event", None) == "delta":
+                        if on_delta is not None:
+                            on_delta(data.get("delta"))
                         if deltas.fold(task, data) and on_update is not None:
                             await on_update(task)
                         continue
