@@ -319,7 +319,7 @@ def error_from_response(
     payload: Any
     try:
         payload = msgspec.json.decode(body) if body else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # a body nesting too deeply included
         payload = None
     code: str | None = None
     message: str | None = None

@@ -112,6 +112,37 @@ def register_dev(commands: Any) -> None:
         "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
     )
     parser.add_argument(
+        "--max-json-depth",
+        type=int,
+        default=64,
+        metavar="N",
+        help="deepest nesting of arrays and objects in a JSON request body (default 64)",
+    )
+    parser.add_argument(
+        "--max-files-per-request",
+        type=int,
+        default=256,
+        metavar="N",
+        help="most file records one POST /files creates (default 256)",
+    )
+    parser.add_argument(
+        "--task-timeout",
+        type=_POSITIVE,
+        default=None,
+        metavar="SECONDS",
+        help="fail a task still running after this long (default: no limit; an app's "
+        "inf.yml `timeout` wins for that app)",
+    )
+    parser.add_argument(
+        "--allow-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a host folder whose files task inputs may name by local path (repeatable; "
+        "default: none, local paths in inputs are refused)",
+    )
+    parser.add_argument(
         "--agents-dir",
         action="append",
         type=Path,
@@ -192,9 +223,14 @@ def run_dev(args: argparse.Namespace) -> int:
     except AliasError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.concurrency < 1:
-        print("error: --concurrency must be at least 1", file=sys.stderr)
-        return 2
+    for flag, value in (
+        ("--concurrency", args.concurrency),
+        ("--max-json-depth", args.max_json_depth),
+        ("--max-files-per-request", args.max_files_per_request),
+    ):
+        if value < 1:
+            print(f"error: {flag} must be at least 1", file=sys.stderr)
+            return 2
     _check_host(args.host)
     try:
         sock = _bind(args.host, args.port)
@@ -220,6 +256,10 @@ def run_dev(args: argparse.Namespace) -> int:
         warm=args.warm,
         reload=not args.no_reload,
         alias_files=alias_files,
+        max_json_depth=args.max_json_depth,
+        max_files_per_request=args.max_files_per_request,
+        task_timeout=args.task_timeout,
+        allow_paths=[p.resolve() for p in args.allow_path],
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(config, agents_dirs=agents_dirs)

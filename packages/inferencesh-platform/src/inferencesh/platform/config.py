@@ -69,6 +69,16 @@ class PlatformConfig:
     (see :mod:`.pool`). Off, workers keep the code they started with."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
+    max_json_depth: int = 64
+    """Deepest nesting of a JSON request body (see :mod:`.limits`)."""
+    max_files_per_request: int = 256
+    """Most file records one ``POST /files`` creates."""
+    task_timeout: float | None = None
+    """Seconds a task may run (from dispatch to its end) before it is stopped and failed with a
+    timeout reason; ``None``: no limit. An app's ``inf.yml`` ``timeout`` wins for that app."""
+    allow_paths: list[Path] = dataclasses.field(default_factory=list)
+    """Host folders whose files API inputs may name by local path (``/x`` or ``file:///x``);
+    any other local path in an input is refused. Empty: none."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

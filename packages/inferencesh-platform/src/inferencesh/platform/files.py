@@ -297,11 +297,16 @@ class FileStore:
 
 
 def _strings(value: Any) -> list[str]:
-    """Every string inside a JSON value, in order (keys excluded)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+    """Every string inside a JSON value, in order (keys excluded); a loop, not recursion, so
+    a record nested however deep is read."""
+    out: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+    return out

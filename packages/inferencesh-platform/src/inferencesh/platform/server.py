@@ -15,6 +15,7 @@ from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
+from inferencesh.platform.guard import ErrorGuard
 from inferencesh.platform.refs import (
     AliasError,
     Aliases,
@@ -265,7 +266,11 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_StripV1), Middleware(AuthMiddleware, api_key=platform.api_key)],
+        middleware=[
+            Middleware(_StripV1),
+            Middleware(AuthMiddleware, api_key=platform.api_key),
+            Middleware(ErrorGuard),
+        ],
         exception_handlers={
             PlatformError: on_platform_error,
             HTTPException: on_http_error,
@@ -275,4 +280,5 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
     )
     app.state.platform = platform
     app.state.heartbeat_interval = config.heartbeat_interval
+    app.state.max_json_depth = config.max_json_depth
     return app

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from inferencesh.core.requests import FileCreateRequest
 from inferencesh.platform import wire
+from inferencesh.platform.limits import check_entries
 from inferencesh.platform.responses import ok, read_json, read_request
 from inferencesh.platform.routes.paging import page_body, read_page
 from starlette.requests import Request
@@ -41,6 +42,9 @@ class FileRoutes:
     async def create_files(self, request: Request) -> Response:
         """Create file records ({files: [PartialFile], category?}); each gets an `upload_url`."""
         body = await read_request(request, FileCreateRequest, self.config.max_request_bytes)
+        check_entries(
+            "files", body.files, self.config.max_files_per_request, "--max-files-per-request"
+        )
         category = body.category or "uploads"
         out = [wire.file(self.files.create(spec, category)) for spec in body.files]
         return ok(request, out)
