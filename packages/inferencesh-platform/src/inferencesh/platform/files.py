@@ -24,6 +24,8 @@ from inferencesh.core.types import Task
 from inferencesh.platform.auth import Signer
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.serving import content_type as checked_type
+from inferencesh.platform.serving import file_name
 from inferencesh.platform.store import Store
 
 __all__ = ["CATEGORIES", "TASK_FILE_ROLES", "FileStore"]
@@ -32,13 +34,7 @@ CATEGORIES = FILE_CATEGORIES
 TASK_FILE_ROLES = ("input", "output")
 _ID_RE = re.compile(r"^[0-9a-z]{26}$")
 _DOWNLOAD_PATH_RE = re.compile(r"/storage/files/([0-9a-z]{26})/[^/]*$")
-_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _safe_filename(name: str | None, fallback: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/"))
-    cleaned = _SAFE_NAME_RE.sub("_", base).strip("._")
-    return cleaned[:120] or fallback
+_safe_filename = file_name
 
 
 class FileStore:
@@ -116,7 +112,11 @@ class FileStore:
             )
         file_id = new_id()
         filename = _safe_filename(spec.filename, file_id)
-        content_type = spec.content_type
+        content_type = checked_type(spec.content_type)
+        if spec.content_type and content_type is None:
+            raise PlatformError.bad_request(
+                f"`content_type` must be a plain type/subtype, got {spec.content_type!r}"
+            )
         if not content_type:
             content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stamp = now_iso()
@@ -176,8 +176,9 @@ class FileStore:
         finally:
             tmp.unlink(missing_ok=True)
         record.update(size=size, uploaded=True, updated_at=now_iso())
-        if content_type and record.get("content_type") in (None, "", "application/octet-stream"):
-            record["content_type"] = content_type.split(";")[0].strip()
+        kind = checked_type(content_type)
+        if kind and record.get("content_type") in (None, "", "application/octet-stream"):
+            record["content_type"] = kind
         self._store.put_file(record)
         return self.public(record)
 
@@ -205,7 +206,7 @@ class FileStore:
                 "created_at": stamp,
                 "updated_at": stamp,
                 "filename": name,
-                "content_type": content_type
+                "content_type": checked_type(content_type)
                 or mimetypes.guess_type(name)[0]
                 or "application/octet-stream",
                 "size": self.path_of(file_id).stat().st_size,

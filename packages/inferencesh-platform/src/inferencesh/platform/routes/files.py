@@ -10,6 +10,7 @@ from inferencesh.platform import wire
 from inferencesh.platform.limits import check_entries
 from inferencesh.platform.responses import ok, read_json, read_request
 from inferencesh.platform.routes.paging import page_body, read_page
+from inferencesh.platform.serving import SERVE_HEADERS, content_type, disposition
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -82,9 +83,12 @@ class FileRoutes:
         """A stored file's content at its signed `uri`."""
         file_id = request.path_params["file_id"]
         record = self.files.check_download(file_id, request.query_params.get("sig", ""))
+        # A record stored before types were checked may hold anything: serve it as bytes.
+        kind = content_type(record.get("content_type")) or "application/octet-stream"
         return FileResponse(
             self.files.path_of(file_id),
-            media_type=record.get("content_type"),
+            media_type=kind,
             filename=record.get("filename"),
-            content_disposition_type="inline",
+            content_disposition_type=disposition(kind),
+            headers=SERVE_HEADERS,
         )
