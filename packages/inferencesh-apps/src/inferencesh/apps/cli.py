@@ -16,7 +16,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -48,7 +50,8 @@ def register_app(commands: Any) -> None:
         "test",
         help="run an app locally and print its logs and output",
         description="Run the app through the runtime: logs stream to stderr as they come, the "
-        "output JSON goes to stdout, output files stay on disk. Input files given as URLs are "
+        "output JSON goes to stdout; output files are copied into a new temp dir before the app "
+        "is unloaded and the output names the copies. Input files given as URLs are "
         "downloaded first, with a progress bar when stderr is a terminal. Exits 1 when the run "
         "fails.",
     )
@@ -319,6 +322,10 @@ async def _test(
                 print(f"-- partial output: {json.dumps(event['output'])}", file=err, flush=True)
             else:
                 final = event
+        if final is not None and final["type"] == "result":
+            # Before unload: an app may delete its temp dir there (real apps do), and the
+            # printed output must still name files that exist.
+            final = {**final, "output": await asyncio.to_thread(_keep_files, final["output"])}
     finally:
         try:
             await runner.unload()
@@ -336,6 +343,33 @@ async def _test(
     if unload_error is not None:
         return _fail(f"unload failed: {type(unload_error).__name__}: {unload_error}")
     return 0 if final is not None and final["type"] == "result" else 1
+
+
+def _keep_files(output: Any) -> Any:
+    """``output`` with each of its local files copied into a new directory of the system's
+    temp dir (kept after the command ends) and its ``path`` pointing at the copy."""
+    paths = [p for p in dict.fromkeys(_local_files(output)) if os.path.isfile(p)]
+    if not paths:
+        return output
+    target = Path(tempfile.mkdtemp(prefix="inferencesh-app-test-"))
+    copies: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        folder = target / str(index)  # two outputs may share a name
+        folder.mkdir()
+        copies[path] = str(shutil.copy2(path, folder / os.path.basename(path)))
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        out = {key: swap(item) for key, item in value.items()}
+        path = value.get("path")
+        if isinstance(path, str) and path in copies and "uri" not in value:
+            out["path"] = copies[path]
+        return out
+
+    return swap(output)
 
 
 def _local_files(value: Any) -> Iterator[str]:
