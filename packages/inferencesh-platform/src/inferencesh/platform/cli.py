@@ -207,6 +207,7 @@ def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
     from inferencesh.platform.config import PlatformConfig, discover_apps
+    from inferencesh.platform.datadir import DataDirBusy, DataDirLock, make_private
     from inferencesh.platform.refs import AliasError, Aliases
     from inferencesh.platform.server import create_app
 
@@ -241,8 +242,18 @@ def run_dev(args: argparse.Namespace) -> int:
         )
         return 2
     port = sock.getsockname()[1]
+    data_dir = make_private(args.data_dir.resolve())
+    try:
+        # Held until this process ends: a second server would end the first's sessions.
+        lock = DataDirLock(data_dir).acquire()
+    except DataDirBusy as exc:
+        sock.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Records, files and logs the server writes are its owner's alone (0600, dirs 0700).
+    os.umask(0o077)
     config = PlatformConfig(
-        data_dir=args.data_dir.resolve(),
+        data_dir=data_dir,
         apps=apps,
         host=args.host,
         port=port,
@@ -294,6 +305,7 @@ def run_dev(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+    lock.release()
     return 0
 
 

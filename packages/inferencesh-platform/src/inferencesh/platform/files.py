@@ -44,9 +44,9 @@ class FileStore:
         self, root: Path, store: Store, signer: Signer, *, max_upload_bytes: int, url_ttl: float
     ) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._tmp = root / ".incoming"
-        self._tmp.mkdir(exist_ok=True)
+        self._tmp.mkdir(exist_ok=True, mode=0o700)
         self._store = store
         self._signer = signer
         self.max_upload_bytes = max_upload_bytes
@@ -162,7 +162,9 @@ class FileStore:
         tmp = self._tmp / f"{file_id}.{new_id()}"
         size = 0
         try:
-            with tmp.open("wb") as handle:
+            with os.fdopen(
+                os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+            ) as handle:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_upload_bytes:
@@ -196,6 +198,7 @@ class FileStore:
         tmp = self._tmp / f"{file_id}.{new_id()}"
         try:
             await asyncio.to_thread(shutil.copyfile, source, tmp)
+            tmp.chmod(0o600)
             os.replace(tmp, self.path_of(file_id))
         finally:
             tmp.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
 from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.datadir import make_private, private_file
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
 from inferencesh.platform.guard import ErrorGuard
@@ -66,11 +67,16 @@ class Platform:
     """The platform's state: records, files, sessions and tasks for one configuration."""
 
     def __init__(self, config: PlatformConfig, *, agents_dirs: list[Path] | None = None) -> None:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(config.data_dir)
         self.config = config
         self.api_key = load_or_create_key(config.data_dir, config.api_key)
         self.base_url = f"http://{_url_host(config.host)}:{config.port}"
         self.store = Store(config.db_path)
+        for path in (
+            config.db_path,
+            *(config.db_path.with_name(config.db_path.name + x) for x in ("-wal", "-shm")),
+        ):
+            private_file(path)
         self.files = FileStore(
             config.data_dir / "files",
             self.store,
