@@ -27,6 +27,8 @@ class AppEntry:
     directory: Path
     secrets: tuple[str, ...] = ()
     optional_secrets: tuple[str, ...] = ()
+    timeout: float | None = None
+    """``timeout`` in ``inf.yml``: seconds a task of this app may run (see :mod:`.deadline`)."""
 
     @property
     def ref(self) -> str:
@@ -143,7 +145,18 @@ def load_app(directory: Path) -> AppEntry:
             raise ValueError(f"{manifest}: expected a mapping at the top level")
         spec = loaded or {}
     required, optional = _secret_keys(directory, spec.get("secrets"))
-    return AppEntry(_app_name(directory, spec), directory, required, optional)
+    timeout = spec.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise ValueError(f"{manifest}: `timeout` must be a number of seconds above 0")
+    return AppEntry(
+        _app_name(directory, spec),
+        directory,
+        required,
+        optional,
+        None if timeout is None else float(timeout),
+    )
 
 
 def discover_apps(paths: list[Path]) -> list[AppEntry]:

@@ -29,6 +29,7 @@ import msgspec
 from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
 from inferencesh.core.types import Task, TaskEvent, TaskLog
 from inferencesh.core.types import TaskStatus as Status
+from inferencesh.platform import deadline
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
@@ -78,6 +79,7 @@ class _Live:
     session_released: bool = False
     logs_pending: bool = False
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
+    timed_out: str | None = None  # the error of a task stopped at its time limit
 
 
 _REPLY_FIELDS = frozenset(Task.__struct_fields__) - {"id", "status"}
@@ -419,7 +421,9 @@ class TaskManager:
         except WorkerLost as exc:
             reason = live.lost_reason or str(exc)
             ended = _session_ended(live)
-            if live.cancel_requested:
+            if live.timed_out is not None and not live.cancel_requested:
+                self._update(live, Status.FAILED, error=live.timed_out)
+            elif live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             elif ended is not None:  # the session's end stopped its worker under the call
                 self._update(live, Status.CANCELLED, error=ended)
@@ -468,6 +472,20 @@ class TaskManager:
         }
         worker.setup_key = _setup_key(spec.setup)
         watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
+        limit = deadline.time_limit(spec.app, self._config)
+        timer = None
+        if limit is not None:
+            reason = deadline.timeout_reason(limit, spec.app)
+            timer = self._spawn(
+                deadline.enforce(
+                    worker,
+                    live.record.id,
+                    limit,
+                    self._config.cancel_timeout,
+                    lambda: setattr(live, "timed_out", reason),
+                    lambda: live.worker is worker and live.record.status not in TERMINAL,
+                )
+            )
         final: dict[str, Any] | None = None
         try:
             async for event in worker.run(body):
@@ -488,8 +506,15 @@ class TaskManager:
                     final = event
         finally:
             watchdog.cancel()
+            if timer is not None:
+                timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+        if live.timed_out is not None and not live.cancel_requested:
+            self._update(live, Status.FAILED, error=live.timed_out)
+            if final is not None:
+                await self._await_idle(live, worker)  # stopped by the cancel: never handed out busy
+            return False
         if final is None:
             raise WorkerLost(live.lost_reason or await worker.loss_reason())
         if final["type"] == "error":
