@@ -25,6 +25,7 @@ from inferencesh.platform.refs import (
     Resolved,
     UnknownAppError,
 )
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.responses import encode, problem, problem_from
 from inferencesh.platform.routes import platform_routes
 from inferencesh.platform.sessions import SessionManager
@@ -87,6 +88,8 @@ class Platform:
         self.files.base_url = self.base_url
         self.sessions = SessionManager(config, self.store)
         self.tasks = TaskManager(config, self.store, self.files, self.sessions)
+        self.tasks.space = SpaceReserve(config.data_dir / "reserve")
+        self.tasks.space.ensure()
         self.apps = {app.name: app for app in config.apps}
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))

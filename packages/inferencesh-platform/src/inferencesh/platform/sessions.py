@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,8 @@ from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError
 
 __all__ = ["Session", "SessionManager"]
+
+log = logging.getLogger("inferencesh.platform")
 
 
 @dataclasses.dataclass(eq=False)
@@ -88,13 +91,19 @@ class SessionManager:
     async def _reap(self) -> None:
         while True:
             await asyncio.sleep(0.5)
-            now = time.time()
-            for session in list(self._live.values()):
-                if session.inflight == 0 and _idle_worker_died(session):
-                    # Its status says so now, not at its next call.
-                    await self.worker_lost(session, await session.worker.loss_reason())  # type: ignore[union-attr]
-                elif session.inflight == 0 and now >= session.deadline:
-                    await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
+            try:
+                await self._reap_once()
+            except Exception:  # a full disk, say: try again next round, never stop reaping
+                log.exception("session expiry failed; retrying")
+
+    async def _reap_once(self) -> None:
+        now = time.time()
+        for session in list(self._live.values()):
+            if session.inflight == 0 and _idle_worker_died(session):
+                # Its status says so now, not at its next call.
+                await self.worker_lost(session, await session.worker.loss_reason())  # type: ignore[union-attr]
+            elif session.inflight == 0 and now >= session.deadline:
+                await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
 
     # operations
     def create(self, app: AppEntry, timeout: int | None, task_id: str) -> Session:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -33,9 +34,11 @@ from inferencesh.platform import deadline
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
+from inferencesh.platform.guard import DISK_FULL, disk_full
 from inferencesh.platform.ids import new_id, now_iso
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.records import TaskRecord, set_fields, task_reply
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.sessions import Session, SessionManager
 from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError, WorkerLost
@@ -111,6 +114,9 @@ class TaskManager:
         self._pools = {app.name: AppPool(app, config, config.concurrency) for app in config.apps}
         self._live: dict[str, _Live] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.space: SpaceReserve | None = None
+        """Space given up to save a task's end when the disk is full (see :mod:`.reserve`)."""
+        self._unsaved: dict[str, TaskRecord] = {}  # ended, but the disk took no write at all
 
     @property
     def pools(self) -> dict[str, AppPool]:
@@ -232,7 +238,7 @@ class TaskManager:
         live = self._live.get(task_id)
         if live is not None:
             return live.record
-        record = self._store.get_task(task_id)
+        record = self._unsaved.get(task_id) or self._store.get_task(task_id)
         if record is None:
             raise PlatformError.not_found(f"no task {task_id!r}")
         return record
@@ -316,6 +322,8 @@ class TaskManager:
         stream subscribers. The change is made on a copy: if the write fails, the error
         propagates and the record stays as it was."""
         current = live.record
+        if current.status in TERMINAL:
+            return  # ended (a full disk ends a task wherever it was): nothing changes it now
         changed = list(fields)
         if status is not None and status != current.status:
             if not current.status.can_transition_to(status):
@@ -335,7 +343,14 @@ class TaskManager:
         terminal = record.status in TERMINAL
         # Logs and partial outputs are saved with the next status change, keeping writes few.
         if status is not None or terminal:
-            self._store.put_task(record)
+            try:
+                self._store.put_task(record)
+            except Exception as exc:
+                if not disk_full(exc):
+                    raise
+                raise self._end_disk_full(live, exc) from exc
+            if terminal and self.space is not None:
+                self.space.restore_later()
         live.record = record
         if terminal:
             message: dict[str, Any] = _full(record)
@@ -356,6 +371,40 @@ class TaskManager:
             self._live.pop(record.id, None)
             if record.webhook:
                 self._spawn(self._webhook(record))
+
+    def _end_disk_full(self, live: _Live, exc: BaseException) -> PlatformError:
+        """End a task whose state change the full disk refused: failed, from its last saved
+        state (never half of the change), saved in the reserved space when the disk has none.
+        Its worker is stopped; readers and waiters see the end. Returns the error to raise."""
+        current = live.record
+        stamp = now_iso()
+        reason = f"{DISK_FULL}: the task's state could not be saved ({exc}); it was stopped"
+        failed = msgspec.structs.replace(
+            current,
+            status=Status.FAILED,
+            error=reason,
+            updated_at=stamp,
+            events=[*(current.events or []), self._event(current.id, Status.FAILED, stamp)],
+        )
+        for _ in range(2):
+            try:
+                self._store.put_task(failed)
+                break
+            except (sqlite3.Error, OSError) as again:
+                if not disk_full(again) or self.space is None or not self.space.release():
+                    # Kept in memory; the next start fails the stored record as unfinished.
+                    log.error("task %s: its end could not be saved: %s", current.id, again)
+                    self._unsaved[current.id] = failed
+                    break
+        live.record = failed
+        if live.worker is not None:
+            live.worker.kill()  # its run's state is unknown; the pool replaces it
+        for queue in live.subscribers:
+            queue.put_nowait(_full(failed))
+            queue.put_nowait(_END)
+        live.done.set()
+        self._live.pop(current.id, None)
+        return PlatformError(507, "disk_full", reason)
 
     def _append_log(self, live: _Live, log_type: str, content: str) -> None:
         kind = _LOG_TYPES.get(log_type, 1)
@@ -432,7 +481,8 @@ class TaskManager:
         except PlatformError as exc:
             self._update(live, Status.FAILED, error=exc.message)
         except (WorkerError, OSError) as exc:
-            self._update(live, Status.FAILED, error=str(exc))
+            error = f"{DISK_FULL}: {exc}" if disk_full(exc) else str(exc)
+            self._update(live, Status.FAILED, error=error)
         except Exception as exc:  # a bug here must fail the task loudly, not leave it hanging
             log.exception("task %s: unexpected error", live.record.id)
             self._update(live, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
