@@ -143,6 +143,13 @@ def register_dev(commands: Any) -> None:
         "default: none, local paths in inputs are refused)",
     )
     parser.add_argument(
+        "--worker-user",
+        default=None,
+        metavar="USER",
+        help="run workers as this user (default: $INFERENCESH_WORKER_USER, else `nobody` when "
+        "running as root, else the platform's own user; `root` keeps them as root)",
+    )
+    parser.add_argument(
         "--agents-dir",
         action="append",
         type=Path,
@@ -209,6 +216,7 @@ def run_dev(args: argparse.Namespace) -> int:
     from inferencesh.platform.config import PlatformConfig, discover_apps
     from inferencesh.platform.datadir import DataDirBusy, DataDirLock, make_private
     from inferencesh.platform.refs import AliasError, Aliases
+    from inferencesh.platform.sandbox import default_worker_user, private_files, resolve_identity
     from inferencesh.platform.server import create_app
 
     try:
@@ -250,8 +258,15 @@ def run_dev(args: argparse.Namespace) -> int:
         sock.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    worker_user = args.worker_user if args.worker_user is not None else default_worker_user()
+    try:
+        resolve_identity(worker_user)
+    except ValueError as exc:
+        sock.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # Records, files and logs the server writes are its owner's alone (0600, dirs 0700).
-    os.umask(0o077)
+    private_files()
     config = PlatformConfig(
         data_dir=data_dir,
         apps=apps,
@@ -271,6 +286,7 @@ def run_dev(args: argparse.Namespace) -> int:
         max_files_per_request=args.max_files_per_request,
         task_timeout=args.task_timeout,
         allow_paths=[p.resolve() for p in args.allow_path],
+        worker_user=worker_user,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(config, agents_dirs=agents_dirs)

@@ -81,6 +81,9 @@ class PlatformConfig:
     allow_paths: list[Path] = dataclasses.field(default_factory=list)
     """Host folders whose files API inputs may name by local path (``/x`` or ``file:///x``);
     any other local path in an input is refused. Empty: none."""
+    worker_user: str | None = None
+    """The user workers run as (a name or uid); ``None``: the platform's own. ``inferencesh dev``
+    defaults it to ``nobody`` when it runs as root (see :mod:`.sandbox`)."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
 from inferencesh.platform.guard import DISK_FULL, disk_full
 from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.paths import produced_by_task
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.records import TaskRecord, set_fields, task_reply
 from inferencesh.platform.reserve import SpaceReserve
@@ -521,6 +522,7 @@ class TaskManager:
             },
         }
         worker.setup_key = _setup_key(spec.setup)
+        started = time.time()  # output files must be the run's own (see paths.py)
         watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
         limit = deadline.time_limit(spec.app, self._config)
         timer = None
@@ -583,7 +585,11 @@ class TaskManager:
         output = self._public_output(live, final.get("output"))
         if _has_local_files(output):
             self._update(live, Status.UPLOADING)
-            output = await self._store_outputs(output)
+            own = [p for p in (worker.home, spec.app.directory) if p is not None]
+            output = await self._store_outputs(
+                output,
+                lambda path: produced_by_task(path, started, own, self._config.data_dir),
+            )
         self._update(live, Status.COMPLETED, output=output)
         return True
 
@@ -633,13 +639,13 @@ class TaskManager:
                 # reports why.
                 return
 
-    async def _store_outputs(self, value: Any) -> Any:
+    async def _store_outputs(self, value: Any, produced: Callable[[Path], bool]) -> Any:
         """``value`` with every local output file stored and replaced by its ``uri``; all or
         nothing: when one file cannot be stored (or the task is cancelled meanwhile), the files
         stored before it are deleted again."""
         stored: set[str] = set()
         try:
-            return await self._store_files(value, stored)
+            return await self._store_files(value, stored, produced)
         except BaseException:
             for file_id in stored:
                 try:
@@ -648,9 +654,11 @@ class TaskManager:
                     log.warning("could not remove output file %s: %s", file_id, exc)
             raise
 
-    async def _store_files(self, value: Any, stored: set[str]) -> Any:
+    async def _store_files(
+        self, value: Any, stored: set[str], produced: Callable[[Path], bool]
+    ) -> Any:
         if isinstance(value, list):
-            return [await self._store_files(v, stored) for v in value]
+            return [await self._store_files(v, stored, produced) for v in value]
         if not isinstance(value, dict):
             return value
         if _is_local_file(value):
@@ -658,6 +666,13 @@ class TaskManager:
             if not await asyncio.to_thread(source.is_file):
                 raise PlatformError(
                     500, "internal_error", f"the app returned a file that does not exist: {source}"
+                )
+            if not await asyncio.to_thread(produced, source):
+                raise PlatformError(
+                    403,
+                    "forbidden_path",
+                    f"the app returned the file {source}, which this task did not produce "
+                    "(only files it wrote, in its temp dir or anywhere during the run, are served)",
                 )
             record = await self._files.store_local(
                 source, filename=value.get("filename"), content_type=value.get("content_type")
@@ -669,7 +684,7 @@ class TaskManager:
                 "content_type": record["content_type"],
                 "size": record["size"],
             }
-        return {k: await self._store_files(v, stored) for k, v in value.items()}
+        return {k: await self._store_files(v, stored, produced) for k, v in value.items()}
 
     # cancellation
     async def cancel(
