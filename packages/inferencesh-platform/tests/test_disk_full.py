@@ -68,7 +68,8 @@ def fill(directory: Path) -> Path:
 
 def test_a_full_disk_ends_the_task_failed_and_says_so(small_disk: Path, tmp_path: Path) -> None:
     app = write_app(tmp_path / "apps", "hold", HOLD_APP)
-    server = LocalPlatform([app], data_dir=small_disk / "data").start()
+    allow = ["--allow-path", str(tmp_path)]  # the hold file, named by the inputs
+    server = LocalPlatform([app], data_dir=small_disk / "data", args=allow).start()
     release = tmp_path / "release"
     try:
         with api_client(server) as http:

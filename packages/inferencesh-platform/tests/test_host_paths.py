@@ -88,7 +88,8 @@ def test_a_host_path_in_an_input_is_refused(http: httpx.Client, doc: object) -> 
     reply = run(http, "local/reader", {"doc": doc})
     assert reply.status_code == 403, reply.text
     message = reply.json()["error"]["message"]
-    assert "/etc/passwd" in message and "--allow-path" in message or "allowed folders" in message
+    assert "/etc/passwd" in message
+    assert "--allow-path" in message or "allowed folders" in message
     setup = http.post(
         "/apps/run", json={"app": "local/reader", "input": {}, "setup": {"x": "/etc/passwd"}}
     )

@@ -310,6 +310,7 @@ async def _test(
 
     err = sys.stderr
     final: RunEvent | None = None
+    kept: dict[str, str] = {}
     unload_error: Exception | None = None
     try:
         handle = runner.start(input_value, function=function, setup=setup)
@@ -325,13 +326,15 @@ async def _test(
         if final is not None and final["type"] == "result":
             # Before unload: an app may delete its temp dir there (real apps do), and the
             # printed output must still name files that exist.
-            final = {**final, "output": await asyncio.to_thread(_keep_files, final["output"])}
+            kept = await asyncio.to_thread(_keep_files, final["output"])
     finally:
         try:
             await runner.unload()
         except Exception as exc:  # noqa: BLE001 - reported below, after the run's own outcome
             print(format_traceback(exc), file=err)
             unload_error = exc
+    if final is not None and final["type"] == "result":
+        final = {**final, "output": await asyncio.to_thread(_after_unload, final["output"], kept)}
     if final is not None and final["type"] == "result":
         print(json_for(final["output"], stdout), file=stdout)
         for path in _local_files(final["output"]):
@@ -345,18 +348,33 @@ async def _test(
     return 0 if final is not None and final["type"] == "result" else 1
 
 
-def _keep_files(output: Any) -> Any:
-    """``output`` with each of its local files copied into a new directory of the system's
-    temp dir (kept after the command ends) and its ``path`` pointing at the copy."""
+def _keep_files(output: Any) -> dict[str, str]:
+    """Copies of the output's local files, in a new directory of the system's temp dir:
+    ``{original path: copy}``."""
     paths = [p for p in dict.fromkeys(_local_files(output)) if os.path.isfile(p)]
     if not paths:
-        return output
+        return {}
     target = Path(tempfile.mkdtemp(prefix="inferencesh-app-test-"))
     copies: dict[str, str] = {}
     for index, path in enumerate(paths):
         folder = target / str(index)  # two outputs may share a name
         folder.mkdir()
         copies[path] = str(shutil.copy2(path, folder / os.path.basename(path)))
+    return copies
+
+
+def _after_unload(output: Any, copies: dict[str, str]) -> Any:
+    """``output`` naming the copy of each file the unload removed; the copies of the files
+    still there are deleted again (the output keeps naming the app's own)."""
+    gone = {path: copy for path, copy in copies.items() if not os.path.isfile(path)}
+    for path, copy in copies.items():
+        if path not in gone:
+            Path(copy).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                Path(copy).parent.rmdir()
+                Path(copy).parent.parent.rmdir()  # empty once every copy is gone
+    if not gone:
+        return output
 
     def swap(value: Any) -> Any:
         if isinstance(value, list):
@@ -365,8 +383,8 @@ def _keep_files(output: Any) -> Any:
             return value
         out = {key: swap(item) for key, item in value.items()}
         path = value.get("path")
-        if isinstance(path, str) and path in copies and "uri" not in value:
-            out["path"] = copies[path]
+        if isinstance(path, str) and path in gone and "uri" not in value:
+            out["path"] = gone[path]
         return out
 
     return swap(output)
