@@ -59,7 +59,7 @@ DISTS = [
     ),
     Dist(
         "inferencesh-apps",
-        ("inferencesh/apps/", "inferencesh/models/"),
+        ("inferencesh/apps/", "inferencesh/models/", "inferencesh/openai/"),
         frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
         frozenset({"inferencesh-core"}),
     ),
@@ -74,6 +74,7 @@ DISTS = [
                 "starlette",
                 "uvicorn",
                 "pyyaml",
+                "mcp",
             }
         ),
         frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),

@@ -69,13 +69,14 @@ class Platform:
         env: dict[str, str] | None = None,
         apps: list[Path | App] | None = None,
         files: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> Platform:
         """The agent loop on the factory's platform for this configuration (started if new)."""
         server = local_platform(
             [*(APPS / name for name in _APPS), *(apps or [])],
             agents=agents,
             files={"script.json": "[]", **(files or {})},
-            args=["--heartbeat", "1", "--cancel-timeout", "3"],
+            args=["--heartbeat", "1", "--cancel-timeout", "3", *(args or [])],
             env={"SCRIPTED_MODEL_SCRIPT": OWN / "script.json", **(env or {})},
             api_key=KEY,
         )

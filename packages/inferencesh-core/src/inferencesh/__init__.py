@@ -106,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "WorkerLostError",
             # -- 0.36 client names (slice client-compat) --
             # -- deltas, client side (slice deltas) --
+            "TaskDelta",
             # -- live caller side (slice live) --
         ],
         _CORE,
@@ -130,6 +131,20 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "optional",
             # -- 0.36 agent names, deltas, call tools (slice agents-stream) --
             # -- MCP tools and lifecycle hooks (slice agents-hooks) --
+            "mcp_tool",
+            "lifecycle_hook",
+            "learning_hooks",
+            "LifecycleHookBuilder",
+            "LifecycleHookConfig",
+            "LifecycleHookPayload",
+            "LifecycleHookResponse",
+            "ContextInjection",
+            "HookEvent",
+            "HookHandlerType",
+            "HookDecision",
+            "ToolCallEventData",
+            "ToolResultEventData",
+            "ErrorEventData",
         ],
         _AGENTS,
     ),
@@ -154,6 +169,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "build_messages",
             # -- 0.36 app-authoring names (slice apps-compat) --
             # -- deltas (slice deltas) --
+            "StreamDelta",
+            "DeltaAccumulator",
             # -- live app side (slice live) --
         ],
         _APPS,
@@ -211,6 +228,22 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         tool,
         webhook_tool,
     )
+    from inferencesh.agents.hooks import (
+        ContextInjection,
+        ErrorEventData,
+        HookDecision,
+        HookEvent,
+        HookHandlerType,
+        LifecycleHookBuilder,
+        LifecycleHookConfig,
+        LifecycleHookPayload,
+        LifecycleHookResponse,
+        ToolCallEventData,
+        ToolResultEventData,
+        learning_hooks,
+        lifecycle_hook,
+    )
+    from inferencesh.agents.mcp_tools import mcp_tool
     from inferencesh.apps import (
         AudioMeta,
         BaseApp,
@@ -263,4 +296,11 @@ if TYPE_CHECKING:  # pragma: no cover - static re-exports for type checkers and 
         __version__,
         async_inference,
         inference,
+    )
+    from inferencesh.core.deltas import (
+        TaskDelta,
+    )
+    from inferencesh.models.deltas import (
+        DeltaAccumulator,
+        StreamDelta,
     )

@@ -16,6 +16,24 @@ from inferencesh.agents._config import AgentConfigError
 from inferencesh.agents._version import __version__
 from inferencesh.agents.agent import Agent, Agents, AsyncAgent, AsyncAgents
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
+from inferencesh.agents.hooks import (
+    BuiltinHook,
+    ContextInjection,
+    ErrorEventData,
+    HookDecision,
+    HookEvent,
+    HookHandlerType,
+    InterruptResolution,
+    LifecycleHookBuilder,
+    LifecycleHookConfig,
+    LifecycleHookPayload,
+    LifecycleHookResponse,
+    ToolCallEventData,
+    ToolResultEventData,
+    learning_hooks,
+    lifecycle_hook,
+)
+from inferencesh.agents.mcp_tools import MCPToolBuilder, mcp_tool
 from inferencesh.agents.params import (
     ToolDefinitionError,
     array,
@@ -45,6 +63,24 @@ from inferencesh.agents.tools import (
 )
 
 __all__ = [
+    # -- MCP tools and lifecycle hooks --
+    "BuiltinHook",
+    "InterruptResolution",
+    "MCPToolBuilder",
+    "mcp_tool",
+    "ContextInjection",
+    "ErrorEventData",
+    "HookDecision",
+    "HookEvent",
+    "HookHandlerType",
+    "LifecycleHookBuilder",
+    "LifecycleHookConfig",
+    "LifecycleHookPayload",
+    "LifecycleHookResponse",
+    "ToolCallEventData",
+    "ToolResultEventData",
+    "learning_hooks",
+    "lifecycle_hook",
     "Agent",
     "AgentConfigError",
     "AgentError",

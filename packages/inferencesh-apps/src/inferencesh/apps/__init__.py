@@ -51,6 +51,8 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["stream_generate", "timing_context"], "inferencesh.models.generation"),
     **dict.fromkeys(["StorageDir", "download", "adownload"], "inferencesh.apps.storage"),
+    # token deltas (the delta channel)
+    **dict.fromkeys(["DeltaAccumulator", "LLMDelta", "StreamDelta"], "inferencesh.models.deltas"),
 }
 
 __all__ = [
@@ -61,9 +63,11 @@ __all__ = [
     "BaseAppSetup",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
     "File",
     "FileDownloadError",
     "ImageMeta",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "Message",
@@ -73,6 +77,7 @@ __all__ = [
     "OutputMeta",
     "RawMeta",
     "StorageDir",
+    "StreamDelta",
     "TextMeta",
     "VideoMeta",
     "VideoResolution",

@@ -321,6 +321,8 @@ async def _test(
                 print(event["content"], file=err, flush=True)
             elif event["type"] == "output":
                 print(f"-- partial output: {json.dumps(event['output'])}", file=err, flush=True)
+            elif event["type"] == "delta":
+                print(f"-- delta: {json.dumps(event['delta'])}", file=err, flush=True)
             else:
                 final = event
         if final is not None and final["type"] == "result":

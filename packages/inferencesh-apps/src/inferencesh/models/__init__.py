@@ -31,6 +31,13 @@ from inferencesh.apps.output_meta import (
     VideoMeta,
     VideoResolution,
 )
+from inferencesh.models.deltas import (
+    DeltaAccumulator,
+    LLMDelta,
+    StreamDelta,
+    ToolCallDelta,
+    ToolCallFunctionDelta,
+)
 from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
 from inferencesh.models.llm import (
     BaseLLMInput,
@@ -75,11 +82,13 @@ __all__ = [
     "ChatInput",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
     "File",
     "FileCapabilityMixin",
     "ImageCapabilityMixin",
     "ImageMeta",
     "ImagesMixin",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "LLMUsage",
@@ -97,10 +106,13 @@ __all__ = [
     "ReasoningMixin",
     "ResponseTransformer",
     "ResponseFormat",
+    "StreamDelta",
     "TextMeta",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolCallFunction",
+    "ToolCallFunctionDelta",
     "ToolCallsMixin",
     "ToolChoice",
     "ToolFunction",

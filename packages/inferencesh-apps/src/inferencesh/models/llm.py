@@ -73,11 +73,20 @@ _GENERATION_NAMES = frozenset(
 )
 
 
+# The delta types live in `deltas` (which builds on this module); 0.36 apps import
+# `LLMDelta` from here.
+_DELTA_NAMES = frozenset({"LLMDelta", "StreamDelta", "ToolCallDelta", "ToolCallFunctionDelta"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _GENERATION_NAMES:
         from inferencesh.models import generation
 
         return getattr(generation, name)
+    if name in _DELTA_NAMES:
+        from inferencesh.models import deltas
+
+        return getattr(deltas, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -28,6 +28,7 @@ _MODULES: dict[str, list[str]] = {
     "inferencesh.core.sessions": ["AsyncSessionHandle", "SessionHandle"],
     "inferencesh.core.files": ["UploadFileOptions"],
     "inferencesh.core.progress": ["ProgressBar", "ProgressCallback"],
+    "inferencesh.core.deltas": ["DeltaEvent", "TaskDelta"],
     "inferencesh.core.types": [
         "TERMINAL_STATUSES",
         "CancelTaskRequest",
@@ -92,6 +93,7 @@ __all__ = [
     "CancelTaskRequest",
     "ConflictError",
     "DeletedTaskFiles",
+    "DeltaEvent",
     "FileCreateRequest",
     "HTTPClient",
     "Inference",
@@ -119,6 +121,7 @@ __all__ = [
     "StreamEvent",
     "TERMINAL_STATUSES",
     "Task",
+    "TaskDelta",
     "TaskCancelledError",
     "TaskEvent",
     "TaskFailedError",
@@ -155,6 +158,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
     from inferencesh.core.client import AsyncInference, Inference, async_inference, inference
+    from inferencesh.core.deltas import DeltaEvent, TaskDelta
     from inferencesh.core.errors import (
         APIConnectionError,
         APIError,

@@ -60,6 +60,7 @@ __all__ = [
     "HttpUrl",
     "ImageGenerationConfig",
     "InternalToolsConfig",
+    "MCPToolConfig",
     "PartialFile",
     "RequestError",
     "RunRequest",
@@ -651,6 +652,16 @@ class HTTPToolConfig(WireStruct, kw_only=True):
     input_schema: dict[str, Any] | None = None
 
 
+class MCPToolConfig(WireStruct, kw_only=True):
+    """A tool of an MCP server: the ``server`` (a slug, a URL or a locally registered name; the
+    JS SDK sends it as ``integration_id``) and the ``tool_name`` on it."""
+
+    server: str | None = None
+    integration_id: str | None = None
+    tool_name: Annotated[str, msgspec.Meta(min_length=1)]
+    input_schema: dict[str, Any] | None = None
+
+
 class AgentTool(WireStruct, kw_only=True):
     """A tool as the tool builder emits it: its ``name``, ``type`` and the section of that type
     (``app`` for an app tool, ...). App and agent tools need their ``ref`` (an app tool may name
@@ -668,9 +679,14 @@ class AgentTool(WireStruct, kw_only=True):
     http: HTTPToolConfig | None = None
     call: HTTPToolConfig | None = None
     """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
+    mcp: MCPToolConfig | None = None
 
     def __post_init__(self) -> None:
         kind = self.type
+        if kind == ToolType.MCP and (
+            self.mcp is None or not (self.mcp.server or self.mcp.integration_id)
+        ):
+            raise RequestError(("mcp", "server"), "is required: the MCP server the tool calls")
         if kind == ToolType.APP and (self.app is None or not (self.app.ref or self.app.id)):
             raise RequestError(("app", "ref"), "is required: the app the tool runs")
         if kind == ToolType.AGENT and (self.agent is None or not self.agent.ref):

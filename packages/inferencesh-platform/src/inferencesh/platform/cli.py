@@ -166,6 +166,14 @@ def register_dev(commands: Any) -> None:
         help="a YAML or JSON file mapping app refs to local apps, e.g. "
         "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
     )
+    parser.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="NAME=SERVER",
+        help="an MCP server agents' mcp tools may name: NAME=URL (streamable HTTP) or "
+        "NAME=COMMAND (started as a stdio server; repeatable)",
+    )
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--no-reload",
@@ -213,6 +221,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
+    from inferencesh.platform.agents.mcp import MCPRegistry, MCPSetupError
     from inferencesh.platform.config import PlatformConfig, discover_apps
     from inferencesh.platform.datadir import DataDirBusy, DataDirLock, make_private
     from inferencesh.platform.refs import AliasError, Aliases
@@ -230,6 +239,12 @@ def run_dev(args: argparse.Namespace) -> int:
         # Checked now so a typo stops the start instead of failing the first task.
         aliases = Aliases(files=alias_files, dirs=agents_dirs).table()
     except AliasError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        # Checked now so a typo stops the start instead of failing the first MCP call.
+        MCPRegistry(args.mcp, agents_dirs)
+    except MCPSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for flag, value in (
@@ -287,6 +302,7 @@ def run_dev(args: argparse.Namespace) -> int:
         task_timeout=args.task_timeout,
         allow_paths=[p.resolve() for p in args.allow_path],
         worker_user=worker_user,
+        mcp_servers=list(args.mcp),
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(config, agents_dirs=agents_dirs)

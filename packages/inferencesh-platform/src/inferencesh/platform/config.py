@@ -84,6 +84,8 @@ class PlatformConfig:
     worker_user: str | None = None
     """The user workers run as (a name or uid); ``None``: the platform's own. ``inferencesh dev``
     defaults it to ``nobody`` when it runs as root (see :mod:`.sandbox`)."""
+    mcp_servers: list[str] = dataclasses.field(default_factory=list)
+    """MCP servers agents may name, as ``NAME=URL`` or ``NAME=COMMAND`` (``--mcp``)."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

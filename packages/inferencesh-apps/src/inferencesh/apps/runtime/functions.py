@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from inferencesh.apps.metadata import Metadata
+from inferencesh.apps.runtime.deltas import delta_types_in, is_delta_type
 from pydantic import BaseModel
 
 __all__ = [
@@ -70,11 +71,15 @@ class AppFunction:
     output_model: type[BaseModel] | None
     description: str
     binding: Binding
+    delta_types: tuple[type, ...] = ()
+    """The ``StreamDelta`` classes the return annotation names (see ``runtime.deltas``)."""
 
 
 def is_framework_default(app_class: type, name: str) -> bool:
     """Whether ``app_class.name`` is only the framework's do-nothing default (``BaseApp``)."""
     attr = inspect.getattr_static(app_class, name, None)
+    if getattr(attr, "__inferencesh_function__", None) is not None:
+        return False  # a function a framework mixin adds (OpenAIChatMixin.openai)
     module = getattr(attr, "__module__", "") or ""
     return module.startswith("inferencesh.")
 
@@ -115,6 +120,7 @@ def discover_functions(
             output_model=output_model,
             description=_description(attr),
             binding=_bind(name, params, hints, primary="input"),
+            delta_types=delta_types_in(hints.get("return")),
         )
     # `run` first, then the rest in source order where it is known.
     return dict(
@@ -177,6 +183,7 @@ def _run_function(
         output_model=output_model,
         description=_description(func),
         binding=binding,
+        delta_types=delta_types_in(hints.get("return")),
     )
 
 
@@ -226,7 +233,9 @@ def _model(annotation: Any) -> type[BaseModel] | None:
         return annotation
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        models = [m for m in (_model(arg) for arg in typing.get_args(annotation)) if m]
+        # Delta types in a union (`LLMDelta | LLMOutput`) are streamed, never the output.
+        args = [arg for arg in typing.get_args(annotation) if not is_delta_type(arg)]
+        models = [m for m in (_model(arg) for arg in args) if m]
         if len(models) == 1:
             return models[0]
     if origin is typing.Annotated:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inferencesh.core import AsyncInference
+from inferencesh.core.deltas import DeltaAccumulator, MalformedDelta, TaskDelta
 from inferencesh.core.errors import APIConnectionError, APIError
 from inferencesh.core.types import TERMINAL_STATUSES, TaskStatus, parse_status
 
@@ -59,7 +60,8 @@ class TaskRunner:
     ) -> dict[str, Any]:
         """Run a task to completion and return its final record.
 
-        ``on_update`` sees the merged task after every change (partial outputs included).
+        ``on_update`` sees the merged task after every change (partial outputs included, and
+        the output the app's streamed deltas have built so far).
         Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
         coroutine cancels the task on the platform too.
         """
@@ -93,6 +95,7 @@ class TaskRunner:
     async def _follow(self, task: dict[str, Any], on_update: OnUpdate | None) -> dict[str, Any]:
         task_id = str(task["id"])
         reconnects = 0
+        deltas = _Deltas(task_id)
         while True:
             if _status(task) in TERMINAL_STATUSES:
                 return _finish(task)
@@ -103,6 +106,10 @@ class TaskRunner:
                 async for event in stream:
                     data = getattr(event, "data", None)
                     if not isinstance(data, dict):
+                        continue
+                    if getattr(event, "event", None) == "delta":
+                        if deltas.fold(task, data) and on_update is not None:
+                            await on_update(task)
                         continue
                     task.update(data)
                     if on_update is not None:
@@ -122,6 +129,30 @@ class TaskRunner:
                 raise TaskError(f"lost the stream of task {task_id} {reconnects} times", task)
             if _status(task) not in TERMINAL_STATUSES:
                 await asyncio.sleep(0.2)
+
+
+class _Deltas:
+    """A task's streamed deltas folded into its output (for ``on_update``); replays after a
+    reconnect (``seq`` already seen) are skipped."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.seen = 0
+        self.acc = DeltaAccumulator()
+
+    def fold(self, task: dict[str, Any], data: dict[str, Any]) -> bool:
+        delta, seq = data.get("delta"), data.get("seq")
+        if not isinstance(delta, dict) or not isinstance(seq, int) or seq <= self.seen:
+            return False
+        self.seen = seq
+        try:
+            self.acc.apply(TaskDelta(task_id=self.task_id, delta=delta, seq=seq))
+        except MalformedDelta as exc:
+            _log.info("task %s: a delta was not merged: %s", self.task_id, exc)
+            return False
+        output = task.get("output")
+        task["output"] = {**(output if isinstance(output, dict) else {}), **self.acc.to_dict()}
+        return True
 
 
 def _status(task: dict[str, Any]) -> TaskStatus:
