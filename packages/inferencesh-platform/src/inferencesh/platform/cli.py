@@ -111,44 +111,7 @@ def register_dev(commands: Any) -> None:
     parser.add_argument(
         "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
     )
-    parser.add_argument(
-        "--max-json-depth",
-        type=int,
-        default=64,
-        metavar="N",
-        help="deepest nesting of arrays and objects in a JSON request body (default 64)",
-    )
-    parser.add_argument(
-        "--max-files-per-request",
-        type=int,
-        default=256,
-        metavar="N",
-        help="most file records one POST /files creates (default 256)",
-    )
-    parser.add_argument(
-        "--task-timeout",
-        type=_POSITIVE,
-        default=None,
-        metavar="SECONDS",
-        help="fail a task still running after this long (default: no limit; an app's "
-        "inf.yml `timeout` wins for that app)",
-    )
-    parser.add_argument(
-        "--allow-path",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="DIR",
-        help="a host folder whose files task inputs may name by local path (repeatable; "
-        "default: none, local paths in inputs are refused)",
-    )
-    parser.add_argument(
-        "--worker-user",
-        default=None,
-        metavar="USER",
-        help="run workers as this user (default: $INFERENCESH_WORKER_USER, else `nobody` when "
-        "running as root, else the platform's own user; `root` keeps them as root)",
-    )
+    _add_hardening_options(parser)
     parser.add_argument(
         "--agents-dir",
         action="append",
@@ -195,6 +158,48 @@ def register_dev(commands: Any) -> None:
     parser.set_defaults(func=run_dev)
 
 
+def _add_hardening_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the request limits, task time limits, host paths and worker user."""
+    parser.add_argument(
+        "--max-json-depth",
+        type=int,
+        default=64,
+        metavar="N",
+        help="deepest nesting of arrays and objects in a JSON request body (default 64)",
+    )
+    parser.add_argument(
+        "--max-files-per-request",
+        type=int,
+        default=256,
+        metavar="N",
+        help="most file records one POST /files creates (default 256)",
+    )
+    parser.add_argument(
+        "--task-timeout",
+        type=_POSITIVE,
+        default=None,
+        metavar="SECONDS",
+        help="fail a task still running after this long (default: no limit; an app's "
+        "inf.yml `timeout` wins for that app)",
+    )
+    parser.add_argument(
+        "--allow-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a host folder whose files task inputs may name by local path (repeatable; "
+        "default: none, local paths in inputs are refused)",
+    )
+    parser.add_argument(
+        "--worker-user",
+        default=None,
+        metavar="USER",
+        help="run workers as this user (default: $INFERENCESH_WORKER_USER, else `nobody` when "
+        "running as root, else the platform's own user; `root` keeps them as root)",
+    )
+
+
 def _check_host(host: str) -> None:
     try:
         loopback = ipaddress.ip_address(host).is_loopback
@@ -223,9 +228,8 @@ def run_dev(args: argparse.Namespace) -> int:
     import uvicorn
     from inferencesh.platform.agents.mcp import MCPRegistry, MCPSetupError
     from inferencesh.platform.config import PlatformConfig, discover_apps
-    from inferencesh.platform.datadir import DataDirBusy, DataDirLock, make_private
+    from inferencesh.platform.datadir import DataDirBusy
     from inferencesh.platform.refs import AliasError, Aliases
-    from inferencesh.platform.sandbox import default_worker_user, private_files, resolve_identity
     from inferencesh.platform.server import create_app
 
     try:
@@ -265,23 +269,12 @@ def run_dev(args: argparse.Namespace) -> int:
         )
         return 2
     port = sock.getsockname()[1]
-    data_dir = make_private(args.data_dir.resolve())
     try:
-        # Held until this process ends: a second server would end the first's sessions.
-        lock = DataDirLock(data_dir).acquire()
-    except DataDirBusy as exc:
+        data_dir, lock, worker_user = _claim_data_dir(args)
+    except (DataDirBusy, ValueError) as exc:
         sock.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    worker_user = args.worker_user if args.worker_user is not None else default_worker_user()
-    try:
-        resolve_identity(worker_user)
-    except ValueError as exc:
-        sock.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    # Records, files and logs the server writes are its owner's alone (0600, dirs 0700).
-    private_files()
     config = PlatformConfig(
         data_dir=data_dir,
         apps=apps,
@@ -339,6 +332,22 @@ def run_dev(args: argparse.Namespace) -> int:
         asyncio.run(serve())
     lock.release()
     return 0
+
+
+def _claim_data_dir(args: argparse.Namespace) -> tuple[Path, Any, str | None]:
+    """The data dir made private and locked for this server (``DataDirBusy`` when another
+    holds it), and the user workers run as (``ValueError`` when unusable). From here on what
+    the server writes is its owner's alone (0600, dirs 0700)."""
+    from inferencesh.platform.datadir import DataDirLock, make_private
+    from inferencesh.platform.sandbox import default_worker_user, private_files, resolve_identity
+
+    worker_user = args.worker_user if args.worker_user is not None else default_worker_user()
+    resolve_identity(worker_user)
+    data_dir = make_private(args.data_dir.resolve())
+    # Held until this process ends: a second server would end the first's sessions.
+    lock = DataDirLock(data_dir).acquire()
+    private_files()
+    return data_dir, lock, worker_user
 
 
 async def _exit_with_parent(parent: int, server: Any) -> None:

@@ -60,7 +60,7 @@ def check_depth(raw: bytes, limit: int) -> None:
         raise PlatformError(
             400,
             "too_deep",
-            f"the body nests {depth} levels deep; the limit is {limit} (--max-json-depth)",
+            f"the body nests too deeply ({depth} levels); the limit is {limit} (--max-json-depth)",
         )
 
 

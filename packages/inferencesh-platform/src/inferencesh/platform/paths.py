@@ -1,9 +1,9 @@
 """Host files and the API: which local paths a request may name, and which files an app's
 output may turn into served files.
 
-* An input (or setup) value naming a local file (``file:///x``, a ``{"path": "/x"}`` object,
-  or a string that is the absolute path of something on this host) is refused unless it lies
-  under a folder the operator allowed (``--allow-path``). The client uploads local files
+* An input (or setup) value naming a local file (``file:///x`` anywhere; a field whose value is
+  a ``{"path": "/x"}`` object or the absolute path of something on this host) is refused unless
+  it lies under a folder the operator allowed (``--allow-path``). The client uploads local files
   itself, so its inputs never carry host paths.
 * An output file is served only when the task produced it: it lies in the worker's own home
   (its ``TMPDIR``) or the app's own folder, or it was created or changed during the run
@@ -15,6 +15,8 @@ Example:
     >>> from inferencesh.platform.paths import local_paths
     >>> local_paths({"a": "file:///etc/hosts", "b": [{"path": "/x/y"}], "c": "/imagine a cat"})
     ['/etc/hosts', '/x/y']
+    >>> local_paths({"doc": "/etc/hosts", "chat": {"messages": [{"text": "/etc/hosts"}]}})
+    ['/etc/hosts']
 """
 
 from __future__ import annotations
@@ -41,22 +43,29 @@ def _as_path(value: str) -> str | None:
 
 
 def local_paths(value: Any) -> list[str]:
-    """The local host paths a JSON value names, in order (see the module's rules)."""
+    """The local host paths a JSON value names, in order (see the module's rules).
+
+    ``file://`` URLs count at any depth; a bare absolute path or a ``{"path": "/..."}`` object
+    only as a field's own value (``{"doc": "/x"}``, ``{"docs": [{"path": "/x"}]}``), where a
+    file input takes it: deeper inside a value (a chat's messages, a tool call's arguments) it
+    is data.
+    """
     found: list[str] = []
-    pending = [value]
+    pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         if isinstance(item, str):
-            path = _as_path(item)
+            path = _as_path(item) if item.startswith("file://") or depth <= 2 else None
             if path is not None:
                 found.append(path)
         elif isinstance(item, dict):
             raw = item.get("path")
-            if isinstance(raw, str) and raw.startswith("/") and not item.get("uri"):
+            if isinstance(raw, str) and raw.startswith("/") and not item.get("uri") and depth <= 2:
                 found.append(raw)
-            pending.extend(reversed([v for k, v in item.items() if k != "path"]))
+            children = [(v, depth + 1) for k, v in item.items() if k != "path"]
+            pending.extend(reversed(children))
         elif isinstance(item, list):
-            pending.extend(reversed(item))
+            pending.extend(reversed([(v, depth + 1) for v in item]))
     return found
 
 
