@@ -143,7 +143,9 @@ def _add_live_arguments(run: argparse.ArgumentParser) -> None:
         help="a file of frames to send; - is stdin, read as it arrives (repeatable, sent in order)",
     )
     live.add_argument(
-        "--binary-out", metavar="FILE", help="append the binary frames that come back to FILE"
+        "--binary-out",
+        metavar="FILE",
+        help="write the binary frames that come back to FILE (in order)",
     )
     live.add_argument(
         "--linger",

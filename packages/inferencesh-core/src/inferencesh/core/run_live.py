@@ -9,7 +9,7 @@ sends back on stdout, one JSON object a line:
 * ``{"json": {...}}``: a text frame holding a JSON object (a patch of output fields);
 * ``{"text": "..."}``: any other text frame;
 * ``{"bytes": 640}``: a binary frame, by its size (with ``--binary-out FILE`` the bytes are
-  appended to FILE instead);
+  written to FILE instead);
 * ``{"output": {...}}``: last, the task's output once it completed.
 
 Once the input is exhausted the session stays open until the app has been silent for
