@@ -148,6 +148,8 @@ class MCPPool:
             async with opener(entry.server) as session:
                 if ready.done():  # the opener was given up on
                     return
+                # Idle from now on, not from when opening began (a process may be slow to start).
+                entry.created = entry.last_used = time.monotonic()
                 ready.set_result(session)
                 await self._keep(entry)
         except BaseException as exc:  # noqa: BLE001 - told to the caller, or logged
