@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 from typing import Any
 
@@ -285,6 +286,20 @@ class SessionManager:
 
 
 def _idle_worker_died(session: Session) -> bool:
-    """Whether the session's worker is gone (exited, killed or given up)."""
+    """Whether the session's worker is gone (exited, killed or given up).
+
+    The process is also asked directly: its exit status reaches the event loop from the child
+    watcher a moment after the process is reaped, and a call arriving in that moment must not
+    be handed to a dead worker."""
     worker = session.worker
-    return worker is not None and not worker.alive
+    if worker is None:
+        return False
+    if not worker.alive:
+        return True
+    try:
+        os.kill(worker.process.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # running as another user: it exists
+        return False
+    return False
