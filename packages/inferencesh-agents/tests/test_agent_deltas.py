@@ -135,3 +135,22 @@ def test_a_repeated_seq_counts_only_for_what_it_adds(client: Inference, script: 
         ({"response": "!"}, 5),
     ]
     assert seen[-1].text == "Hello!"
+
+
+def test_text_a_snapshot_showed_before_the_first_delta_is_not_given_twice(
+    client: Inference, script: Any
+) -> None:
+    # The snapshot shows "Hel" first; then the stream's catch-up event (the deltas so far, with
+    # the last seq, here 2) and the next increment: on_delta gets each character once.
+    _turn(
+        script,
+        ("chat_messages", script.msg("a1", 1, text="Hel", status="pending")),
+        _delta(2, response="Hel"),
+        _delta(3, response="lo"),
+        ("chat_messages", script.msg("a1", 1, text="Hello")),
+        ("chats", script.chat("idle")),
+    )
+    seen: list[AgentDelta] = []
+    client.agent("ns/a").send_message("hi", on_delta=seen.append)
+    assert "".join(d.delta.get("response", "") for d in seen) == "Hello"
+    assert seen[-1].text == "Hello"

@@ -60,32 +60,49 @@ def merge(output: dict[str, Any], delta: dict[str, Any]) -> None:
 
 
 class MessageDeltas:
-    """The merged deltas of one message, and whether the server sent deltas for it."""
+    """The merged deltas of one message, and whether the server sent deltas for it.
 
-    __slots__ = ("from_server", "output", "seq")
+    The server's texts are kept apart from what ``on_delta`` was given (``output``): a snapshot
+    can show text before the first delta event arrives, and a stream that joins a message part
+    way starts with the deltas so far in one event; either way only text beyond what was given
+    is passed on, so no text is ever given twice."""
+
+    __slots__ = ("from_server", "made", "output", "seq", "server")
 
     def __init__(self) -> None:
         self.output: dict[str, Any] = {}
-        self.seq = 0
+        self.server: dict[str, str] = {}  # the joined texts the server's deltas add up to
+        self.seq = 0  # the server's last delta number
+        self.made = 0  # deltas made from snapshots (servers that send none)
         self.from_server = False
 
     def server_delta(self, message_id: str, delta: dict[str, Any], seq: Any) -> AgentDelta | None:
         """A delta event of the server, merged (``None`` if it adds nothing).
 
         Deltas count up by one; any other ``seq`` marks the deltas so far merged (what a
-        stream sends first when it joins a message part way, as after a reconnect): only what
-        it adds beyond what this client merged counts."""
+        stream sends first when it joins a message part way, as after a reconnect)."""
         self.from_server = True
-        if isinstance(seq, int) and seq != self.seq + 1:
-            delta = self._growth(delta)
-            if not delta:
-                return None
-        merge(self.output, delta)
-        self.seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else self.seq + 1
-        return AgentDelta(message_id, delta, dict(self.output), self.seq)
+        numbered = isinstance(seq, int) and not isinstance(seq, bool)
+        whole = numbered and seq != self.seq + 1
+        rest: dict[str, Any] = {}
+        for key, value in delta.items():
+            if key in _JOINED and isinstance(value, str):
+                before = self.server.get(key, "")
+                if not whole:
+                    self.server[key] = before + value
+                elif value.startswith(before):
+                    self.server[key] = value
+            elif not whole:
+                rest[key] = value
+        self.seq = seq if numbered else self.seq + 1
+        added = {**self._growth(self.server), **rest}
+        if not any(v is not None for v in added.values()):
+            return None
+        merge(self.output, added)
+        return AgentDelta(message_id, added, dict(self.output), self.seq)
 
     def _growth(self, whole: dict[str, Any]) -> dict[str, Any]:
-        """What the texts of ``whole`` add at the end of the texts merged so far."""
+        """What the texts of ``whole`` add at the end of the texts given so far."""
         delta: dict[str, Any] = {}
         for key in _JOINED:
             now, before = whole.get(key), str(self.output.get(key) or "")
@@ -104,5 +121,5 @@ class MessageDeltas:
         if not delta:
             return None
         merge(self.output, delta)
-        self.seq += 1
-        return AgentDelta(message.id, delta, dict(self.output), self.seq)
+        self.made += 1
+        return AgentDelta(message.id, delta, dict(self.output), self.seq + self.made)
