@@ -28,8 +28,8 @@ from platform_testkit import OWN, PlatformFactory
 
 SERVER = textwrap.dedent(
     '''
-    import sys, time
-    from mcp.server.fastmcp import FastMCP
+    import os, sys, time
+    from mcp.server.fastmcp import Context, FastMCP
 
     mcp = FastMCP("calc", host="127.0.0.1", port=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 
@@ -58,6 +58,21 @@ SERVER = textwrap.dedent(
         """Takes its time."""
         time.sleep(seconds)
         return "done"
+
+    @mcp.tool()
+    def pid() -> int:
+        """The server's process id (a stdio server runs one process per session)."""
+        return os.getpid()
+
+    @mcp.tool()
+    def session(ctx: Context) -> str:
+        """The HTTP session id the call came on."""
+        return ctx.request_context.request.headers.get("mcp-session-id", "")
+
+    @mcp.tool()
+    def die() -> str:
+        """Ends the server process mid-call."""
+        os._exit(3)
 
     if __name__ == "__main__":
         mcp.run(transport="streamable-http" if sys.argv[1] == "http" else "stdio")

@@ -22,6 +22,18 @@ or times out (``timeout``, default 30 s) denies, with that reason. ``async`` hoo
 background and never gate. An answer's ``inject`` (``ContextInjection``) and ``system`` join
 the system prompt of the next model call(s). ``builtin`` hooks (the cloud's ``belt:*``) and
 ``gate`` hooks away from a tool call have no local meaning: they are skipped and logged.
+
+A ``gate`` hook at ``agent.tool_call`` parks every call, as a ``suspend`` answer does. A parked
+call waits for a person (the approval routes) at most the hook's ``timeout`` (default 300 s,
+the cloud's gate default); then it resolves by itself with the hook's ``default_resolution``
+(``allow`` runs it, ``deny`` cancels it; ``deny`` when none is given: fail closed), recorded
+on the invocation as a person's decision is (its status, and for ``deny`` the result the model
+reads). The deadline is stored with the invocation, so it holds across a restart.
+
+``override`` in an answer replaces what the loop goes on with: at ``agent.tool_call`` (an
+object) the call's arguments, stored as the invocation's ``function.arguments`` (so a parked
+call runs with them after a restart too); at ``agent.tool_result`` the tool's result before
+the model reads it (a string as it is, any other JSON value as its JSON text).
 """
 
 from __future__ import annotations
@@ -33,7 +45,9 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -75,7 +89,10 @@ EVENTS = (
 GATING_EVENTS = frozenset({"agent.tool_call", "agent.turn_start"})
 _TYPES = ("webhook", "task", "gate", "builtin")
 _DECISIONS = ("allow", "deny", "stop", "suspend")
+_RESOLUTIONS = ("allow", "deny")
 DEFAULT_TIMEOUT = 30
+GATE_TIMEOUT = 300
+"""How long a parked call waits for a person when its hook sets no ``timeout``."""
 _MAX_TIMEOUT = 3600
 _MAX_ANSWER = 1024 * 1024
 _REF = re.compile(AGENT_REF_PATTERN)
@@ -119,6 +136,11 @@ def check_hooks(raw: list[dict[str, Any]], where: str) -> list[Hook]:
                 f"{at}.handler must name an agent ('namespace/name[@version]'), "
                 f"got {hook.handler!r}"
             )
+        if hook.default_resolution not in (None, *_RESOLUTIONS):
+            raise ValueError(
+                f"{at}.default_resolution {hook.default_resolution!r} is not one of "
+                f"{', '.join(_RESOLUTIONS)}"
+            )
         if hook.timeout is not None and not 1 <= hook.timeout <= _MAX_TIMEOUT:
             raise ValueError(
                 f"{at}.timeout must be 1 to {_MAX_TIMEOUT} seconds, got {hook.timeout}"
@@ -135,6 +157,8 @@ class Outcome:
     reason: str = ""
     by: str = ""
     override: Any = None
+    hook: Hook | None = None
+    """The hook that decided (its ``timeout`` and ``default_resolution`` bound a park)."""
 
 
 class HookStop(Exception):
@@ -255,7 +279,8 @@ class HookRunner:
                 continue
             if hook.type == "gate":
                 # A gate parks the call for a person to decide (approve or reject).
-                return Outcome("suspend", f"held by the gate {hook.handler!r}", hook.label())
+                why = f"held by the gate {hook.handler!r}"
+                return Outcome("suspend", why, hook.label(), hook=hook)
             payload = self._payload(live, event, data if data is not None else {})
             if hook.run_async:
                 task = asyncio.ensure_future(self._background_ask(live, hook, payload))
@@ -272,7 +297,8 @@ class HookRunner:
             _add_injection(self.runtime, live, answer)
             decision = answer.get("decision") or "allow"
             if gating and decision != "allow":
-                return Outcome(decision, str(answer.get("reason") or ""), hook.label())
+                reason = str(answer.get("reason") or "")
+                return Outcome(decision, reason, hook.label(), answer.get("override"), hook)
             if decision != "allow":
                 _log.info("%s answered %r at a non-gating event: ignored", hook.label(), decision)
             if answer.get("override") is not None:
@@ -360,10 +386,23 @@ class HookRunner:
         outcome = await self.fire(live, "agent.tool_call", {"tool": name, "arguments": args})
         decision = outcome.decision
         reason = f": {outcome.reason}" if outcome.reason else ""
+        if decision in ("allow", "suspend") and isinstance(outcome.override, dict):
+            # Stored as the call's arguments: a parked call runs with them after a restart.
+            args = outcome.override
+            function = msgspec.structs.replace(invocation.function, arguments=args)
+            hub.update_invocation(live, invocation, function=function)
         if decision == "allow":
-            return outcome.override if isinstance(outcome.override, dict) else args
+            return args
         if decision == "suspend":
-            hub.update_invocation(live, invocation, status="awaiting_approval")
+            hook = outcome.hook
+            limit = (hook.timeout if hook else None) or GATE_TIMEOUT
+            gate = {
+                "by": outcome.by,
+                "timeout": limit,
+                "expires_at": _iso(time.time() + limit),
+                "default_resolution": (hook.default_resolution if hook else None) or "deny",
+            }
+            hub.update_invocation(live, invocation, status="awaiting_approval", _gate=gate)
             self.runtime.refresh_chat_status(live)
             return args
         result = f"Denied by the lifecycle hook ({outcome.by}){reason}"
@@ -374,11 +413,55 @@ class HookRunner:
             raise HookStop(f"the run was stopped at tool {name!r}: {result}", "cancelled")
         return None
 
+    async def wait_approval(self, live: LiveChat, invocation: InvocationRecord) -> None:
+        """Wait for a person to settle a call ``awaiting_approval``; a call a hook parked
+        resolves by itself at its deadline with the hook's ``default_resolution``."""
+        runtime = self.runtime
+        gate = invocation._gate
+        waiting = runtime.wait_resolved(invocation, ("awaiting_approval",))
+        if gate is None:
+            await waiting
+            return
+        left = _epoch(str(gate["expires_at"])) - time.time()
+        try:
+            await asyncio.wait_for(waiting, max(left, 0.0))
+            return
+        except asyncio.TimeoutError:
+            pass
+        if invocation.status != "awaiting_approval":
+            return
+        decision = str(gate.get("default_resolution") or "deny")
+        settled = {**gate, "resolution": decision, "resolved_by": "timeout"}
+        if decision == "allow":
+            runtime.hub.update_invocation(live, invocation, status="in_progress", _gate=settled)
+        else:
+            why = (
+                f"Rejected automatically: nobody decided within {gate['timeout']} s on the call "
+                f"{gate['by']} parked (default_resolution deny)"
+            )
+            runtime.hub.update_invocation(
+                live, invocation, status="cancelled", result=why, _gate=settled
+            )
+        runtime.refresh_chat_status(live)
+
     async def tool_done(self, live: LiveChat, invocation: InvocationRecord) -> None:
-        """``agent.tool_result`` once a call ended."""
+        """``agent.tool_result`` once a call ended; a hook's ``override`` replaces the result
+        the model reads."""
         data = {
             "tool": invocation.function.name,
             "status": invocation.status,
             "result": invocation.result or "",
         }
-        await self.fire(live, "agent.tool_result", data)
+        outcome = await self.fire(live, "agent.tool_result", data)
+        if outcome.override is not None:
+            override = outcome.override
+            text = override if isinstance(override, str) else json.dumps(override)
+            self.runtime.hub.update_invocation(live, invocation, result=text)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()

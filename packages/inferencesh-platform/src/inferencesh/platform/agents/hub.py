@@ -278,6 +278,7 @@ class ChatHub:
                     resource_id=inv.id,
                     resource_type="tool_invocation",
                     status="pending",
+                    expires_at=inv._gate["expires_at"] if inv._gate else None,
                     meta={
                         "tool_invocation_id": inv.id,
                         "tool_name": inv.function.name,

@@ -299,6 +299,7 @@ class AgentRuntime:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.mcp.close()
         if self._http is not None:
             await self._http.aclose()
         if self._runner is not None:
@@ -754,7 +755,7 @@ class AgentRuntime:
             else:
                 hub.update_invocation(live, invocation, status="in_progress")
         if invocation.status == "awaiting_approval":
-            await self.wait_resolved(invocation, ("awaiting_approval",))
+            await self.hooks.wait_approval(live, invocation)
             self.refresh_chat_status(live)
         if invocation.status == "awaiting_input":
             await self.wait_resolved(invocation, ("awaiting_input",))

@@ -17,7 +17,8 @@ name registered with the platform:
           env: {ROOT: /tmp}
 
 The tool's input schema offered to the model is the server's own (``tools/list``) unless the
-agent declared params. Each call opens a session, calls the tool and closes it, within
+agent declared params. Calls reuse an open session per server (see :mod:`.mcp_pool`: closed
+after ``INFERENCESH_MCP_IDLE`` idle seconds, a failed one replaced), each within
 ``INFERENCESH_MCP_TIMEOUT`` seconds (default 60); text blocks become the result (cut at
 ``INFERENCESH_MCP_MAX_RESULT`` characters, default 100 000), structured content its data. A
 server that is down, unknown or answers an error ends the call ``failed`` with the server's
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .internal_tools import ToolFailure
+from .mcp_pool import MCPPool
 
 if TYPE_CHECKING:
     from mcp import ClientSession
@@ -54,6 +56,7 @@ __all__ = [
     "MCPSetupError",
     "call_mcp_tool",
     "list_mcp_tools",
+    "open_session",
     "parse_server_option",
     "with_mcp_schemas",
 ]
@@ -134,11 +137,18 @@ def _server_from_yaml(name: str, entry: Any, folder: Path, where: str) -> MCPSer
 
 
 class MCPRegistry:
-    """The MCP servers known by name: ``--mcp`` options and the agents dirs' ``mcp.yaml``."""
+    """The MCP servers known by name: ``--mcp`` options and the agents dirs' ``mcp.yaml``;
+    and, with ``pooled`` (the default), the pool of open sessions calls reuse (``pool``;
+    ``None`` opens a session per call)."""
 
     def __init__(
-        self, options: list[str] | tuple[str, ...] = (), dirs: list[Path] | tuple[Path, ...] = ()
+        self,
+        options: list[str] | tuple[str, ...] = (),
+        dirs: list[Path] | tuple[Path, ...] = (),
+        *,
+        pooled: bool = True,
     ) -> None:
+        self.pool: MCPPool | None = MCPPool() if pooled else None
         self.servers: dict[str, MCPServer] = {}
         for folder in dirs:
             path = Path(folder) / "mcp.yaml"
@@ -173,6 +183,11 @@ class MCPRegistry:
             )
         return found
 
+    async def close(self) -> None:
+        """Close the pooled sessions."""
+        if self.pool is not None:
+            await self.pool.close()
+
 
 def _limits() -> tuple[float, int]:
     timeout = float(os.environ.get("INFERENCESH_MCP_TIMEOUT") or DEFAULT_TIMEOUT)
@@ -190,7 +205,8 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 @asynccontextmanager
-async def _session(server: MCPServer) -> AsyncIterator[ClientSession]:
+async def open_session(server: MCPServer) -> AsyncIterator[ClientSession]:
+    """A new, initialized session with ``server`` (closed on leaving)."""
     try:
         from mcp import ClientSession, StdioServerParameters
         from mcp.client import streamable_http
@@ -223,22 +239,33 @@ async def _session(server: MCPServer) -> AsyncIterator[ClientSession]:
         yield session
 
 
-async def list_mcp_tools(server: MCPServer, timeout: float | None = None) -> dict[str, Any]:
-    """The tools the server lists, by name (each an ``mcp.types.Tool``)."""
+async def _on_session(server: MCPServer, pool: MCPPool | None, work: Any) -> Any:
+    """``await work(session)`` on a pooled session, or on a session of its own."""
+    if pool is not None:
+        return await pool.run(server, work)
+    async with open_session(server) as session:
+        return await work(session)
+
+
+async def list_mcp_tools(
+    server: MCPServer, timeout: float | None = None, pool: MCPPool | None = None
+) -> dict[str, Any]:
+    """The tools the server lists, by name (each an ``mcp.types.Tool``); on a session of
+    ``pool`` when given."""
     limit = timeout if timeout is not None else _limits()[0]
 
-    async def fetch() -> dict[str, Any]:
-        async with _session(server) as session:
-            tools: dict[str, Any] = {}
-            cursor: str | None = None
-            while True:
-                page = await session.list_tools(cursor) if cursor else await session.list_tools()
-                tools.update({tool.name: tool for tool in page.tools})
-                cursor = page.nextCursor
-                if not cursor:
-                    return tools
+    async def fetch(session: ClientSession) -> dict[str, Any]:
+        tools: dict[str, Any] = {}
+        cursor: str | None = None
+        while True:
+            page = await session.list_tools(cursor) if cursor else await session.list_tools()
+            tools.update({tool.name: tool for tool in page.tools})
+            cursor = page.nextCursor
+            if not cursor:
+                return tools
 
-    tools: dict[str, Any] = await _bounded(server, "tools/list", fetch(), limit)
+    work = _on_session(server, pool, fetch)
+    tools: dict[str, Any] = await _bounded(server, "tools/list", work, limit)
     return tools
 
 
@@ -292,11 +319,11 @@ async def call_mcp_tool(
     tool_name = str(section["tool_name"])
     timeout, max_result = _limits()
 
-    async def call() -> Any:
-        async with _session(server) as session:
-            return await session.call_tool(tool_name, args)
+    async def call(session: ClientSession) -> Any:
+        return await session.call_tool(tool_name, args)
 
-    result = await _bounded(server, f"tools/call {tool_name!r}", call(), timeout)
+    work = _on_session(server, registry.pool, call)
+    result = await _bounded(server, f"tools/call {tool_name!r}", work, timeout)
     text = "\n".join(_block_text(block) for block in result.content)
     structured = result.structuredContent
     if not text and structured is not None:
@@ -327,7 +354,7 @@ async def with_mcp_schemas(
 
     async def listed(name: str) -> dict[str, Any]:
         try:
-            return await list_mcp_tools(registry.resolve(name))
+            return await list_mcp_tools(registry.resolve(name), pool=registry.pool)
         except ToolFailure as exc:
             _log.warning("MCP tools of %r are offered an open schema: %s", name, exc)
             return {}

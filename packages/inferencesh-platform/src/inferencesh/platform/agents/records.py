@@ -96,6 +96,9 @@ class InvocationRecord(ToolInvocation, kw_only=True):
     updated_at: str = ""
     _started: bool = False
     _hook_sent: bool = False
+    _gate: dict[str, Any] | None = None
+    """A call a lifecycle hook parked: ``{by, timeout, expires_at, default_resolution}``, and
+    once it resolved by itself ``resolution`` and ``resolved_by: "timeout"``."""
 
 
 _CHAT_FIELDS = Chat.__struct_fields__
