@@ -120,7 +120,14 @@ def test_health_before_any_run_and_schema(hello: Worker) -> None:
         "setup": None,
     }
     schema = hello.client.get("/schema").json()
-    assert set(schema) == {"input_schema", "output_schema", "setup_schema", "functions"}
+    assert set(schema) == {
+        "input_schema",
+        "output_schema",
+        "setup_schema",
+        "functions",
+        "default_function",
+    }
+    assert schema["default_function"] == "run"
     assert list(schema["input_schema"]["properties"]) == ["prompt", "style", "count"]
     assert schema["setup_schema"]["properties"]["model_id"]["default"] == "gpt2"
     assert schema["functions"]["run"]["input_schema"] == schema["input_schema"]

@@ -48,8 +48,8 @@ def app_schema(
     default_function: str | None = None,
 ) -> dict[str, Any]:
     """The whole schema document of an app class (or instance): ``{"input_schema",
-    "output_schema", "setup_schema", "functions"}``, exactly what ``inferencesh app schema`` writes
-    and the worker serves at ``GET /schema``.
+    "output_schema", "setup_schema", "functions", "default_function"}``, exactly what the
+    worker serves at ``GET /schema`` (``inferencesh app schema`` writes its schemas as files).
 
     The functions are found by the runtime's rules
     (:func:`inferencesh.apps.runtime.discover_functions`). Input and output are those of

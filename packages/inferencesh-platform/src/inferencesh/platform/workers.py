@@ -218,12 +218,23 @@ class Worker:
         return data
 
     async def schema(self, timeout: float = 30.0) -> dict[str, Any]:
-        """``GET /schema``: the app's input/output/setup schemas and its functions'; a failure
-        gives the worker up."""
-        data: dict[str, Any] = await self._call(
-            "GET", "/schema", timeout=timeout, object_reply=True
-        )
-        return data
+        """``GET /schema``: the app's input/output/setup schemas and its functions'. When the
+        app's models give no schema, a :class:`WorkerError` carries the worker's reason (the
+        worker stays usable); any other failure gives the worker up."""
+        try:
+            response = await self._request("GET", "/schema", timeout=timeout)
+            answer = response.json()
+            if response.status_code == 500 and isinstance(answer, dict):
+                reason = answer.get("error")
+                if isinstance(reason, str):
+                    raise WorkerError(reason)
+            response.raise_for_status()
+            if not isinstance(answer, dict):
+                raise ValueError(f"/schema answered {type(answer).__name__}, not an object")
+        except _CONTACT_ERRORS as exc:
+            await self.lost_contact(exc)
+            raise
+        return answer
 
     async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` when the

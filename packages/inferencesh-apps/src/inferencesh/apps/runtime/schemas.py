@@ -36,10 +36,10 @@ def schema_document(
     setup_model: type[BaseModel] | None,
     default_function: str | None,
 ) -> dict[str, Any]:
-    """``{"input_schema", "output_schema", "setup_schema", "functions"}``.
+    """``{"input_schema", "output_schema", "setup_schema", "functions", "default_function"}``.
 
-    Input and output are those of ``default_function`` (``None`` when it is not one of
-    ``functions``); ``functions`` maps every function name to ``{"description", "input_schema",
+    Input and output are those of ``default_function`` (all three ``None`` when it is not one
+    of ``functions``); ``functions`` maps every function name to ``{"description", "input_schema",
     "output_schema", "capabilities", "kind"}`` plus the ``credentials`` and ``annotations`` its
     ``@function`` declares.
     """
@@ -50,6 +50,7 @@ def schema_document(
         "output_schema": default["output_schema"] if default else None,
         "setup_schema": setup_schema(setup_model) if setup_model else None,
         "functions": entries,
+        "default_function": default_function if default else None,
     }
 
 
