@@ -46,8 +46,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _published  # noqa: E402
-from worker_overhead import BARE_SERVER, _RawClient, _start, _stop  # noqa: E402
+import _published
+from worker_overhead import BARE_SERVER, _RawClient, _start, _stop
 
 ROOT = Path(__file__).resolve().parent.parent
 COG_VENV = ROOT / ".venvs" / "cog"
@@ -219,7 +219,7 @@ def bench_client(app: Path, workers: int, tasks: int) -> None:
     with _platform(app, workers) as platform:
         port = str(platform.port)  # type: ignore[attr-defined]
         base, key = platform.base_url, platform.api_key  # type: ignore[attr-defined]
-        for rounds in range(2):  # interleaved: ours, published, ours, published
+        for _round in range(2):  # interleaved: ours, published, ours, published
             for label, python in (("ours", Path(sys.executable)), ("published", published)):
                 out = json.loads(_child(python, CLIENT_SCRIPT, base, key, str(tasks), "64", port))
                 best = results.get(label)
@@ -370,9 +370,8 @@ def _cog_python() -> tuple[Path | None, str]:
 
 @contextmanager
 def _cog_server(python: Path) -> Iterator[int]:
-    from inferencesh.platform.launcher import free_port
-
     import httpx
+    from inferencesh.platform.launcher import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "predict.py").write_text(textwrap.dedent(COG_PREDICTOR))
@@ -456,9 +455,7 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     direct = latency["direct"]
     print(f"  sequential, median of {calls} (ms):  direct worker call {direct * 1000:.2f}")
     for label, name in (("platform", "POST /apps/run wait"), ("client", "our client.run (sync)")):
-        print(
-            f"    {name:<28} {latency[label] * 1000:7.2f}   ratio {latency[label] / direct:.2f}x"
-        )
+        print(f"    {name:<28} {latency[label] * 1000:7.2f}   ratio {latency[label] / direct:.2f}x")
     _record("wait-for-result / direct worker", latency["platform"] / direct, "<=", 1.3)
     _record("client.run / direct worker", latency["client"] / direct, "<=", 1.3)
 

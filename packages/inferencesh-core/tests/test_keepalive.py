@@ -83,9 +83,7 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 PARAMS = {"app": "a/b", "input": {}}
 
 
-def test_sequential_sync_tasks_share_one_connection(
-    prompt_url: str, connects: list[Any]
-) -> None:
+def test_sequential_sync_tasks_share_one_connection(prompt_url: str, connects: list[Any]) -> None:
     with Inference(api_key=KEY, base_url=prompt_url) as client:
         tasks = [client.run(PARAMS) for _ in range(10)]
     assert all(task.output == {"ok": task.id} for task in tasks)
@@ -93,9 +91,7 @@ def test_sequential_sync_tasks_share_one_connection(
     assert len(connects) == 1, connects
 
 
-def test_sequential_async_tasks_share_one_connection(
-    prompt_url: str, connects: list[Any]
-) -> None:
+def test_sequential_async_tasks_share_one_connection(prompt_url: str, connects: list[Any]) -> None:
     finalized: list[Any] = []
 
     async def main() -> list[Task]:
