@@ -280,12 +280,41 @@ class _Conn:
             self.writer.close()
 
 
+def _tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return total
+
+
 async def _load(
-    port: int, concurrency: int, seconds: float, call: Callable[[_Conn], Awaitable[None]]
-) -> float:
-    """Tasks per second with ``concurrency`` callers, each on its own kept-alive connection."""
+    port: int,
+    concurrency: int,
+    seconds: float,
+    call: Callable[[_Conn], Awaitable[None]],
+    server_pid: int,
+) -> tuple[float, float]:
+    """Tasks per second with ``concurrency`` callers, each on its own kept-alive connection,
+    and the server's CPU seconds per task (its process tree: a figure load from other programs
+    on the machine moves far less than the rate)."""
     conns = [_Conn(port) for _ in range(concurrency)]
     await asyncio.gather(*(call(c) for c in conns))  # connect and warm up
+    cpu = _tree_cpu(server_pid)
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -298,9 +327,10 @@ async def _load(
     started = time.perf_counter()
     await asyncio.gather(*(loop(c) for c in conns))
     rate = done / (time.perf_counter() - started)
+    cpu = (_tree_cpu(server_pid) - cpu) / done
     for c in conns:
         c.close()
-    return rate
+    return rate, cpu
 
 
 def _platform_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
@@ -369,7 +399,7 @@ def _cog_python() -> tuple[Path | None, str]:
 
 
 @contextmanager
-def _cog_server(python: Path) -> Iterator[int]:
+def _cog_server(python: Path) -> Iterator[tuple[int, int]]:
     import httpx
     from inferencesh.platform.launcher import free_port
 
@@ -408,7 +438,7 @@ def _cog_server(python: Path) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("cog did not become ready within 120 s")
                 time.sleep(0.1)
-            yield port
+            yield port, proc.pid
         finally:
             proc.terminate()
             proc.wait(30)
@@ -424,11 +454,13 @@ def _direct_worker(app: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     rates: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     latency: dict[str, float] = {}
     with _platform(app, workers) as platform:
         port, key = platform.port, platform.api_key  # type: ignore[attr-defined]
+        pid = platform.process.pid  # type: ignore[attr-defined]
         call = _platform_call(key)
-        rates["platform"] = asyncio.run(_load(port, 64, seconds, call))
+        rates["platform"], cpu["platform"] = asyncio.run(_load(port, 64, seconds, call, pid))
         latency["platform"] = asyncio.run(_sequential(port, calls, call))
         latency["client"] = _client_latency(platform, calls)
     with tempfile.TemporaryDirectory() as tmp:
@@ -440,8 +472,8 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     cog, why = _cog_python()
     if cog is not None:
         try:
-            with _cog_server(cog) as cport:
-                rates["cog"] = asyncio.run(_load(cport, 64, seconds, _cog_call))
+            with _cog_server(cog) as (cport, cpid):
+                rates["cog"], cpu["cog"] = asyncio.run(_load(cport, 64, seconds, _cog_call, cpid))
         except RuntimeError as exc:
             cog, why = None, f"cog {why} did not serve: {exc}"
     print(f"\n== platform (echo app, {workers} worker(s), {seconds:g} s per cell)")
@@ -449,7 +481,13 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     if cog is not None:
         ratio = rates["platform"] / rates["cog"]
         print(f"   cog {why} async, 128 slots {rates['cog']:8.1f}   ratio {ratio:.2f}x")
+        cpu_ratio = cpu["platform"] / cpu["cog"]
+        print(
+            f"  server CPU per task (ms): local platform {cpu['platform'] * 1000:8.3f}   cog"
+            f" {cpu['cog'] * 1000:8.3f}   ratio {cpu_ratio:.2f}x (processes and their workers)"
+        )
         _record("platform throughput / cog", ratio, ">=", 1.0)
+        _record("(server CPU per task / cog)", cpu_ratio, "<=", 1.0)
     else:
         print(f"\n  cog: not measured ({why})")
     direct = latency["direct"]

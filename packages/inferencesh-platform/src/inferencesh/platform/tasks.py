@@ -331,9 +331,13 @@ class TaskManager:
             fields["events"] = [*(current.events or []), self._event(current.id, status, stamp)]
         record = msgspec.structs.replace(current, **fields, updated_at=stamp)
         terminal = record.status in TERMINAL
-        # Logs and partial outputs are saved with the next status change, keeping writes few.
-        if status is not None or terminal:
+        # Logs and partial outputs are saved with the next status change, keeping writes few;
+        # passing states with the group commit (a crash fails the task at the next start
+        # either way), the end at once, before anyone is told.
+        if terminal:
             self._store.put_task(record)
+        elif status is not None:
+            self._store.put_task_soon(record)
         live.record = record
         if terminal:
             message: dict[str, Any] = _full(record)
