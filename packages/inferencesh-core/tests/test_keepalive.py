@@ -132,3 +132,36 @@ def test_async_stream_kept_open_after_the_end_is_not_waited_for(lingering_url: s
     tasks = asyncio.run(main())
     assert all(task.output == {"ok": task.id} for task in tasks)
     assert time.monotonic() - started < 10  # the 30 s linger was not sat out
+
+
+def test_concurrent_async_tasks_each_keep_their_connection(
+    prompt_url: str, connects: list[Any]
+) -> None:
+    async def main() -> list[Task]:
+        async with AsyncInference(api_key=KEY, base_url=prompt_url) as client:
+
+            async def caller() -> list[Task]:
+                return [await client.run(PARAMS) for _ in range(5)]
+
+            batches = await asyncio.gather(*(caller() for _ in range(16)))
+            return [task for batch in batches for task in batch]
+
+    tasks = asyncio.run(main())
+    assert len({task.id for task in tasks}) == 80
+    assert all(task.output == {"ok": task.id} for task in tasks)
+    # At most one connection per concurrent caller: none is dropped and opened again.
+    assert len(connects) <= 16, len(connects)
+
+
+def test_a_proxy_from_the_environment_is_still_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+
+    async def main() -> Any:
+        async with AsyncInference(api_key=KEY, base_url="https://api.example.invalid") as client:
+            http = client.http.httpx_client
+            return http._transport_for_url(httpx.URL("https://api.example.invalid/tasks"))
+
+    transport = asyncio.run(main())
+    assert "Proxy" in type(transport._pool).__name__

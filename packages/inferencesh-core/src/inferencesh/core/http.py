@@ -50,7 +50,9 @@ from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent
 
 __all__ = ["AsyncHTTPClient", "HTTPClient"]
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+# Idle connections kept up to the limit: httpcore closes an idle one whenever the pool holds more
+# connections than the keep-alive limit, which under concurrency means a new connection per task.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
@@ -403,7 +405,11 @@ class AsyncHTTPClient(_Base):
 
     def __init__(self, config: Config, client: httpx.AsyncClient | None = None) -> None:
         super().__init__(config, owns=client is None)
-        self._client = client or httpx.AsyncClient(timeout=self._timeout, limits=_LIMITS)
+        if client is None:
+            from inferencesh.core._pool import async_client  # asyncio: only for async clients
+
+            client = async_client(self._timeout)
+        self._client = client
 
     @property
     def httpx_client(self) -> httpx.AsyncClient:
