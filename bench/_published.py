@@ -5,8 +5,10 @@ the benches (pinned to ``PINNED_VERSION`` so their figures stay comparable) and 
 latest release, through the ``published_python`` fixture in ``tests/conftest.py``).
 
 The venv is keyed by the version: ``.venvs/published`` for the latest release,
-``.venvs/published-<version>`` for a pin. It is reused while importing the client (with its
-``async`` extra) works in it and reports the pinned version, and rebuilt otherwise.
+``.venvs/published-<version>`` for a pin. It holds the client with the extras the differential
+tests need (``async``; ``upstream`` and ``images`` for ``inferencesh.upstream`` and
+``inferencesh.images``), and is reused while importing them works in it and reports the pinned
+version, and rebuilt otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ PINNED_VERSION = "0.36.0"
 
 # Prints the version when the client and its async extra import; run outside the repo so our
 # own `inferencesh` can never stand in for the published one.
-_CHECK = "import inferencesh, aiohttp; print(inferencesh.__version__)"
+_CHECK = "import inferencesh, aiohttp, httpx, PIL; print(inferencesh.__version__)"
+_EXTRAS = "async,upstream,images"
 _PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--disable-pip-version-check")
 
 
@@ -33,7 +36,8 @@ def venv_dir(version: str | None = None) -> Path:
 
 
 def published_python(version: str | None = None) -> Path:
-    """The interpreter of a venv holding ``inferencesh[async]`` at ``version`` (``None``: latest).
+    """The interpreter of a venv holding ``inferencesh[async,upstream,images]`` at ``version``
+    (``None``: latest).
 
     Created with pip from PyPI on first use, reused afterwards. Raises ``RuntimeError`` saying
     what failed (with pip's own message) if it cannot be installed; no half-built venv is left.
@@ -42,7 +46,7 @@ def published_python(version: str | None = None) -> Path:
     python = home / "bin" / "python"
     if _usable(_installed_version(python), version):
         return python
-    requirement = "inferencesh[async]" + (f"=={version}" if version else "")
+    requirement = f"inferencesh[{_EXTRAS}]" + (f"=={version}" if version else "")
     print(f"installing {requirement} into {home} ...", file=sys.stderr, flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(home)
     pip = subprocess.run(

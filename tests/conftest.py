@@ -18,7 +18,7 @@ _spec.loader.exec_module(_published)
 
 @pytest.fixture(scope="session")
 def published_python() -> Path:
-    """The interpreter of ``.venvs/published``: the latest ``inferencesh[async]`` from PyPI.
+    """The interpreter of ``.venvs/published``: the latest ``inferencesh[async,upstream,images]`` from PyPI.
 
     Created on first use and reused while the client imports in it (see ``bench/_published.py``).
     Parallel test processes take turns (a file lock), so only the first one builds it.

@@ -7,6 +7,9 @@
 The version lives in ``src/inferencesh/<pkg>/_version.py`` of each code distribution (read by
 hatch's version source) and in the meta-package's ``pyproject.toml``; the ``==`` pins on
 ``inferencesh-core``/``-agents``/``-apps``/``-platform`` are rewritten in every ``pyproject.toml``.
+
+Every version must be above ``PUBLISHED`` (0.36.0, the last release of the earlier ``inferencesh``
+package on PyPI): ``pip install -U inferencesh`` only moves a user of that package to a higher one.
 """
 
 from __future__ import annotations
@@ -23,9 +26,27 @@ META = "packages/inferencesh/pyproject.toml"
 # and the built metadata (which build back-ends normalize) all say the same string.
 _N = r"(?:0|[1-9]\d*)"
 VERSION_RE = re.compile(rf"{_N}\.{_N}\.{_N}(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?")
-PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps|platform))==[^"]*"')
+# A sibling pin, with extras or not: "inferencesh-apps==1.2.3", "inferencesh-apps[images]==1.2.3".
+PIN_RE = re.compile(r'"(inferencesh-(?:core|agents|apps|platform)(?:\[[a-z0-9,-]+\])?)==([^"]*)"')
 FILE_RE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
 META_RE = re.compile(r'^version = "([^"]+)"$', re.M)
+PUBLISHED = "0.36.0"
+"""The last release of the earlier ``inferencesh`` package; every release must be above it."""
+
+
+def above_published(version: str) -> bool:
+    """Whether ``version`` (normalized PEP 440) sorts above ``PUBLISHED``, so pip upgrades to it."""
+    return _release_key(version) > _release_key(PUBLISHED)
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    # The release segment decides it: a pre-release of 0.36.1 (0.36.1rc1) is above 0.36.0, and
+    # 0.36.0.post1 is too; dev and pre-releases of 0.36.0 itself are below it.
+    release = re.match(r"\d+\.\d+\.\d+", version)
+    assert release is not None
+    key = tuple(int(part) for part in release.group(0).split("."))
+    rest = version[release.end() :]
+    return (*key, 1 if rest.startswith(".post") else 0 if not rest else -1)
 
 
 def _version_files(root: Path) -> list[Path]:
@@ -45,9 +66,7 @@ def current_versions(root: Path = ROOT) -> dict[str, str]:
     match = META_RE.search((root / META).read_text())
     found[META] = match.group(1) if match else "<missing>"
     for path in _pyprojects(root):
-        for pin in re.finditer(
-            r'"(inferencesh-(?:core|agents|apps|platform))==([^"]*)"', path.read_text()
-        ):
+        for pin in PIN_RE.finditer(path.read_text()):
             found[f"{path.relative_to(root)}:{pin.group(1)}"] = pin.group(2)
     return found
 
@@ -60,6 +79,11 @@ def bump(version: str, root: Path = ROOT) -> None:
     """
     if not VERSION_RE.fullmatch(version):
         raise SystemExit(f"not a release version: {version!r} (expected e.g. 1.2.3 or 1.2.3rc1)")
+    if not above_published(version):
+        raise SystemExit(
+            f"version {version} is not above {PUBLISHED}, the last release of the earlier "
+            "inferencesh package: pip install -U inferencesh would not move its users to it"
+        )
     new_texts: dict[Path, tuple[str, str]] = {}
     for path in _version_files(root):
         old = path.read_text()

@@ -59,8 +59,14 @@ DISTS = [
     ),
     Dist(
         "inferencesh-apps",
-        ("inferencesh/apps/", "inferencesh/models/"),
-        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml"}),
+        (
+            "inferencesh/apps/",
+            "inferencesh/models/",
+            "inferencesh/openai/",
+            "inferencesh/upstream/",
+            "inferencesh/images/",
+        ),
+        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
@@ -73,7 +79,9 @@ DISTS = [
                 "inferencesh-apps",
                 "starlette",
                 "uvicorn",
+                "websockets",
                 "pyyaml",
+                "mcp",
             }
         ),
         frozenset({"inferencesh-core", "inferencesh-agents", "inferencesh-apps"}),

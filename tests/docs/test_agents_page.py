@@ -157,7 +157,7 @@ def test_every_example_runs_and_prints_what_it_claims(
         if "client" in namespace:
             namespace["client"].close()
     assert [b.where for b in skipped] == []
-    assert len(ran) == 20
+    assert len(ran) == 21
     assert scripted == list(SCRIPTS)  # every script was used, by the example it was made for
 
     # The approved call ran in the reader's code: the temp files are gone, the log is not.

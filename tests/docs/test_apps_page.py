@@ -116,7 +116,7 @@ def test_every_example_runs_and_prints_what_it_claims(
 
     ran, skipped = docs.run_page("apps.md", namespace, after_block=after_block)
     assert [b.where for b in skipped] == []
-    assert len(ran) == 13
+    assert len(ran) == 17  # 13, plus VideoMeta, @function and two delta examples
     assert url_blocks == ["https://example.com/report.txt"]
     assert len(checked) == 2
 

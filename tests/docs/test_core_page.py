@@ -72,7 +72,7 @@ def test_every_example_runs_and_prints_what_it_claims(
             if name in namespace:
                 namespace[name].close()
     assert [b.where for b in skipped] == []
-    assert len(ran) == 20
+    assert len(ran) == 22
     assert progress == [["0/5 bytes", "5/5 bytes"]]
 
     # What the examples did, seen from a separate client.

@@ -120,7 +120,9 @@ def test_local_agents_page_runs(reader_env: Path, fake_openai: Any) -> None:
 
     namespace: dict[str, Any] = {"__name__": "docs_local_agents"}
     ran = _run("local-agents.md", namespace, before_block=before_block)
-    assert len(ran) == 4
+    assert len(ran) == 7
+    # The MCP and hook examples ran their servers to the end.
+    assert namespace["mcp_server"].poll() is not None
     # The real-model example sent the message to the model server, with its settings.
     _, body = fake_openai.requests[-1]
     assert body["model"] == "fake-model" and body["temperature"] == 0.2

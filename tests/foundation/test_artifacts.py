@@ -170,7 +170,7 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
             "inferencesh-platform",
             CORE + AGENTS + APPS + PLATFORM,
             {},
-            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps"},
+            {"inferencesh-core", "inferencesh-agents", "inferencesh-apps", "mcp"},
             {"inferencesh"},
         ),
         (

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "inferencesh-core": ("core",),
     "inferencesh-agents": ("agents",),
-    "inferencesh-apps": ("apps", "models"),
+    "inferencesh-apps": ("apps", "models", "openai", "upstream", "images"),
     "inferencesh-platform": ("platform",),
 }
 OWNER = {package: dist for dist, packages in PACKAGES.items() for package in packages}

@@ -194,7 +194,7 @@ def test_bump_refuses_unnormalized_versions(tmp_path: Path, version: str) -> Non
     assert _snapshot(root) == before
 
 
-@pytest.mark.parametrize("version", ["0.10.0", "1.2.3rc1", "1.2.3.post1", "2.0.0.dev0", "1.0.0b2"])
+@pytest.mark.parametrize("version", ["1.10.0", "1.2.3rc1", "1.2.3.post1", "2.0.0.dev0", "1.0.0b2"])
 def test_bump_accepts_normalized_versions_and_is_idempotent(tmp_path: Path, version: str) -> None:
     root = _copy_versions(tmp_path)
     bump_version.bump(version, root)

@@ -28,13 +28,14 @@ def _copy_tree(dst: Path) -> Path:
     return dst
 
 
-_EXPECTED = 4 + 1 + 9
+_EXPECTED = 4 + 1 + 9 + 1 + 1
 
 
 def test_all_versions_and_pins_agree() -> None:
     found = bump_version.current_versions()
     # 4 version files + meta version + 9 sibling pins (agents, apps -> core; platform -> core,
-    # agents, apps; meta -> all four)
+    # agents, apps; meta -> all four) + the meta `async` extra's pin of `inferencesh-core[live]`
+    # + the meta `images` extra's pin of `inferencesh-apps[images]`
     assert len(found) == _EXPECTED, found
     assert "<missing>" not in found.values()
     assert len(set(found.values())) == 1, f"versions drifted: {found}"

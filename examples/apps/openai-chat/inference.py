@@ -8,7 +8,9 @@ Configuration comes from the environment of the platform (so keys never enter ta
 * ``OPENAI_API_KEY``: sent as ``Authorization: Bearer ...`` when set (local servers often need none).
 
 The setup may override ``base_url`` and ``model`` per agent (``core_app.setup``). The reply is
-streamed: every yield carries the whole text so far and the tool calls assembled so far.
+streamed as token deltas (``LLMDelta``: the text and reasoning each chunk adds), then the whole
+output with the tool calls. ``OpenAIChatMixin`` adds an ``openai`` function: the app answers
+Chat Completions requests too, streaming chunks as deltas.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 
 import httpx
 from inferencesh import BaseApp, BaseAppSetup
-from inferencesh.models import ChatInput, LLMOutput, build_messages, build_tools
+from inferencesh.models import ChatInput, LLMDelta, LLMOutput, build_messages, build_tools
 from inferencesh.models.llm import LLMUsage
+from inferencesh.openai import OpenAIChatMixin
 from pydantic import Field
 
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -149,7 +152,7 @@ class _Accumulator:
         )
 
 
-class App(BaseApp):
+class App(OpenAIChatMixin, BaseApp):
     async def setup(self, config: AppSetup) -> None:
         self.base_url = (
             config.base_url or os.environ.get("OPENAI_BASE_URL") or _DEFAULT_BASE_URL
@@ -163,7 +166,9 @@ class App(BaseApp):
             headers=headers, timeout=httpx.Timeout(config.timeout, connect=10.0)
         )
 
-    async def run(self, input_data: AppInput, metadata) -> AsyncGenerator[LLMOutput, None]:
+    async def run(
+        self, input_data: AppInput, metadata
+    ) -> AsyncGenerator[LLMDelta | LLMOutput, None]:
         body = build_request(input_data, self.model)
         url = f"{self.base_url}/chat/completions"
         acc = _Accumulator()
@@ -186,9 +191,16 @@ class App(BaseApp):
                     raise RuntimeError(f"{url} sent a line that is not JSON: {data[:200]}") from exc
                 if isinstance(chunk.get("error"), dict):
                     raise RuntimeError(f"{url} reported an error: {chunk['error'].get('message')}")
+                text, reasoning = len(acc.text), len(acc.reasoning)
                 if acc.add(chunk):
                     first = first or time.monotonic()
-                    yield acc.output(started, first)
+                    # Only the text each chunk adds, as a token delta (tool calls come whole
+                    # with the output: the published 0.36 client fails on tool-call deltas).
+                    piece = LLMDelta(response=acc.text[text:])
+                    if len(acc.reasoning) > reasoning:
+                        piece.reasoning = acc.reasoning[reasoning:]
+                    if piece.response or piece.reasoning:
+                        yield piece
         yield acc.output(started, first)
 
     async def unload(self) -> None:

@@ -13,7 +13,9 @@ Like pydantic-ai's FunctionModel/TestModel, it answers from a script instead of 
   made from each tool's JSON Schema; otherwise it echoes the message.
 
 A turn: ``{"text": "...", "reasoning": "...", "tool_calls": [{"name": "...", "arguments": {...}}],
-"delay": 0.05, "chunks": 4, "error": "..."}``. ``text`` may use placeholders: ``{{input}}`` (the
+"delay": 0.05, "chunks": 4, "error": "..."}``. The reply streams as token deltas
+(``LLMDelta``: reasoning, then each piece of text), then the whole ``LLMOutput`` with the
+tool calls (not streamed as deltas: the published 0.36 client's task stream fails on those). ``text`` may use placeholders: ``{{input}}`` (the
 current message), ``{{history}}`` (every message as ``role: text``), ``{{tool_results}}`` (the
 results that answer the last tool calls), ``{{files}}`` (the attached files as ``name:size``),
 ``{{system_prompt}}``, ``{{tools}}`` (the offered tool names) and ``{{step}}``; so may the
@@ -31,7 +33,7 @@ from typing import Any, Literal
 
 import yaml
 from inferencesh import BaseApp, BaseAppSetup
-from inferencesh.models import ChatInput, LLMOutput
+from inferencesh.models import ChatInput, LLMDelta, LLMOutput
 from inferencesh.models.llm import LLMUsage
 from pydantic import BaseModel, Field
 
@@ -147,7 +149,9 @@ class App(BaseApp):
             self._env_script = (key, _load_script(source))
         return self._env_script[1]
 
-    async def run(self, input_data: AppInput, metadata) -> AsyncGenerator[LLMOutput, None]:
+    async def run(
+        self, input_data: AppInput, metadata
+    ) -> AsyncGenerator[LLMDelta | LLMOutput, None]:
         config = getattr(self, "config", AppSetup())
         script = input_data.script
         if script is None:
@@ -174,9 +178,11 @@ class App(BaseApp):
             for index, call in enumerate(turn.tool_calls)
         ]
         out = LLMOutput(response="", reasoning=turn.reasoning or None)
+        if turn.reasoning:
+            yield LLMDelta(reasoning=turn.reasoning)
         for piece in _pieces(text, turn.chunks):
             out.response += piece
-            yield out.model_copy()
+            yield LLMDelta(response=piece)  # a token delta: the delta channel, not an output
             if delay:
                 await asyncio.sleep(delay)
         words = len(text.split())

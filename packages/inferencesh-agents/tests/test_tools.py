@@ -73,14 +73,14 @@ def test_param_helpers_reject_bad_input(call: object, message: str) -> None:
         call()  # type: ignore[operator]
 
 
-# ---- builders: exact JSON (published-sdk-0.6.md §11.4) ------------------------------------------
+# ---- builders: exact JSON (published-sdk-0.6.md §11.4; 0.36 sends require_approval as a bool) ---------------------------------------
 
 
 def test_client_tool_matches_the_verified_reference_bytes() -> None:
     built = tool("calc").describe("d").param("a", number("A")).build()
     assert compact(built) == (
         '{"name":"calc","display_name":"calc","description":"d","type":"client",'
-        '"require_approval":null,"client":{"input_schema":{"type":"object","properties":'
+        '"require_approval":false,"client":{"input_schema":{"type":"object","properties":'
         '{"a":{"type":"number","description":"A"}},"required":["a"]}}}'
     )
 
@@ -185,7 +185,7 @@ def test_app_tool_minimal_and_options() -> None:
         "display_name": "img",
         "description": "",
         "type": "app",
-        "require_approval": None,
+        "require_approval": False,
         "app": {"ref": "infsh/flux"},
     }
     built = app_tool("img", "infsh/flux@v2").function("upscale").session_enabled().build()
@@ -204,7 +204,7 @@ def test_agent_tool_seed_golden() -> None:
         "display_name": "research",
         "description": "Research a topic",
         "type": "agent",
-        "require_approval": None,
+        "require_approval": False,
         "agent": {
             "ref": "my-org/researcher@v1",
             "input_schema": {
@@ -231,7 +231,7 @@ def test_webhook_tool_seed_golden() -> None:
         "display_name": "slack",
         "description": "Send Slack notification",
         "type": "hook",
-        "require_approval": None,
+        "require_approval": False,
         "hook": {
             "url": "https://hooks.slack.com/services/x",
             "secret": "SLACK_SECRET",
@@ -255,7 +255,7 @@ def test_http_tool_builds_and_defaults() -> None:
         "display_name": "get_user",
         "description": "",
         "type": "http",
-        "require_approval": None,
+        "require_approval": False,
         "http": {
             "url": "https://api.example.com/u",
             "method": None,

@@ -109,9 +109,14 @@ def test_flat_llm_input_takes_one_stop_string_like_model_settings() -> None:
     assert LLMInput(stop="END").stop == ["END"]  # type: ignore[arg-type]
     assert LLMInput(stop=["a", "b"]).stop == ["a", "b"]
     assert ChatInput(stop="END").model_settings == ModelSettings(stop=["END"])  # type: ignore[call-arg]
-    shared = ("top_k", "min_p", "frequency_penalty", "presence_penalty", "seed", "stop")
+    shared = ("seed", "stop")
     flat, nested = LLMInput.model_fields, ModelSettings.model_fields
     assert all(repr(flat[name]) == repr(nested[name]) for name in shared)
+    # The flat fields take what the published SDK 0.36's LLMInput takes (no bounds there);
+    # ModelSettings keeps its bounds, as 0.36's does.
+    assert LLMInput(top_k=-5, frequency_penalty=3.0).top_k == -5
+    with pytest.raises(ValidationError):
+        ModelSettings(top_k=-5)
 
 
 def test_flat_settings_fold_into_model_settings() -> None:
@@ -206,12 +211,13 @@ def test_llm_output() -> None:
     assert isinstance(out, BaseAppOutput)
     schema = LLMOutput.model_json_schema()
     assert schema["title"] == "LLMOutput"
-    assert list(schema["properties"]) == [
+    assert list(schema["properties"]) == [  # the published SDK 0.36's order
+        "output_meta",
         "response",
         "reasoning",
+        "reasoning_state",
         "tool_calls",
         "usage",
-        "output_meta",
     ]
     assert LLMOutput().response == ""
 
@@ -271,7 +277,7 @@ def test_llm_input_takes_the_agent_loop_payload() -> None:
     assert value.response_format is not None and value.response_format.strict is True
     assert value.images is not None and value.images[0].filename == "i.png"
     properties = list(LLMInput.model_json_schema()["properties"])
-    assert properties[:4] == ["text", "images", "files", "context"]
+    assert properties[:5] == ["text", "images", "files", "attachments", "context"]
     assert properties[-3:] == ["tools", "tool_choice", "response_format"]
 
 

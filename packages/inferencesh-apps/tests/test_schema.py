@@ -86,6 +86,8 @@ def test_discovers_seed_functions() -> None:
         "description": "Reverse a string.",
         "input_schema": ReverseInput.model_json_schema(),
         "output_schema": ReverseOutput.model_json_schema(mode="serialization"),
+        "capabilities": [],
+        "kind": "run",
     }
 
 

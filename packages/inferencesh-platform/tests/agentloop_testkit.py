@@ -69,13 +69,14 @@ class Platform:
         env: dict[str, str] | None = None,
         apps: list[Path | App] | None = None,
         files: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> Platform:
         """The agent loop on the factory's platform for this configuration (started if new)."""
         server = local_platform(
             [*(APPS / name for name in _APPS), *(apps or [])],
             agents=agents,
             files={"script.json": "[]", **(files or {})},
-            args=["--heartbeat", "1", "--cancel-timeout", "3"],
+            args=["--heartbeat", "1", "--cancel-timeout", "3", *(args or [])],
             env={"SCRIPTED_MODEL_SCRIPT": OWN / "script.json", **(env or {})},
             api_key=KEY,
         )
@@ -156,7 +157,8 @@ class Platform:
         until: Callable[[dict[str, Any]], bool] | None = None,
         timeout: float = 30,
     ) -> list[dict[str, Any]]:
-        """Read the chat stream until it ends (or ``until`` an event), returning the events."""
+        """Read the chat stream until the turn ends (a ``chats`` event neither busy nor awaiting
+        input: the stream itself stays open for the next turn) or ``until`` an event."""
         seen: list[dict[str, Any]] = []
         with self.http.stream(
             "GET", self.url(f"/chats/{chat_id}/stream"), timeout=timeout
@@ -172,7 +174,26 @@ class Platform:
                 seen.append(event)
                 if until is not None and until(event):
                     break
+                if turn_ended(event):
+                    break
         return seen
+
+    def sse_snapshot(self, chat_id: str, timeout: float = 30) -> str:
+        """The SSE frames of an idle chat's stream, up to and including its ``chats`` frame (the
+        stream stays open for the next turn; this leaves it there)."""
+        body = ""
+        with self.http.stream(
+            "GET",
+            self.url(f"/chats/{chat_id}/stream"),
+            headers={"Accept": "text/event-stream"},
+            timeout=timeout,
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for chunk in response.iter_text():
+                body += chunk
+                if "event: chats\n" in body and body.endswith("\n\n"):
+                    break
+        return body
 
     def wait_for(self, chat_id: str, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """Poll the chat until ``check(chat)`` holds."""
@@ -188,6 +209,14 @@ class Platform:
         """Follow the turn to its end; the chat as it stands then."""
         self.events(chat_id)
         return self.wait_for(chat_id, lambda c: c["status"] in ("idle", "completed"))
+
+
+def turn_ended(event: dict[str, Any]) -> bool:
+    """Whether a chat-stream event says the chat has no turn running (idle or completed)."""
+    return event.get("event") == "chats" and event["data"].get("status") not in (
+        "busy",
+        "awaiting_input",
+    )
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -137,11 +137,7 @@ def test_sse_when_asked(platform: Platform) -> None:
     reply = platform.run({"agent": "local/assistant", "input": {"text": "sse"}})
     chat_id = reply["assistant_message"]["chat_id"]
     platform.finish(chat_id)
-    with platform.http.stream(
-        "GET", platform.url(f"/chats/{chat_id}/stream"), headers={"Accept": "text/event-stream"}
-    ) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        body = response.read().decode()
+    body = platform.sse_snapshot(chat_id)
     assert "event: chat_messages\ndata: {" in body
     assert body.rstrip().split("\n")[-2] == "event: chats"
 

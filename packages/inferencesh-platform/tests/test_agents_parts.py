@@ -229,7 +229,12 @@ class _StreamingRunner:
         self.pieces = pieces
 
     async def run(
-        self, body: dict[str, Any], *, on_created: Any = None, on_update: Any = None
+        self,
+        body: dict[str, Any],
+        *,
+        on_created: Any = None,
+        on_update: Any = None,
+        on_delta: Any = None,
     ) -> dict[str, Any]:
         task: dict[str, Any] = {"id": "task_1", "status": 7}
         await on_created("task_1")

@@ -41,8 +41,42 @@ client_tool = e2e.client_tool
 invocations = e2e.invocations
 scripted = e2e.scripted
 
+
+class _ToolCallFunctionDelta(msgspec.Struct, forbid_unknown_fields=True):
+    name: str = ""
+    arguments: str = ""
+
+
+class _ToolCallDelta(msgspec.Struct, forbid_unknown_fields=True):
+    index: int
+    id: str | None = None
+    type: str | None = None
+    function: _ToolCallFunctionDelta | None = None
+
+
+class _LLMDelta(msgspec.Struct, forbid_unknown_fields=True):
+    """The platform's ``LLMDelta`` (platform-protocol §2.2), as the loop's deltas carry it."""
+
+    response: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_ToolCallDelta] | None = None
+    usage: dict[str, Any] | None = None
+
+
+class _DeltaEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """A chat stream's ``delta`` event data (``DeltaEvent``)."""
+
+    delta: _LLMDelta
+    seq: int
+    resource_id: str
+
+
 # What each stream event name carries.
-_EVENT_TYPES: dict[str, type[Any]] = {"chat_messages": ChatMessage, "chats": Chat}
+_EVENT_TYPES: dict[str, type[Any]] = {
+    "chat_messages": ChatMessage,
+    "chats": Chat,
+    "delta": _DeltaEvent,
+}
 
 
 def unknown_fields(value: Any, info: mi.Type, path: str, seen: set[type[Any]]) -> list[str]:
@@ -180,10 +214,7 @@ def test_stream_true_on_run(platform: Any, wire: Wire) -> None:
     assert isinstance(decoded[-1], Chat) and decoded[-1].status == "idle"
     # SSE frames carry the same payloads.
     chat_id = decoded[-1].id
-    with platform.http.stream(
-        "GET", platform.url(f"/chats/{chat_id}/stream"), headers={"Accept": "text/event-stream"}
-    ) as response:
-        body_text = response.read().decode()
+    body_text = platform.sse_snapshot(chat_id)
     frames = [f for f in body_text.split("\n\n") if f.startswith("event: ")]
     assert frames
     for frame in frames:

@@ -17,8 +17,9 @@ from typing import IO, Any, NamedTuple, TypeVar
 
 import msgspec
 from inferencesh.agents._config import AgentSpec
+from inferencesh.agents._deltas import MessageDeltas
 from inferencesh.agents.errors import AgentError, AgentTurnFailedError
-from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.agents.responses import AgentDelta, AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.core.chat import AgentRunResponse, Chat, ChatMessage, ToolInvocation
 from inferencesh.core.errors import (
     APIConnectionError,
@@ -78,6 +79,7 @@ class Callbacks(NamedTuple):
 
     on_message: Callable[[MessageUpdate], Any] | None = None
     on_tool_call: Callable[[ToolCallInfo], Any] | None = None
+    on_delta: Callable[[AgentDelta], Any] | None = None
 
 
 # ---- state -------------------------------------------------------------------------------------
@@ -160,13 +162,22 @@ class _CallState:
 class Turn:
     """One user message and what the agent does about it."""
 
-    __slots__ = ("assistant_id", "seen", "user_order")
+    __slots__ = ("assistant_id", "deltas", "seen", "user_order")
 
     def __init__(self, user: ChatMessage, assistant: ChatMessage) -> None:
         self.user_order = user.order
         self.assistant_id = assistant.id
         # message id -> (text, status, reasoning) last reported to on_message
         self.seen: dict[str, tuple[str, str | None, str]] = {}
+        # message id -> the token deltas reported to on_delta
+        self.deltas: dict[str, MessageDeltas] = {}
+
+    def message_deltas(self, message_id: str) -> MessageDeltas:
+        """The deltas of one message of the turn."""
+        found = self.deltas.get(message_id)
+        if found is None:
+            found = self.deltas[message_id] = MessageDeltas()
+        return found
 
     def contains(self, msg: ChatMessage) -> bool:
         """Whether ``msg`` belongs to this turn (it follows the user's message)."""
@@ -408,6 +419,11 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
     for msg in messages:
         if not turn.contains(msg):
             continue
+        if msg.role == "assistant" and cb.on_delta is not None:
+            # Made from snapshots only for a server that sends no deltas (or to close a gap).
+            made = turn.message_deltas(msg.id).snapshot_delta(msg)
+            if made is not None:
+                yield Callback(cb.on_delta, made)
         if msg.role == "assistant":
             text = msg.text
             previous = turn.seen.get(msg.id)
@@ -423,6 +439,21 @@ def _react(state: ChatState, messages: Iterable[ChatMessage], cb: Callbacks) -> 
         for inv in msg.tool_invocations or ():
             if waits_on_client(inv):
                 yield from _dispatch(state, inv, cb)
+
+
+def _delta(state: ChatState, data: Any, cb: Callbacks) -> Op[None]:
+    """A ``delta`` event (``{delta, seq, resource_id}``) for ``on_delta``; one that names no
+    message or carries no delta is dropped (the message's snapshots still carry its text)."""
+    if cb.on_delta is None or state.turn is None or not isinstance(data, dict):
+        return
+    message_id, delta = data.get("resource_id"), data.get("delta")
+    if not isinstance(message_id, str) or not message_id or not isinstance(delta, dict):
+        return
+    if not delta:
+        return
+    made = state.turn.message_deltas(message_id).server_delta(message_id, delta, data.get("seq"))
+    if made is not None:
+        yield Callback(cb.on_delta, made)
 
 
 def _take_up_calls(state: ChatState, cb: Callbacks) -> Op[None]:
@@ -593,6 +624,9 @@ def follow_turn(
         return state.outcome() is not None
 
     def on_event(event: Any) -> Op[bool]:
+        if getattr(event, "event", None) == "delta":
+            yield from _delta(state, getattr(event, "data", None), cb)
+            return False
         _, changed = ingest(state.store, event)
         if changed:
             yield from _react(state, changed, cb)

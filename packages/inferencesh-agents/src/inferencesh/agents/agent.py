@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from inferencesh.agents import _protocol as p
 from inferencesh.agents._config import normalize_agent
 from inferencesh.agents.errors import AgentError
-from inferencesh.agents.responses import AgentResponse, MessageUpdate, ToolCallInfo
+from inferencesh.agents.responses import AgentDelta, AgentResponse, MessageUpdate, ToolCallInfo
 from inferencesh.core import protocol
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
 from inferencesh.core.protocol import Op, id_path
+from inferencesh.core.resources import AgentsAPI, AsyncAgentsAPI
 
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
@@ -34,6 +35,7 @@ AgentSource = str | Mapping[str, Any] | AgentConfig
 """A template agent ref (``"ns/name@version"``) or an ad-hoc config (dict or ``AgentConfig``)."""
 OnMessage = Callable[[MessageUpdate], Any]
 OnToolCall = Callable[[ToolCallInfo], Any]
+OnDelta = Callable[[AgentDelta], Any]
 
 
 _IN_LOOP = (
@@ -79,19 +81,24 @@ class _AgentBase:
         on_message: OnMessage | None,
         on_tool_call: OnToolCall | None,
         timeout: float | None,
+        on_delta: OnDelta | None = None,
     ) -> Op[AgentResponse]:
         deadline = p.Deadline(timeout, "the agent's reply")
         context = self._context if self._state.chat_id is None else None
-        callbacks = p.Callbacks(on_message, on_tool_call)
+        callbacks = p.Callbacks(on_message, on_tool_call, on_delta)
         return p.send_message(
             self._state, text, files, callbacks, context, self._max_reconnects, deadline
         )
 
     def _wait(
-        self, on_message: OnMessage | None, on_tool_call: OnToolCall | None, timeout: float | None
+        self,
+        on_message: OnMessage | None,
+        on_tool_call: OnToolCall | None,
+        timeout: float | None,
+        on_delta: OnDelta | None = None,
     ) -> Op[AgentResponse]:
         deadline = p.Deadline(timeout, "the agent's reply")
-        callbacks = p.Callbacks(on_message, on_tool_call)
+        callbacks = p.Callbacks(on_message, on_tool_call, on_delta)
         return p.follow_turn(self._state, callbacks, self._max_reconnects, deadline)
 
     def _chat_path(self, chat_id: str | None, suffix: str = "") -> str:
@@ -153,6 +160,7 @@ class Agent(_AgentBase):
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
+        on_delta: OnDelta | None = None,
     ) -> AgentResponse:
         """Send a message and return the agent's finished reply.
 
@@ -179,7 +187,7 @@ class Agent(_AgentBase):
             >>> print(response.status, response.text)
             ready It is sunny in Paris.
         """
-        return self._run(self._send(text, files, on_message, on_tool_call, timeout))
+        return self._run(self._send(text, files, on_message, on_tool_call, timeout, on_delta))
 
     def wait(
         self,
@@ -187,13 +195,14 @@ class Agent(_AgentBase):
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
+        on_delta: OnDelta | None = None,
     ) -> AgentResponse:
         """Follow the current turn again (after a pause on a tool call) until it finishes.
 
         An agent given a ``chat_id`` follows that chat's latest turn: its waiting tool calls
         reach ``on_tool_call`` and the handlers as if this agent had sent the message.
         """
-        return self._run(self._wait(on_message, on_tool_call, timeout))
+        return self._run(self._wait(on_message, on_tool_call, timeout, on_delta))
 
     def run(self, text: str, **kwargs: Any) -> Any:
         """Send a message, wait for the turn, and return the chat's ``output`` (finish tool).
@@ -337,9 +346,10 @@ class AsyncAgent(_AgentBase):
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
+        on_delta: OnDelta | None = None,
     ) -> AgentResponse:
         """Send a message and return the agent's finished reply (see ``Agent.send_message``)."""
-        return await self._run(self._send(text, files, on_message, on_tool_call, timeout))
+        return await self._run(self._send(text, files, on_message, on_tool_call, timeout, on_delta))
 
     async def wait(
         self,
@@ -347,9 +357,10 @@ class AsyncAgent(_AgentBase):
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
         timeout: float | None = None,
+        on_delta: OnDelta | None = None,
     ) -> AgentResponse:
         """Follow the current turn again (see ``Agent.wait``) until it finishes."""
-        return await self._run(self._wait(on_message, on_tool_call, timeout))
+        return await self._run(self._wait(on_message, on_tool_call, timeout, on_delta))
 
     async def run(self, text: str, **kwargs: Any) -> Any:
         """Send a message, wait for the turn, and return the chat's ``output`` (finish tool)."""
@@ -400,11 +411,11 @@ class AsyncAgent(_AgentBase):
         return protocol.aiterate(self._client, proc)
 
 
-class Agents:
+class Agents(AgentsAPI):
     """``client.agents``: create agents and read chats."""
 
     def __init__(self, client: Inference) -> None:
-        self._client = client
+        super().__init__(client)
 
     def create(self, config: AgentSource, **kwargs: Any) -> Agent:
         """A new :class:`Agent` (no request is made until the first message)."""
@@ -416,11 +427,11 @@ class Agents:
         return p._convert(data, Chat, "chat")
 
 
-class AsyncAgents:
+class AsyncAgents(AsyncAgentsAPI):
     """``async_client.agents``: create agents and read chats."""
 
     def __init__(self, client: AsyncInference) -> None:
-        self._client = client
+        super().__init__(client)
 
     def create(self, config: AgentSource, **kwargs: Any) -> AsyncAgent:
         """A new :class:`AsyncAgent` (no request is made until the first message)."""

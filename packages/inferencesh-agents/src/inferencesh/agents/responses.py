@@ -6,7 +6,7 @@ from typing import Any
 
 from inferencesh.core.chat import ChatMessage, ToolInvocation
 
-__all__ = ["AgentResponse", "MessageUpdate", "ToolCallInfo"]
+__all__ = ["AgentDelta", "AgentResponse", "MessageUpdate", "ToolCallInfo"]
 
 
 class _ReadsLikeDict:
@@ -173,3 +173,47 @@ class AgentResponse(_ReadsLikeDict):
 
     def __repr__(self) -> str:
         return f"AgentResponse(status={self.status!r}, text={self.text!r})"
+
+
+class AgentDelta(_ReadsLikeDict):
+    """One batch of streamed tokens of a message (``on_delta``), with everything so far.
+
+    ``delta`` is the batch as the platform sent it (an ``LLMDelta``: ``response`` and
+    ``reasoning`` pieces, ``tool_calls`` fragments by ``index``); ``output`` all batches of the
+    message merged, in the shape of its final output (``output["response"]`` is the text so
+    far, ``text`` for short); ``seq`` counts the message's batches from 1. The fields and their
+    meaning are those of 0.36's ``AgentDelta``.
+
+    Example:
+        >>> from inferencesh import AgentDelta
+        >>> d = AgentDelta("msg_1", {"response": "lo"}, {"response": "Hello"}, 2)
+        >>> d.text, d["seq"], d.delta
+        ('Hello', 2, {'response': 'lo'})
+    """
+
+    __slots__ = ("delta", "message_id", "output", "seq")
+    _keys = ("message_id", "delta", "output", "seq")
+
+    def __init__(
+        self, message_id: str, delta: dict[str, Any], output: dict[str, Any], seq: int
+    ) -> None:
+        self.message_id = message_id
+        self.delta = delta
+        self.output = output
+        self.seq = seq
+
+    @property
+    def text(self) -> str:
+        """The message's reply text so far (``output["response"]``)."""
+        text = self.output.get("response")
+        return text if isinstance(text, str) else ""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AgentDelta):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self._keys)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"AgentDelta(message_id={self.message_id!r}, delta={self.delta!r}, seq={self.seq!r})"

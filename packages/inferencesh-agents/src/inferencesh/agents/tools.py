@@ -33,6 +33,7 @@ __all__ = [
     "WebhookToolBuilder",
     "agent_tool",
     "app_tool",
+    "call_tool",
     "http_tool",
     "internal_tools",
     "tool",
@@ -177,7 +178,7 @@ class _ToolBuilder:
             "display_name": self._display_name or self._name,
             "description": self._description,
             "type": self._type,
-            "require_approval": True if self._require_approval else None,
+            "require_approval": self._require_approval,  # always a bool, as 0.36 sends it
         }
         data.update(self._body())
         return BuiltTool(data)
@@ -578,4 +579,7 @@ app_tool = AppToolBuilder
 agent_tool = AgentToolBuilder
 webhook_tool = WebhookToolBuilder
 http_tool = HttpToolBuilder
+call_tool = HttpToolBuilder
+"""0.36's preferred name for :data:`http_tool`; it builds the same ``type: "http"`` tool (the
+platform runs ``http`` and ``call`` tools alike)."""
 internal_tools = InternalToolsBuilder

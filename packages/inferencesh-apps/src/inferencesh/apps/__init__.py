@@ -25,8 +25,12 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["File", "FileDownloadError", "resolve_files"], "inferencesh.apps.file"),
     "Metadata": "inferencesh.apps.metadata",
     **dict.fromkeys(
+        ["CredentialRequirement", "ToolAnnotations", "function"], "inferencesh.apps.function_meta"
+    ),
+    **dict.fromkeys(
         [
             "AudioMeta",
+            "FFprobeNotFoundError",
             "ImageMeta",
             "MetaItem",
             "MetaItemType",
@@ -35,6 +39,7 @@ _LAZY: dict[str, str] = {
             "TextMeta",
             "VideoMeta",
             "VideoResolution",
+            "probe_video",
         ],
         "inferencesh.apps.output_meta",
     ),
@@ -51,9 +56,25 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["stream_generate", "timing_context"], "inferencesh.models.generation"),
     **dict.fromkeys(["StorageDir", "download", "adownload"], "inferencesh.apps.storage"),
+    # token deltas (the delta channel)
+    **dict.fromkeys(["DeltaAccumulator", "LLMDelta", "StreamDelta"], "inferencesh.models.deltas"),
+    # Live stream functions (app side).
+    **dict.fromkeys(
+        ["CLEAR_KEY", "ERROR_KEY", "PCM16", "Live", "Stream", "Update", "media"],
+        "inferencesh.apps.stream",
+    ),
+    "Socket": "inferencesh.apps.socket",
 }
 
 __all__ = [
+    "CLEAR_KEY",
+    "ERROR_KEY",
+    "Live",
+    "PCM16",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -61,9 +82,13 @@ __all__ = [
     "BaseAppSetup",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
+    "CredentialRequirement",
+    "FFprobeNotFoundError",
     "File",
     "FileDownloadError",
     "ImageMeta",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "Message",
@@ -73,13 +98,17 @@ __all__ = [
     "OutputMeta",
     "RawMeta",
     "StorageDir",
+    "StreamDelta",
     "TextMeta",
+    "ToolAnnotations",
     "VideoMeta",
     "VideoResolution",
     "__version__",
     "adownload",
     "build_messages",
     "download",
+    "function",
+    "probe_video",
     "resolve_files",
     "stream_generate",
     "timing_context",
@@ -102,9 +131,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
     from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
     from inferencesh.apps.file import File, FileDownloadError, resolve_files
+    from inferencesh.apps.function_meta import CredentialRequirement, ToolAnnotations, function
     from inferencesh.apps.metadata import Metadata
     from inferencesh.apps.output_meta import (
         AudioMeta,
+        FFprobeNotFoundError,
         ImageMeta,
         MetaItem,
         MetaItemType,
@@ -113,8 +144,19 @@ if TYPE_CHECKING:  # pragma: no cover - static names for type checkers and IDEs
         TextMeta,
         VideoMeta,
         VideoResolution,
+        probe_video,
     )
+    from inferencesh.apps.socket import Socket
     from inferencesh.apps.storage import StorageDir, adownload, download
+    from inferencesh.apps.stream import (
+        CLEAR_KEY,
+        ERROR_KEY,
+        PCM16,
+        Live,
+        Stream,
+        Update,
+        media,
+    )
     from inferencesh.models.generation import stream_generate, timing_context
     from inferencesh.models.llm import (
         ContextMessage,

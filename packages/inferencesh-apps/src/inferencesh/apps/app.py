@@ -9,31 +9,28 @@ from typing import Any, ClassVar
 
 from inferencesh.apps.file import File
 from inferencesh.apps.output_meta import OutputMeta
-from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = ["BaseApp", "BaseAppInput", "BaseAppOutput", "BaseAppSetup", "SchemaModel"]
 
 
 def _field_order(cls: type[BaseModel]) -> list[str]:
-    """Field names as the schema shows them: the class's own new fields first, in source order,
-    then inherited fields, nearest base first; a redeclared field takes the place the most derived
-    class gives it.
+    """Field names in the order the published SDK 0.36 gives its forms: the fields the class
+    itself adds, in declared order, then every inherited field in pydantic's order (base classes
+    first). A field the class redeclares keeps its inherited place.
 
-    Read from ``__annotations__`` along the MRO, so it works for classes without source code
-    (a REPL, a notebook cell, ``exec`` or ``pydantic.create_model``).
+    Read from the class's own ``__annotations__``, not its source, so it works for classes
+    without source code (a REPL, a notebook cell, ``exec`` or ``pydantic.create_model``).
     """
     fields = cls.model_fields
-    origin: dict[str, tuple[int, int]] = {}
-    mro = cls.__mro__
-    for depth, klass in enumerate(mro):
-        annotations = inspect.get_annotations(klass)
-        for position, name in enumerate(annotations):
-            if name in fields and name not in origin:
-                origin[name] = (depth, position)
-    ordered = sorted((name for name in fields if name in origin), key=lambda n: origin[n])
-    return ordered + [name for name in fields if name not in origin]
+    inherited: set[str] = set()
+    for base in cls.__bases__:
+        if isinstance(base, type) and issubclass(base, BaseModel):
+            inherited.update(base.model_fields)
+    own = [
+        name for name in inspect.get_annotations(cls) if name in fields and name not in inherited
+    ]
+    return own + [name for name in fields if name not in own]
 
 
 def _is_optional_file(annotation: Any) -> bool:
@@ -45,7 +42,8 @@ def _is_optional_file(annotation: Any) -> bool:
 
 
 class SchemaModel(BaseModel):
-    """Base of the app models: JSON schemas list fields in declared order, own fields first.
+    """Base of the app models: JSON schemas list the class's own new fields first, then the
+    inherited ones (as the published SDK 0.36 orders them).
 
     Also reads an empty string or empty object sent for an ``Optional[File]`` field as ``None``,
     which is what the platform's forms send for a file left blank.
@@ -74,12 +72,14 @@ class SchemaModel(BaseModel):
         return data
 
     @classmethod
-    def __get_pydantic_json_schema__(
-        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(schema)
-        target = handler.resolve_ref_schema(json_schema)
-        properties = target.get("properties")
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The class's JSON schema, its top-level fields in the order of :func:`_field_order`.
+
+        Only the top level is reordered, as the published SDK 0.36 does: a model nested in
+        ``$defs`` keeps pydantic's order.
+        """
+        schema = super().model_json_schema(*args, **kwargs)
+        properties = schema.get("properties")
         if isinstance(properties, dict):
             # Properties are keyed by alias when the schema is by alias.
             order: list[str] = []
@@ -90,11 +90,11 @@ class SchemaModel(BaseModel):
                         order.append(key)
                         break
             order += [key for key in properties if key not in order]
-            target["properties"] = {key: properties[key] for key in order}
-            required = target.get("required")
+            schema["properties"] = {key: properties[key] for key in order}
+            required = schema.get("required")
             if isinstance(required, list):
-                target["required"] = [key for key in order if key in required]
-        return json_schema
+                schema["required"] = [key for key in order if key in required]
+        return schema
 
 
 class BaseAppInput(SchemaModel):

@@ -58,6 +58,11 @@ def register_app(commands: Any) -> None:
     )
     test.add_argument("--setup", "-s", help="setup config as JSON, or a JSON file path")
     test.add_argument("--function", "-f", help="the function to call (default: the app's default)")
+    test.add_argument(
+        "--frames",
+        help='a stream function\'s frames, one JSON per line: {"text": ...}, {"json": ...}, '
+        '{"binary": BASE64} or {"hex": ...}; what it sends back goes to stderr',
+    )
     test.set_defaults(func=_cmd_test)
 
     schema = sub.add_parser("schema", help="write the app's JSON schema files")
@@ -275,6 +280,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
         setup = _json_arg(args.setup, "--setup") if args.setup is not None else None
         if setup is not None and not isinstance(setup, dict):
             raise _UsageError("--setup must be a JSON object")
+        socket = _frames_socket(args.frames) if args.frames is not None else None
     except _UsageError as exc:
         return _fail(str(exc))
     # Like the worker: app code, its import too, runs in the app directory, so relative paths
@@ -288,11 +294,28 @@ def _cmd_test(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.INFO)
         with download_progress(_download_bar):
             try:
-                return asyncio.run(_test(runner, input_value, setup, args.function, stdout))
+                return asyncio.run(_test(runner, input_value, setup, args.function, stdout, socket))
             except KeyboardInterrupt:
                 # asyncio.run cancelled the run and `_test` unloaded the app on its way out.
                 print("interrupted", file=sys.stderr)
                 return 130
+
+
+def _frames_socket(path: str) -> Any:
+    from inferencesh.apps.runtime.frames_file import FileSocket, parse_frames
+
+    try:
+        frames = parse_frames(Path(path).expanduser().read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _UsageError(f"--frames: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise _UsageError(f"--frames {path}: {exc}") from None
+
+    def show(data: bytes | str) -> None:
+        what = f"binary, {len(data)} bytes" if isinstance(data, bytes) else f"text: {data}"
+        print(f"-- sent {what}", file=sys.stderr, flush=True)
+
+    return FileSocket(frames, on_send=show)
 
 
 async def _test(
@@ -301,6 +324,7 @@ async def _test(
     setup: dict[str, Any] | None,
     function: str | None,
     stdout: TextIO,
+    socket: Any = None,
 ) -> int:
     from inferencesh.apps.runtime.errors import format_traceback
     from inferencesh.core.cli import json_for
@@ -309,7 +333,7 @@ async def _test(
     final: RunEvent | None = None
     unload_error: Exception | None = None
     try:
-        handle = runner.start(input_value, function=function, setup=setup)
+        handle = runner.start(input_value, function=function, setup=setup, socket=socket)
         async for event in handle:
             if event["type"] == "status":
                 print(f"-- {event['status'].replace('_', ' ')}", file=err, flush=True)
@@ -317,6 +341,8 @@ async def _test(
                 print(event["content"], file=err, flush=True)
             elif event["type"] == "output":
                 print(f"-- partial output: {json.dumps(event['output'])}", file=err, flush=True)
+            elif event["type"] == "delta":
+                print(f"-- delta: {json.dumps(event['delta'])}", file=err, flush=True)
             else:
                 final = event
     finally:

@@ -80,6 +80,7 @@ def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Sta
                 function=body.get("function") or None,
                 setup=body.get("setup"),
                 metadata=body.get("metadata"),
+                socket=body.get("socket"),
             )
         except BusyError:
             return JSONResponse({"error": "busy"}, status_code=409)
@@ -164,7 +165,7 @@ async def _read_object(request: Request) -> dict[str, Any] | Response:
 
 
 def _check_run_body(body: dict[str, Any]) -> str | None:
-    expected = {"function": str, "setup": dict, "metadata": dict}
+    expected = {"function": str, "setup": dict, "metadata": dict, "socket": dict}
     for key, kind in expected.items():
         value = body.get(key)
         if value is not None and not isinstance(value, kind):

@@ -19,6 +19,7 @@ Example:
 
 from inferencesh.apps.app import BaseApp, BaseAppInput, BaseAppOutput, BaseAppSetup
 from inferencesh.apps.file import File
+from inferencesh.apps.function_meta import function
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.output_meta import (
     AudioMeta,
@@ -30,6 +31,24 @@ from inferencesh.apps.output_meta import (
     TextMeta,
     VideoMeta,
     VideoResolution,
+    probe_video,
+)
+from inferencesh.apps.socket import Socket
+from inferencesh.apps.stream import PCM16, Live, Stream, Update, media
+from inferencesh.core.errors import APIError, RequirementsNotMetError
+from inferencesh.core.types import RequirementError, SetupAction
+from inferencesh.models.decision import (
+    DecisionInput,
+    DecisionOutput,
+    DecisionVideoInput,
+    DecisionVisionInput,
+)
+from inferencesh.models.deltas import (
+    DeltaAccumulator,
+    LLMDelta,
+    StreamDelta,
+    ToolCallDelta,
+    ToolCallFunctionDelta,
 )
 from inferencesh.models.generation import ResponseTransformer, stream_generate, timing_context
 from inferencesh.models.llm import (
@@ -63,8 +82,16 @@ from inferencesh.models.llm import (
     build_openai_messages,
     build_tools,
 )
+from inferencesh.models.response import Response
 
 __all__ = [
+    "PCM16",
+    "Live",
+    "Socket",
+    "Stream",
+    "Update",
+    "media",
+    "APIError",
     "AudioMeta",
     "BaseApp",
     "BaseAppInput",
@@ -75,11 +102,17 @@ __all__ = [
     "ChatInput",
     "ContextMessage",
     "ContextMessageRole",
+    "DeltaAccumulator",
+    "DecisionInput",
+    "DecisionOutput",
+    "DecisionVideoInput",
+    "DecisionVisionInput",
     "File",
     "FileCapabilityMixin",
     "ImageCapabilityMixin",
     "ImageMeta",
     "ImagesMixin",
+    "LLMDelta",
     "LLMInput",
     "LLMOutput",
     "LLMUsage",
@@ -95,12 +128,19 @@ __all__ = [
     "ReasoningCapabilityMixin",
     "ReasoningEffortEnum",
     "ReasoningMixin",
-    "ResponseTransformer",
+    "RequirementError",
+    "RequirementsNotMetError",
+    "Response",
     "ResponseFormat",
+    "StreamDelta",
+    "ResponseTransformer",
+    "SetupAction",
     "TextMeta",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolCallFunction",
+    "ToolCallFunctionDelta",
     "ToolCallsMixin",
     "ToolChoice",
     "ToolFunction",
@@ -110,6 +150,8 @@ __all__ = [
     "build_messages",
     "build_openai_messages",
     "build_tools",
+    "function",
+    "probe_video",
     "stream_generate",
     "timing_context",
 ]

@@ -4,6 +4,23 @@ New apps subclass :class:`ChatInput`: the conversation on the input, sampling pa
 nested, all-optional :class:`ModelSettings`. Older apps use :class:`LLMInput` with flat
 ``temperature``, ``top_p`` and ``max_tokens``. The capability mixins add one group of fields each to
 a custom input or output class.
+
+Schemas of subclasses are those the published SDK 0.36 gives: the app's class name as title, its
+own new fields first, a redeclared field in its inherited place.
+
+Example:
+    >>> from inferencesh.models import LLMInput, LLMOutput
+    >>> class AppInput(LLMInput):
+    ...     context_size: int = 8192
+    >>> schema = AppInput.model_json_schema()
+    >>> schema["title"], list(schema["properties"])[:3]
+    ('AppInput', ['text', 'images', 'files'])
+    >>> AppInput(text="hi", context=[{"role": "compaction", "text": "summary"}]).context[0].role
+    <ChatMessageRole.COMPACTION: 'compaction'>
+    >>> class AppOutput(LLMOutput):
+    ...     citations: list[str] = []
+    >>> list(AppOutput.model_json_schema()["properties"])[:3]
+    ['citations', 'output_meta', 'response']
 """
 
 from __future__ import annotations
@@ -38,6 +55,7 @@ __all__ = [
     "BaseLLMInput",
     "BaseLLMOutput",
     "ChatInput",
+    "ChatMessageRole",
     "ContextMessage",
     "ContextMessageRole",
     "FileCapabilityMixin",
@@ -54,11 +72,13 @@ __all__ = [
     "ReasoningEffortEnum",
     "ReasoningMixin",
     "ResponseFormat",
+    "ResponseFormatType",
     "Tool",
     "ToolCall",
     "ToolCallFunction",
     "ToolCallsMixin",
     "ToolChoice",
+    "ToolChoiceMode",
     "ToolFunction",
     "ToolsCapabilityMixin",
     "build_messages",
@@ -66,31 +86,65 @@ __all__ = [
     "build_tools",
 ]
 
-# Local-model streaming helpers live in `generation`; they are importable from here too, as
-# apps written for the published SDK do (`from inferencesh.models.llm import stream_generate`).
-_GENERATION_NAMES = frozenset(
-    {"ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"}
-)
+# Local-model streaming helpers live in `generation`, the provider-format helpers in
+# `provider_formats`; both are importable from here too, as apps written for the published SDK do
+# (`from inferencesh.models.llm import stream_generate`).
+_ELSEWHERE = {
+    **dict.fromkeys(
+        ["ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"],
+        "inferencesh.models.generation",
+    ),
+    **dict.fromkeys(
+        [
+            "file_to_base64_data_uri",
+            "image_to_base64_data_uri",
+            "llamacpp_response_format",
+            "merge_reasoning_details",
+            "openai_response_format",
+            "openai_tool_choice",
+        ],
+        "inferencesh.models.provider_formats",
+    ),
+    # The delta types live in `deltas` (which builds on this module); 0.36 apps import
+    # `LLMDelta` from here.
+    **dict.fromkeys(
+        ["LLMDelta", "StreamDelta", "ToolCallDelta", "ToolCallFunctionDelta"],
+        "inferencesh.models.deltas",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _GENERATION_NAMES:
-        from inferencesh.models import generation
+    module = _ELSEWHERE.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(generation, name)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 DEFAULT_SYSTEM_PROMPT = "you are a helpful assistant that can answer questions and help with tasks."
 
 
-class ContextMessageRole(WireEnum):
-    """Who wrote a message of the conversation."""
+class ChatMessageRole(WireEnum):
+    """Who wrote a message of the conversation.
+
+    ``system``, ``user``, ``assistant`` and ``tool`` reach the provider; ``injection``,
+    ``compaction`` and ``event`` are the platform's internal roles (injected context, a compacted
+    summary, an event note), accepted on input as the published SDK 0.36 accepts them.
+    """
 
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
     TOOL = "tool"
+    INJECTION = "injection"
+    COMPACTION = "compaction"
+    EVENT = "event"
+
+
+ContextMessageRole = ChatMessageRole
+"""The role enum under the name apps import (one class: ``ContextMessageRole is ChatMessageRole``)."""
 
 
 class ReasoningEffortEnum(WireEnum):
@@ -152,21 +206,38 @@ class ToolCall(BaseModel):
     function: ToolCallFunction
 
 
+class ToolChoiceMode(WireEnum):
+    """Whether the model may, must or must not call tools, or must call one function."""
+
+    NONE = "none"
+    AUTO = "auto"
+    REQUIRED = "required"
+    FUNCTION = "function"
+
+
 class ToolChoice(BaseModel):
     """Whether and which tool the model must call."""
 
-    mode: Literal["none", "auto", "required", "function"] = "auto"
+    mode: ToolChoiceMode
     name: str | None = Field(
         default=None, description="The function to call when mode is 'function'"
     )
 
 
+class ResponseFormatType(WireEnum):
+    """The kinds of reply shape a model can be held to."""
+
+    TEXT = "text"
+    JSON_OBJECT = "json_object"
+    JSON_SCHEMA = "json_schema"
+
+
 class ResponseFormat(BaseModel):
     """The shape the model's reply must take."""
 
-    type: Literal["text", "json_object", "json_schema"] = "text"
+    type: ResponseFormatType
     name: str | None = None
-    json_schema: dict[str, Any] | None = None
+    json_schema: Any | None = None
     strict: bool | None = None
 
 
@@ -177,6 +248,12 @@ class ResponseFormat(BaseModel):
 _TEXT = Field(default="", description="The current message")
 _IMAGES = Field(default=None, description="Images sent with the message")
 _FILES = Field(default=None, description="Files sent with the message")
+_ATTACHMENTS = Field(default=None, description="Attachments of the message (any file type)")
+_REASONING_STATE = Field(
+    default=None,
+    description="Opaque per-provider reasoning state (signatures, encrypted reasoning) kept "
+    "under a key the app chooses",
+)
 _CONTEXT: Any = Field(default_factory=list, description="Earlier messages, oldest first")
 _ROLE = Field(default=ContextMessageRole.USER, description="Who wrote the current message")
 _REASONING = Field(default=None, description="Reasoning carried into this turn")
@@ -203,6 +280,10 @@ _MIN_P = Field(default=None, ge=0, le=1, description="Minimum token probability"
 _FREQUENCY_PENALTY = Field(default=None, ge=-2, le=2)
 _PRESENCE_PENALTY = Field(default=None, ge=-2, le=2)
 _REPETITION_PENALTY = Field(default=None, gt=0)
+# LLMInput's flat fields take what the published SDK 0.36 takes (no bounds); ModelSettings keeps
+# its bounds, as 0.36's does.
+_FLAT_TOP_K = Field(default=None, description="Sample from the k likeliest tokens")
+_FLAT_MIN_P = Field(default=None, description="Minimum token probability")
 _SEED = Field(default=None, description="Seed for reproducible sampling")
 _STOP = Field(default=None, description="Stop sequences")
 
@@ -228,6 +309,7 @@ class ContextMessage(BaseAppInput):
     role: ContextMessageRole = Field(description="Who wrote the message")
     text: str | None = Field(default=None, description="The message text")
     reasoning: str | None = Field(default=None, description="The model's reasoning, if any")
+    reasoning_state: dict[str, Any] | None = _REASONING_STATE
     images: list[File] | None = Field(default=None, description="Images attached to the message")
     files: list[File] | None = Field(default=None, description="Files attached to the message")
     tools: list[dict[str, Any]] | None = Field(
@@ -298,33 +380,36 @@ class ModelSettings(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+def _fold_flat_settings(cls: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    flat = [
+        key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields
+    ]
+    if not flat:
+        return data
+    nested = data.get("model_settings")
+    if isinstance(nested, ModelSettings):
+        nested = nested.model_dump()
+    if nested is not None and not isinstance(nested, dict):
+        return data  # let field validation report the bad value
+    merged = {key: data[key] for key in flat} | (nested or {})
+    rest = {key: value for key, value in data.items() if key not in flat}
+    return rest | {"model_settings": merged}
+
+
+_MODEL_SETTINGS = Field(
+    default=None, description="Sampling parameters; omitted ones keep the model's defaults"
+)
+
+
 class ModelSettingsCapabilityMixin(BaseModel):
     """Adds ``model_settings``. Flat setting keys a caller sends (``temperature``, ...) that the
     class does not declare itself are folded into it; a nested value wins over a flat one."""
 
-    model_settings: ModelSettings | None = Field(
-        default=None,
-        description="Sampling parameters; omitted ones keep the model's defaults",
-    )
+    model_settings: ModelSettings | None = _MODEL_SETTINGS
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fold_flat_settings(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        flat = [
-            key for key in ModelSettings.model_fields if key in data and key not in cls.model_fields
-        ]
-        if not flat:
-            return data
-        nested = data.get("model_settings")
-        if isinstance(nested, ModelSettings):
-            nested = nested.model_dump()
-        if nested is not None and not isinstance(nested, dict):
-            return data  # let field validation report the bad value
-        merged = {key: data[key] for key in flat} | (nested or {})
-        rest = {key: value for key, value in data.items() if key not in flat}
-        return rest | {"model_settings": merged}
+    _fold_flat = model_validator(mode="before")(classmethod(_fold_flat_settings))  # type: ignore[arg-type]
 
 
 # -- capability mixins --------------------------------------------------------------------
@@ -400,7 +485,7 @@ class ImagesMixin(BaseModel):
 # -- inputs -------------------------------------------------------------------------------
 
 
-class ChatInput(BaseAppInput, ModelSettingsCapabilityMixin):
+class ChatInput(BaseAppInput):
     """The input of a chat model app: the current message, the conversation so far, and the
     sampling parameters in one nested ``model_settings`` object.
 
@@ -418,39 +503,36 @@ class ChatInput(BaseAppInput, ModelSettingsCapabilityMixin):
     tools: list[dict[str, Any]] | None = _TOOLS
     tool_choice: ToolChoice | None = _TOOL_CHOICE
     response_format: ResponseFormat | None = _RESPONSE_FORMAT
+    # Declared here rather than inherited from ModelSettingsCapabilityMixin, so that it stays
+    # last in the forms of subclasses (inherited fields come first).
+    model_settings: ModelSettings | None = _MODEL_SETTINGS
+
+    _fold_flat = model_validator(mode="before")(classmethod(_fold_flat_settings))  # type: ignore[arg-type]
 
 
 _SYSTEM_PROMPT = Field(default=DEFAULT_SYSTEM_PROMPT, description="Instructions for the model")
+# 0.36 caps temperature at 1; OpenAI-style providers take up to 2, so this accepts up to 2.
 _TEMPERATURE = Field(default=0.7, ge=0, le=2, description="Sampling temperature")
 _TOP_P = Field(default=0.95, ge=0, le=1, description="Nucleus sampling mass")
-_CONTEXT_SIZE = Field(default=4096, ge=1, description="Context window in tokens")
-_MAX_TOKENS = Field(default=64000, ge=1, description="Most tokens to generate")
+_CONTEXT_SIZE = Field(default=4096, description="Context window in tokens")
+_MAX_TOKENS = Field(default=64000, description="Most tokens to generate")
+_FLAT_REASONING_MAX_TOKENS = Field(default=None, description="Token budget for reasoning")
 
 
-class BaseLLMInput(BaseAppInput):
-    """The oldest LLM input: conversation plus flat sampling fields with defaults."""
+class LLMInput(BaseAppInput):
+    """The flat LLM input (the platform's agent loop sends it): the current turn, the
+    conversation, then every sampling setting on the input itself, with defaults.
 
-    system_prompt: str = _SYSTEM_PROMPT
-    context: list[ContextMessage] = _CONTEXT
-    role: ContextMessageRole = _ROLE
-    text: str = _TEXT
-    temperature: float = _TEMPERATURE
-    top_p: float = _TOP_P
-    context_size: int = _CONTEXT_SIZE
-    max_tokens: int = _MAX_TOKENS
+    Fields, their order and what they accept are those of the published SDK 0.36's
+    ``LLMInput`` (``BaseLLMInput`` is the same class); a subclass that redeclares one (say
+    ``context_size``) keeps it in its place in the form (the module's docstring shows one).
+    """
 
-
-class LLMInput(BaseLLMInput):
-    """The flat LLM input the platform's agent loop sends (``LLMSettings`` plus the
-    conversation): every sampling field sits on the input itself, with defaults."""
-
-    model_config = ConfigDict(title="LLMInput")
-
-    # Redeclared to set the schema order: the message first, then settings.
     text: str = _TEXT
     images: list[File] | None = _IMAGES
     files: list[File] | None = _FILES
-    context: list[ContextMessage] = _CONTEXT
+    attachments: list[File] | None = _ATTACHMENTS
+    context: list[ContextMessage] = Field(default=[], description="Earlier messages, oldest first")
     role: ContextMessageRole = _ROLE
     reasoning: str | None = _REASONING
     tool_call_id: str | None = _TOOL_CALL_ID
@@ -458,16 +540,16 @@ class LLMInput(BaseLLMInput):
     context_size: int = _CONTEXT_SIZE
     temperature: float = _TEMPERATURE
     top_p: float = _TOP_P
-    top_k: int | None = _TOP_K
-    min_p: float | None = _MIN_P
-    frequency_penalty: float | None = _FREQUENCY_PENALTY
-    presence_penalty: float | None = _PRESENCE_PENALTY
-    repetition_penalty: float | None = _REPETITION_PENALTY
+    top_k: int | None = _FLAT_TOP_K
+    min_p: float | None = _FLAT_MIN_P
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    repetition_penalty: float | None = None
     seed: int | None = _SEED
     stop: list[str] | None = _STOP
     max_tokens: int = _MAX_TOKENS
     reasoning_effort: ReasoningEffortEnum = _REASONING_EFFORT
-    reasoning_max_tokens: int | None = _REASONING_MAX_TOKENS
+    reasoning_max_tokens: int | None = _FLAT_REASONING_MAX_TOKENS
     tools: list[dict[str, Any]] | None = _TOOLS
     tool_choice: ToolChoice | None = _TOOL_CHOICE
     response_format: ResponseFormat | None = _RESPONSE_FORMAT
@@ -475,27 +557,27 @@ class LLMInput(BaseLLMInput):
     _stop_list = field_validator("stop", mode="before")(_one_stop)
 
 
+BaseLLMInput = LLMInput
+"""The same class as :class:`LLMInput` (as in the published SDK 0.36)."""
+
+
 # -- outputs ------------------------------------------------------------------------------
 
 
 class BaseLLMOutput(BaseAppOutput):
-    """An LLM reply: ``response`` text."""
-
-    response: str = _RESPONSE
-
-
-class LLMOutput(BaseLLMOutput):
-    """An LLM reply with reasoning, tool calls and usage.
-
-    Streaming apps yield cumulative snapshots: each carries the full ``response`` so far.
-    """
-
-    model_config = ConfigDict(title="LLMOutput")
+    """An LLM reply: ``response`` text, reasoning (and its opaque ``reasoning_state``), tool
+    calls and usage. Streaming apps yield cumulative snapshots: each carries the full
+    ``response`` so far."""
 
     response: str = _RESPONSE
     reasoning: str | None = Field(default=None, description="The model's reasoning")
+    reasoning_state: dict[str, Any] | None = _REASONING_STATE
     tool_calls: list[dict[str, Any]] | None = _TOOL_CALLS
     usage: LLMUsage | None = _USAGE
+
+
+class LLMOutput(BaseLLMOutput):
+    """An LLM reply (see :class:`BaseLLMOutput`); subclass it for an app's own output."""
 
 
 # -- OpenAI message building --------------------------------------------------------------
@@ -562,7 +644,7 @@ def build_messages(
     *,
     transform_user_message: Callable[[str], str] | None = None,
     include_reasoning: bool = False,
-    reasoning_field: str = "reasoning_content",
+    reasoning_field: str | None = None,
     image_mode: _MediaMode = "base64",
     file_mode: _MediaMode = "base64",
 ) -> list[dict[str, Any]]:
@@ -575,7 +657,9 @@ def build_messages(
     - A message with images or files gets a list of content parts, otherwise a plain string.
       ``"base64"`` modes inline local files as data URIs; ``"url"`` passes an http(s) URI as is.
     - Assistant tool calls keep their ids, their ``arguments`` JSON-encoded; tool results carry
-      ``tool_call_id``. ``include_reasoning`` adds assistant reasoning under ``reasoning_field``.
+      ``tool_call_id``. ``include_reasoning`` adds assistant reasoning under ``reasoning_field``
+      (``"reasoning"`` when ``None``, as in the published SDK 0.36; DeepSeek-style providers
+      take ``"reasoning_content"``).
 
     Reading files for base64 blocks; in async code with large files call it through
     ``asyncio.to_thread``.
@@ -615,8 +699,9 @@ def build_messages(
     system_prompt = getattr(input_data, "system_prompt", None)
     if system_prompt:
         messages.append({"role": "system", "content": system_prompt})
+    field = reasoning_field or "reasoning"
     for turn in merged:
-        messages.append(_render(turn, include_reasoning, reasoning_field, image_mode, file_mode))
+        messages.append(_render(turn, include_reasoning, field, image_mode, file_mode))
     return messages
 
 

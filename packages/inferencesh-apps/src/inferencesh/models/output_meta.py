@@ -2,6 +2,7 @@
 
 from inferencesh.apps.output_meta import (
     AudioMeta,
+    FFprobeNotFoundError,
     ImageMeta,
     MetaItem,
     MetaItemType,
@@ -11,10 +12,12 @@ from inferencesh.apps.output_meta import (
     TextMeta,
     VideoMeta,
     VideoResolution,
+    probe_video,
 )
 
 __all__ = [
     "AudioMeta",
+    "FFprobeNotFoundError",
     "ImageMeta",
     "MetaItem",
     "MetaItemType",
@@ -24,4 +27,5 @@ __all__ = [
     "TextMeta",
     "VideoMeta",
     "VideoResolution",
+    "probe_video",
 ]

@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from inferencesh.core.deltas import TaskDelta
 from inferencesh.core.errors import APIConnectionError, APITimeoutError, ServerError
 from inferencesh.core.protocol import Call, OpenStream, Sleep, id_path
 from inferencesh.core.streaming import TaskLine
@@ -137,6 +138,9 @@ class TaskFollower:
         self._bytes_this_attempt = False
         self._next: Action = self._stream(idle_timeout)
         self.attempts = 0
+        self.keep_deltas = False
+        """Whether delta lines become ``TaskDelta`` items among the updates (else skipped)."""
+        self._delta_seq = 0  # the last delta handed out: a replay after a reconnect is dropped
 
     # -- what to do next -------------------------------------------------------------------
     @property
@@ -196,14 +200,25 @@ class TaskFollower:
             return None
         return self.feed(data, line.fields)
 
-    def feed_lines(self, lines: list[TaskLine]) -> list[Task]:
+    def _delta(self, line: TaskLine) -> TaskDelta | None:
+        """The ``TaskDelta`` of a delta line, unless seen already or not an object."""
+        delta = line.delta
+        seq = line.seq
+        if not isinstance(delta, dict) or (seq and seq <= self._delta_seq):
+            return None
+        if seq:
+            self._delta_seq = seq
+        return TaskDelta(task_id=self.task_id, delta=delta, seq=seq, resource_id=line.resource_id)
+
+    def feed_lines(self, lines: list[TaskLine]) -> list[Any]:
         """Fold a batch of stream lines in; returns the new updates, in order.
 
         The same as ``feed_line`` on each line; the common line (a partial update that does
         not change the status, or whose new status is legal) is folded inline, because on
-        long streams the per-line overhead is the cost.
+        long streams the per-line overhead is the cost. With ``keep_deltas``, delta lines
+        become ``TaskDelta`` items, in order among the updates.
         """
-        out: list[Task] = []
+        out: list[Any] = []
         plan: _Plan | None = None
         task_id = self.task_id
         current = self.current
@@ -212,7 +227,12 @@ class TaskFollower:
             update = line.data
             fields = line.fields
             if update is None or (update.id and update.id != task_id):
-                continue  # no update, or another task's (never merged into this one)
+                # No update, or another task's (never merged into this one); maybe a delta.
+                if update is None and self.keep_deltas and line.delta is not None:
+                    delta = self._delta(line)
+                    if delta is not None:
+                        out.append(delta)
+                continue
             if fields is None or current is None:
                 self.current, self.emitted = current, emitted
                 new = self.feed_line(line)

@@ -41,6 +41,15 @@ from inferencesh.core.requests import (
 
 __all__ = [
     "AgentConfig",
+    "AgentToolDTO",
+    "ChatDTO",
+    "ChatMessageContentType",
+    "ChatMessageDTO",
+    "LLMContextMessage",
+    "Tool",
+    "ToolFunction",
+    "ToolInvocationDTO",
+    "ToolParameters",
     "AgentMessageInput",
     "AgentRun",
     "AgentRunRequest",
@@ -84,6 +93,7 @@ class ChatStatus(WireEnum):
     BUSY = "busy"
     IDLE = "idle"
     AWAITING_INPUT = "awaiting_input"
+    WAITING = "waiting"
     COMPLETED = "completed"
 
 
@@ -98,12 +108,27 @@ class ChatMessageStatus(WireEnum):
 
 
 class ChatMessageRole(WireEnum):
-    """Who wrote a message."""
+    """Who wrote a message; ``injection``, ``compaction`` and ``event`` messages are the
+    platform's own and never go to the model as they are."""
 
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
     TOOL = "tool"
+    INJECTION = "injection"
+    COMPACTION = "compaction"
+    EVENT = "event"
+
+
+class ChatMessageContentType(WireEnum):
+    """The kind of one part of a message (``ChatMessageContent.type``)."""
+
+    TEXT = "text"
+    REASONING = "reasoning"
+    IMAGE = "image"
+    FILE = "file"
+    TOOL = "tool"
+    EVENT = "event"
 
 
 class ToolInvocationStatus(WireEnum):
@@ -114,6 +139,7 @@ class ToolInvocationStatus(WireEnum):
     IN_PROGRESS = "in_progress"
     AWAITING_INPUT = "awaiting_input"
     AWAITING_APPROVAL = "awaiting_approval"
+    WAITING = "waiting"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -178,6 +204,7 @@ class ChatMessageContent(WireStruct, kw_only=True, omit_defaults=False):
     file: str | None = None
     error: str | None = None
     tool_calls: list[ToolCall] | None = None
+    event: Any = None
 
 
 class ToolInvocation(WireStruct, kw_only=True):
@@ -194,8 +221,16 @@ class ToolInvocation(WireStruct, kw_only=True):
     result: str | None = None
     data: Any = None
     widget: Any = None
+    action: Any = None
     created_at: str | None = None
     updated_at: str | None = None
+    short_id: str | None = None
+    deleted_at: str | None = None
+    user_id: str | None = None
+    user: Any = None
+    team_id: str | None = None
+    team: Any = None
+    visibility: str | None = None
 
 
 class ChatMessage(WireStruct, kw_only=True, omit_defaults=False):
@@ -212,8 +247,17 @@ class ChatMessage(WireStruct, kw_only=True, omit_defaults=False):
     tools: list[Any] | None = None
     tool_call_id: str | None = None
     tool_invocations: list[ToolInvocation] | None = None
+    compaction_meta: Any = None
     created_at: str | None = None
     updated_at: str | None = None
+    short_id: str | None = None
+    deleted_at: str | None = None
+    user_id: str | None = None
+    user: Any = None
+    team_id: str | None = None
+    team: Any = None
+    visibility: str | None = None
+    chat: Any = None
 
     @property
     def text(self) -> str:
@@ -250,6 +294,8 @@ class ChatData(WireStruct, kw_only=True):
     plan_steps: list[PlanStep] | None = None
     memory: dict[str, Any] | None = None
     always_allowed_tools: list[str] | None = None
+    allow_all_tools: bool | None = None
+    disable_hooks: bool | None = None
 
 
 class AgentRun(WireStruct, kw_only=True):
@@ -305,6 +351,72 @@ class Chat(WireStruct, kw_only=True):
     pending_interrupts: list[Interrupt] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    short_id: str | None = None
+    deleted_at: str | None = None
+    user_id: str | None = None
+    user: Any = None
+    team_id: str | None = None
+    team: Any = None
+    visibility: str | None = None
+    parent: Any = None
+    channel_context: Any = None
+    agent: Any = None
+    agent_version: Any = None
+    harness_session_id: str | None = None
+    work_dir: str | None = None
+    forked_from_message_id: str | None = None
+
+
+# ---- the model's side: context messages and tools in function form ----------------------------
+
+
+class ToolParameters(WireStruct, kw_only=True, omit_defaults=False):
+    """A function tool's parameters: a JSON Schema object."""
+
+    type: str = "object"
+    title: str | None = None
+    properties: dict[str, Any] = msgspec.field(default_factory=dict)
+    required: list[str] | None = None
+
+
+class ToolFunction(WireStruct, kw_only=True):
+    """A tool as the model sees it: name, description and parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: ToolParameters | None = None
+    required: list[str] | None = None
+
+
+class Tool(WireStruct, kw_only=True, omit_defaults=False):
+    """A tool offered to the model (OpenAI function form): ``{"type": "function", ...}``."""
+
+    type: str = "function"
+    function: ToolFunction
+
+
+class LLMContextMessage(WireStruct, kw_only=True):
+    """One earlier message of the conversation as the agent loop sends it to the model."""
+
+    role: str
+    text: str = ""
+    reasoning: str | None = None
+    reasoning_state: Any = None
+    images: list[str] | None = None
+    files: list[str] | None = None
+    tools: list[Tool] | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+ChatDTO = Chat
+"""0.36's name of :class:`Chat`."""
+ChatMessageDTO = ChatMessage
+"""0.36's name of :class:`ChatMessage`."""
+ToolInvocationDTO = ToolInvocation
+"""0.36's name of :class:`ToolInvocation`."""
+AgentToolDTO = AgentTool
+"""0.36's name of a stored agent's tool (:class:`AgentTool`)."""
 
 
 # ---- requests and responses ----------------------------------------------------------------------

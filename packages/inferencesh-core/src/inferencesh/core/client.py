@@ -27,7 +27,8 @@ from inferencesh.core.resources import (
     Tasks,
 )
 from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
-from inferencesh.core.tasks import AsyncTaskStream, TaskStream
+from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
+from inferencesh.core.tasks import AsyncTaskStream, OnDelta, TaskStream
 from inferencesh.core.types import (
     DeletedTaskFiles,
     SessionInfo,
@@ -39,6 +40,7 @@ from inferencesh.core.types import (
 
 if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
+    from inferencesh.core.live import AsyncLiveSession
     from inferencesh.core.progress import ProgressCallback, ProgressFactory
 
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
@@ -176,6 +178,8 @@ class Inference(_ClientBase):
         self.tasks = Tasks(self)
         self.files = Files(self)
         self.sessions = Sessions(self)
+        self.sockets = SocketsAPI(self)
+        """The sockets of stream tasks (``open`` needs the async client)."""
 
     def _drive(self, op: protocol.Op[T]) -> T:
         return protocol.run(self, op)
@@ -192,6 +196,7 @@ class Inference(_ClientBase):
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
         upload_progress: ProgressFactory | None = ...,
+        on_delta: OnDelta | None = ...,
     ) -> Task: ...
 
     @overload
@@ -205,6 +210,7 @@ class Inference(_ClientBase):
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
         upload_progress: ProgressFactory | None = ...,
+        on_delta: OnDelta | None = ...,
     ) -> TaskStream: ...
 
     def run(
@@ -217,6 +223,7 @@ class Inference(_ClientBase):
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
         upload_progress: ProgressFactory | None = None,
+        on_delta: OnDelta | None = None,
     ) -> Task | TaskStream:
         """Run an app.
 
@@ -235,6 +242,10 @@ class Inference(_ClientBase):
         progress callback, e.g. ``lambda name: ProgressBar(name)``; see
         ``inferencesh.core.progress``.
 
+        ``on_delta`` is called with each ``TaskDelta`` (a token increment of an app that
+        streams deltas, see ``inferencesh.core.deltas``) while the call waits or streams; the
+        async client also awaits what it returns.
+
         Example:
             >>> result = client.run({"app": "local/hello", "input": {"prompt": "A cat"}})
             >>> print(result.status, result["output"]["result"])
@@ -244,16 +255,27 @@ class Inference(_ClientBase):
             ...     if update.status.is_terminal:
             ...         print(update.status, update.output["result"])
             completed modern: A dog
+            >>> deltas = []  # a chat app streams its reply as token deltas
+            >>> chat = {"app": "local/scripted-model", "input": {"text": "Hello"}}
+            >>> task = client.run(chat, on_delta=deltas.append)
+            >>> [d.text for d in deltas], task.output["response"]
+            (['You', ' said:', ' Hello'], 'You said: Hello')
         """
         task = self._drive(_ops.create_task(params, self._paths(upload_paths), upload_progress))
         if stream:
-            return TaskStream(self, self._follower(task, timeout, max_reconnects))
+            return TaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
         if not wait:
             return task
-        return self._wait(task, timeout, max_reconnects)
+        return self._wait(task, timeout, max_reconnects, on_delta)
 
-    def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
-        return TaskStream(self, self._follower(task, timeout, max_reconnects)).wait()
+    def _wait(
+        self,
+        task: Task,
+        timeout: float | None,
+        max_reconnects: int | None,
+        on_delta: OnDelta | None = None,
+    ) -> Task:
+        return TaskStream(self, self._follower(task, timeout, max_reconnects), on_delta).wait()
 
     def get_task(self, task_id: str) -> Task:
         """Fetch a task (``GET /tasks/{id}``)."""
@@ -304,7 +326,12 @@ class Inference(_ClientBase):
         return self._drive(_ops.delete_task_files(task_id, role))
 
     def wait_for_completion(
-        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_reconnects: int | None = None,
+        on_delta: OnDelta | None = None,
     ) -> Task:
         """Wait for a task to end; returns it when completed, raises when it failed or was
         cancelled, and raises ``APITimeoutError`` after ``timeout`` seconds.
@@ -315,10 +342,15 @@ class Inference(_ClientBase):
             >>> print(done.status, done.id == task.id)
             completed True
         """
-        return self._wait(Task(id=task_id), timeout, max_reconnects)
+        return self._wait(Task(id=task_id), timeout, max_reconnects, on_delta)
 
     def stream_task(
-        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_reconnects: int | None = None,
+        on_delta: OnDelta | None = None,
     ) -> TaskStream:
         """Follow an existing task: a ``TaskStream`` of its updates.
 
@@ -329,7 +361,8 @@ class Inference(_ClientBase):
             >>> print(statuses[-1], stream.result.output["result"])
             completed modern: A cat
         """
-        return TaskStream(self, self._follower(Task(id=task_id), timeout, max_reconnects))
+        follower = self._follower(Task(id=task_id), timeout, max_reconnects)
+        return TaskStream(self, follower, on_delta)
 
     # -- files ------------------------------------------------------------------------------
     def upload_file(
@@ -484,6 +517,8 @@ class AsyncInference(_ClientBase):
         self.tasks = AsyncTasks(self)
         self.files = AsyncFiles(self)
         self.sessions = AsyncSessions(self)
+        self.sockets = AsyncSocketsAPI(self)
+        """The sockets of stream tasks: ``get``, ``list``, ``for_task``, ``access``, ``open``."""
 
     async def _drive(self, op: protocol.Op[T]) -> T:
         return await protocol.arun(self, op)
@@ -500,6 +535,7 @@ class AsyncInference(_ClientBase):
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
         upload_progress: ProgressFactory | None = ...,
+        on_delta: OnDelta | None = ...,
     ) -> Task: ...
 
     @overload
@@ -513,6 +549,7 @@ class AsyncInference(_ClientBase):
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
         upload_progress: ProgressFactory | None = ...,
+        on_delta: OnDelta | None = ...,
     ) -> AsyncTaskStream: ...
 
     async def run(
@@ -525,6 +562,7 @@ class AsyncInference(_ClientBase):
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
         upload_progress: ProgressFactory | None = None,
+        on_delta: OnDelta | None = None,
     ) -> Task | AsyncTaskStream:
         """Run an app; see ``Inference.run``. With ``stream=True`` use
         ``async for update in await client.run(params, stream=True)``."""
@@ -532,13 +570,37 @@ class AsyncInference(_ClientBase):
             _ops.create_task(params, self._paths(upload_paths), upload_progress)
         )
         if stream:
-            return AsyncTaskStream(self, self._follower(task, timeout, max_reconnects))
+            return AsyncTaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
         if not wait:
             return task
-        return await self._wait(task, timeout, max_reconnects)
+        return await self._wait(task, timeout, max_reconnects, on_delta)
 
-    async def _wait(self, task: Task, timeout: float | None, max_reconnects: int | None) -> Task:
-        stream = AsyncTaskStream(self, self._follower(task, timeout, max_reconnects))
+    async def live(
+        self, params: Mapping[str, Any], **open_kwargs: Any
+    ) -> tuple[Task, AsyncLiveSession]:
+        """Start a stream function and dial its socket: ``(task, session)``.
+
+        ``params`` as for ``run`` (the function must take a socket); ``open_kwargs`` go to
+        ``client.sockets.open`` (``on_state``, ``on_binary``, ``watch_task``, ...). The task
+        runs until the session closes or the app returns. Needs ``inferencesh-core[live]``;
+        see :mod:`inferencesh.core.live` for an example.
+        """
+        task = await self.run(params, wait=False)
+        if task.socket is None:
+            raise ValueError(
+                f"{task.app or params.get('app')} function {task.function!r} is not a stream "
+                "function: the run response carries no socket"
+            )
+        return task, await self.sockets.open(task, **open_kwargs)
+
+    async def _wait(
+        self,
+        task: Task,
+        timeout: float | None,
+        max_reconnects: int | None,
+        on_delta: OnDelta | None = None,
+    ) -> Task:
+        stream = AsyncTaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
         return await stream.wait()
 
     async def get_task(self, task_id: str) -> Task:
@@ -564,17 +626,27 @@ class AsyncInference(_ClientBase):
         return await self._drive(_ops.delete_task_files(task_id, role))
 
     async def wait_for_completion(
-        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_reconnects: int | None = None,
+        on_delta: OnDelta | None = None,
     ) -> Task:
         """Wait for a task to end; see ``Inference.wait_for_completion``."""
-        return await self._wait(Task(id=task_id), timeout, max_reconnects)
+        return await self._wait(Task(id=task_id), timeout, max_reconnects, on_delta)
 
     def stream_task(
-        self, task_id: str, *, timeout: float | None = None, max_reconnects: int | None = None
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        max_reconnects: int | None = None,
+        on_delta: OnDelta | None = None,
     ) -> AsyncTaskStream:
         """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
         follower = self._follower(Task(id=task_id), timeout, max_reconnects)
-        return AsyncTaskStream(self, follower)
+        return AsyncTaskStream(self, follower, on_delta)
 
     # -- files ------------------------------------------------------------------------------
     async def upload_file(

@@ -60,6 +60,7 @@ __all__ = [
     "HttpUrl",
     "ImageGenerationConfig",
     "InternalToolsConfig",
+    "MCPToolConfig",
     "PartialFile",
     "RequestError",
     "RunRequest",
@@ -541,6 +542,7 @@ class ToolType(WireEnum):
     MCP = "mcp"
     CLIENT = "client"
     INTERNAL = "internal"
+    HARNESS = "harness"
 
 
 class FileRef(WireStruct, kw_only=True):
@@ -594,6 +596,13 @@ class InternalToolsConfig(WireStruct, kw_only=True):
     web_search: bool | None = None
     code_execution: bool | None = None
     image_generation: bool | ImageGenerationConfig | None = None
+    # 0.36's newer groups; the local platform has none of them and leaves them off.
+    meta: bool | None = None
+    artifact: bool | None = None
+    agent: bool | None = None
+    remote: bool | None = None
+    knowledge: bool | None = None
+    wait: bool | None = None
 
 
 class ClientToolConfig(WireStruct, kw_only=True):
@@ -651,6 +660,16 @@ class HTTPToolConfig(WireStruct, kw_only=True):
     input_schema: dict[str, Any] | None = None
 
 
+class MCPToolConfig(WireStruct, kw_only=True):
+    """A tool of an MCP server: the ``server`` (a slug, a URL or a locally registered name; the
+    JS SDK sends it as ``integration_id``) and the ``tool_name`` on it."""
+
+    server: str | None = None
+    integration_id: str | None = None
+    tool_name: Annotated[str, msgspec.Meta(min_length=1)]
+    input_schema: dict[str, Any] | None = None
+
+
 class AgentTool(WireStruct, kw_only=True):
     """A tool as the tool builder emits it: its ``name``, ``type`` and the section of that type
     (``app`` for an app tool, ...). App and agent tools need their ``ref`` (an app tool may name
@@ -667,10 +686,19 @@ class AgentTool(WireStruct, kw_only=True):
     hook: HookToolConfig | None = None
     http: HTTPToolConfig | None = None
     call: HTTPToolConfig | None = None
+    approval_timeout: int | None = None
+    """Seconds a call may wait for approval (0.36's field; the local platform waits on)."""
+    internal: dict[str, Any] | None = None
+    """An internal tool's own settings (0.36's field)."""
     """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
+    mcp: MCPToolConfig | None = None
 
     def __post_init__(self) -> None:
         kind = self.type
+        if kind == ToolType.MCP and (
+            self.mcp is None or not (self.mcp.server or self.mcp.integration_id)
+        ):
+            raise RequestError(("mcp", "server"), "is required: the MCP server the tool calls")
         if kind == ToolType.APP and (self.app is None or not (self.app.ref or self.app.id)):
             raise RequestError(("app", "ref"), "is required: the app the tool runs")
         if kind == ToolType.AGENT and (self.agent is None or not self.agent.ref):
@@ -703,6 +731,8 @@ class AgentConfig(WireStruct, kw_only=True):
     skills: Annotated[list[SkillConfig], msgspec.Meta(max_length=512)] | None = None
     internal_tools: InternalToolsConfig | None = None
     output_schema: Any = None
+    permissions: dict[str, Any] | None = None
+    """What the agent may do without asking (``{"allow_all_tools": true}``)."""
     context: list[dict[str, Any]] | None = None
     """Per-chat values the agent takes (``ContextField``: name, description, required ...)."""
     hooks: list[dict[str, Any]] | None = None
@@ -750,9 +780,11 @@ class AgentRunRequest(WireStruct, kw_only=True):
 
 
 class ToolResultRequest(WireStruct, kw_only=True):
-    """``POST /tools/{id}``: a client tool's result (JSON results travel as a string)."""
+    """``POST /tools/{id}``: a client tool's result (JSON results travel as a string), with
+    files it made (at most 20, as 0.36 sends them)."""
 
     result: str
+    attachments: Annotated[list[FileRef], msgspec.Meta(max_length=20)] | None = None
 
 
 class ToolRejectRequest(WireStruct, kw_only=True):

@@ -1,17 +1,44 @@
 """The namespaced views of a client: ``client.tasks``, ``client.files``, ``client.sessions``.
 
 Each attribute is the client's own method under a shorter name, so ``client.tasks.get(id)``
-and ``client.get_task(id)`` are the same call.
+and ``client.get_task(id)`` are the same call. The classes are also importable under the names
+the earlier ``inferencesh`` 0.36 gave them (``TasksAPI``, ``AsyncTasksAPI``, ``FilesAPI``, ...),
+and ``AgentsAPI`` / ``AsyncAgentsAPI`` are the base of ``client.agents`` (which needs
+``inferencesh-agents``).
+
+Example:
+    >>> from inferencesh import TasksAPI
+    >>> isinstance(client.tasks, TasksAPI)
+    True
+    >>> task = client.tasks.run({"app": "local/hello", "input": {"prompt": "A cat"}})
+    >>> print(client.tasks.get(task.id).status)
+    completed
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from inferencesh.agents import Agent, AsyncAgent
     from inferencesh.core.client import AsyncInference, Inference
 
-__all__ = ["AsyncFiles", "AsyncSessions", "AsyncTasks", "Files", "Sessions", "Tasks"]
+__all__ = [
+    "AgentsAPI",
+    "AsyncAgentsAPI",
+    "AsyncFiles",
+    "AsyncFilesAPI",
+    "AsyncSessions",
+    "AsyncSessionsAPI",
+    "AsyncTasks",
+    "AsyncTasksAPI",
+    "Files",
+    "FilesAPI",
+    "Sessions",
+    "SessionsAPI",
+    "Tasks",
+    "TasksAPI",
+]
 
 
 class Tasks:
@@ -77,3 +104,42 @@ class AsyncSessions:
         self.list = client.list_sessions
         self.keepalive = client.keepalive
         self.end = client.end_session
+
+
+class AgentsAPI:
+    """``client.agents``: ``create(config)`` makes an ``Agent`` (needs ``inferencesh-agents``,
+    imported on first use; ``client.agents`` itself is its subclass there, with more calls).
+
+    Example:
+        >>> from inferencesh import AgentsAPI
+        >>> agent = AgentsAPI(client).create("local/assistant")
+        >>> type(agent).__name__
+        'Agent'
+    """
+
+    def __init__(self, client: Inference) -> None:
+        self._client = client
+
+    def create(self, config: Any, **kwargs: Any) -> Agent:
+        """A new ``Agent`` for a template ref (``"ns/agent@version"``) or an ad-hoc config."""
+        return self._client.agent(config, **kwargs)
+
+
+class AsyncAgentsAPI:
+    """``client.agents`` of the async client: ``create(config)`` makes an ``AsyncAgent``."""
+
+    def __init__(self, client: AsyncInference) -> None:
+        self._client = client
+
+    def create(self, config: Any, **kwargs: Any) -> AsyncAgent:
+        """A new ``AsyncAgent`` (no request is made until the first message)."""
+        return self._client.agent(config, **kwargs)
+
+
+# The names of the earlier inferencesh 0.36.
+TasksAPI = Tasks
+AsyncTasksAPI = AsyncTasks
+FilesAPI = Files
+AsyncFilesAPI = AsyncFiles
+SessionsAPI = Sessions
+AsyncSessionsAPI = AsyncSessions

@@ -10,7 +10,7 @@ leaving a ``with`` block. Using an ended or expired session raises ``SessionEnde
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from inferencesh.core._log import logger
 from inferencesh.core.errors import InferenceError, SessionEndedError
@@ -18,6 +18,7 @@ from inferencesh.core.types import SessionInfo, Task
 
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
+    from inferencesh.core.tasks import AsyncTaskStream, TaskStream
 
 __all__ = ["AsyncSessionHandle", "SessionHandle"]
 
@@ -67,16 +68,49 @@ class SessionHandle(_HandleBase):
         super().__init__(app, session_id, result)
         self._client = client
 
+    @overload
+    def call(
+        self,
+        function: str | None = ...,
+        input: Any = ...,
+        *,
+        timeout: float | None = ...,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        **params: Any,
+    ) -> Task: ...
+
+    @overload
+    def call(
+        self,
+        function: str | None = ...,
+        input: Any = ...,
+        *,
+        timeout: float | None = ...,
+        wait: bool = ...,
+        stream: Literal[True],
+        **params: Any,
+    ) -> TaskStream: ...
+
     def call(
         self,
         function: str | None = None,
         input: Any = None,
         *,
         timeout: float | None = None,
+        wait: bool = True,
+        stream: bool = False,
         **params: Any,
-    ) -> Task:
-        """Run ``function`` (default: the app's) with ``input`` in this session; waits."""
-        return self._client.run(self._params(function, input, params), timeout=timeout)
+    ) -> Task | TaskStream:
+        """Run ``function`` (default: the app's) with ``input`` in this session; waits.
+
+        ``wait=False`` returns the created task at once and ``stream=True`` a ``TaskStream``,
+        as ``client.run`` does; other keywords are fields of the run request.
+        """
+        run_params = self._params(function, input, params)
+        if stream:
+            return self._client.run(run_params, timeout=timeout, stream=True)
+        return self._client.run(run_params, timeout=timeout, wait=wait)
 
     def info(self) -> SessionInfo:
         """The session's current record."""
@@ -119,16 +153,45 @@ class AsyncSessionHandle(_HandleBase):
         super().__init__(app, session_id, result)
         self._client = client
 
+    @overload
+    async def call(
+        self,
+        function: str | None = ...,
+        input: Any = ...,
+        *,
+        timeout: float | None = ...,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        **params: Any,
+    ) -> Task: ...
+
+    @overload
+    async def call(
+        self,
+        function: str | None = ...,
+        input: Any = ...,
+        *,
+        timeout: float | None = ...,
+        wait: bool = ...,
+        stream: Literal[True],
+        **params: Any,
+    ) -> AsyncTaskStream: ...
+
     async def call(
         self,
         function: str | None = None,
         input: Any = None,
         *,
         timeout: float | None = None,
+        wait: bool = True,
+        stream: bool = False,
         **params: Any,
-    ) -> Task:
-        """Run ``function`` with ``input`` in this session; waits."""
-        return await self._client.run(self._params(function, input, params), timeout=timeout)
+    ) -> Task | AsyncTaskStream:
+        """Run ``function`` with ``input`` in this session; see ``SessionHandle.call``."""
+        run_params = self._params(function, input, params)
+        if stream:
+            return await self._client.run(run_params, timeout=timeout, stream=True)
+        return await self._client.run(run_params, timeout=timeout, wait=wait)
 
     async def info(self) -> SessionInfo:
         """The session's current record."""

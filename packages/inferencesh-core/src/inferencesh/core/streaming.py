@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from inferencesh.core.deltas import DeltaEvent
 from inferencesh.core.errors import _snippet
 from inferencesh.core.types import StreamEvent, Task
 
@@ -51,8 +52,9 @@ class TaskLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
     A wrapped update sets ``data`` (and ``fields`` for a partial one); a bare task (a line
     that is the task itself, with an ``id``) is decoded into ``data`` too, with ``fields``
-    ``None``; ``type == "heartbeat"`` is a keep-alive; ``delta`` lines (output deltas, which
-    full snapshots always follow) carry no ``data``.
+    ``None``; ``type == "heartbeat"`` is a keep-alive; a delta line (``{"event": "delta",
+    "data": DeltaEvent}``, or the ``DeltaEvent`` itself as an SSE ``delta`` event) carries no
+    ``data`` but ``delta``, ``seq`` and ``resource_id``.
     """
 
     type: str | None = None
@@ -60,30 +62,58 @@ class TaskLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     data: Task | None = None
     fields: list[str] | None = None
     delta: Any = None
+    seq: int = 0
+    resource_id: str = ""
     id: str = ""
     """The task id of a bare task line (a wrapped update keeps its id in ``data``)."""
+
+
+class _DeltaLine(msgspec.Struct, gc=False):
+    data: DeltaEvent
 
 
 # The envelope is small on purpose: decoding every line as a whole Task as well would cost a
 # second 28-field struct per line. A bare task line (rare) is decoded again as a Task.
 _TASK_DECODER: msgspec.json.Decoder[Task] = msgspec.json.Decoder(Task)
+_DELTA_DECODER: msgspec.json.Decoder[_DeltaLine] = msgspec.json.Decoder(_DeltaLine)
 _BARE_ID = operator.attrgetter("id")
 
 
+def _has_delta_event(raw: bytes | memoryview) -> bool:
+    # A byte search, so lines without deltas (nearly all) cost nothing more.
+    data = raw if isinstance(raw, bytes) else bytes(raw)
+    return b'"delta"' in data and (b'"event":"delta"' in data or b'"event": "delta"' in data)
+
+
 def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine]:
-    """Decode the bare task lines among ``lines`` (decoded from ``raw``) into their ``data``."""
-    if not any(map(_BARE_ID, lines)):
+    """Decode the bare task lines among ``lines`` (decoded from ``raw``) into their ``data``,
+    and the delta lines into their ``delta``."""
+    deltas = _has_delta_event(raw)
+    if not deltas and not any(map(_BARE_ID, lines)):
         return lines
     texts = [text for text in bytes(raw).split(b"\n") if text.strip()]
     if len(texts) != len(lines):
         raise StreamProtocolError(f"more than one JSON value on a line: {_snippet(bytes(raw))}")
     for line, text in zip(lines, texts, strict=True):
-        if line.id and line.data is None and line.delta is None and line.type != "heartbeat":
+        if deltas and line.event == "delta":
+            _delta_line(line, text)
+        elif line.id and line.data is None and line.delta is None and line.type != "heartbeat":
             try:
                 line.data = _TASK_DECODER.decode(text)
             except msgspec.ValidationError as exc:
                 raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(text)}") from None
     return lines
+
+
+def _delta_line(line: TaskLine, text: bytes) -> None:
+    line.data = None  # the envelope's `data` is the DeltaEvent, not a task
+    try:
+        event = _DELTA_DECODER.decode(text).data
+    except msgspec.ValidationError:
+        return  # a malformed delta is skipped: the task's updates go on
+    line.delta = event.delta
+    line.seq = event.seq
+    line.resource_id = event.resource_id
 
 
 class NDJSONDecoder(Generic[T]):

@@ -9,6 +9,10 @@ connection go at once. ``.result`` holds the completed task once the stream has 
 that ends FAILED or CANCELLED is yielded, then ``TaskFailedError`` / ``TaskCancelledError``
 is raised.
 
+Deltas (token increments an app streams, see ``inferencesh.core.deltas``) go to an
+``on_delta`` callback given to the stream, and ``with_deltas()`` iterates them as
+``TaskDelta`` items among the updates; plain iteration skips them.
+
 The decisions (merging, reconnecting, falling back to ``GET /tasks/{id}``, deadlines) are in
 ``TaskFollower``, which answers each with an effect of ``inferencesh.core.protocol``;
 ``follow`` performs them once, as an operation that both clients' drivers run.
@@ -16,7 +20,8 @@ The decisions (merging, reconnecting, falling back to ``GET /tasks/{id}``, deadl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from inferencesh.core import protocol
 from inferencesh.core._follow import TaskFollower, outcome
 from inferencesh.core._transport import convert
+from inferencesh.core.deltas import TaskDelta
 from inferencesh.core.errors import (
     APIConnectionError,
     InferenceError,
@@ -36,7 +42,10 @@ from inferencesh.core.types import Task
 if TYPE_CHECKING:
     from inferencesh.core.client import AsyncInference, Inference
 
-__all__ = ["AsyncTaskStream", "TaskStream", "follow"]
+__all__ = ["AsyncTaskStream", "OnDelta", "TaskStream", "follow"]
+
+OnDelta = Callable[[TaskDelta], Any]
+"""A callback for each delta of a task (an async client also awaits what it returns)."""
 
 
 def follow(follower: TaskFollower) -> Op[Task]:
@@ -92,14 +101,16 @@ def _transient(exc: APIConnectionError | ServerError) -> APIConnectionError | Se
 
 
 class _StreamBase:
-    def __init__(self, follower: TaskFollower) -> None:
+    def __init__(self, follower: TaskFollower, on_delta: OnDelta | None = None) -> None:
         self._follower = follower
+        self._on_delta = on_delta
+        follower.keep_deltas = on_delta is not None
         self._outcome: list[Task] = []
         # The batch being handed out: a loop left by `break` may stop inside one (updates
         # arrive in batches, one per received chunk), and the next loop starts with the rest.
-        self._current: Iterator[Task] = iter(())
+        self._current: Iterator[Any] = iter(())
 
-    def _remember(self, batch: list[Task]) -> Iterator[Task]:
+    def _remember(self, batch: list[Any]) -> Iterator[Any]:
         self._current = current = iter(batch)
         return current
 
@@ -146,13 +157,49 @@ class TaskStream(_StreamBase):
         'modern: A cat'
     """
 
-    def __init__(self, client: Inference, follower: TaskFollower) -> None:
-        super().__init__(follower)
-        self._batches: Iterator[Any] = protocol.iterate(client, follow(follower), self._outcome)
+    def __init__(
+        self, client: Inference, follower: TaskFollower, on_delta: OnDelta | None = None
+    ) -> None:
+        super().__init__(follower, on_delta)
+        self._source: Iterator[Any] = protocol.iterate(client, follow(follower), self._outcome)
+        self._batches: Iterator[Any] = self._source
+        if on_delta is not None:
+            self._batches = map(self._updates_only, self._source)
+
+    def _updates_only(self, batch: list[Any]) -> list[Task]:
+        # Deltas go to the callback; the updates go on.
+        return [item for item in self._notify(batch) if type(item) is not TaskDelta]
+
+    def _notify(self, batch: list[Any]) -> list[Any]:
+        if self._on_delta is not None:
+            for item in batch:
+                if type(item) is TaskDelta:
+                    self._on_delta(item)
+        return batch
 
     def __iter__(self) -> Iterator[Task]:
         # One `map` call per batch, not a generator step per update (long streams).
         return chain(self._current, chain.from_iterable(map(self._remember, self._batches)))
+
+    def with_deltas(self) -> Iterator[Task | TaskDelta]:
+        """Iterate the updates and, in order among them, the task's deltas (``TaskDelta``).
+
+        Call it before reading the stream; an ``on_delta`` callback still gets each delta.
+
+        Example:
+            >>> from inferencesh.core import TaskDelta
+            >>> params = {"app": "local/scripted-model", "input": {"text": "Hi there"}}
+            >>> pieces = []
+            >>> with client.run(params, stream=True) as stream:
+            ...     for item in stream.with_deltas():
+            ...         if isinstance(item, TaskDelta):
+            ...             pieces.append(item.text)
+            >>> pieces, stream.result.output["response"]
+            (['You', ' said:', ' Hi', ' there'], 'You said: Hi there')
+        """
+        self._follower.keep_deltas = True
+        batches = map(self._remember, map(self._notify, self._source))
+        return chain(self._current, chain.from_iterable(batches))
 
     def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
@@ -181,23 +228,48 @@ class TaskStream(_StreamBase):
 class AsyncTaskStream(_StreamBase):
     """Updates of one task (async); ``async for`` it, or use it with ``async with``."""
 
-    def __init__(self, client: AsyncInference, follower: TaskFollower) -> None:
-        super().__init__(follower)
+    def __init__(
+        self, client: AsyncInference, follower: TaskFollower, on_delta: OnDelta | None = None
+    ) -> None:
+        super().__init__(follower, on_delta)
         self._batches: AsyncIterator[Any] = protocol.aiterate(
             client, follow(follower), self._outcome
         )
 
+    async def _notify(self, batch: list[Any]) -> None:
+        if self._on_delta is not None:
+            for item in batch:
+                if type(item) is TaskDelta:
+                    result = self._on_delta(item)
+                    if inspect.isawaitable(result):
+                        await result
+
     async def __aiter__(self) -> AsyncIterator[Task]:
         for update in self._current:
-            yield update
+            if type(update) is not TaskDelta:
+                yield update
         async for updates in self._batches:
+            if self._follower.keep_deltas:
+                await self._notify(updates)
+                updates = [u for u in updates if type(u) is not TaskDelta]
             for update in self._remember(updates):
                 yield update
 
+    async def with_deltas(self) -> AsyncIterator[Task | TaskDelta]:
+        """Iterate the updates and, in order among them, the task's deltas (``TaskDelta``);
+        see ``TaskStream.with_deltas``."""
+        self._follower.keep_deltas = True
+        for item in self._current:
+            yield item
+        async for batch in self._batches:
+            await self._notify(batch)
+            for item in self._remember(batch):
+                yield item
+
     async def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
-        async for _ in self._batches:
-            pass
+        async for batch in self._batches:
+            await self._notify(batch)
         return self._final()
 
     async def aclose(self) -> None:

@@ -35,10 +35,13 @@ __all__ = [
     "FileCreateRequest",
     "PartialFile",
     "RequirementError",
+    "SetupAction",
     "ResourceStatus",
     "RunRequest",
     "SessionInfo",
     "SkippedTaskFile",
+    "SocketAccess",
+    "SocketInfo",
     "StreamEvent",
     "Task",
     "TaskEvent",
@@ -212,6 +215,41 @@ class TaskEvent(WireStruct):
     status: int | None = None
 
 
+class SocketAccess(WireStruct):
+    """The caller's credential for a stream task's socket (``SocketAccess``): dial
+    ``url?access_token=<token>`` before ``expires_at``; ``POST /sockets/{id}/access`` renews it."""
+
+    id: str = ""
+    url: str = ""
+    token: str = ""
+    expires_at: str | None = None
+
+
+class SocketInfo(WireStruct):
+    """A stream task's socket as the relay accounts for it (the platform's ``SocketDTO``).
+
+    ``status`` is ``pending`` (the two ends have not met), ``open`` or ``closed`` (``outcome``
+    says why: ``client_closed``, ``worker_closed``, ``never_paired``, ``task_ended``, ...).
+    ``client_*`` count what the caller sent, ``worker_*`` what the app sent.
+    """
+
+    id: str = ""
+    task_id: str | None = None
+    relay: str | None = None
+    status: str | None = None
+    paired_at: str | None = None
+    ended_at: str | None = None
+    outcome: str | None = None
+    close_code: int | None = None
+    close_reason: str | None = None
+    client_frames: int = 0
+    client_bytes: int = 0
+    worker_frames: int = 0
+    worker_bytes: int = 0
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
 class Task(WireStruct):
     """A task (the platform's ``TaskDTO``, the fields a client uses and a few more).
 
@@ -250,6 +288,8 @@ class Task(WireStruct):
     worker_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    socket: SocketAccess | None = None
+    """Set on the run response of a stream function: the caller's end of its socket."""
 
     @property
     def task_status(self) -> TaskStatus:
@@ -260,6 +300,12 @@ class Task(WireStruct):
     def is_terminal(self) -> bool:
         """True once the task is completed, failed or cancelled."""
         return self.task_status.is_terminal
+
+    @property
+    def data(self) -> Task:
+        """The task itself: ``get_task`` of the earlier ``inferencesh`` 0.36 returned a response
+        whose ``data`` was the task, so ``client.tasks.get(id).data["status"]`` still works."""
+        return self
 
 
 class UploadedFile(WireStruct):
@@ -341,13 +387,58 @@ class ResourceStatus(WireStruct):
     updated_at: str | None = None
 
 
+class SetupAction(WireStruct):
+    """What the account owner can do to meet a requirement: ``type`` is ``add_secret``,
+    ``connect`` or ``add_scopes``; ``provider``/``provider_name`` name the integration,
+    ``scopes`` (with ``scope_descriptions``) the OAuth scopes to grant, ``secrets`` the secret
+    names to add."""
+
+    type: str
+    provider: str | None = None
+    provider_name: str | None = None
+    scopes: list[str] | None = None
+    scope_descriptions: dict[str, str] | None = None
+    secrets: list[str] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SetupAction:
+        """Read an action from its JSON object (unknown keys are ignored).
+
+        Example:
+            >>> from inferencesh import SetupAction
+            >>> SetupAction.from_dict({"type": "add_scopes", "scopes": ["repo"]}).scopes
+            ['repo']
+        """
+        return msgspec.convert(data, cls)
+
+
 class RequirementError(WireStruct):
-    """One unmet requirement of an app (a missing secret, credential or OAuth scope)."""
+    """One unmet requirement of an app (a missing secret, credential or OAuth scope): ``type``
+    (``secret``, ``credential``, ``scope``), ``key``, ``message`` and the :class:`SetupAction`
+    that meets it.
+
+    It describes a requirement (the items of ``RequirementsNotMetError.errors``); it is not
+    an exception, as in the published SDK 0.36.
+    """
 
     type: str
     key: str
     message: str = ""
-    action: dict[str, Any] | None = None
+    action: SetupAction | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequirementError:
+        """Read a requirement from its JSON object (unknown keys are ignored).
+
+        Example:
+            >>> from inferencesh import RequirementError
+            >>> error = RequirementError.from_dict(
+            ...     {"type": "secret", "key": "OPENAI_API_KEY", "action": {"type": "add_secret"}}
+            ... )
+            >>> error.key, error.action.type
+            ('OPENAI_API_KEY', 'add_secret')
+        """
+        return msgspec.convert(data, cls)
 
 
 class StreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -105,29 +105,8 @@ def register_dev(commands: Any) -> None:
     parser.add_argument(
         "--heartbeat", type=_POSITIVE, default=10.0, help="seconds between stream heartbeats"
     )
-    parser.add_argument(
-        "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
-    )
-    parser.add_argument(
-        "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
-    )
-    parser.add_argument(
-        "--agents-dir",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="DIR",
-        help="a folder of template agent definitions (repeatable)",
-    )
-    parser.add_argument(
-        "--aliases",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="a YAML or JSON file mapping app refs to local apps, e.g. "
-        "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
-    )
+    _add_limit_options(parser.add_argument_group("limits"))
+    _add_agent_options(parser.add_argument_group("agents"))
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--no-reload",
@@ -147,6 +126,63 @@ def register_dev(commands: Any) -> None:
         "(LocalPlatform passes its own; POSIX)",
     )
     parser.set_defaults(func=run_dev)
+
+
+def _add_limit_options(group: argparse._ArgumentGroup) -> None:
+    """Sizes and waits the server enforces on requests and live sockets."""
+    group.add_argument(
+        "--socket-pair-timeout",
+        type=_POSITIVE,
+        default=60.0,
+        help="seconds one end of a stream function's socket waits for the other",
+    )
+    group.add_argument(
+        "--socket-max-frame-kb",
+        type=_POSITIVE,
+        default=1024.0,
+        help="largest frame the live relay passes, in KiB",
+    )
+    group.add_argument(
+        "--socket-max-buffered-frames",
+        type=int,
+        default=1024,
+        help="frames one end of a socket may send before the other connects",
+    )
+    group.add_argument(
+        "--max-request-mb", type=_POSITIVE, default=8.0, help="largest JSON request body, in MiB"
+    )
+    group.add_argument(
+        "--max-upload-mb", type=_POSITIVE, default=512.0, help="largest file upload, in MiB"
+    )
+
+
+def _add_agent_options(group: argparse._ArgumentGroup) -> None:
+    """Where template agents, app aliases and MCP servers come from."""
+    group.add_argument(
+        "--agents-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder of template agent definitions (repeatable)",
+    )
+    group.add_argument(
+        "--aliases",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a YAML or JSON file mapping app refs to local apps, e.g. "
+        "`infsh/flux-schnell: local/image-generation` (repeatable; later files win)",
+    )
+    group.add_argument(
+        "--mcp",
+        action="append",
+        default=[],
+        metavar="NAME=SERVER",
+        help="an MCP server agents' mcp tools may name: NAME=URL (streamable HTTP) or "
+        "NAME=COMMAND (started as a stdio server; repeatable)",
+    )
 
 
 def _check_host(host: str) -> None:
@@ -175,6 +211,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
+    from inferencesh.platform.agents.mcp import MCPRegistry, MCPSetupError
     from inferencesh.platform.config import PlatformConfig, discover_apps
     from inferencesh.platform.refs import AliasError, Aliases
     from inferencesh.platform.server import create_app
@@ -190,6 +227,12 @@ def run_dev(args: argparse.Namespace) -> int:
         # Checked now so a typo stops the start instead of failing the first task.
         aliases = Aliases(files=alias_files, dirs=agents_dirs).table()
     except AliasError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        # Checked now so a typo stops the start instead of failing the first MCP call.
+        MCPRegistry(args.mcp, agents_dirs)
+    except MCPSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.concurrency < 1:
@@ -215,11 +258,15 @@ def run_dev(args: argparse.Namespace) -> int:
         cancel_timeout=args.cancel_timeout,
         hang_timeout=args.hang_timeout,
         heartbeat_interval=args.heartbeat,
+        socket_pair_timeout=args.socket_pair_timeout,
+        socket_max_frame_bytes=int(args.socket_max_frame_kb * 1024),
+        socket_max_buffered_frames=args.socket_max_buffered_frames,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         warm=args.warm,
         reload=not args.no_reload,
         alias_files=alias_files,
+        mcp_servers=list(args.mcp),
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(config, agents_dirs=agents_dirs)
@@ -239,6 +286,10 @@ def run_dev(args: argparse.Namespace) -> int:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
+            # The live relay: frames over the relay's own limit get its close reason.
+            ws="websockets-sansio",
+            ws_max_size=max(16 * 1024 * 1024, 2 * config.socket_max_frame_bytes),
+            ws_per_message_deflate=False,
         )
     )
 

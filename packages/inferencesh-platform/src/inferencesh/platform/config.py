@@ -67,8 +67,15 @@ class PlatformConfig:
     reload: bool = True
     """Apply edits of an app's code to its next task: workers started before are retired
     (see :mod:`.pool`). Off, workers keep the code they started with."""
+    socket_pair_timeout: float = 60.0
+    """Seconds one end of a stream task's socket waits for the other (then it is closed 1013)."""
+    socket_max_frame_bytes: int = 1024 * 1024
+    socket_max_buffered_frames: int = 1024
+    """Frames one end of a socket may send before the other connects."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
+    mcp_servers: list[str] = dataclasses.field(default_factory=list)
+    """MCP servers agents may name, as ``NAME=URL`` or ``NAME=COMMAND`` (``--mcp``)."""
     worker_command: list[str] = dataclasses.field(
         default_factory=lambda: [sys.executable, "-m", "inferencesh.apps.worker"]
     )

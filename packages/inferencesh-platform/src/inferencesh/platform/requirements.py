@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from inferencesh.core.types import RequirementError
+from inferencesh.core.types import RequirementError, SetupAction
 from inferencesh.platform.errors import PlatformError
 
 __all__ = ["check_requirements"]
@@ -58,7 +58,7 @@ def check_requirements(body: Any) -> dict[str, Any]:
                     key=key,
                     message=f"the secret {key} is not set: set the environment variable {key} "
                     "before `inferencesh dev`",
-                    action={"type": "add_secret", "secrets": [key]},
+                    action=SetupAction(type="add_secret", secrets=[key]),
                 )
             )
     # `integrations` is the older name of `credentials`.
@@ -66,9 +66,10 @@ def check_requirements(body: Any) -> dict[str, Any]:
         for credential in _entries(body, field):
             if credential.get("optional"):
                 continue
-            action: dict[str, Any] = {"type": "connect"}
-            if isinstance(credential.get("provider"), str):
-                action["provider"] = credential["provider"]
+            provider = credential.get("provider")
+            action = SetupAction(
+                type="connect", provider=provider if isinstance(provider, str) else None
+            )
             errors.append(
                 RequirementError(
                     type="credential",

@@ -26,6 +26,7 @@ from inferencesh.platform.refs import (
 from inferencesh.platform.responses import encode, problem, problem_from
 from inferencesh.platform.routes import platform_routes
 from inferencesh.platform.sessions import SessionManager
+from inferencesh.platform.sockets import SocketHub, SocketLimits
 from inferencesh.platform.store import Store
 from inferencesh.platform.tasks import TaskManager
 from inferencesh.platform.workers import remove_leftovers
@@ -80,6 +81,7 @@ class Platform:
         self.files.base_url = self.base_url
         self.sessions = SessionManager(config, self.store)
         self.tasks = TaskManager(config, self.store, self.files, self.sessions)
+        self.sockets = SocketHub(self.base_url, _socket_limits(config), self.tasks.wait)
         self.apps = {app.name: app for app in config.apps}
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
@@ -123,6 +125,14 @@ class Platform:
         except AliasError as exc:
             # The server's configuration is broken, not the request.
             raise PlatformError(500, "invalid_configuration", str(exc)) from None
+
+
+def _socket_limits(config: PlatformConfig) -> SocketLimits:
+    return SocketLimits(
+        pair_timeout=config.socket_pair_timeout,
+        max_frame_bytes=config.socket_max_frame_bytes,
+        max_buffered_frames=config.socket_max_buffered_frames,
+    )
 
 
 def _url_host(host: str) -> str:
@@ -241,6 +251,7 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
         finally:
             if plugin is not None and hasattr(plugin, "shutdown"):
                 await plugin.shutdown()
+            await platform.sockets.close()
             await platform.tasks.close()
             await platform.sessions.close()
             platform.store.close()

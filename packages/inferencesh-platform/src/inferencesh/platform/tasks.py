@@ -30,6 +30,7 @@ from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
 from inferencesh.core.types import Task, TaskEvent, TaskLog
 from inferencesh.core.types import TaskStatus as Status
 from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.deltas import DeltaLog, RecentDeltas
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
 from inferencesh.platform.ids import new_id, now_iso
@@ -63,6 +64,7 @@ class RunSpec:
     webhook: str | None
     metadata: dict[str, Any] | None
     run_at: datetime | None = None  # aware; the task stays queued until then
+    socket: dict[str, str] | None = None  # a stream function's: the relay end the worker dials
 
 
 @dataclasses.dataclass(eq=False)
@@ -78,6 +80,7 @@ class _Live:
     session_released: bool = False
     logs_pending: bool = False
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
+    deltas: DeltaLog | None = None  # the app's streamed deltas (never stored; see deltas.py)
 
 
 _REPLY_FIELDS = frozenset(Task.__struct_fields__) - {"id", "status"}
@@ -108,6 +111,7 @@ class TaskManager:
         self._sessions = sessions
         self._pools = {app.name: AppPool(app, config, config.concurrency) for app in config.apps}
         self._live: dict[str, _Live] = {}
+        self._recent_deltas = RecentDeltas()
         self._background: set[asyncio.Task[Any]] = set()
 
     @property
@@ -278,16 +282,22 @@ class TaskManager:
         """The stream of a task: a full snapshot, then partial updates; ends after terminal."""
         live = self._live.get(task_id)
         if live is None:
-            yield _full(self.get(task_id))
+            record = self.get(task_id)
+            for delta in self._recent_deltas.replay(task_id):  # it ended a moment ago
+                yield delta
+            yield _full(record)
             return
         queue: asyncio.Queue[Any] = asyncio.Queue()
         live.subscribers.add(queue)
+        replay = live.deltas.replay() if live.deltas is not None else ()
         # After two heartbeat intervals without a change the current status is sent again:
         # some clients (the published one gives up after 30 s) stop following a stream that
         # carries only heartbeats, which would fail them on long, quiet tasks.
         refresh = max(self._config.heartbeat_interval * 2, 0.1)
         try:
             yield _full(live.record)
+            for delta in replay:  # sent before this stream opened
+                yield delta
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), refresh)
@@ -356,6 +366,8 @@ class TaskManager:
                 queue.put_nowait(_END)
             live.done.set()
             self._live.pop(record.id, None)
+            if live.deltas is not None:
+                self._recent_deltas.keep(record.id, live.deltas)
             if record.webhook:
                 self._spawn(self._webhook(record))
 
@@ -470,6 +482,8 @@ class TaskManager:
                 "session_id": live.record.session_id,
             },
         }
+        if spec.socket is not None:
+            body["socket"] = spec.socket
         worker.setup_key = _setup_key(spec.setup)
         watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
         final: dict[str, Any] | None = None
@@ -488,6 +502,8 @@ class TaskManager:
                     )
                 elif kind == "output":
                     self._update(live, output=self._public_output(live, event.get("output")))
+                elif kind == "delta":
+                    self._relay_delta(live, event.get("delta"))
                 elif kind in ("result", "error"):
                     final = event
         finally:
@@ -515,6 +531,17 @@ class TaskManager:
             output = await self._store_outputs(output)
         self._update(live, Status.COMPLETED, output=output)
         return True
+
+    def _relay_delta(self, live: _Live, delta: Any) -> None:
+        """Send a delta to the task's streams (no write: deltas are transient)."""
+        if live.deltas is None:
+            live.deltas = DeltaLog()
+        message = live.deltas.accept(delta)
+        if isinstance(message, str):
+            self._append_log(live, "run", message)
+            return
+        for queue in live.subscribers:
+            queue.put_nowait(message)
 
     @staticmethod
     def _public_output(live: _Live, output: Any) -> Any:

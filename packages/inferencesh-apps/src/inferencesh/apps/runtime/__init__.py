@@ -9,6 +9,7 @@ The worker (:mod:`inferencesh.apps.worker`) and ``inferencesh app test`` are bui
 """
 
 from inferencesh.apps.runtime.events import (
+    DeltaRunEvent,
     ErrorEvent,
     ErrorKind,
     LogEvent,
@@ -37,6 +38,7 @@ __all__ = [
     "AppLoadError",
     "AppRunner",
     "BusyError",
+    "DeltaRunEvent",
     "ErrorEvent",
     "ErrorKind",
     "LoadedApp",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 __all__ = [
+    "DeltaRunEvent",
     "ErrorEvent",
     "ErrorKind",
     "LogEvent",
@@ -42,6 +43,14 @@ class OutputEvent(TypedDict):
     output: dict[str, Any]
 
 
+class DeltaRunEvent(TypedDict):
+    """A delta the function yielded (a ``StreamDelta``'s set fields): the delta channel, never
+    an output. The platform relays it on the task stream as a ``DeltaEvent``."""
+
+    type: Literal["delta"]
+    delta: dict[str, Any]
+
+
 class ResultEvent(TypedDict):
     """The final output; the last event of a successful run."""
 
@@ -61,7 +70,7 @@ class ErrorEvent(_ErrorEventRequired, total=False):
     traceback: str
 
 
-RunEvent = StatusEvent | LogEvent | OutputEvent | ResultEvent | ErrorEvent
+RunEvent = StatusEvent | LogEvent | OutputEvent | DeltaRunEvent | ResultEvent | ErrorEvent
 
 
 def is_final(event: RunEvent) -> bool:

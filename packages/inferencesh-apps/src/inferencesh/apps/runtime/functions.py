@@ -13,6 +13,7 @@ class's own module, so classes made in a REPL, a notebook or ``exec`` work too.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import inspect
 import sys
 import types
@@ -20,16 +21,21 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from inferencesh.apps.function_meta import function_meta
 from inferencesh.apps.metadata import Metadata
+from inferencesh.apps.runtime.deltas import delta_types_in, is_delta_type
+from inferencesh.apps.socket import SOCKET_PARAMETERS
 from pydantic import BaseModel
 
 __all__ = [
     "LIFECYCLE_METHODS",
+    "UnservableFunctionError",
     "AppFunction",
     "Binding",
     "bind_setup",
     "default_function_name",
     "discover_functions",
+    "function_kind",
     "is_framework_default",
     "setup_model_of",
 ]
@@ -46,7 +52,8 @@ _ITERATOR_ORIGINS = (
     collections.abc.Iterable,
 )
 
-Role = Literal["input", "config", "metadata"]
+Role = Literal["input", "config", "metadata", "socket"]
+FunctionKind = Literal["run", "stream"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,32 @@ class AppFunction:
     output_model: type[BaseModel] | None
     description: str
     binding: Binding
+    delta_types: tuple[type, ...] = ()
+    """The ``StreamDelta`` classes the return annotation names (see ``runtime.deltas``)."""
+    kind: FunctionKind = "run"
+    """``stream`` for a stream function (it takes a socket), else ``run``."""
+    capabilities: tuple[str, ...] = ()
+    meta: dict[str, Any] | None = None
+    """What ``@function`` attached (``credentials``, ``annotations``), or ``None``."""
+
+
+class UnservableFunctionError(TypeError):
+    """An ``@function`` on a method the runtime cannot serve; the message names the file and
+    the line of the decorated method, and the reason."""
+
+
+def function_kind(func: Any) -> FunctionKind:
+    """``stream`` when ``func`` takes a ``socket`` (or ``sock``) parameter, else ``run``: the one
+    rule that makes a method a stream function (schemas, the worker and the runtime use it)."""
+    names = {p.name for p in _parameters(func)} if callable(func) else set()
+    return "stream" if names & SOCKET_PARAMETERS else "run"
 
 
 def is_framework_default(app_class: type, name: str) -> bool:
     """Whether ``app_class.name`` is only the framework's do-nothing default (``BaseApp``)."""
     attr = inspect.getattr_static(app_class, name, None)
+    if getattr(attr, "__inferencesh_function__", None) is not None:
+        return False  # a function a framework mixin adds (OpenAIChatMixin.openai)
     module = getattr(attr, "__module__", "") or ""
     return module.startswith("inferencesh.")
 
@@ -87,35 +115,52 @@ def discover_functions(
     Lifecycle methods (``setup``, ``unload``, ``on_cancel``), private names, static and class
     methods, properties and ``BaseApp``'s defaults are never functions. An untyped ``run`` takes
     the module's ``AppInput``/``AppOutput``. ``run`` comes first, the rest in source order.
+
+    Each function's ``kind`` is ``stream`` when it takes a ``socket`` (or ``sock``) parameter,
+    else ``run``; ``capabilities`` come from its types; ``meta`` is what ``@function`` attached.
+    An ``@function`` on a method that cannot be served raises ``TypeError`` naming its file,
+    line and the reason.
     """
     if not isinstance(app_class, type):
         raise TypeError(f"expected an app class, got {app_class!r}")
     module = _module_of(app_class, module)
     found: dict[str, AppFunction] = {}
     for name in dir(app_class):
+        attr = inspect.getattr_static(app_class, name, None)
+        meta = function_meta(getattr(attr, "__func__", attr))
         if name.startswith("_") or name in LIFECYCLE_METHODS:
+            if meta is not None:
+                _unservable(app_class, name, attr, "a private or lifecycle method is no function")
             continue
         if is_framework_default(app_class, name):
             continue
-        attr = inspect.getattr_static(app_class, name, None)
         if isinstance(attr, (staticmethod, classmethod, property)) or not inspect.isfunction(attr):
+            if meta is not None:
+                _unservable(app_class, name, attr, "only plain (or async) methods are functions")
             continue
         hints = _hints(attr, module)
         params = _parameters(attr)
         if name == "run":
             found[name] = _run_function(name, attr, hints, params, module)
-            continue
-        input_model = _first_model(params, hints)
-        output_model = _output_model(hints.get("return"))
-        if input_model is None or output_model is None:
-            continue
-        found[name] = AppFunction(
-            name=name,
-            input_model=input_model,
-            output_model=output_model,
-            description=_description(attr),
-            binding=_bind(name, params, hints, primary="input"),
-        )
+        else:
+            input_model = _first_model(params, hints)
+            output_model = _output_model(hints.get("return"))
+            if input_model is None or output_model is None:
+                if meta is not None:
+                    missing = "input parameter" if input_model is None else "return annotation"
+                    _unservable(app_class, name, attr, f"its {missing} is not a pydantic model")
+                continue
+            found[name] = AppFunction(
+                name=name,
+                input_model=input_model,
+                output_model=output_model,
+                description=_description(attr),
+                binding=_bind(name, params, hints, primary="input"),
+                delta_types=delta_types_in(hints.get("return")),
+                kind=function_kind(attr),
+            )
+        fn = found[name]
+        found[name] = dataclasses.replace(fn, capabilities=_capabilities(fn), meta=meta)
     # `run` first, then the rest in source order where it is known.
     return dict(
         sorted(found.items(), key=lambda item: (item[0] != "run", _line(app_class, item[0])))
@@ -177,6 +222,8 @@ def _run_function(
         output_model=output_model,
         description=_description(func),
         binding=binding,
+        delta_types=delta_types_in(hints.get("return")),
+        kind=function_kind(func),
     )
 
 
@@ -226,7 +273,9 @@ def _model(annotation: Any) -> type[BaseModel] | None:
         return annotation
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        models = [m for m in (_model(arg) for arg in typing.get_args(annotation)) if m]
+        # Delta types in a union (`LLMDelta | LLMOutput`) are streamed, never the output.
+        args = [arg for arg in typing.get_args(annotation) if not is_delta_type(arg)]
+        models = [m for m in (_model(arg) for arg in args) if m]
         if len(models) == 1:
             return models[0]
     if origin is typing.Annotated:
@@ -269,7 +318,13 @@ def _bind(
     """Give each parameter a role: metadata by type or name; the primary value by model type or
     by config-like name; the rest in order (primary first, then metadata)."""
     roles: dict[str, Role] = {}
+    if primary == "input":
+        for param in params:
+            if param.name in SOCKET_PARAMETERS and "socket" not in roles.values():
+                roles[param.name] = "socket"
     for param in params:
+        if param.name in roles:
+            continue
         if _role_from_hint_or_name(param, hints) == "metadata" and "metadata" not in roles.values():
             roles[param.name] = "metadata"
     for param in params:
@@ -321,3 +376,29 @@ def _line(app_class: type, name: str) -> int:
     func = inspect.getattr_static(app_class, name, None)
     code = getattr(func, "__code__", None)
     return code.co_firstlineno if code is not None else 0
+
+
+def _unservable(app_class: type, name: str, attr: Any, reason: str) -> None:
+    """``@function`` on a method the runtime cannot serve: fail with its file and line (the
+    first decorator's line, as Python counts a decorated function's first line)."""
+    target = getattr(attr, "__func__", attr)
+    code = getattr(target, "__code__", None)
+    where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else app_class.__name__
+    raise UnservableFunctionError(
+        f"{where}: @function `{app_class.__name__}.{name}` cannot be served: {reason}"
+    )
+
+
+def _capabilities(fn: AppFunction) -> tuple[str, ...]:
+    """What a function's types say it is: ``llm`` for an LLM input and output."""
+    from inferencesh.models.llm import LLMInput, LLMOutput
+
+    found: list[str] = []
+    if (
+        fn.input_model is not None
+        and issubclass(fn.input_model, LLMInput)
+        and fn.output_model is not None
+        and issubclass(fn.output_model, LLMOutput)
+    ):
+        found.append("llm")
+    return tuple(found)

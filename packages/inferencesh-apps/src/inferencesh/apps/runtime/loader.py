@@ -17,6 +17,7 @@ import yaml
 from inferencesh.apps.runtime.functions import (
     AppFunction,
     Binding,
+    UnservableFunctionError,
     bind_setup,
     default_function_name,
     discover_functions,
@@ -73,6 +74,8 @@ def load_app(directory: str | Path) -> LoadedApp:
         setup_model = setup_model_of(app_class, module)
         setup_binding = bind_setup(app_class, module)
         functions = discover_functions(app_class, module)
+    except UnservableFunctionError as exc:  # already names the file and line
+        raise AppLoadError(str(exc)) from exc
     except TypeError as exc:
         raise AppLoadError(f"{entry}: {exc}") from exc
     if not functions:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inferencesh.apps.runtime.app_thread import AppThread
+from inferencesh.apps.runtime.deltas import DeltaGate
 from inferencesh.apps.runtime.events import OutputEvent, RunEvent
 from inferencesh.apps.runtime.functions import AppFunction
 from pydantic import BaseModel, ValidationError
@@ -37,8 +38,11 @@ async def _drain_async(
     stream: Any, fn: AppFunction, emit: Callable[[RunEvent], None]
 ) -> dict[str, Any]:
     last: dict[str, Any] | None = None
+    gate = _gate(fn, emit)
     try:
         async for item in stream:
+            if gate.take(item):
+                continue
             if last is not None:
                 emit(OutputEvent(type="output", output=last))
             # Dump at once: apps often yield one object and keep mutating it.
@@ -47,9 +51,7 @@ async def _drain_async(
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
-    if last is None:
-        raise RuntimeError(f"`{fn.name}` is a generator but yielded nothing")
-    return last
+    return _last(last, gate, fn)
 
 
 async def _drain_sync(
@@ -57,11 +59,14 @@ async def _drain_sync(
 ) -> dict[str, Any]:
     sentinel = object()
     last: dict[str, Any] | None = None
+    gate = _gate(fn, emit)
     try:
         while True:
             item = await thread.call(next, stream, sentinel)
             if item is sentinel:
                 break
+            if gate.take(item):
+                continue
             if last is not None:
                 emit(OutputEvent(type="output", output=last))
             last = _dump_output(item, fn)
@@ -70,9 +75,21 @@ async def _drain_sync(
         thread.post(stream.close)
         raise
     await thread.call(stream.close)
-    if last is None:
+    return _last(last, gate, fn)
+
+
+def _gate(fn: AppFunction, emit: Callable[[RunEvent], None]) -> DeltaGate:
+    return DeltaGate(fn.name, fn.delta_types, fn.output_model, emit)
+
+
+def _last(last: dict[str, Any] | None, gate: DeltaGate, fn: AppFunction) -> dict[str, Any]:
+    """The output: the last whole value yielded, else what the deltas merge to."""
+    if last is not None:
+        return last
+    merged = gate.merged()
+    if merged is None:
         raise RuntimeError(f"`{fn.name}` is a generator but yielded nothing")
-    return last
+    return _dump_output(merged, fn)
 
 
 def dump_model(model: BaseModel) -> dict[str, Any]:

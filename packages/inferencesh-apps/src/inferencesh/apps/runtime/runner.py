@@ -40,6 +40,12 @@ from inferencesh.apps.runtime.events import (
     is_final,
 )
 from inferencesh.apps.runtime.functions import AppFunction, Role
+from inferencesh.apps.runtime.live_socket import (
+    NoCaller,
+    SocketAccessError,
+    call_with_socket,
+    open_socket,
+)
 from inferencesh.apps.runtime.loader import AppLoadError, LoadedApp, load_app
 from inferencesh.apps.runtime.outputs import dump_model, final_output
 from pydantic import BaseModel, ValidationError
@@ -175,16 +181,20 @@ class AppRunner:
         function: str | None = None,
         setup: dict[str, Any] | None = None,
         metadata: dict[str, Any] | Metadata | None = None,
+        socket: Any = None,
     ) -> RunHandle:
         """Start a call and return its handle at once. Raises :class:`BusyError` when busy.
 
-        ``setup`` ``None`` means the setup model's defaults. Must be called on the event loop.
+        ``setup`` ``None`` means the setup model's defaults. ``socket`` is a stream function's:
+        the relay end to dial (``{id, url, token}``) or a ready socket object. Must be called
+        on the event loop.
         """
         if self._unloaded:
             raise RuntimeError("the app was unloaded")
         if self.busy:
             raise BusyError("another run is in progress")
         handle = RunHandle(self, input, function or self.app.default_function, setup, metadata)
+        handle._socket_access = socket
         self._active = handle
         handle._task = asyncio.get_running_loop().create_task(handle._execute())
         return handle
@@ -196,9 +206,10 @@ class AppRunner:
         function: str | None = None,
         setup: dict[str, Any] | None = None,
         metadata: dict[str, Any] | Metadata | None = None,
+        socket: Any = None,
     ) -> RunResult:
         """Run one call to the end and return every event."""
-        handle = self.start(input, function=function, setup=setup, metadata=metadata)
+        handle = self.start(input, function=function, setup=setup, metadata=metadata, socket=socket)
         return await handle.result()
 
     async def cancel(self, task_id: str | None = None) -> bool:
@@ -249,6 +260,7 @@ class RunHandle:
     """One call in flight: iterate it for its events (once), ``cancel`` it, or await ``result``."""
 
     _task: asyncio.Task[None]
+    _socket_access: Any = None
 
     def __init__(
         self,
@@ -438,12 +450,16 @@ class RunHandle:
     async def _call_phase(self, fn: AppFunction, input_value: Any) -> ResultEvent:
         runner = self._runner
         collector = self._collector("run")
+        socket = None
         try:
+            if fn.kind == "stream":
+                socket = await open_socket(self._socket_access, {"task_id": self.task_id})
             with capturing(collector, fallback=True):
                 method = getattr(runner.instance, fn.name)
-                args, kwargs = fn.binding.arguments(self._values(input_value, collector))
-                result = await runner._invoke(method, args, kwargs)
-                output = await final_output(result, fn, self._emit, runner._thread)
+                args, kwargs = fn.binding.arguments(self._values(input_value, collector, socket))
+                output = await call_with_socket(socket, self._output(fn, method, args, kwargs))
+        except (SocketAccessError, NoCaller) as exc:
+            raise RunFailed(error_event("app", str(exc))) from exc
         except (asyncio.CancelledError, RunCancelled):
             raise
         except BaseException as exc:
@@ -451,12 +467,22 @@ class RunHandle:
             # worker keeps serving.
             collector.line(format_traceback(exc))
             raise RunFailed(error_event("app", f"{type(exc).__name__}: {exc}", exc)) from exc
+        finally:
+            if socket is not None and hasattr(socket, "close"):
+                await socket.close()  # the function returned: the stream ends
         return ResultEvent(type="result", output=output)
 
-    def _values(self, primary: Any, collector: LogCollector) -> dict[Role, Any]:
+    async def _output(
+        self, fn: AppFunction, method: Any, args: list[Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        runner = self._runner
+        result = await runner._invoke(method, args, kwargs)
+        return await final_output(result, fn, self._emit, runner._thread)
+
+    def _values(self, primary: Any, collector: LogCollector, socket: Any = None) -> dict[Role, Any]:
         metadata = _metadata(self._metadata)
         metadata.set_sink(collector.line)
-        return {"input": primary, "config": primary, "metadata": metadata}
+        return {"input": primary, "config": primary, "metadata": metadata, "socket": socket}
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -17,11 +17,18 @@ __all__ = ["app_schemas", "schema_document", "write_schema_files"]
 
 
 def _function_schema(fn: AppFunction) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "description": fn.description,
         "input_schema": input_schema(fn.input_model) if fn.input_model else None,
         "output_schema": output_schema(fn.output_model) if fn.output_model else None,
+        "capabilities": list(fn.capabilities),
+        "kind": fn.kind,
     }
+    # What `@function` declared; without it the app-wide lists of inf.yml apply.
+    for key in ("credentials", "annotations"):
+        if fn.meta and key in fn.meta:
+            entry[key] = fn.meta[key]
+    return entry
 
 
 def schema_document(
@@ -33,7 +40,8 @@ def schema_document(
 
     Input and output are those of ``default_function`` (``None`` when it is not one of
     ``functions``); ``functions`` maps every function name to ``{"description", "input_schema",
-    "output_schema"}``.
+    "output_schema", "capabilities", "kind"}`` plus the ``credentials`` and ``annotations`` its
+    ``@function`` declares.
     """
     entries = {name: _function_schema(fn) for name, fn in functions.items()}
     default = entries.get(default_function) if default_function is not None else None

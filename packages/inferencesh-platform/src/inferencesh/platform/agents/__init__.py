@@ -51,6 +51,7 @@ def create_routes(ctx: Any) -> AgentRoutes:
         api_key=str(context.api_key),
         agents_dirs=[Path(p) for p in getattr(context, "agents_dirs", None) or []],
         app_schema=getattr(ctx, "app_schema", None),
+        mcp_servers=tuple(getattr(getattr(ctx, "config", None), "mcp_servers", ()) or ()),
     )
     max_body = int(getattr(getattr(ctx, "config", None), "max_request_bytes", 0) or 8 * 1024 * 1024)
     return AgentRoutes(runtime=runtime, routes=build_routes(runtime, max_body))

@@ -61,6 +61,12 @@ def _apply(record: msgspec.Struct, changed: msgspec.Struct, names: list[str]) ->
 
 
 ACTIVE_CHAT_STATUSES = ("busy", "awaiting_input")
+STREAM_QUEUE_LIMIT = 2048
+"""Events queued for one chat stream before its reader counts as gone: the stream is then ended
+(the client reconnects and reads a fresh snapshot) instead of buffering without bound
+(``INFERENCESH_CHAT_STREAM_BUFFER``)."""
+DROPPED: dict[str, Any] = {"event": "", "data": None}
+"""Put in a subscriber's queue (emptied first) when it fell :data:`STREAM_QUEUE_LIMIT` behind."""
 TERMINAL_INVOCATION = frozenset({"completed", "failed", "cancelled"})
 
 # The tool-invocation status machine (platform-protocol §5.2).
@@ -88,6 +94,13 @@ class LiveChat:
     messages: list[MessageRecord] = field(default_factory=list)
     invocations: dict[str, InvocationRecord] = field(default_factory=dict)
     subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    streams: int = 0
+    """Chat streams open on this chat (a subscriber dropped for reading too slowly included,
+    until its client leaves)."""
+    delta_seq: dict[str, int] = field(default_factory=dict)
+    """The last delta event's ``seq`` per message."""
+    delta_output: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The deltas of each message still streaming, merged (a new stream's first delta)."""
 
     def message(self, message_id: str) -> MessageRecord:
         for message in self.messages:
@@ -102,8 +115,9 @@ class LiveChat:
 class ChatHub:
     """Owns the live records; the only writer of chats, messages and invocations."""
 
-    def __init__(self, store: ChatStore) -> None:
+    def __init__(self, store: ChatStore, *, queue_limit: int = STREAM_QUEUE_LIMIT) -> None:
         self.store = store
+        self.queue_limit = queue_limit
         self._chats: dict[str, LiveChat] = {}
         self._invocation_chat: dict[str, str] = {}
 
@@ -194,7 +208,9 @@ class ChatHub:
         changed = _changed(live.chat, fields)
         self.store.save_chat(changed)
         _apply(live.chat, changed, list(fields))
-        if live.subscribers:
+        # Private bookkeeping (the config, step counts) is not on the wire; the run is.
+        shown = any(not name.startswith("_") or name == "_run" for name in fields)
+        if live.subscribers and shown:
             self._publish(live, wire.event("chats", self.chat_dto(live, with_messages=False)))
 
     def update_message(
@@ -206,6 +222,8 @@ class ChatHub:
         if persist:
             self.store.save_message(changed)
         _apply(message, changed, list(fields))
+        if message.status != "pending":
+            live.delta_output.pop(message.id, None)  # no more deltas for it
         self._publish_message(live, message)
 
     def update_invocation(
@@ -282,20 +300,84 @@ class ChatHub:
     # -- streaming ------------------------------------------------------------------------
 
     def subscribe(self, live: LiveChat) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        """A queue of the chat's events from now on; :meth:`unsubscribe` it when done."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.queue_limit)
         live.subscribers.add(queue)
+        live.streams += 1
         return queue
 
     def unsubscribe(self, live: LiveChat, queue: asyncio.Queue[dict[str, Any]]) -> None:
         live.subscribers.discard(queue)
+        live.streams -= 1
+
+    def publish_delta(self, live: LiveChat, message: MessageRecord, delta: dict[str, Any]) -> None:
+        """A token delta of ``message`` (an ``LLMDelta`` as JSON) as a ``delta`` event:
+        ``{"delta", "seq", "resource_id"}`` (``DeltaEvent``), ``seq`` counting per message."""
+        seq = live.delta_seq.get(message.id, 0) + 1
+        live.delta_seq[message.id] = seq
+        _merge_delta(live.delta_output.setdefault(message.id, {}), delta)
+        if live.subscribers:
+            data = {"delta": delta, "seq": seq, "resource_id": message.id}
+            self._publish(live, {"event": "delta", "data": data})
+
+    def catch_up(self, live: LiveChat) -> list[dict[str, Any]]:
+        """For a new stream: one ``delta`` event per message still streaming, carrying its
+        deltas so far merged, with the ``seq`` of the last (a client that saw them all skips
+        it; one that joined late gets the start of the text)."""
+        return [
+            {
+                "event": "delta",
+                "data": {"delta": dict(output), "seq": live.delta_seq[message_id],
+                         "resource_id": message_id},
+            }
+            for message_id, output in live.delta_output.items()
+            if output
+        ]  # fmt: skip
 
     def _publish_message(self, live: LiveChat, message: MessageRecord) -> None:
         if live.subscribers:  # built once for every subscriber, and not at all for none
             self._publish(live, wire.event("chat_messages", self.message_dto(live, message)))
 
     def _publish(self, live: LiveChat, event: dict[str, Any]) -> None:
-        for queue in live.subscribers:
+        for queue in list(live.subscribers):
+            if queue.full():
+                # Its reader stopped reading: end its stream rather than buffer without bound.
+                live.subscribers.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(DROPPED)
+                continue
             queue.put_nowait(event)
+
+
+def _merge_delta(output: dict[str, Any], delta: dict[str, Any]) -> None:
+    """Merge an ``LLMDelta`` into ``output``: texts joined, tool calls by ``index`` (their
+    ``arguments`` joined), anything else replaced."""
+    for key, value in delta.items():
+        if key in ("response", "reasoning") and isinstance(value, str):
+            output[key] = str(output.get(key) or "") + value
+        elif key == "tool_calls" and isinstance(value, list):
+            calls: list[dict[str, Any]] = output.setdefault("tool_calls", [])
+            for piece in value:
+                index = piece.get("index") if isinstance(piece, dict) else None
+                if not isinstance(index, int) or not 0 <= index < 1024:
+                    continue
+                call = next((c for c in calls if c["index"] == index), None)
+                if call is None:
+                    call = {"index": index}
+                    calls.append(call)
+                for name, part in piece.items():
+                    if name == "function" and isinstance(part, dict):
+                        function = call.setdefault("function", {})
+                        for fname, fpart in part.items():
+                            if fname == "arguments" and isinstance(fpart, str):
+                                function[fname] = str(function.get(fname) or "") + fpart
+                            elif fpart is not None:
+                                function[fname] = fpart
+                    elif part is not None:
+                        call[name] = part
+        elif value is not None:
+            output[key] = value
 
 
 def _interrupt_reason(invocation: InvocationRecord) -> str | None:

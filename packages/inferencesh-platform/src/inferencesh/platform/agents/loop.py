@@ -47,8 +47,11 @@ from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id
 
 from . import wire
+from .hooks import HookRunner, HookStop, check_hooks, injected_context
 from .hub import (
     ACTIVE_CHAT_STATUSES,
+    DROPPED,
+    STREAM_QUEUE_LIMIT,
     TERMINAL_INVOCATION,
     ChatHub,
     InvocationRecord,
@@ -56,6 +59,8 @@ from .hub import (
     MessageRecord,
 )
 from .internal_tools import ToolFailure, fetch_skill
+from .mcp import MCPRegistry, with_mcp_schemas
+from .model_deltas import ModelDeltas
 from .records import LoopConfig
 from .store import ChatStore
 from .task_runner import TaskError, TaskRunner
@@ -74,6 +79,8 @@ _log = logging.getLogger("inferencesh.platform.agents")
 
 DEFAULT_MAX_STEPS = 20
 """Model calls per user message before the turn fails (``INFERENCESH_AGENT_MAX_STEPS``)."""
+DEFAULT_MAX_STREAMS = 32
+"""Chat streams open at once on one chat (``INFERENCESH_MAX_CHAT_STREAMS``); more get a 429."""
 
 _SETTINGS_KEYS = (
     "temperature",
@@ -111,7 +118,8 @@ def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
 
     The config is decoded into the shared ``AgentConfig`` (its rules: tool names and types,
     refs, unique names ...); then the local platform's own rules: the LLM app is named by
-    ``core_app.ref``, lifecycle hooks are refused (not run here), skills give content or url.
+    ``core_app.ref``, lifecycle hooks are well formed (see :mod:`.hooks`), skills give content
+    or url.
     Model settings given at the top level (``temperature``, ...) become ``model_settings``.
     """
     if not isinstance(raw, dict):
@@ -128,9 +136,9 @@ def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
     if settings:
         extra.model_settings = {**(extra.model_settings or {}), **settings}
     config = LoopConfig(
-        **{name: getattr(agent, name) for name in AgentConfig.__struct_fields__},
+        **{n: getattr(agent, n) for n in AgentConfig.__struct_fields__ if n != "permissions"},
         model_settings=extra.model_settings,
-        permissions=extra.permissions,
+        permissions=extra.permissions or agent.permissions,
         max_steps=extra.max_steps,
         _ref=extra._ref,
     )
@@ -140,16 +148,10 @@ def normalize_config(raw: Any, where: str = "agent_config") -> LoopConfig:
             "invalid_request",
             f"{where}.core_app.ref must name the LLM app (e.g. local/scripted-model)",
         )
-    if config.hooks:
-        # Lifecycle hooks (platform-protocol §5.6) are not run here; refusing the config beats
-        # running the agent without the checks its hooks were meant to make.
-        events = ", ".join(str(h.get("event")) for h in config.hooks)
-        raise RequestError(
-            400,
-            "invalid_request",
-            f"{where}.hooks: lifecycle hooks ({events}) are not supported "
-            "by the local platform; remove them to run this agent locally",
-        )
+    try:
+        check_hooks(config.hooks or [], where)
+    except ValueError as exc:
+        raise RequestError(400, "invalid_request", str(exc)) from None
     for index, skill in enumerate(config.skills or ()):
         if skill.content is None and not skill.url:
             # A skill_id alone names a skill in the cloud's store, which is not here.
@@ -228,6 +230,7 @@ class AgentRuntime:
         agents_dirs: list[Path],
         max_steps: int | None = None,
         app_schema: AppSchemaLookup | None = None,
+        mcp_servers: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # Where app tools declared without params get the app's input schema (contract C5).
@@ -235,8 +238,12 @@ class AgentRuntime:
         self.api_key = api_key
         self.db_path = db_path
         self.templates = TemplateRegistry(agents_dirs)
+        self.mcp = MCPRegistry(mcp_servers, agents_dirs)
+        self.hooks = HookRunner(self)
         env_steps = os.environ.get("INFERENCESH_AGENT_MAX_STEPS")
         self.max_steps = max_steps or (int(env_steps) if env_steps else DEFAULT_MAX_STEPS)
+        env_streams = os.environ.get("INFERENCESH_MAX_CHAT_STREAMS")
+        self.max_streams = int(env_streams) if env_streams else DEFAULT_MAX_STREAMS
         self._store: ChatStore | None = None
         self._hub: ChatHub | None = None
         self._runner: TaskRunner | None = None
@@ -267,7 +274,8 @@ class AgentRuntime:
     async def startup(self) -> None:
         """Open the store and pick up chats a previous server left mid-turn."""
         self._store = ChatStore(self.db_path)
-        self._hub = ChatHub(self._store)
+        buffer = os.environ.get("INFERENCESH_CHAT_STREAM_BUFFER")
+        self._hub = ChatHub(self._store, queue_limit=int(buffer) if buffer else STREAM_QUEUE_LIMIT)
         self._runner = TaskRunner(self.base_url, self.api_key)
         self._http = httpx.AsyncClient()
         for chat_id in self._store.chats_with_status("busy"):
@@ -285,6 +293,7 @@ class AgentRuntime:
             self._runner.closing = True
         tasks = list(self._turns.values())
         self._turns.clear()
+        await self.hooks.close()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -537,9 +546,29 @@ class AgentRuntime:
 
     # -- streaming ------------------------------------------------------------------------
 
-    async def events(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
-        """The chat stream: every message, then the chat, then changes as they happen, until
-        the chat is neither busy nor awaiting input."""
+    def open_stream(self, live: LiveChat) -> AsyncIterator[dict[str, Any]]:
+        """``GET /chats/{id}/stream``: :meth:`events` that stay open between turns, or a 429
+        when :attr:`max_streams` streams are open on the chat already."""
+        if live.streams >= self.max_streams:
+            raise RequestError(
+                429,
+                "too_many_streams",
+                f"chat {live.chat.id} has {live.streams} streams open (at most "
+                f"{self.max_streams}); close one first",
+            )
+        return self.events(live, follow=True)
+
+    async def events(
+        self, live: LiveChat, *, follow: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The chat stream: every message, then the chat, then changes as they happen (token
+        ``delta`` events included).
+
+        With ``follow`` it stays open, idle or not, until the client leaves (heartbeats fill
+        the silences) and carries every later turn; without, it ends once the chat is neither
+        busy nor awaiting input. A reader that falls :data:`STREAM_QUEUE_LIMIT` events behind
+        has its stream ended: it reconnects and reads a fresh snapshot.
+        """
         queue = self.hub.subscribe(live)
         try:
             # One consistent picture, taken at once: the turn moves on while these are sent,
@@ -549,16 +578,20 @@ class AgentRuntime:
                 for message in live.messages
             ]
             snapshot.append(wire.event("chats", self.hub.chat_dto(live, with_messages=False)))
+            snapshot += self.hub.catch_up(live)
             active = live.chat.status in ACTIVE_CHAT_STATUSES
             for event in snapshot:
                 yield event
-            if not active:
+            if not active and not follow:
                 return
             while True:
                 event = await queue.get()
+                if event is DROPPED:
+                    return
                 yield event
                 if (
-                    event["event"] == "chats"
+                    not follow
+                    and event["event"] == "chats"
                     and event["data"]["status"] not in ACTIVE_CHAT_STATUSES
                 ):
                     return
@@ -571,6 +604,8 @@ class AgentRuntime:
         chat_id = live.chat.id
         try:
             await self._loop(live)
+        except HookStop as exc:
+            self._settle(live, exc.outcome, str(exc))
         except asyncio.CancelledError:
             if self._turns.get(chat_id) is not None:  # a stop, not a server shutdown
                 reason = live.chat._stop_reason or "stopped by the user"
@@ -585,6 +620,18 @@ class AgentRuntime:
         finally:
             if self._turns.get(chat_id) is asyncio.current_task():
                 del self._turns[chat_id]
+        await self._run_ended(live)
+
+    async def _run_ended(self, live: LiveChat) -> None:
+        """The hooks of a run's end: ``agent.complete`` or ``agent.error``, then ``agent.idle``."""
+        run = live.chat._run
+        if run is None or live.chat.status in ACTIVE_CHAT_STATUSES:
+            return
+        if run.state == "completed":
+            await self.hooks.fire(live, "agent.complete", {"output": live.chat.output})
+        elif run.state == "failed":
+            await self.hooks.fire(live, "agent.error", {"error": run.error or ""})
+        await self.hooks.fire(live, "agent.idle", {})
 
     def _head(self, live: LiveChat) -> MessageRecord:
         for message in reversed(live.messages):
@@ -599,6 +646,7 @@ class AgentRuntime:
         specs = collect_tools(config, is_child=bool(live.chat.parent_id))
         if self.app_schema is not None:
             specs = await with_app_schemas(specs, self.app_schema)
+        specs = await with_mcp_schemas(specs, self.mcp)
         while True:
             head = self._head(live)
             if not live.message_invocations(head.id):
@@ -608,9 +656,11 @@ class AgentRuntime:
                     raise ToolFailure(
                         f"turn limit reached: {limit} model calls without a final reply"
                     )
+                await self.hooks.gate_turn(live)
                 self.hub.update_chat(live, _steps=steps + 1)
                 calls = await self._call_model(live, head, config, specs)
                 if not calls:
+                    await self.hooks.fire(live, "agent.turn_complete", {})
                     self._finish_turn(live, head)
                     return
                 for call in calls:
@@ -627,6 +677,7 @@ class AgentRuntime:
                     )
             invocations = live.message_invocations(head.id)
             await _all_or_none(self._run_invocation(live, inv, specs) for inv in invocations)
+            await self.hooks.fire(live, "agent.turn_complete", {})
             self.hub.update_message(live, head, status="ready")
             if live.chat._finished:
                 self._finish_turn(live, None)
@@ -687,6 +738,12 @@ class AgentRuntime:
             hub.update_invocation(live, invocation, status="failed", result=f"Error: {exc}")
             return
         if invocation.status == "pending":
+            gated = await self.hooks.gate_tool_call(live, invocation, args)
+            if gated is None:
+                self.refresh_chat_status(live)
+                return
+            args = gated
+        if invocation.status == "pending":
             allowed = live.chat.agent_data.always_allowed_tools or []
             config = live.chat._config
             permissions = (config.permissions if config is not None else None) or {}
@@ -704,6 +761,7 @@ class AgentRuntime:
         elif invocation.status == "in_progress" and not invocation._started:
             hub.update_invocation(live, invocation, _started=True)
             await execute(self, live, invocation, spec, args)
+            await self.hooks.tool_done(live, invocation)
         elif invocation.status == "in_progress":
             hub.update_invocation(live, invocation, status="failed", result=f"Error: {_RESTARTED}")
         self.refresh_chat_status(live)
@@ -725,12 +783,18 @@ class AgentRuntime:
         async def created(task_id: str) -> None:
             self.hub.update_message(live, head, task_id=task_id)
 
+        # Token deltas go out before each snapshot of the message they grow.
+        deltas = ModelDeltas(lambda delta: self.hub.publish_delta(live, head, delta))
+
         async def update(task: dict[str, Any]) -> None:
             output = task.get("output")
             if isinstance(output, dict):
+                deltas.from_output(output)
                 self._show_output(live, head, output, shown, persist=False)
 
-        task = await self.runner.run(body, on_created=created, on_update=update)
+        task = await self.runner.run(
+            body, on_created=created, on_update=update, on_delta=deltas.from_event
+        )
         raw = task.get("output")
         output: dict[str, Any] = raw if isinstance(raw, dict) else {}
         calls = output.get("tool_calls") or []
@@ -749,6 +813,7 @@ class AgentRuntime:
             unique.append({**call, "id": call_id})
         if unique:
             output = {**output, "tool_calls": unique}
+        deltas.finish(output)
         self._show_output(live, head, output, shown)
         return unique
 
@@ -794,6 +859,7 @@ class AgentRuntime:
             if content is None:
                 content = await fetch_skill(self.hub, live, self.http, skill.name, str(skill.url))
             parts.append(f"# Skill: {skill.name}\n\n{content}")
+        parts.append(injected_context(self, live))
         return "\n\n".join(p for p in parts if p)
 
     async def _build_input(
@@ -858,6 +924,30 @@ class AgentRuntime:
         return [entry, *results]
 
     # -- sub-agents -----------------------------------------------------------------------
+
+    async def run_hook_agent(self, live: LiveChat, ref: str, text: str) -> str:
+        """A ``task`` lifecycle hook: a chat with the agent ``ref`` (its own hooks off) is sent
+        ``text``; its reply's text is returned (``ToolFailure`` when the agent fails)."""
+        try:
+            config = normalize_config(self.templates.resolve(ref), f"agent {ref}")
+        except (TemplateError, RequestError) as exc:
+            raise ToolFailure(str(exc)) from exc
+        config.hooks = None
+        chat = self._new_chat(config, parent_id=live.chat.id, context=live.chat.context)
+        self._start_turn(chat, text, [])
+        try:
+            await asyncio.shield(self._turns[chat.chat.id])
+        except asyncio.CancelledError:
+            await self.stop(chat.chat.id, reason="the hook's run was stopped")
+            raise
+        head = self._head(chat)
+        if head.status != "ready":
+            errors = [c.error for c in head.content if c.error]
+            raise ToolFailure(f"hook agent {ref} {head.status}: {'; '.join(errors) or 'no reply'}")
+        output = chat.chat.output
+        if output is not None:
+            return output if isinstance(output, str) else json.dumps(output)
+        return _message_text(head)
 
     async def run_sub_agent(
         self, live: LiveChat, invocation: InvocationRecord, spec: ToolSpec, args: dict[str, Any]

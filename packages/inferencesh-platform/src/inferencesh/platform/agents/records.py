@@ -70,6 +70,8 @@ class ChatRecord(Chat, kw_only=True):
     _finished: str | None = None
     _stop_reason: str | None = None
     _skill_cache: dict[str, str] | None = None
+    _injections: list[dict[str, Any]] | None = None
+    """Context lifecycle hooks injected for the next model calls (see ``.hooks``)."""
 
 
 class MessageRecord(ChatMessage, kw_only=True):

@@ -52,7 +52,7 @@ def build_routes(runtime: AgentRuntime, max_body: int = _MAX_BODY) -> list[Route
 
     async def chat_stream(request: Request) -> Response:
         live = runtime.chat(request.path_params["chat_id"])
-        return stream_response(request, runtime.events(live))
+        return stream_response(request, runtime.open_stream(live))
 
     async def chat_stop(request: Request) -> Response:
         chat_id = request.path_params["chat_id"]

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inferencesh.core import AsyncInference
+from inferencesh.core.deltas import DeltaAccumulator, MalformedDelta, TaskDelta
 from inferencesh.core.errors import APIConnectionError, APIError
 from inferencesh.core.types import TERMINAL_STATUSES, TaskStatus, parse_status
 
@@ -32,6 +33,7 @@ class TaskError(RuntimeError):
 
 OnUpdate = Callable[[dict[str, Any]], Awaitable[None]]
 OnCreated = Callable[[str], Awaitable[None]]
+OnDelta = Callable[[Any], None]
 
 
 class TaskRunner:
@@ -56,10 +58,13 @@ class TaskRunner:
         *,
         on_created: OnCreated | None = None,
         on_update: OnUpdate | None = None,
+        on_delta: OnDelta | None = None,
     ) -> dict[str, Any]:
         """Run a task to completion and return its final record.
 
-        ``on_update`` sees the merged task after every change (partial outputs included).
+        ``on_update`` sees the merged task after every change (partial outputs included, and
+        the output the app's streamed deltas have built so far); ``on_delta`` each ``delta``
+        event's delta as the app sent it (``DeltaEvent.delta``), before that update.
         Raises :class:`TaskError` when the task fails or is cancelled. Cancelling the awaiting
         coroutine cancels the task on the platform too.
         """
@@ -76,7 +81,7 @@ class TaskRunner:
         if on_created is not None:
             await on_created(task_id)
         try:
-            return await self._follow(task, on_update)
+            return await self._follow(task, on_update, on_delta)
         except asyncio.CancelledError:
             if not self.closing:
                 await asyncio.shield(self._cancel(task_id))
@@ -90,9 +95,12 @@ class TaskRunner:
         except Exception as exc:  # noqa: BLE001 - a task that already ended cannot be cancelled; nothing lost
             _log.debug("cancel of task %s: %s", task_id, exc)
 
-    async def _follow(self, task: dict[str, Any], on_update: OnUpdate | None) -> dict[str, Any]:
+    async def _follow(
+        self, task: dict[str, Any], on_update: OnUpdate | None, on_delta: OnDelta | None
+    ) -> dict[str, Any]:
         task_id = str(task["id"])
         reconnects = 0
+        deltas = _Deltas(task_id)
         while True:
             if _status(task) in TERMINAL_STATUSES:
                 return _finish(task)
@@ -103,6 +111,12 @@ class TaskRunner:
                 async for event in stream:
                     data = getattr(event, "data", None)
                     if not isinstance(data, dict):
+                        continue
+                    if getattr(event, "event", None) == "delta":
+                        if on_delta is not None:
+                            on_delta(data.get("delta"))
+                        if deltas.fold(task, data) and on_update is not None:
+                            await on_update(task)
                         continue
                     task.update(data)
                     if on_update is not None:
@@ -122,6 +136,30 @@ class TaskRunner:
                 raise TaskError(f"lost the stream of task {task_id} {reconnects} times", task)
             if _status(task) not in TERMINAL_STATUSES:
                 await asyncio.sleep(0.2)
+
+
+class _Deltas:
+    """A task's streamed deltas folded into its output (for ``on_update``); replays after a
+    reconnect (``seq`` already seen) are skipped."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        self.seen = 0
+        self.acc = DeltaAccumulator()
+
+    def fold(self, task: dict[str, Any], data: dict[str, Any]) -> bool:
+        delta, seq = data.get("delta"), data.get("seq")
+        if not isinstance(delta, dict) or not isinstance(seq, int) or seq <= self.seen:
+            return False
+        self.seen = seq
+        try:
+            self.acc.apply(TaskDelta(task_id=self.task_id, delta=delta, seq=seq))
+        except MalformedDelta as exc:
+            _log.info("task %s: a delta was not merged: %s", self.task_id, exc)
+            return False
+        output = task.get("output")
+        task["output"] = {**(output if isinstance(output, dict) else {}), **self.acc.to_dict()}
+        return True
 
 
 def _status(task: dict[str, Any]) -> TaskStatus:

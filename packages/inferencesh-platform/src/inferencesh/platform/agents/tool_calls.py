@@ -6,6 +6,7 @@
 * ``hook``: POSTs the documented payload (with the secret header) and waits for the callback.
 * ``http`` / ``call`` (the newer name): one authenticated request; the response body is the
   result.
+* ``mcp``: calls the tool on an MCP server (see :mod:`.mcp`).
 * ``internal``: ``plan_*``, ``memory_*``, ``finish``, ``skill_get`` on chat state.
 
 ``require_approval`` on any tool first parks the call in ``awaiting_approval``.
@@ -39,6 +40,7 @@ from inferencesh.platform.ids import now_iso
 from . import internal_tools
 from .hub import InvocationRecord, LiveChat
 from .internal_tools import ToolFailure
+from .mcp import call_mcp_tool
 from .task_runner import TaskError
 
 if TYPE_CHECKING:
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("inferencesh.platform.agents")
 
-TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "internal")
-_SECTIONS = ("client", "app", "agent", "hook", "http", "call")
+TOOL_TYPES = ("client", "app", "agent", "hook", "http", "call", "mcp", "internal")
+_SECTIONS = ("client", "app", "agent", "hook", "http", "call", "mcp")
 _OPEN_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 # Built-in capabilities that are ordinary app tools on the platform; the refs can be
 # re-pointed with aliases (see inferencesh.platform.refs).
@@ -310,6 +312,8 @@ async def execute(
         elif spec.type == "hook":
             await _call_hook(runtime, live, invocation, spec, args)
             return
+        elif spec.type == "mcp":
+            result, data = await call_mcp_tool(runtime.mcp, spec, args)
         else:
             result, data = await _call_http(runtime, live, spec, args)
         hub.update_invocation(live, invocation, status="completed", result=result, data=data)

@@ -7,8 +7,9 @@ import hashlib
 import os
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from inferencesh.core.requests import CancelTaskRequest, RunRequest
-from inferencesh.core.types import RequirementError, ResourceStatus
+from inferencesh.core.types import RequirementError, ResourceStatus, SetupAction
 from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.errors import PlatformError
@@ -21,6 +22,7 @@ from inferencesh.platform.responses import (
     stream_response,
 )
 from inferencesh.platform.routes.paging import page_body, read_page
+from inferencesh.platform.stream_kind import is_stream_function
 from inferencesh.platform.tasks import RunSpec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,7 +74,13 @@ class TaskRoutes:
                 )
             doc = tasks.get(seen[0])
         else:
+            sock = None
+            if is_stream_function(spec.app.directory, spec.function):
+                sock = platform.sockets.create()
+                spec.socket = platform.sockets.worker_access(sock)
             doc = tasks.create(spec)
+            if sock is not None:
+                platform.sockets.attach(sock, doc["id"])
             if key:
                 platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
@@ -80,7 +88,12 @@ class TaskRoutes:
             return stream_response(request, events, sse_by_default=True)
         if wait:
             doc = await tasks.wait(doc["id"])
-        return ok(request, wire.task(doc))
+        reply = wire.task(doc)
+        live = platform.sockets.for_task(reply.id)
+        if live is not None and live.status != "closed":
+            # A stream function: the caller's end of its socket (a fresh credential each time).
+            reply = msgspec.structs.replace(reply, socket=platform.sockets.access(live))
+        return ok(request, reply)
 
     async def get_task(self, request: Request) -> Response:
         """The task (TaskDTO)."""
@@ -165,7 +178,7 @@ def _missing_secrets(app: AppEntry) -> list[RequirementError]:
             type="secret",
             key=key,
             message=f"{app.ref} needs the secret {key}: set the environment variable {key} before `inferencesh dev`",
-            action={"type": "add_secret", "secrets": [key]},
+            action=SetupAction(type="add_secret", secrets=[key]),
         )
         for key in app.secrets
         if not os.environ.get(key)
