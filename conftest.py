@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from platform_testkit import PlatformFactory
 
 ROOT = Path(__file__).resolve().parent
+# Run as root (containers, CI), `inferencesh dev` runs workers as `nobody`, which cannot read
+# the apps tests write under pytest's private temp dirs: the suite keeps them as its own user,
+# except the tests of that switch (test_worker_sandbox.py), which ask for it.
+os.environ.setdefault("INFERENCESH_WORKER_USER", "root")
 TIERS = ("unit", "e2e", "compat", "docs")
 _PLATFORM_START = re.compile(r"\b(?:Local)?Platform\(")
 

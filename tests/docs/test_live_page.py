@@ -42,3 +42,21 @@ def test_live_page_command_line_runs(
     monkeypatch.chdir(ROOT)
     assert main(command.split()[1:]) == 0
     assert '"frames": 30' in capsys.readouterr().out
+
+
+def test_live_page_run_command_runs_and_prints_what_it_shows(
+    platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (ROOT / "docs" / "live.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^```bash\n(inferencesh run .*?)\n```$", page, re.M)
+    (shown,) = re.findall(
+        r"^```bash\ninferencesh run .*?\n```\n\n```text\n(.*?)```$", page, re.M | re.S
+    )
+    monkeypatch.setenv("INFERENCE_API_KEY", platform.api_key)
+    monkeypatch.setenv("INFERENCE_BASE_URL", platform.base_url)
+    monkeypatch.chdir(ROOT)
+    assert main(command.split()[1:]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    claimed = [line for line in shown.splitlines() if line != "..."]
+    assert claimed and all(line in printed for line in claimed)
+    assert printed[-1] == claimed[-1]  # the output comes last

@@ -96,9 +96,12 @@ def test_template_agent_multi_turn_reset_and_get_chat(client: Inference, script:
     assert chat["id"] == "c1"
     assert chat.get("status") == "idle"
 
+    # The seed's order: reset, then read the history of the chat just reset (issue 16, item 16).
     agent.reset()
     assert agent.chat_id is None
-    assert agent.get_chat() is None
+    s.get_chat(s.chat("idle", [USER]))
+    history = agent.get_chat()
+    assert history is not None and history["id"] == "c1"
 
 
 def test_ad_hoc_agent_body_maps_model_settings(client: Inference, script: Any) -> None:

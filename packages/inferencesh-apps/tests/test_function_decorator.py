@@ -74,9 +74,9 @@ def test_discovery_classifies_kind_and_capabilities() -> None:
     }
     assert functions["run"].capabilities == ("llm",)
     assert functions["post"].capabilities == ()
-    # The socket is not an input: the function still takes its input model.
+    # The socket is not an input: the function still takes its input model; the runtime binds it.
     assert functions["talk"].input_model is Query
-    assert functions["talk"].binding.positional == ("input",)
+    assert functions["talk"].binding.positional == ("input", "socket")  # the runtime passes it
 
 
 def test_schema_carries_credentials_annotations_kind_and_description() -> None:

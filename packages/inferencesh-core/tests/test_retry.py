@@ -20,7 +20,8 @@ from inferencesh.core.retry import (
     ("status", "headers", "expected"),
     [
         (408, {}, True),
-        (409, {}, True),
+        (409, {}, False),  # a plain state conflict
+        (409, {"retry-after": "1"}, True),  # a conflict the server says will pass
         (429, {}, True),
         (500, {}, True),
         (503, {}, True),

@@ -532,7 +532,11 @@ def test_restart_keeps_results_and_fails_running_tasks(tmp_path: Path) -> None:
     from inferencesh.platform.launcher import free_port
 
     port = free_port()
-    first = LocalPlatform([EXAMPLES / "slow", EXAMPLES / "files"], data_dir=tmp_path, port=port)
+    # The raw requests below name a host file: the operator allows its folder.
+    allow = ["--allow-path", str(EXAMPLES / "files")]
+    first = LocalPlatform(
+        [EXAMPLES / "slow", EXAMPLES / "files"], data_dir=tmp_path, port=port, args=allow
+    )
     with first:
         headers = {"Authorization": f"Bearer {first.api_key}"}
         with httpx.Client(
@@ -556,9 +560,9 @@ def test_restart_keeps_results_and_fails_running_tasks(tmp_path: Path) -> None:
         first.stop(kill=True)
     # Workers do not outlive a killed server (Linux: parent-death signal).
     deadline = time.monotonic() + 10
-    while _worker_pids(tmp_path) and time.monotonic() < deadline:
+    while _worker_pids(first) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _worker_pids(tmp_path)
+    assert not _worker_pids(first)
     second = LocalPlatform([EXAMPLES / "slow", EXAMPLES / "files"], data_dir=tmp_path, port=port)
     with second:
         assert second.api_key == first.api_key  # kept in the data dir
@@ -627,18 +631,21 @@ def test_list_logs_and_delete_tasks_and_files(http: httpx.Client) -> None:
     assert httpx.get(record["uri"], trust_env=False).status_code == 404
 
 
-def _worker_pids(data_dir: Path) -> list[int]:
-    """Live worker processes of one platform (their command line names its data dir)."""
+def _worker_pids(server: LocalPlatform) -> list[int]:
+    """Live worker processes of one platform: their environment names the server's pid (their
+    command line no longer names its data dir, which app code must not learn)."""
+    assert server.process is not None
+    mark = f"INFERENCESH_PARENT_PID={server.process.pid}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                cmdline = (
-                    (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                )
+                cmdline = (proc / "cmdline").read_bytes()
+                environ = (proc / "environ").read_bytes().split(b"\0")
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if "inferencesh.apps.worker" in cmdline and str(data_dir) in cmdline:
+            if b"inferencesh.apps.worker" in cmdline and mark in environ and state != "Z":
                 pids.append(int(proc.name))
     return pids
 
@@ -656,8 +663,8 @@ def test_stop_fails_running_tasks_and_leaves_no_workers(tmp_path: Path) -> None:
             while data(client.get(f"/tasks/{running['id']}/status"))["status"] != 7:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            assert _worker_pids(tmp_path)
-    assert not _worker_pids(tmp_path)  # a clean stop shuts its workers down
+            assert _worker_pids(platform)
+    assert not _worker_pids(platform)  # a clean stop shuts its workers down
     with LocalPlatform([EXAMPLES / "slow"], data_dir=tmp_path) as again:
         headers = {"Authorization": f"Bearer {again.api_key}"}
         task = httpx.get(

@@ -33,6 +33,7 @@ from inferencesh.platform.agents.records import (
 )
 from inferencesh.platform.agents.store import ChatStore
 from inferencesh.platform.config import PlatformConfig
+from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.records import TaskRecord, task_reply
 from inferencesh.platform.server import Platform
@@ -164,26 +165,61 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 def test_a_failed_task_write_leaves_the_record_as_it_was(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A full disk refusing a change: none of the change is applied (the output stays the last
+    # saved one), and the task ends failed saying "disk full" instead of staying running for
+    # good (issue 16, item 1). With no write possible at all, the end is kept in memory.
     record = _task(status=TaskStatus.RUNNING, webhook=None)
     platform.store.put_task(record)
     live = _Live(record)
+    platform.tasks._live["t1"] = live
+    platform.tasks.space = None
     stored_before = platform.store.get_task("t1")
 
     def full_disk(task: TaskRecord) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(platform.store, "put_task", full_disk)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(PlatformError) as refused:
         platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
-    assert live.record is record and record.status == TaskStatus.RUNNING
-    assert record.output == {"text": "hi"} and len(record.events or []) == 1
+    assert refused.value.status == 507
+    ended = live.record
+    assert ended.status == TaskStatus.FAILED and str(ended.error).startswith("disk full")
+    assert ended.output == {"text": "hi"}  # the refused change is nowhere
+    assert [e.status for e in ended.events or []][-1] == TaskStatus.FAILED
+    assert len(ended.events or []) == len(record.events or []) + 1
+    assert live.done.is_set() and "t1" not in platform.tasks._live
+    assert platform.tasks.get("t1") == ended  # readers see the end, not "running"
     monkeypatch.undo()
     assert platform.store.get_task("t1") == stored_before
-    # Once writes work again, the same change goes through whole.
+    # Nothing changes an ended task afterwards.
     platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
+    assert live.record == ended
+
+
+def test_a_full_disk_saves_the_failed_end_in_the_reserved_space(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _task(status=TaskStatus.RUNNING, webhook=None)
+    platform.store.put_task(record)
+    live = _Live(record)
+    platform.tasks._live["t1"] = live
+    space = platform.tasks.space
+    assert space is not None and space.path.is_file()
+    real_put = platform.store.put_task
+
+    def full_until_released(task: TaskRecord) -> None:
+        if space.path.exists():
+            raise sqlite3.OperationalError("database or disk is full")
+        real_put(task)
+
+    monkeypatch.setattr(platform.store, "put_task", full_until_released)
+    with pytest.raises(PlatformError):
+        platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
+    assert not space.path.exists()  # given up for the task's end
     saved = platform.store.get_task("t1")
-    assert saved is not None and saved.status == TaskStatus.COMPLETED
-    assert saved.output == {"text": "new"} and saved == live.record
+    assert saved is not None and saved.status == TaskStatus.FAILED
+    assert str(saved.error).startswith("disk full") and saved.output == {"text": "hi"}
+    assert saved == live.record
 
 
 def test_a_completed_task_survives_the_server_being_killed(tmp_path: Path) -> None:

@@ -17,15 +17,20 @@ def test_a_session_whose_worker_died_while_idle_is_ended_with_the_reason(
     assert first["status"] == 10
     session_id = first["session_id"]
     kill_and_wait(first["output"]["pid"])
-    again = run(one_slot_http, "local/stuck", {}, session=session_id, wait=True)
-    assert again["status"] == 11 and "worker was lost" in again["error"]
+    # The next call is refused with the session's own error (issue 16, item 10), not run as
+    # a task that fails like any other.
+    again = one_slot_http.post(
+        "/apps/run", json={"app": "local/stuck", "input": {}, "session": session_id}
+    )
+    assert again.status_code == 410 and again.json()["error"]["code"] == "WORKER_LOST"
+    assert "killed by signal 9" in again.json()["message"] or "SIGKILL" in again.json()["message"]
     session = data(one_slot_http.get(f"/sessions/{session_id}"))
     assert session["status"] == "ended" and session["ended_at"], session
     gone = one_slot_http.post(
         "/apps/run", json={"app": "local/stuck", "input": {}, "session": session_id}
     )
-    assert gone.status_code == 410 and gone.json()["error"]["code"] == "SESSION_ENDED"
-    assert "worker lost: the worker process was killed by SIGKILL" in gone.json()["message"]
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "WORKER_LOST"
+    assert "worker lost: the worker process was killed by" in gone.json()["message"]
 
 
 def wait_gone(pid: int, timeout: float = 10) -> bool:

@@ -107,9 +107,9 @@ async def test_the_platform_removes_files_it_stored_before_one_that_fails(
         "second": {"path": str(tmp_path / "missing.txt")},
     }
     with pytest.raises(PlatformError, match="does not exist"):
-        await platform.tasks._store_outputs(output)
+        await platform.tasks._store_outputs(output, lambda path: True)
     storage = tmp_path / "data" / "files"
     assert [p for p in storage.iterdir() if p.is_file()] == []
     assert platform.store.list_files(limit=10) == []
-    assert await platform.tasks._store_outputs({"only": {"path": str(first)}})  # still works
+    assert await platform.tasks._store_outputs({"only": {"path": str(first)}}, lambda path: True)
     assert len(platform.store.list_files(limit=10)) == 1

@@ -190,6 +190,8 @@ class ChatState:
     def __init__(self, spec: AgentSpec) -> None:
         self.spec = spec
         self.chat_id: str | None = None
+        # The chat a reset forgot: what get_chat() shows until the next message starts one.
+        self.last_chat_id: str | None = None
         self.store = Store()
         self.turn: Turn | None = None
         self.calls: dict[str, _CallState] = {}
@@ -200,6 +202,7 @@ class ChatState:
 
     def reset(self, chat_id: str | None = None) -> None:
         """Forget the chat (the next message starts a new one, or continues ``chat_id``)."""
+        self.last_chat_id = chat_id or self.chat_id or self.last_chat_id
         self.chat_id = chat_id
         self.store = Store()
         self.turn = None

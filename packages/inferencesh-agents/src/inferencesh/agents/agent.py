@@ -267,8 +267,10 @@ class Agent(_AgentBase):
         self._run(p.flush(self._state))
 
     def get_chat(self, chat_id: str | None = None) -> Chat | None:
-        """The chat with all its messages (``None`` before the first message)."""
-        if not (chat_id or self._state.chat_id):
+        """The chat with all its messages (``None`` before the first message). After
+        :meth:`reset`, the chat that was reset, until the next message starts a new one."""
+        chat_id = chat_id or self._state.chat_id or self._state.last_chat_id
+        if not chat_id:
             return None
         return p._convert(self._client.http.request("GET", self._chat_path(chat_id)), Chat, "chat")
 
@@ -389,8 +391,10 @@ class AsyncAgent(_AgentBase):
         return _Flush(self)
 
     async def get_chat(self, chat_id: str | None = None) -> Chat | None:
-        """The chat with all its messages (``None`` before the first message)."""
-        if not (chat_id or self._state.chat_id):
+        """The chat with all its messages (``None`` before the first message). After
+        :meth:`reset`, the chat that was reset, until the next message starts a new one."""
+        chat_id = chat_id or self._state.chat_id or self._state.last_chat_id
+        if not chat_id:
             return None
         data = await self._client.http.request("GET", self._chat_path(chat_id))
         return p._convert(data, Chat, "chat")

@@ -16,7 +16,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -48,7 +50,8 @@ def register_app(commands: Any) -> None:
         "test",
         help="run an app locally and print its logs and output",
         description="Run the app through the runtime: logs stream to stderr as they come, the "
-        "output JSON goes to stdout, output files stay on disk. Input files given as URLs are "
+        "output JSON goes to stdout; output files are copied into a new temp dir before the app "
+        "is unloaded and the output names the copies. Input files given as URLs are "
         "downloaded first, with a progress bar when stderr is a terminal. Exits 1 when the run "
         "fails.",
     )
@@ -331,6 +334,7 @@ async def _test(
 
     err = sys.stderr
     final: RunEvent | None = None
+    kept: dict[str, str] = {}
     unload_error: Exception | None = None
     try:
         handle = runner.start(input_value, function=function, setup=setup, socket=socket)
@@ -345,12 +349,18 @@ async def _test(
                 print(f"-- delta: {json.dumps(event['delta'])}", file=err, flush=True)
             else:
                 final = event
+        if final is not None and final["type"] == "result":
+            # Before unload: an app may delete its temp dir there (real apps do), and the
+            # printed output must still name files that exist.
+            kept = await asyncio.to_thread(_keep_files, final["output"])
     finally:
         try:
             await runner.unload()
         except Exception as exc:  # noqa: BLE001 - reported below, after the run's own outcome
             print(format_traceback(exc), file=err)
             unload_error = exc
+    if final is not None and final["type"] == "result":
+        final = {**final, "output": await asyncio.to_thread(_after_unload, final["output"], kept)}
     if final is not None and final["type"] == "result":
         print(json_for(final["output"], stdout), file=stdout)
         for path in _local_files(final["output"]):
@@ -362,6 +372,48 @@ async def _test(
     if unload_error is not None:
         return _fail(f"unload failed: {type(unload_error).__name__}: {unload_error}")
     return 0 if final is not None and final["type"] == "result" else 1
+
+
+def _keep_files(output: Any) -> dict[str, str]:
+    """Copies of the output's local files, in a new directory of the system's temp dir:
+    ``{original path: copy}``."""
+    paths = [p for p in dict.fromkeys(_local_files(output)) if os.path.isfile(p)]
+    if not paths:
+        return {}
+    target = Path(tempfile.mkdtemp(prefix="inferencesh-app-test-"))
+    copies: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        folder = target / str(index)  # two outputs may share a name
+        folder.mkdir()
+        copies[path] = str(shutil.copy2(path, folder / os.path.basename(path)))
+    return copies
+
+
+def _after_unload(output: Any, copies: dict[str, str]) -> Any:
+    """``output`` naming the copy of each file the unload removed; the copies of the files
+    still there are deleted again (the output keeps naming the app's own)."""
+    gone = {path: copy for path, copy in copies.items() if not os.path.isfile(path)}
+    for path, copy in copies.items():
+        if path not in gone:
+            Path(copy).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                Path(copy).parent.rmdir()
+                Path(copy).parent.parent.rmdir()  # empty once every copy is gone
+    if not gone:
+        return output
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        out = {key: swap(item) for key, item in value.items()}
+        path = value.get("path")
+        if isinstance(path, str) and path in gone and "uri" not in value:
+            out["path"] = gone[path]
+        return out
+
+    return swap(output)
 
 
 def _local_files(value: Any) -> Iterator[str]:

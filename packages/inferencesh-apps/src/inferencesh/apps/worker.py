@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 import uvicorn
 from inferencesh.apps._atomic import write_atomic
+from inferencesh.apps.parent_watch import watch_parent
 from inferencesh.apps.runtime import AppLoadError, AppRunner, BusyError, RunHandle, app_schemas
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -288,6 +289,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the worker; returns the exit code (1 when the app cannot be loaded)."""
     args = _parser().parse_args(argv)
+    watch_parent()  # ends this worker with its platform, whatever the app does
     return run_worker(
         args.app_dir,
         host=args.host,

@@ -244,11 +244,12 @@ class _Chunks:
         if self._first:
             delta.role = "assistant"
             self._first = False
-        choice = ChunkChoice(delta=delta, finish_reason=finish)
+        choice = ChunkChoice(index=0, delta=delta, finish_reason=finish)
         return self.frame(choices=[choice])
 
     def frame(self, **fields: Any) -> ChatCompletionChunk:
-        # `object` set explicitly: deltas carry the fields set, and clients expect it.
+        # `object` (and each choice's `index`, the usage frame's empty `choices`) set explicitly:
+        # deltas carry the fields set, and Chat Completions clients require them.
         return ChatCompletionChunk(
             id=self.id,
             object="chat.completion.chunk",
@@ -403,7 +404,7 @@ class OpenAIChatMixin:
         stream_options = input_data.stream_options
         usage = _usage(final)
         if stream_options is not None and stream_options.include_usage and usage is not None:
-            yield chunks.frame(usage=usage)
+            yield chunks.frame(choices=[], usage=usage)
         yield chunks.completion(final)
 
 

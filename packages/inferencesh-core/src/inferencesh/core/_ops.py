@@ -141,7 +141,10 @@ def prepare_input(
     value: Any, upload_paths: bool, progress: ProgressFactory | None = None
 ) -> Op[Any]:
     """Upload the files in a task input and return the input with their URIs."""
-    found, candidates = find_uploads(value, upload_paths)
+    try:
+        found, candidates = find_uploads(value, upload_paths)
+    except RecursionError:
+        raise RequestError((), "nests too deeply to be sent as JSON") from None
     if candidates:
         unique = list(dict.fromkeys(candidates))
         existing = yield Blocking(lambda: [p for p in unique if is_existing_file(p)])

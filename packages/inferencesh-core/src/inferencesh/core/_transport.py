@@ -22,6 +22,7 @@ from inferencesh.core.errors import (
     _snippet,
     error_from_response,
 )
+from inferencesh.core.requests import RequestError
 from inferencesh.core.retry import DEFAULT_MAX_RETRIES
 
 DEFAULT_BASE_URL = "https://api.inference.sh"
@@ -146,6 +147,10 @@ def prepare(
             content = _JSON_ENCODER.encode(json)
         except (TypeError, msgspec.EncodeError) as exc:
             raise TypeError(f"the body of {method} {path} cannot be sent as JSON: {exc}") from exc
+        except RecursionError:
+            raise RequestError(
+                (), f"of {method} {path} nests too deeply to be sent as JSON"
+            ) from None
         merged["Content-Type"] = "application/json"
     if accept:
         merged["Accept"] = accept
@@ -207,6 +212,13 @@ def parse_body(
         return None
     try:
         payload = _JSON_DECODER.decode(body)
+    except RecursionError:
+        raise MalformedResponseError(
+            status,
+            f"{where} answered with JSON nested too deeply to read: {_snippet(body)}",
+            request_id=request_id(headers),
+            body=_snippet(body),
+        ) from None
     except msgspec.DecodeError as exc:
         raise MalformedResponseError(
             status,

@@ -12,6 +12,7 @@ namespace and returning an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -122,7 +123,37 @@ def register_run(commands: Any) -> None:
         help="the API key (default: $INFERENCE_API_KEY, which keeps it out of process lists)",
     )
     run.add_argument("--timeout", type=float, help="seconds to wait for the task before giving up")
+    _add_live_arguments(run)
     run.set_defaults(func=_cmd_run)
+
+
+def _add_live_arguments(run: argparse.ArgumentParser) -> None:
+    live = run.add_argument_group(
+        "stream functions",
+        "When the function is a stream function (the run response carries a socket), its live "
+        "session is opened: the frames of --frames (default: stdin) are sent, one JSON object a "
+        'line ({"text": ...}, {"json": {...}}, {"binary": BASE64}, {"hex": ...}); what comes '
+        'back is printed as JSON lines ({"json": ...}, {"text": ...}, {"bytes": N}), then '
+        '{"output": ...}. Needs inferencesh-core[live].',
+    )
+    live.add_argument(
+        "--frames",
+        action="append",
+        metavar="FILE",
+        help="a file of frames to send; - is stdin, read as it arrives (repeatable, sent in order)",
+    )
+    live.add_argument(
+        "--binary-out",
+        metavar="FILE",
+        help="write the binary frames that come back to FILE (in order)",
+    )
+    live.add_argument(
+        "--linger",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="once the input is sent, hang up after the app was silent this long (default 2)",
+    )
 
 
 def _json_object(value: str | None, flag: str) -> dict[str, Any] | None:
@@ -165,6 +196,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         setup = _json_object(args.setup, "--setup")
         if args.timeout is not None and not args.timeout > 0:  # also refuses nan
             raise _UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        live = _live_options(args)
     except _UsageError as exc:
         return _fail(str(exc), _USAGE)
     params: dict[str, Any] = {"app": args.app, "input": input_value}
@@ -179,11 +211,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
         client = Inference(api_key=args.api_key, base_url=args.base_url)
     except ValueError as exc:
         return _fail(f"{exc} (see --api-key and --base-url)", _USAGE)
-    with client:
-        return _run(client, params, args.timeout)
+    with client, live.binary_out or contextlib.nullcontext():
+        return _run(client, params, args.timeout, live)
 
 
-def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> int:
+class _LiveOptions:
+    """What ``inferencesh run`` does when the function is a stream function."""
+
+    def __init__(self, args: argparse.Namespace, sources: list[Any], binary_out: Any) -> None:
+        self.asked = bool(args.frames or args.binary_out)
+        self.sources, self.binary_out, self.linger = sources, binary_out, args.linger
+        self.api_key, self.base_url = args.api_key, args.base_url
+
+
+def _live_options(args: argparse.Namespace) -> _LiveOptions:
+    """Check the live flags and read the ``--frames`` files (before any task is created)."""
+    from inferencesh.core.frames import parse_frames
+
+    if not args.linger >= 0:  # also refuses nan
+        raise _UsageError(f"--linger must be a number of seconds >= 0, got {args.linger}")
+    sources: list[Any] = []
+    for path in args.frames or ["-"]:
+        if path == "-":
+            sources.append(sys.stdin)
+            continue
+        try:
+            sources.append(parse_frames(Path(path).expanduser().read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _UsageError(f"--frames: cannot read {path!r}: {reason}") from None
+        except ValueError as exc:
+            raise _UsageError(f"--frames {path}: {exc}") from None
+    binary_out = None
+    if args.binary_out:
+        try:
+            binary_out = Path(args.binary_out).expanduser().open("wb")
+        except OSError as exc:
+            raise _UsageError(
+                f"--binary-out: cannot write {args.binary_out!r}: {exc.strerror}"
+            ) from None
+    return _LiveOptions(args, sources, binary_out)
+
+
+def _run(
+    client: Inference, params: dict[str, Any], timeout: float | None, live: _LiveOptions
+) -> int:
     from inferencesh.core.errors import (
         APITimeoutError,
         InferenceError,
@@ -194,10 +266,9 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
 
     err = sys.stderr
     try:
-        stream = client.run(
+        created = client.run(
             params,
-            stream=True,
-            timeout=timeout,
+            wait=False,
             upload_progress=lambda name: ProgressBar(f"uploading {name}", stream=err),
         )
     except (ValueError, TypeError) as exc:  # params the client refuses before any request
@@ -206,6 +277,9 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
         return _fail(_describe(exc))
     except KeyboardInterrupt:
         return _fail("interrupted before the task started", _INTERRUPTED)
+    if created.socket is not None or live.asked:
+        return _run_live(client, created, timeout, live)
+    stream = client.stream_task(created.id, timeout=timeout)
 
     status = StatusLine(f"{params['app']} {stream.task_id}", stream=err)
     try:
@@ -236,6 +310,62 @@ def _run(client: Inference, params: dict[str, Any], timeout: float | None) -> in
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+    return 0
+
+
+def _run_live(client: Inference, task: Task, timeout: float | None, live: _LiveOptions) -> int:
+    """A stream function's session (see ``inferencesh.core.run_live``)."""
+    import asyncio
+
+    from inferencesh.core.client import AsyncInference
+    from inferencesh.core.errors import APITimeoutError, InferenceError, TaskFailedError
+    from inferencesh.core.run_live import FramesInputError, LiveRun, live_available
+
+    refused = live_available()
+    if task.socket is None:
+        refused = (
+            f"--frames/--binary-out: {task.app or 'the app'} function {task.function!r} is not a "
+            "stream function (the run response carries no socket)"
+        )
+    if refused is not None:
+        try:
+            client.cancel(task.id)
+        except InferenceError as exc:  # it ended meanwhile (or the API failed): say so
+            return _fail(f"{refused}; task {task.id} could not be cancelled: {exc}", _USAGE)
+        return _fail(f"{refused}; task {task.id} was cancelled", _USAGE)
+
+    runs: list[LiveRun] = []
+
+    async def session() -> Task:
+        async with AsyncInference(api_key=live.api_key, base_url=live.base_url) as aclient:
+            runs.append(
+                LiveRun(
+                    aclient,
+                    task,
+                    live.sources,
+                    binary_out=live.binary_out,
+                    linger=live.linger,
+                    timeout=timeout,
+                )
+            )
+            return await runs[0].run()
+
+    try:
+        done = asyncio.run(session())
+    except FramesInputError as exc:
+        return _fail(f"--frames {exc}; the session was closed", _USAGE)
+    except TaskFailedError as exc:
+        return _fail(f"{exc}{_log_tail(exc.task)}")
+    except APITimeoutError as exc:
+        return _fail(f"timed out waiting: {exc}; the task was not cancelled")
+    except (InferenceError, OSError) as exc:
+        return _fail(f"task {task.id}: {_describe(exc)}")
+    except KeyboardInterrupt:
+        return _cancel(client, task.id)
+    if sys.stderr.isatty():
+        print(f"{task.app or 'live'} {task.id}: {runs[0].summary()}", file=sys.stderr)
+    with contextlib.suppress(BrokenPipeError):
+        print(json.dumps({"output": done.output}, ensure_ascii=False, default=str), flush=True)
     return 0
 
 

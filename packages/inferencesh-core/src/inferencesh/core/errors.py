@@ -71,6 +71,15 @@ class InferenceError(RuntimeError):
         TaskFailedError - ValueError: out of memory
     """
 
+    idempotency_key: str | None = None
+    """Set when a ``POST`` gave up with its outcome unknown (its retries ran out on a lost
+    connection or a 5xx): the request may have been carried out. Sending the same request
+    again with this ``Idempotency-Key`` answers with what the first one created (for
+    ``POST /apps/run``, the task) instead of creating it twice::
+
+        client.http.request("POST", "/apps/run", json=params, idempotency_key=e.idempotency_key)
+    """
+
     def __reduce__(self) -> tuple[Any, ...]:
         # The default pickling calls `cls(*self.args)`, which the subclasses' keyword-only
         # and structured constructors refuse: restore the message and attributes directly, so
@@ -142,7 +151,8 @@ class NotFoundError(APIError):
 
 
 class ConflictError(APIError):
-    """409: the resource is busy or in a conflicting state (retried automatically)."""
+    """409: the resource is in a conflicting state (deleting a running task); retried only
+    when the server marks the conflict as passing (``Retry-After`` or ``x-should-retry``)."""
 
 
 class RateLimitError(APIError):
@@ -309,7 +319,7 @@ def error_from_response(
     payload: Any
     try:
         payload = msgspec.json.decode(body) if body else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # a body nesting too deeply included
         payload = None
     code: str | None = None
     message: str | None = None

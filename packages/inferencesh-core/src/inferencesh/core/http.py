@@ -34,7 +34,7 @@ from inferencesh.core._transport import (
     prepare,
     raise_for_status,
 )
-from inferencesh.core.errors import APIConnectionError, MalformedResponseError
+from inferencesh.core.errors import APIConnectionError, InferenceError, MalformedResponseError
 from inferencesh.core.files import Source
 from inferencesh.core.protocol import Op, Send, Sleep, _AsyncDriver, _SyncDriver
 from inferencesh.core.retry import RetryState
@@ -139,7 +139,7 @@ class _Base:
             except httpx.TransportError as exc:
                 delay = state.delay_after_error()
                 if delay is None:
-                    raise connection_error(exc, prep.where) from exc
+                    raise _outcome_unknown(connection_error(exc, prep.where), prep) from exc
                 self._log_retry(prep, type(exc).__name__, delay, state)
                 yield Sleep(delay)
                 continue
@@ -148,9 +148,14 @@ class _Base:
                 return response
             delay = state.delay_after_status(response.status_code, response.headers)
             if delay is None:
-                raise_for_status(
-                    response.status_code, response.headers, self._redacted(response), prep.where
-                )
+                try:
+                    raise_for_status(
+                        response.status_code, response.headers, self._redacted(response), prep.where
+                    )
+                except InferenceError as exc:
+                    if response.status_code >= 500 or response.status_code == 408:
+                        _outcome_unknown(exc, prep)
+                    raise
             self._log_retry(prep, f"HTTP {response.status_code}", delay, state)
             yield Sleep(delay)
 
@@ -207,6 +212,21 @@ class _Base:
         if isinstance(exc, StreamProtocolError):
             return MalformedResponseError(200, f"{where}: {exc}")
         return connection_error(exc, where)
+
+
+def _outcome_unknown(exc: InferenceError, prep: Prepared) -> InferenceError:
+    """``exc`` with the ``Idempotency-Key`` of the ``POST`` it ended (``exc.idempotency_key``),
+    named in its message too: the server may have done what was asked (created a task) before
+    the reply was lost, and that key is how the caller finds it."""
+    key = prep.headers.get("Idempotency-Key")
+    if prep.method == "POST" and key:
+        exc.idempotency_key = key
+        note = (
+            f"; it may have been carried out: send it again with Idempotency-Key {key} "
+            "to get what it created (e.idempotency_key)"
+        )
+        exc.args = (f"{exc.args[0] if exc.args else exc}{note}", *exc.args[1:])
+    return exc
 
 
 _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)

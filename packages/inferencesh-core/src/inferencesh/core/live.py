@@ -413,6 +413,10 @@ class AsyncLiveSession:
         """Send one binary frame."""
         await self._open_ws().send(bytes(data))
 
+    async def send_text(self, text: str) -> None:
+        """Send one text frame as it is (``send_patch`` builds one from a mapping)."""
+        await self._open_ws().send(str(text))
+
     async def send_patch(self, patch: Mapping[str, Any]) -> None:
         """Send one JSON object keyed by field name."""
         await self._open_ws().send(json.dumps(dict(patch), separators=(",", ":")))

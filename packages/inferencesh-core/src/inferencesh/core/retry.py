@@ -4,8 +4,10 @@ One policy for everything the SDK fetches: the API client's requests (``inferenc
 and an app's input file downloads (``inferencesh.apps.file``). Nothing here does I/O.
 
 * A connection failure (refused, reset, timed out) is retried; so is an error status that may
-  pass on a second try: 408, 409, 429 and every 5xx. ``x-should-retry: true|false`` from the
-  server overrides that either way.
+  pass on a second try: 408, 429 and every 5xx. A 409 is a state conflict (deleting a running
+  task) and is retried only when the server marks it passing (``Retry-After``, as for an
+  idempotency key whose first request is still in flight). ``x-should-retry: true|false`` from
+  the server overrides all of that either way.
 * The wait is the server's ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``
   when it sends one, else jittered exponential backoff (about 0.5 s, 1 s, 2 s ... capped at
   8 s). A server asking for more than 120 s is not retried: that is longer than a caller
@@ -65,8 +67,8 @@ MAX_RETRY_DELAY = 8.0
 """The longest backoff (before jitter)."""
 MAX_RETRY_AFTER = 120.0
 """The longest ``Retry-After`` that is waited for; a longer one ends the retries."""
-RETRY_STATUSES = frozenset({408, 409, 429})
-"""The 4xx statuses that are retried (every 5xx is too)."""
+RETRY_STATUSES = frozenset({408, 429})
+"""The 4xx statuses that are retried (every 5xx is too; a 409 only when marked retryable)."""
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -114,6 +116,10 @@ def status_retryable(status: int, headers: Mapping[str, str]) -> bool:
         return True
     if explicit == "false":
         return False
+    if status == 409:
+        # A plain state conflict stays one until the caller changes something; only a
+        # conflict the server says will pass (it sent a wait) is worth another try.
+        return retry_after(headers) is not None
     return status in RETRY_STATUSES or status >= 500
 
 

@@ -100,7 +100,7 @@ def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine
         elif line.id and line.data is None and line.delta is None and line.type != "heartbeat":
             try:
                 line.data = _TASK_DECODER.decode(text)
-            except msgspec.ValidationError as exc:
+            except (msgspec.ValidationError, RecursionError) as exc:
                 raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(text)}") from None
     return lines
 
@@ -170,14 +170,14 @@ class NDJSONDecoder(Generic[T]):
             items = [self._decoder.decode(tail)]
         except msgspec.DecodeError:
             raise StreamTruncated(f"stream ended inside a line: {_snippet(tail)}") from None
-        except msgspec.ValidationError as exc:
+        except (msgspec.ValidationError, RecursionError) as exc:
             raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(tail)}") from None
         return items if self._after is None else self._after(items, tail)
 
     def _decode_block(self, block: bytes | memoryview) -> list[T]:
         try:
             items = self._decoder.decode_lines(block)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             items = self._decode_each(block)
         return items if self._after is None else self._after(items, block)
 
@@ -189,7 +189,7 @@ class NDJSONDecoder(Generic[T]):
                 continue
             try:
                 items.append(self._decoder.decode(line))
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
                 raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(line)}") from None
         return items
 
@@ -253,7 +253,7 @@ class SSEDecoder(Generic[T]):
                 self._data = []
                 try:
                     item = self._decoder.decode(data)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
                     raise StreamProtocolError(
                         f"bad stream event ({exc}): {_snippet(data)}"
                     ) from None

@@ -107,6 +107,7 @@ def register_dev(commands: Any) -> None:
     )
     _add_limit_options(parser.add_argument_group("limits"))
     _add_agent_options(parser.add_argument_group("agents"))
+    _add_hardening_options(parser.add_argument_group("limits and isolation"))
     parser.add_argument("--warm", action="store_true", help="start one worker per app right away")
     parser.add_argument(
         "--no-reload",
@@ -185,6 +186,48 @@ def _add_agent_options(group: argparse._ArgumentGroup) -> None:
     )
 
 
+def _add_hardening_options(group: argparse._ArgumentGroup) -> None:
+    """The options of the request limits, task time limits, host paths and worker user."""
+    group.add_argument(
+        "--max-json-depth",
+        type=int,
+        default=64,
+        metavar="N",
+        help="deepest nesting of arrays and objects in a JSON request body (default 64)",
+    )
+    group.add_argument(
+        "--max-files-per-request",
+        type=int,
+        default=256,
+        metavar="N",
+        help="most file records one POST /files creates (default 256)",
+    )
+    group.add_argument(
+        "--task-timeout",
+        type=_POSITIVE,
+        default=None,
+        metavar="SECONDS",
+        help="fail a task still running after this long (default: no limit; an app's "
+        "inf.yml `timeout` wins for that app)",
+    )
+    group.add_argument(
+        "--allow-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a host folder whose files task inputs may name by local path (repeatable; "
+        "default: none, local paths in inputs are refused)",
+    )
+    group.add_argument(
+        "--worker-user",
+        default=None,
+        metavar="USER",
+        help="run workers as this user (default: $INFERENCESH_WORKER_USER, else `nobody` when "
+        "running as root, else the platform's own user; `root` keeps them as root)",
+    )
+
+
 def _check_host(host: str) -> None:
     try:
         loopback = ipaddress.ip_address(host).is_loopback
@@ -213,6 +256,7 @@ def run_dev(args: argparse.Namespace) -> int:
     import uvicorn
     from inferencesh.platform.agents.mcp import MCPRegistry, MCPSetupError
     from inferencesh.platform.config import PlatformConfig, discover_apps
+    from inferencesh.platform.datadir import DataDirBusy
     from inferencesh.platform.refs import AliasError, Aliases
     from inferencesh.platform.server import create_app
 
@@ -235,9 +279,14 @@ def run_dev(args: argparse.Namespace) -> int:
     except MCPSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.concurrency < 1:
-        print("error: --concurrency must be at least 1", file=sys.stderr)
-        return 2
+    for flag, value in (
+        ("--concurrency", args.concurrency),
+        ("--max-json-depth", args.max_json_depth),
+        ("--max-files-per-request", args.max_files_per_request),
+    ):
+        if value < 1:
+            print(f"error: {flag} must be at least 1", file=sys.stderr)
+            return 2
     _check_host(args.host)
     try:
         sock = _bind(args.host, args.port)
@@ -248,8 +297,14 @@ def run_dev(args: argparse.Namespace) -> int:
         )
         return 2
     port = sock.getsockname()[1]
+    try:
+        data_dir, lock, worker_user = _claim_data_dir(args)
+    except (DataDirBusy, ValueError) as exc:
+        sock.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     config = PlatformConfig(
-        data_dir=args.data_dir.resolve(),
+        data_dir=data_dir,
         apps=apps,
         host=args.host,
         port=port,
@@ -266,6 +321,11 @@ def run_dev(args: argparse.Namespace) -> int:
         warm=args.warm,
         reload=not args.no_reload,
         alias_files=alias_files,
+        max_json_depth=args.max_json_depth,
+        max_files_per_request=args.max_files_per_request,
+        task_timeout=args.task_timeout,
+        allow_paths=[p.resolve() for p in args.allow_path],
+        worker_user=worker_user,
         mcp_servers=list(args.mcp),
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -305,7 +365,24 @@ def run_dev(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+    lock.release()
     return 0
+
+
+def _claim_data_dir(args: argparse.Namespace) -> tuple[Path, Any, str | None]:
+    """The data dir made private and locked for this server (``DataDirBusy`` when another
+    holds it), and the user workers run as (``ValueError`` when unusable). From here on what
+    the server writes is its owner's alone (0600, dirs 0700)."""
+    from inferencesh.platform.datadir import DataDirLock, make_private
+    from inferencesh.platform.sandbox import default_worker_user, private_files, resolve_identity
+
+    worker_user = args.worker_user if args.worker_user is not None else default_worker_user()
+    resolve_identity(worker_user)
+    data_dir = make_private(args.data_dir.resolve())
+    # Held until this process ends: a second server would end the first's sessions.
+    lock = DataDirLock(data_dir).acquire()
+    private_files()
+    return data_dir, lock, worker_user
 
 
 async def _exit_with_parent(parent: int, server: Any) -> None:

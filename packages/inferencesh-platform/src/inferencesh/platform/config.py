@@ -27,6 +27,8 @@ class AppEntry:
     directory: Path
     secrets: tuple[str, ...] = ()
     optional_secrets: tuple[str, ...] = ()
+    timeout: float | None = None
+    """``timeout`` in ``inf.yml``: seconds a task of this app may run (see :mod:`.deadline`)."""
 
     @property
     def ref(self) -> str:
@@ -74,6 +76,19 @@ class PlatformConfig:
     """Frames one end of a socket may send before the other connects."""
     alias_files: list[Path] = dataclasses.field(default_factory=list)
     """Alias files (``cloud/ref: local/app``) for every ref on the platform (see :mod:`.refs`)."""
+    max_json_depth: int = 64
+    """Deepest nesting of a JSON request body (see :mod:`.limits`)."""
+    max_files_per_request: int = 256
+    """Most file records one ``POST /files`` creates."""
+    task_timeout: float | None = None
+    """Seconds a task may run (from dispatch to its end) before it is stopped and failed with a
+    timeout reason; ``None``: no limit. An app's ``inf.yml`` ``timeout`` wins for that app."""
+    allow_paths: list[Path] = dataclasses.field(default_factory=list)
+    """Host folders whose files API inputs may name by local path (``/x`` or ``file:///x``);
+    any other local path in an input is refused. Empty: none."""
+    worker_user: str | None = None
+    """The user workers run as (a name or uid); ``None``: the platform's own. ``inferencesh dev``
+    defaults it to ``nobody`` when it runs as root (see :mod:`.sandbox`)."""
     mcp_servers: list[str] = dataclasses.field(default_factory=list)
     """MCP servers agents may name, as ``NAME=URL`` or ``NAME=COMMAND`` (``--mcp``)."""
     worker_command: list[str] = dataclasses.field(
@@ -140,7 +155,18 @@ def load_app(directory: Path) -> AppEntry:
             raise ValueError(f"{manifest}: expected a mapping at the top level")
         spec = loaded or {}
     required, optional = _secret_keys(directory, spec.get("secrets"))
-    return AppEntry(_app_name(directory, spec), directory, required, optional)
+    timeout = spec.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise ValueError(f"{manifest}: `timeout` must be a number of seconds above 0")
+    return AppEntry(
+        _app_name(directory, spec),
+        directory,
+        required,
+        optional,
+        None if timeout is None else float(timeout),
+    )
 
 
 def discover_apps(paths: list[Path]) -> list[AppEntry]:

@@ -24,6 +24,8 @@ from inferencesh.core.types import Task
 from inferencesh.platform.auth import Signer
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.serving import content_type as checked_type
+from inferencesh.platform.serving import file_name
 from inferencesh.platform.store import Store
 
 __all__ = ["CATEGORIES", "TASK_FILE_ROLES", "FileStore"]
@@ -32,13 +34,7 @@ CATEGORIES = FILE_CATEGORIES
 TASK_FILE_ROLES = ("input", "output")
 _ID_RE = re.compile(r"^[0-9a-z]{26}$")
 _DOWNLOAD_PATH_RE = re.compile(r"/storage/files/([0-9a-z]{26})/[^/]*$")
-_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _safe_filename(name: str | None, fallback: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/"))
-    cleaned = _SAFE_NAME_RE.sub("_", base).strip("._")
-    return cleaned[:120] or fallback
+_safe_filename = file_name
 
 
 class FileStore:
@@ -48,9 +44,9 @@ class FileStore:
         self, root: Path, store: Store, signer: Signer, *, max_upload_bytes: int, url_ttl: float
     ) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._tmp = root / ".incoming"
-        self._tmp.mkdir(exist_ok=True)
+        self._tmp.mkdir(exist_ok=True, mode=0o700)
         self._store = store
         self._signer = signer
         self.max_upload_bytes = max_upload_bytes
@@ -116,7 +112,11 @@ class FileStore:
             )
         file_id = new_id()
         filename = _safe_filename(spec.filename, file_id)
-        content_type = spec.content_type
+        content_type = checked_type(spec.content_type)
+        if spec.content_type and content_type is None:
+            raise PlatformError.bad_request(
+                f"`content_type` must be a plain type/subtype, got {spec.content_type!r}"
+            )
         if not content_type:
             content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stamp = now_iso()
@@ -162,7 +162,9 @@ class FileStore:
         tmp = self._tmp / f"{file_id}.{new_id()}"
         size = 0
         try:
-            with tmp.open("wb") as handle:
+            with os.fdopen(
+                os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+            ) as handle:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_upload_bytes:
@@ -176,8 +178,9 @@ class FileStore:
         finally:
             tmp.unlink(missing_ok=True)
         record.update(size=size, uploaded=True, updated_at=now_iso())
-        if content_type and record.get("content_type") in (None, "", "application/octet-stream"):
-            record["content_type"] = content_type.split(";")[0].strip()
+        kind = checked_type(content_type)
+        if kind and record.get("content_type") in (None, "", "application/octet-stream"):
+            record["content_type"] = kind
         self._store.put_file(record)
         return self.public(record)
 
@@ -195,6 +198,7 @@ class FileStore:
         tmp = self._tmp / f"{file_id}.{new_id()}"
         try:
             await asyncio.to_thread(shutil.copyfile, source, tmp)
+            tmp.chmod(0o600)
             os.replace(tmp, self.path_of(file_id))
         finally:
             tmp.unlink(missing_ok=True)
@@ -205,7 +209,7 @@ class FileStore:
                 "created_at": stamp,
                 "updated_at": stamp,
                 "filename": name,
-                "content_type": content_type
+                "content_type": checked_type(content_type)
                 or mimetypes.guess_type(name)[0]
                 or "application/octet-stream",
                 "size": self.path_of(file_id).stat().st_size,
@@ -297,11 +301,16 @@ class FileStore:
 
 
 def _strings(value: Any) -> list[str]:
-    """Every string inside a JSON value, in order (keys excluded)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+    """Every string inside a JSON value, in order (keys excluded); a loop, not recursion, so
+    a record nested however deep is read."""
+    out: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+    return out

@@ -66,7 +66,8 @@ class LocalPlatform:
 
     def start(self) -> LocalPlatform:
         """Start the server and wait until it answers ``/health``."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
         cmd = [sys.executable, "-m", "inferencesh", "dev", *self.app_dirs]
         cmd += ["--port", str(self.port), "--data-dir", str(self.data_dir), *self._args]
         # If this process dies without stopping it (a killed test run), the server goes too.
@@ -74,7 +75,10 @@ class LocalPlatform:
         if self.api_key:
             cmd += ["--api-key", self.api_key]
         env = {**os.environ, **(self._env or {})}
-        with self.log_path.open("ab") as log:
+        # The log holds the API key (the server prints it): its owner's alone.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "ab") as log:
             offset = log.tell()  # read only this run's output (the log is appended to)
             self.process = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import msgspec
 from inferencesh.core.requests import RequestError, decode_request
 from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.limits import MAX_JSON_DEPTH, check_depth
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -64,6 +65,7 @@ _TITLES = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -215,7 +217,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     Raises :class:`PlatformError` 413 when the body is larger and 400 when it is not JSON (or
     nests too deeply to read).
     """
-    raw = await read_body(request, max_bytes)
+    raw = await _read_json_bytes(request, max_bytes)
     if not raw.strip():
         return None
     try:
@@ -224,6 +226,15 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise PlatformError.bad_request(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise PlatformError.bad_request("the body nests too deeply") from None
+
+
+async def _read_json_bytes(request: Request, max_bytes: int) -> bytes:
+    """A JSON body's bytes, refused (400 naming the limit) when it nests deeper than the
+    server's ``max_json_depth`` (``request.app.state``), before any decoder recurses into it."""
+    raw = await read_body(request, max_bytes)
+    state = getattr(request.scope.get("app"), "state", None)
+    check_depth(raw, int(getattr(state, "max_json_depth", MAX_JSON_DEPTH)))
+    return raw
 
 
 def refused(error: RequestError) -> PlatformError:
@@ -241,7 +252,7 @@ async def read_request(
     other body that is not the object ``type_`` describes. Raises :class:`PlatformError`: 413
     past ``max_bytes``, 400 naming the field and the rule it breaks.
     """
-    raw = await read_body(request, max_bytes)
+    raw = await _read_json_bytes(request, max_bytes)
     if not raw.strip():
         if empty is not None:
             return empty

@@ -13,8 +13,10 @@ from typing import Any
 
 from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
 from inferencesh.platform.config import AppEntry, PlatformConfig
+from inferencesh.platform.datadir import make_private, private_file
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
+from inferencesh.platform.guard import ErrorGuard
 from inferencesh.platform.refs import (
     AliasError,
     Aliases,
@@ -23,6 +25,7 @@ from inferencesh.platform.refs import (
     Resolved,
     UnknownAppError,
 )
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.responses import encode, problem, problem_from
 from inferencesh.platform.routes import platform_routes
 from inferencesh.platform.sessions import SessionManager
@@ -66,11 +69,16 @@ class Platform:
     """The platform's state: records, files, sessions and tasks for one configuration."""
 
     def __init__(self, config: PlatformConfig, *, agents_dirs: list[Path] | None = None) -> None:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(config.data_dir)
         self.config = config
         self.api_key = load_or_create_key(config.data_dir, config.api_key)
         self.base_url = f"http://{_url_host(config.host)}:{config.port}"
         self.store = Store(config.db_path)
+        for path in (
+            config.db_path,
+            *(config.db_path.with_name(config.db_path.name + x) for x in ("-wal", "-shm")),
+        ):
+            private_file(path)
         self.files = FileStore(
             config.data_dir / "files",
             self.store,
@@ -82,6 +90,8 @@ class Platform:
         self.sessions = SessionManager(config, self.store)
         self.tasks = TaskManager(config, self.store, self.files, self.sessions)
         self.sockets = SocketHub(self.base_url, _socket_limits(config), self.tasks.wait)
+        self.tasks.space = SpaceReserve(config.data_dir / "reserve")
+        self.tasks.space.ensure()
         self.apps = {app.name: app for app in config.apps}
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
@@ -276,7 +286,11 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_StripV1), Middleware(AuthMiddleware, api_key=platform.api_key)],
+        middleware=[
+            Middleware(_StripV1),
+            Middleware(AuthMiddleware, api_key=platform.api_key),
+            Middleware(ErrorGuard),
+        ],
         exception_handlers={
             PlatformError: on_platform_error,
             HTTPException: on_http_error,
@@ -286,4 +300,5 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
     )
     app.state.platform = platform
     app.state.heartbeat_interval = config.heartbeat_interval
+    app.state.max_json_depth = config.max_json_depth
     return app

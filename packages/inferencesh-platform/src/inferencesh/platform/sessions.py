@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
+import os
 import time
 from typing import Any
 
@@ -21,6 +23,8 @@ from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError
 
 __all__ = ["Session", "SessionManager"]
+
+log = logging.getLogger("inferencesh.platform")
 
 
 @dataclasses.dataclass(eq=False)
@@ -49,6 +53,7 @@ class SessionManager:
         self._store = store
         self._live: dict[str, Session] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
 
     # lifecycle
     def recover(self) -> int:
@@ -87,10 +92,19 @@ class SessionManager:
     async def _reap(self) -> None:
         while True:
             await asyncio.sleep(0.5)
-            now = time.time()
-            for session in list(self._live.values()):
-                if session.inflight == 0 and now >= session.deadline:
-                    await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
+            try:
+                await self._reap_once()
+            except Exception:  # a full disk, say: try again next round, never stop reaping
+                log.exception("session expiry failed; retrying")
+
+    async def _reap_once(self) -> None:
+        now = time.time()
+        for session in list(self._live.values()):
+            if session.inflight == 0 and _idle_worker_died(session):
+                # Its status says so now, not at its next call.
+                await self.worker_lost(session, await session.worker.loss_reason())  # type: ignore[union-attr]
+            elif session.inflight == 0 and now >= session.deadline:
+                await self._finish(session, "expired", f"idle for {session.idle_timeout}s")
 
     # operations
     def create(self, app: AppEntry, timeout: int | None, task_id: str) -> Session:
@@ -137,7 +151,12 @@ class SessionManager:
                 raise PlatformError(
                     410, "SESSION_EXPIRED", f"Session expired: {session_id}{suffix}"
                 )
+            if str(reason or "").startswith("worker lost"):
+                # The documented error for a session whose worker went away with its state.
+                raise PlatformError(410, "WORKER_LOST", f"Session ended: {session_id}{suffix}")
             raise PlatformError(410, "SESSION_ENDED", f"Session ended: {session_id}{suffix}")
+        if session.inflight == 0 and _idle_worker_died(session):
+            raise self._lost_between_calls(session)
         if app is not None and session.app.name != app.name:
             raise PlatformError(
                 400,
@@ -224,6 +243,34 @@ class SessionManager:
         await self._finish(session, "ended", None)
         return session.doc
 
+    def _lost_between_calls(self, session: Session) -> PlatformError:
+        """End a session whose worker died while it was idle (before the reaper saw it) and
+        return the error its caller gets: 410 ``WORKER_LOST`` (the client's
+        ``WorkerLostError``), never a task that fails as any other."""
+        worker, session.worker = session.worker, None
+        code = None if worker is None else worker.process.returncode
+        what = (
+            f"the worker process was killed by signal {-code}"
+            if code is not None and code < 0
+            else f"the worker process exited with code {code}"
+        )
+        self._live.pop(session.id, None)
+        stamp = now_iso()
+        session.doc.update(
+            status="ended", updated_at=stamp, ended_at=stamp, end_reason=f"worker lost: {what}"
+        )
+        self._store.put_session(session.doc)
+        if worker is not None:
+            task = asyncio.get_running_loop().create_task(worker.stop(timeout=0.1))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+        return PlatformError(
+            410,
+            "WORKER_LOST",
+            f"Session {session.id} lost its worker while idle ({what}); its in-memory state "
+            "is gone: start a new session",
+        )
+
     async def _finish(self, session: Session, status: str, reason: str | None) -> None:
         if self._live.pop(session.id, None) is None:
             return
@@ -236,3 +283,23 @@ class SessionManager:
         if worker is not None:
             # A call still running on it fails with a lost worker; the session is over either way.
             await worker.stop(timeout=2.0)
+
+
+def _idle_worker_died(session: Session) -> bool:
+    """Whether the session's worker is gone (exited, killed or given up).
+
+    The process is also asked directly: its exit status reaches the event loop from the child
+    watcher a moment after the process is reaped, and a call arriving in that moment must not
+    be handed to a dead worker."""
+    worker = session.worker
+    if worker is None:
+        return False
+    if not worker.alive:
+        return True
+    try:
+        os.kill(worker.process.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # running as another user: it exists
+        return False
+    return False

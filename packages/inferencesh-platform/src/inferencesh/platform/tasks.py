@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,17 @@ import msgspec
 from inferencesh.core.types import TERMINAL_STATUSES as TERMINAL
 from inferencesh.core.types import Task, TaskEvent, TaskLog
 from inferencesh.core.types import TaskStatus as Status
+from inferencesh.platform import deadline
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.deltas import DeltaLog, RecentDeltas
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
+from inferencesh.platform.guard import DISK_FULL, disk_full
 from inferencesh.platform.ids import new_id, now_iso
+from inferencesh.platform.paths import produced_by_task
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.records import TaskRecord, set_fields, task_reply
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.sessions import Session, SessionManager
 from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError, WorkerLost
@@ -80,6 +85,7 @@ class _Live:
     session_released: bool = False
     logs_pending: bool = False
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
+    timed_out: str | None = None  # the error of a task stopped at its time limit
     deltas: DeltaLog | None = None  # the app's streamed deltas (never stored; see deltas.py)
 
 
@@ -113,6 +119,9 @@ class TaskManager:
         self._live: dict[str, _Live] = {}
         self._recent_deltas = RecentDeltas()
         self._background: set[asyncio.Task[Any]] = set()
+        self.space: SpaceReserve | None = None
+        """Space given up to save a task's end when the disk is full (see :mod:`.reserve`)."""
+        self._unsaved: dict[str, TaskRecord] = {}  # ended, but the disk took no write at all
 
     @property
     def pools(self) -> dict[str, AppPool]:
@@ -234,7 +243,7 @@ class TaskManager:
         live = self._live.get(task_id)
         if live is not None:
             return live.record
-        record = self._store.get_task(task_id)
+        record = self._unsaved.get(task_id) or self._store.get_task(task_id)
         if record is None:
             raise PlatformError.not_found(f"no task {task_id!r}")
         return record
@@ -324,6 +333,8 @@ class TaskManager:
         stream subscribers. The change is made on a copy: if the write fails, the error
         propagates and the record stays as it was."""
         current = live.record
+        if current.status in TERMINAL:
+            return  # ended (a full disk ends a task wherever it was): nothing changes it now
         changed = list(fields)
         if status is not None and status != current.status:
             if not current.status.can_transition_to(status):
@@ -344,10 +355,18 @@ class TaskManager:
         # Logs and partial outputs are saved with the next status change, keeping writes few;
         # passing states with the group commit (a crash fails the task at the next start
         # either way), the end at once, before anyone is told.
-        if terminal:
-            self._store.put_task(record)
-        elif status is not None:
-            self._store.put_task_soon(record)
+        if status is not None or terminal:
+            try:
+                if terminal:
+                    self._store.put_task(record)
+                else:
+                    self._store.put_task_soon(record)
+            except Exception as exc:
+                if not disk_full(exc):
+                    raise
+                raise self._end_disk_full(live, exc) from exc
+            if terminal and self.space is not None:
+                self.space.restore_later()
         live.record = record
         if terminal:
             message: dict[str, Any] = _full(record)
@@ -370,6 +389,40 @@ class TaskManager:
                 self._recent_deltas.keep(record.id, live.deltas)
             if record.webhook:
                 self._spawn(self._webhook(record))
+
+    def _end_disk_full(self, live: _Live, exc: BaseException) -> PlatformError:
+        """End a task whose state change the full disk refused: failed, from its last saved
+        state (never half of the change), saved in the reserved space when the disk has none.
+        Its worker is stopped; readers and waiters see the end. Returns the error to raise."""
+        current = live.record
+        stamp = now_iso()
+        reason = f"{DISK_FULL}: the task's state could not be saved ({exc}); it was stopped"
+        failed = msgspec.structs.replace(
+            current,
+            status=Status.FAILED,
+            error=reason,
+            updated_at=stamp,
+            events=[*(current.events or []), self._event(current.id, Status.FAILED, stamp)],
+        )
+        for _ in range(2):
+            try:
+                self._store.put_task(failed)
+                break
+            except (sqlite3.Error, OSError) as again:
+                if not disk_full(again) or self.space is None or not self.space.release():
+                    # Kept in memory; the next start fails the stored record as unfinished.
+                    log.error("task %s: its end could not be saved: %s", current.id, again)
+                    self._unsaved[current.id] = failed
+                    break
+        live.record = failed
+        if live.worker is not None:
+            live.worker.kill()  # its run's state is unknown; the pool replaces it
+        for queue in live.subscribers:
+            queue.put_nowait(_full(failed))
+            queue.put_nowait(_END)
+        live.done.set()
+        self._live.pop(current.id, None)
+        return PlatformError(507, "disk_full", reason)
 
     def _append_log(self, live: _Live, log_type: str, content: str) -> None:
         kind = _LOG_TYPES.get(log_type, 1)
@@ -435,7 +488,9 @@ class TaskManager:
         except WorkerLost as exc:
             reason = live.lost_reason or str(exc)
             ended = _session_ended(live)
-            if live.cancel_requested:
+            if live.timed_out is not None and not live.cancel_requested:
+                self._update(live, Status.FAILED, error=live.timed_out)
+            elif live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             elif ended is not None:  # the session's end stopped its worker under the call
                 self._update(live, Status.CANCELLED, error=ended)
@@ -444,7 +499,8 @@ class TaskManager:
         except PlatformError as exc:
             self._update(live, Status.FAILED, error=exc.message)
         except (WorkerError, OSError) as exc:
-            self._update(live, Status.FAILED, error=str(exc))
+            error = f"{DISK_FULL}: {exc}" if disk_full(exc) else str(exc)
+            self._update(live, Status.FAILED, error=error)
         except Exception as exc:  # a bug here must fail the task loudly, not leave it hanging
             log.exception("task %s: unexpected error", live.record.id)
             self._update(live, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
@@ -485,7 +541,22 @@ class TaskManager:
         if spec.socket is not None:
             body["socket"] = spec.socket
         worker.setup_key = _setup_key(spec.setup)
+        started = time.time()  # output files must be the run's own (see paths.py)
         watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
+        limit = deadline.time_limit(spec.app, self._config)
+        timer = None
+        if limit is not None:
+            reason = deadline.timeout_reason(limit, spec.app)
+            timer = self._spawn(
+                deadline.enforce(
+                    worker,
+                    live.record.id,
+                    limit,
+                    self._config.cancel_timeout,
+                    lambda: setattr(live, "timed_out", reason),
+                    lambda: live.worker is worker and live.record.status not in TERMINAL,
+                )
+            )
         final: dict[str, Any] | None = None
         try:
             async for event in worker.run(body):
@@ -508,8 +579,15 @@ class TaskManager:
                     final = event
         finally:
             watchdog.cancel()
+            if timer is not None:
+                timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
+        if live.timed_out is not None and not live.cancel_requested:
+            self._update(live, Status.FAILED, error=live.timed_out)
+            if final is not None:
+                await self._await_idle(live, worker)  # stopped by the cancel: never handed out busy
+            return False
         if final is None:
             raise WorkerLost(live.lost_reason or await worker.loss_reason())
         if final["type"] == "error":
@@ -528,7 +606,11 @@ class TaskManager:
         output = self._public_output(live, final.get("output"))
         if _has_local_files(output):
             self._update(live, Status.UPLOADING)
-            output = await self._store_outputs(output)
+            own = [p for p in (worker.home, spec.app.directory) if p is not None]
+            output = await self._store_outputs(
+                output,
+                lambda path: produced_by_task(path, started, own, self._config.data_dir),
+            )
         self._update(live, Status.COMPLETED, output=output)
         return True
 
@@ -589,13 +671,13 @@ class TaskManager:
                 # reports why.
                 return
 
-    async def _store_outputs(self, value: Any) -> Any:
+    async def _store_outputs(self, value: Any, produced: Callable[[Path], bool]) -> Any:
         """``value`` with every local output file stored and replaced by its ``uri``; all or
         nothing: when one file cannot be stored (or the task is cancelled meanwhile), the files
         stored before it are deleted again."""
         stored: set[str] = set()
         try:
-            return await self._store_files(value, stored)
+            return await self._store_files(value, stored, produced)
         except BaseException:
             for file_id in stored:
                 try:
@@ -604,9 +686,11 @@ class TaskManager:
                     log.warning("could not remove output file %s: %s", file_id, exc)
             raise
 
-    async def _store_files(self, value: Any, stored: set[str]) -> Any:
+    async def _store_files(
+        self, value: Any, stored: set[str], produced: Callable[[Path], bool]
+    ) -> Any:
         if isinstance(value, list):
-            return [await self._store_files(v, stored) for v in value]
+            return [await self._store_files(v, stored, produced) for v in value]
         if not isinstance(value, dict):
             return value
         if _is_local_file(value):
@@ -614,6 +698,13 @@ class TaskManager:
             if not await asyncio.to_thread(source.is_file):
                 raise PlatformError(
                     500, "internal_error", f"the app returned a file that does not exist: {source}"
+                )
+            if not await asyncio.to_thread(produced, source):
+                raise PlatformError(
+                    403,
+                    "forbidden_path",
+                    f"the app returned the file {source}, which this task did not produce "
+                    "(only files it wrote, in its temp dir or anywhere during the run, are served)",
                 )
             record = await self._files.store_local(
                 source, filename=value.get("filename"), content_type=value.get("content_type")
@@ -625,7 +716,7 @@ class TaskManager:
                 "content_type": record["content_type"],
                 "size": record["size"],
             }
-        return {k: await self._store_files(v, stored) for k, v in value.items()}
+        return {k: await self._store_files(v, stored, produced) for k, v in value.items()}
 
     # cancellation
     async def cancel(

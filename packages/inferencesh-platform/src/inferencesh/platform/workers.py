@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import httpx
 import msgspec
+from inferencesh.platform import sandbox
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.ids import new_id
 from inferencesh.platform.worker_channel import RunChannel
@@ -67,6 +66,8 @@ class Worker:
         self.port = port
         self.log_path = log_path
         self.setup_key: str | None = None
+        self.home: Path | None = None
+        """The worker's own dir (its ``TMPDIR``), removed when it stops."""
         self.broken = False
         self._cut_off: str | None = None  # why contact was lost while the process still ran
         self.http = httpx.AsyncClient(
@@ -87,8 +88,16 @@ class Worker:
         worker_id = new_id("wrk_")
         run_dir = _run_dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
-        ready = run_dir / f"{worker_id}.ready"
         log_path = run_dir / f"{worker_id}.log"
+        # Its own home (TMPDIR, the ready file): nothing in its arguments or environment names
+        # the data directory (sandbox.py).
+        identity = sandbox.resolve_identity(config.worker_user)
+        if identity is not None:
+            problem = sandbox.unreadable_for(identity, app.directory)
+            if problem is not None:
+                raise WorkerError(problem)
+        home = sandbox.make_home(worker_id, identity)
+        ready = home / ".ready"
         cmd = [
             *config.worker_command,
             "--app-dir",
@@ -100,9 +109,7 @@ class Worker:
             "--ready-file",
             str(ready),
         ]
-        # Apps get the server's environment (their secrets live there) but never its API key.
-        env = {k: v for k, v in os.environ.items() if k != "INFERENCESH_DEV_API_KEY"}
-        env.update(PYTHONUNBUFFERED="1", INFERENCESH_WORKER_ID=worker_id)
+        env = sandbox.worker_env(os.environ, str(home), worker_id, identity)
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -112,8 +119,9 @@ class Worker:
                 cwd=str(app.directory),
                 env=env,
                 start_new_session=True,  # our Ctrl-C goes to the server, which shuts workers down
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                preexec_fn=sandbox.worker_preexec(identity),
             )
+        sandbox.record_worker(run_dir, worker_id, process.pid, home)
         deadline = time.monotonic() + config.worker_start_timeout
         try:
             while True:
@@ -140,10 +148,14 @@ class Worker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), 5)
             log_path.unlink(missing_ok=True)  # its tail is in the error already
+            sandbox.remove_home(home)
+            sandbox.forget_worker(run_dir, worker_id)
             raise
         finally:
             ready.unlink(missing_ok=True)
-        return cls(app, process, port, log_path, worker_id)
+        worker = cls(app, process, port, log_path, worker_id)
+        worker.home = home
+        return worker
 
     @property
     def alive(self) -> bool:
@@ -273,6 +285,7 @@ class Worker:
         self.broken = True
         _kill(self.process)
         self._runs.close()
+        self._forget()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Shut down gracefully (``POST /shutdown``), then kill after ``timeout`` seconds."""
@@ -289,6 +302,12 @@ class Worker:
         self._runs.close()
         await self.http.aclose()
         self.log_path.unlink(missing_ok=True)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Remove the stopped worker's home and its record (see :mod:`.sandbox`)."""
+        sandbox.remove_home(self.home)
+        sandbox.forget_worker(self.log_path.parent, self.id)
 
 
 def _run_dir(config: PlatformConfig) -> Path:
@@ -300,32 +319,13 @@ def remove_leftovers(config: PlatformConfig) -> int:
     its workers died with it); call before starting any worker. Returns how many."""
     count = 0
     run_dir = _run_dir(config)
+    # Workers that outlived their server (its parent-death signal did not reach them).
+    sandbox.reap_leftovers(run_dir)
     if run_dir.is_dir():
         for path in run_dir.glob("wrk_*"):
             path.unlink(missing_ok=True)
             count += 1
     return count
-
-
-def _load_prctl() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-# Looked up once in the server: the child between fork and exec only makes the call.
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # Linux: a worker gets SIGTERM when the server process dies, even by SIGKILL, so workers
-    # are never left behind. Elsewhere the server's shutdown stops them.
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

@@ -1,9 +1,8 @@
 """A stream function's socket fed from a file of frames (``inferencesh app test --frames``).
 
-One frame per line, as JSON: ``{"text": "..."}`` is a text frame, ``{"json": {...}}`` a text
-frame holding that object (a patch of input fields), ``{"binary": "<base64>"}`` or
-``{"hex": "..."}`` a binary frame. Blank lines and lines starting with ``#`` are skipped.
-Once every frame is read the caller counts as gone (``recv()`` answers ``None``).
+The file's format is :mod:`inferencesh.core.frames` (``parse_frames`` is re-exported here),
+shared with ``inferencesh run --frames``. Once every frame is read the caller counts as gone
+(``recv()`` answers ``None``).
 
 Example:
     >>> import asyncio
@@ -22,46 +21,14 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable
 from typing import Any
 
 from inferencesh.apps.socket import Frame
+from inferencesh.core.frames import MAX_FRAMES, parse_frames
 
 __all__ = ["MAX_FRAMES", "FileSocket", "parse_frames"]
-
-MAX_FRAMES = 1_000_000
-
-
-def parse_frames(text: str) -> list[Frame]:
-    """The frames of a frames file; ``ValueError`` naming the line of the first bad one."""
-    frames: list[Frame] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if len(frames) >= MAX_FRAMES:
-            raise ValueError(f"more than {MAX_FRAMES} frames")
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or len(item) != 1:
-                raise ValueError("expected one of {text}, {json}, {binary}, {hex}")
-            ((kind, value),) = item.items()
-            if kind == "text" and isinstance(value, str):
-                frames.append(value)
-            elif kind == "json":
-                frames.append(json.dumps(value))
-            elif kind == "binary" and isinstance(value, str):
-                frames.append(base64.b64decode(value, validate=True))
-            elif kind == "hex" and isinstance(value, str):
-                frames.append(bytes.fromhex(value))
-            else:
-                raise ValueError("expected one of {text}, {json}, {binary}, {hex}")
-        except (ValueError, binascii.Error) as exc:
-            raise ValueError(f"line {number}: {exc}") from None
-    return frames
 
 
 class FileSocket:

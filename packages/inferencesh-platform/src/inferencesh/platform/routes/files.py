@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from inferencesh.core.requests import FileCreateRequest
 from inferencesh.platform import wire
+from inferencesh.platform.limits import check_entries
 from inferencesh.platform.responses import ok, read_json, read_request
 from inferencesh.platform.routes.paging import page_body, read_page
+from inferencesh.platform.serving import SERVE_HEADERS, content_type, disposition
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -41,6 +43,9 @@ class FileRoutes:
     async def create_files(self, request: Request) -> Response:
         """Create file records ({files: [PartialFile], category?}); each gets an `upload_url`."""
         body = await read_request(request, FileCreateRequest, self.config.max_request_bytes)
+        check_entries(
+            "files", body.files, self.config.max_files_per_request, "--max-files-per-request"
+        )
         category = body.category or "uploads"
         out = [wire.file(self.files.create(spec, category)) for spec in body.files]
         return ok(request, out)
@@ -78,9 +83,12 @@ class FileRoutes:
         """A stored file's content at its signed `uri`."""
         file_id = request.path_params["file_id"]
         record = self.files.check_download(file_id, request.query_params.get("sig", ""))
+        # A record stored before types were checked may hold anything: serve it as bytes.
+        kind = content_type(record.get("content_type")) or "application/octet-stream"
         return FileResponse(
             self.files.path_of(file_id),
-            media_type=record.get("content_type"),
+            media_type=kind,
             filename=record.get("filename"),
-            content_disposition_type="inline",
+            content_disposition_type=disposition(kind),
+            headers=SERVE_HEADERS,
         )

@@ -8,6 +8,7 @@ import contextlib
 from typing import Any
 
 from inferencesh.platform.errors import PlatformError
+from inferencesh.platform.limits import check_offset
 from starlette.requests import Request
 
 __all__ = ["page_body", "read_page"]
@@ -27,7 +28,7 @@ def read_page(body: Any, request: Request) -> tuple[int, int]:
         # Only whole numbers: `true` or `2.5` are mistakes, not 1 and 2.
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 40:
             with contextlib.suppress(ValueError):
                 return int(value)
         raise PlatformError.bad_request(f"`{name}` must be an integer, got {value!r}")
@@ -37,6 +38,7 @@ def read_page(body: Any, request: Request) -> tuple[int, int]:
     if cursor is None:
         cursor = request.query_params.get("cursor")
     offset = _cursor_offset(cursor) if cursor else given("offset", 0)
+    check_offset("cursor" if cursor else "offset", offset)
     if not 1 <= limit <= 500 or offset < 0:
         raise PlatformError.bad_request(
             f"`limit` must be 1..500 and `offset` at least 0, got limit {limit}, offset {offset}"
@@ -63,7 +65,7 @@ def _cursor_offset(cursor: Any) -> int:
     except (ValueError, UnicodeDecodeError):
         raise bad from None
     digits = text.removeprefix(_CURSOR_PREFIX)
-    if text == digits or not digits.isdigit():
+    if text == digits or not digits.isdigit() or len(digits) > 18:
         raise bad
     return int(digits)
 

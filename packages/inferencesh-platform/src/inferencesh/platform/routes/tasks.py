@@ -14,6 +14,7 @@ from inferencesh.platform import wire
 from inferencesh.platform.config import AppEntry
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import TASK_FILE_ROLES
+from inferencesh.platform.paths import check_input_paths
 from inferencesh.platform.responses import (
     encode_sorted,
     ok,
@@ -211,6 +212,8 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
     )
     if wait and stream:
         raise PlatformError.bad_request("`wait` cannot be true together with stream")
+    check_input_paths(body.input, platform.config.allow_paths, "input")
+    check_input_paths(body.setup, platform.config.allow_paths, "setup")
     missing = _missing_secrets(app)
     if missing:
         raise PlatformError(
