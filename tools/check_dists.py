@@ -48,7 +48,7 @@ DISTS = [
             "inferencesh/py.typed",
             "inferencesh/core/",
         ),
-        frozenset({"httpx", "msgspec"}),
+        frozenset({"httpx", "msgspec", "sniffio"}),
         frozenset(),
     ),
     Dist(
@@ -66,7 +66,17 @@ DISTS = [
             "inferencesh/upstream/",
             "inferencesh/images/",
         ),
-        frozenset({"inferencesh-core", "pydantic", "starlette", "uvicorn", "pyyaml", "websockets"}),
+        frozenset(
+            {
+                "inferencesh-core",
+                "pydantic",
+                "starlette",
+                "uvicorn",
+                "httptools",
+                "pyyaml",
+                "websockets",
+            }
+        ),
         frozenset({"inferencesh-core"}),
     ),
     Dist(
@@ -79,6 +89,7 @@ DISTS = [
                 "inferencesh-apps",
                 "starlette",
                 "uvicorn",
+                "httptools",
                 "websockets",
                 "pyyaml",
                 "mcp",

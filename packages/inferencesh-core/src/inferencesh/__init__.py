@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -46,8 +45,9 @@ _SIBLINGS = {
 }
 
 
-class _MissingSibling(importlib.abc.MetaPathFinder):
-    """Last on ``sys.meta_path``: asked only when no other finder found the module."""
+class _MissingSibling:
+    """Last on ``sys.meta_path``: asked only when no other finder found the module. (A plain
+    finder: ``importlib.abc`` would load ``importlib.resources``, a quarter of the import.)"""
 
     inferencesh_missing_sibling = True  # found again after a reload of this module
 

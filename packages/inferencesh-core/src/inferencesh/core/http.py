@@ -46,11 +46,13 @@ from inferencesh.core.streaming import (
     TaskLineDecoder,
     is_sse,
 )
-from inferencesh.core.types import StreamEvent
+from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent
 
 __all__ = ["AsyncHTTPClient", "HTTPClient"]
 
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+# Idle connections kept up to the limit: httpcore closes an idle one whenever the pool holds more
+# connections than the keep-alive limit, which under concurrency means a new connection per task.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
@@ -229,6 +231,58 @@ def _outcome_unknown(exc: InferenceError, prep: Prepared) -> InferenceError:
 
 _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
 
+# How long a task stream closed after its terminal update may take to deliver its end. Read to
+# its end, a stream's connection goes back to the pool for the next request; closed before, the
+# connection is dropped and the next task opens a new one (the platform ends the stream right
+# after the terminal update, so the end is normally there already).
+_DRAIN_SECONDS = 0.05
+
+
+def _ends_task(lines: list[TaskLine]) -> bool:
+    """Whether a batch of task-stream lines holds a terminal update."""
+    for line in lines:
+        data = line.data
+        if data is not None and data.status in TERMINAL_STATUSES:
+            return True
+    return False
+
+
+def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
+    """Read what is left of a sync stream, each read bounded by ``_DRAIN_SECONDS`` (by way of
+    the connection's ``network_stream``); anything but its prompt end leaves the connection to
+    be dropped when the response closes."""
+    stream = response.extensions.get("network_stream")
+    read = getattr(stream, "read", None)
+    if read is None:
+        return
+
+    def bounded(max_bytes: int, timeout: float | None = None) -> bytes:
+        return read(max_bytes, _DRAIN_SECONDS)  # type: ignore[no-any-return]
+
+    try:
+        stream.read = bounded  # type: ignore[union-attr]
+    except AttributeError:
+        return
+    try:
+        for _ in chunks:
+            pass
+    except (httpx.HTTPError, StreamTruncated, StreamProtocolError):
+        pass
+    finally:
+        del stream.read  # type: ignore[union-attr]
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what is left of an async stream for at most ``_DRAIN_SECONDS``."""
+    import anyio
+
+    with anyio.move_on_after(_DRAIN_SECONDS):
+        try:
+            async for _ in chunks:
+                pass
+        except httpx.HTTPError:
+            pass
+
 
 class HTTPClient(_Base):
     """Sync API transport over one pooled ``httpx.Client``."""
@@ -344,14 +398,21 @@ class HTTPClient(_Base):
         prep = self._prepare("GET", path, accept=NDJSON)
         with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = TaskLineDecoder(is_sse_reply)
+            chunks = response.iter_bytes()
+            ended = False  # a terminal update was read: the stream's end is due next
             try:
-                for chunk in response.iter_bytes():
-                    yield decoder.feed(chunk)
+                for chunk in chunks:
+                    lines = decoder.feed(chunk)
+                    ended = ended or _ends_task(lines)
+                    yield lines
                 tail = decoder.close()
                 if tail:
                     yield tail
             except _STREAM_FAILURES as exc:
                 raise self._stream_error(exc, prep.where) from exc
+            finally:
+                if ended and not response.is_closed:
+                    _drain(response, chunks)
 
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
@@ -364,7 +425,11 @@ class AsyncHTTPClient(_Base):
 
     def __init__(self, config: Config, client: httpx.AsyncClient | None = None) -> None:
         super().__init__(config, owns=client is None)
-        self._client = client or httpx.AsyncClient(timeout=self._timeout, limits=_LIMITS)
+        if client is None:
+            from inferencesh.core._pool import async_client  # asyncio: only for async clients
+
+            client = async_client(self._timeout)
+        self._client = client
 
     @property
     def httpx_client(self) -> httpx.AsyncClient:
@@ -479,14 +544,21 @@ class AsyncHTTPClient(_Base):
         prep = self._prepare("GET", path, accept=NDJSON)
         async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
             decoder = TaskLineDecoder(is_sse_reply)
+            chunks = response.aiter_bytes()
+            ended = False  # a terminal update was read: the stream's end is due next
             try:
-                async for chunk in response.aiter_bytes():
-                    yield decoder.feed(chunk)
+                async for chunk in chunks:
+                    lines = decoder.feed(chunk)
+                    ended = ended or _ends_task(lines)
+                    yield lines
                 tail = decoder.close()
                 if tail:
                     yield tail
             except _STREAM_FAILURES as exc:
                 raise self._stream_error(exc, prep.where) from exc
+            finally:
+                if ended and not response.is_closed:
+                    await _adrain(chunks)
 
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""

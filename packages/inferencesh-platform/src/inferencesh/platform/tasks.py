@@ -352,10 +352,15 @@ class TaskManager:
             fields["events"] = [*(current.events or []), self._event(current.id, status, stamp)]
         record = msgspec.structs.replace(current, **fields, updated_at=stamp)
         terminal = record.status in TERMINAL
-        # Logs and partial outputs are saved with the next status change, keeping writes few.
+        # Logs and partial outputs are saved with the next status change, keeping writes few;
+        # passing states with the group commit (a crash fails the task at the next start
+        # either way), the end at once, before anyone is told.
         if status is not None or terminal:
             try:
-                self._store.put_task(record)
+                if terminal:
+                    self._store.put_task(record)
+                else:
+                    self._store.put_task_soon(record)
             except Exception as exc:
                 if not disk_full(exc):
                     raise

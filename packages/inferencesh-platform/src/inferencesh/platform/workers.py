@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 from inferencesh.platform import sandbox
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.ids import new_id
+from inferencesh.platform.worker_channel import RunChannel
 
 __all__ = ["Worker", "WorkerError", "WorkerLost", "remove_leftovers"]
 
@@ -74,6 +76,8 @@ class Worker:
             trust_env=False,  # loopback: never through a proxy from the environment
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
         )
+        # Runs go on a lean channel of their own (the most frequent exchange by far).
+        self._runs = RunChannel(port)
 
     def __repr__(self) -> str:
         return f"<Worker {self.id} app={self.app.name} pid={self.process.pid} port={self.port}>"
@@ -240,22 +244,19 @@ class Worker:
         """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` when the
         connection fails (the worker is then given up: :meth:`lost_contact`)."""
         try:
-            async with self.http.stream("POST", "/run", json=body) as response:
-                if response.status_code == 409:
+            async with self._runs.post(msgspec.json.encode(body)) as response:
+                if response.status == 409:
                     # Busy with a run the platform does not know of: its state is unknown.
                     busy = WorkerError(f"worker {self.id} is busy with another run")
                     await self.lost_contact(busy)
                     raise busy
-                if response.status_code != 200:
-                    text = (await response.aread()).decode(errors="replace")[:500]
+                if response.status != 200:
+                    text = (await response.read()).decode(errors="replace")[:500]
                     raise WorkerError(
-                        f"worker {self.id} answered /run with HTTP {response.status_code}: {text}"
+                        f"worker {self.id} answered /run with HTTP {response.status}: {text}"
                     )
-                async for line in response.aiter_lines():
-                    if line.strip():
-                        event = json.loads(line)
-                        if isinstance(event, dict):
-                            yield event
+                async for event in response.events():
+                    yield event
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             await self.lost_contact(exc)
             raise WorkerLost(await self.loss_reason(exc)) from exc
@@ -294,6 +295,7 @@ class Worker:
         """Kill the worker's process group at once."""
         self.broken = True
         _kill(self.process)
+        self._runs.close()
         self._forget()
 
     async def stop(self, timeout: float = 5.0) -> None:
@@ -308,6 +310,7 @@ class Worker:
                 _kill(self.process)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.process.wait(), 5)
+        self._runs.close()
         await self.http.aclose()
         self.log_path.unlink(missing_ok=True)
         self._forget()
