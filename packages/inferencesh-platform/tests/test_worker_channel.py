@@ -113,10 +113,10 @@ def test_an_error_status_is_read_with_its_body() -> None:
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        (b"garbage\r\n\r\n", "not an HTTP/1.1 status line"),
+        (b"garbage\r\n\r\n", "not a valid HTTP/1.1 answer"),
         (
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
-            "bad chunk size",
+            "not a valid HTTP/1.1 answer",
         ),
         (_chunked(b"{not json}\n"), "not JSON"),
         (

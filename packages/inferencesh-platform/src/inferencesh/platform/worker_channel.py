@@ -1,9 +1,9 @@
 """The platform's channel for ``POST /run`` to one worker: HTTP/1.1 over a kept-alive loopback
 connection, on asyncio streams.
 
-A run is the platform's most frequent exchange with a worker, and the worker contract's answer
-to it is simple (a status line, a few headers, a chunked NDJSON body): written and parsed here
-directly it costs a fraction of a general HTTP client's request. The other requests of the
+A run is the platform's most frequent exchange with a worker: one fixed request head, and an
+answer (a chunked NDJSON body) parsed by ``httptools`` (llhttp, the parser uvicorn uses), costs a
+fraction of a general HTTP client's request. The other requests of the
 contract (``/health``, ``/cancel``, ``/schema``, ``/shutdown``) stay on httpx.
 
 Failures are raised as the httpx errors a general client would raise (``ConnectError``,
@@ -29,49 +29,92 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httptools
 import httpx
 import msgspec
 
 __all__ = ["RunChannel", "RunReply"]
 
-_MAX_HEAD = 64 * 1024  # a worker's response head is a few hundred bytes
+_READ = 64 * 1024
 _KEPT = 2  # idle connections kept per worker (one run at a time, one spare)
 _decode = msgspec.json.Decoder().decode
+
+
+class _Parsed:
+    """What ``httptools``' response parser found so far (its callbacks)."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.head_done = False
+        self.body: list[bytes] = []
+        self.complete = False
+        self.keep_alive = False
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self.head_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        # llhttp answers this only while the message is current, not after it.
+        self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
 
 
 class RunReply:
     """The answer to one ``POST /run``: its status, then its body (read once)."""
 
-    def __init__(self, status: int, headers: dict[str, str], reader: asyncio.StreamReader) -> None:
-        self.status = status
-        self.headers = headers
+    def __init__(self, reader: asyncio.StreamReader) -> None:
         self._reader = reader
-        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        self.complete = False  # the whole body has been read: the connection can be reused
+        self._parsed = _Parsed()
+        self._parser = httptools.HttpResponseParser(self._parsed)
+        self._parsed.parser = self._parser
+        self.status = 0
+        self.headers = self._parsed.headers
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        reader = self._reader
-        if not self._chunked:
-            length = int(self.headers.get("content-length", "0") or 0)
-            data = await reader.readexactly(length) if length else b""
-            self.complete = True
-            if data:
-                yield data
-            return
+    @property
+    def complete(self) -> bool:
+        """Whether the whole body has been read (the connection can then be reused)."""
+        return self._parsed.complete
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the worker lets the connection serve another run."""
+        return self._parsed.keep_alive
+
+    async def _feed(self, closed: str) -> None:
+        """Read what the worker sent next into the parser; ``closed`` says what a close means."""
+        try:
+            data = await self._reader.read(_READ)
+        except OSError as exc:
+            raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
+        if not data:
+            raise httpx.RemoteProtocolError(closed)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            raise httpx.RemoteProtocolError(f"not a valid HTTP/1.1 answer: {exc}") from exc
+
+    async def _read_head(self) -> None:
+        while not self._parsed.head_done:
+            await self._feed("the worker closed the connection without answering")
+        self.status = self._parser.get_status_code()
+
+    async def _read_chunks(self) -> AsyncIterator[bytes]:
+        parsed = self._parsed
         while True:
-            size_line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(size_line.split(b";", 1)[0], 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"bad chunk size {size_line[:40]!r}") from None
-            if size == 0:
-                # No trailers from a worker: the terminating empty line follows at once.
-                if await reader.readuntil(b"\r\n") != b"\r\n":
-                    raise httpx.RemoteProtocolError("trailers after the last chunk")
-                self.complete = True
+            if parsed.body:
+                pieces, parsed.body = parsed.body, []
+                for piece in pieces:
+                    yield piece
+            if parsed.complete:
                 return
-            data = await reader.readexactly(size + 2)
-            yield data[:-2]
+            await self._feed("the worker closed the connection in the middle of its answer")
 
     async def read(self) -> bytes:
         """The whole body."""
@@ -92,19 +135,6 @@ class RunReply:
         event = _line(pending)
         if event is not None:
             yield event
-
-    async def _read_chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._chunks():
-                yield chunk
-        except asyncio.IncompleteReadError as exc:
-            raise httpx.RemoteProtocolError(
-                "the worker closed the connection in the middle of its answer"
-            ) from exc
-        except asyncio.LimitOverrunError as exc:
-            raise httpx.RemoteProtocolError("a chunk header without an end") from exc
-        except OSError as exc:
-            raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _line(line: bytes) -> dict[str, Any] | None:
@@ -136,7 +166,7 @@ class RunChannel:
     async def _connect(self) -> _Conn:
         try:
             return await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", self.port, limit=_MAX_HEAD),
+                asyncio.open_connection("127.0.0.1", self.port),
                 self._connect_timeout,
             )
         except asyncio.TimeoutError as exc:
@@ -173,7 +203,7 @@ class RunChannel:
         try:
             yield reply
         finally:
-            keep = reply.complete and reply.headers.get("connection", "").lower() != "close"
+            keep = reply.complete and reply.keep_alive
             if keep and len(self._idle) < _KEPT and not conn[1].is_closing():
                 self._idle.append(conn)
             else:
@@ -186,36 +216,15 @@ class RunChannel:
             await writer.drain()
         except OSError as exc:
             raise httpx.WriteError(f"{type(exc).__name__}: {exc}") from exc
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            raise httpx.RemoteProtocolError(
-                "the worker closed the connection without answering"
-            ) from exc
-        except asyncio.LimitOverrunError as exc:
-            raise httpx.RemoteProtocolError("the worker's answer has no end of head") from exc
-        except OSError as exc:
-            raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
-        return _parse_head(head, reader)
+        reply = RunReply(reader)
+        await reply._read_head()
+        return reply
 
     def close(self) -> None:
         """Close the kept connections."""
         idle, self._idle = self._idle, []
         for conn in idle:
             _close(conn)
-
-
-def _parse_head(head: bytes, reader: asyncio.StreamReader) -> RunReply:
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise httpx.RemoteProtocolError(f"not an HTTP/1.1 status line: {status_line[:80]!r}")
-    headers: dict[str, str] = {}
-    for line in header_lines:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return RunReply(int(parts[1]), headers, reader)
 
 
 def _close(conn: _Conn) -> None:
