@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -130,19 +129,7 @@ def _ours(case: list[dict[str, Any]]) -> dict[str, Any]:
 def test_delta_merging_equals_the_published_accumulator(
     published_python: Path, tmp_path: Path
 ) -> None:
-    script = tmp_path / "diff.py"
-    script.write_text(DIFF)
-    proc = subprocess.run(
-        [str(published_python), str(script)],
-        input=json.dumps(CASES),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    published = json.loads(proc.stdout.strip().splitlines()[-1])
+    published = run_published(published_python, DIFF, [], tmp_path, stdin=json.dumps(CASES))
     assert published["version"].startswith("0.36")
     for case, theirs in zip(CASES, published["results"], strict=True):
         assert _ours(case) == theirs, case

@@ -5,13 +5,13 @@ same sampling settings on the translated input)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from inferencesh.models import build_messages
 from inferencesh.openai import ChatCompletionInput, UnsupportedParameterError, to_llm_input
+from platform_testkit import run_published
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}
 REQUESTS: list[dict[str, Any]] = [
@@ -144,19 +144,7 @@ def _ours(body: dict[str, Any]) -> dict[str, Any]:
 def test_adapter_message_building_equals_the_published_one(
     published_python: Path, tmp_path: Path
 ) -> None:
-    script = tmp_path / "openai_diff.py"
-    script.write_text(SCRIPT)
-    proc = subprocess.run(
-        [str(published_python), str(script)],
-        input=json.dumps(REQUESTS),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    published = json.loads(proc.stdout.strip().splitlines()[-1])
+    published = run_published(published_python, SCRIPT, [], tmp_path, stdin=json.dumps(REQUESTS))
     assert published["version"].startswith("0.36")
     for body, theirs in zip(REQUESTS, published["results"], strict=True):
         assert _ours(body) == theirs, body

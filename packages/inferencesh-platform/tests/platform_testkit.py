@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from inferencesh import __version__
 from inferencesh.platform.launcher import LocalPlatform
 
 
@@ -64,8 +65,11 @@ def wait_status(http: httpx.Client, task_id: str, statuses: set[int], timeout: f
     raise AssertionError(f"task {task_id} never reached {statuses}")
 
 
-def run_published(python: Path, script: str, args: list[str], cwd: Path) -> dict[str, Any]:
-    """Run ``script`` with the published client's interpreter; the JSON its last line prints.
+def run_published(
+    python: Path, script: str, args: list[str], cwd: Path, stdin: str | None = None
+) -> dict[str, Any]:
+    """Run ``script`` with the published client's interpreter (``stdin`` its input); the JSON
+    its last line prints.
 
     It runs from ``cwd`` (not the repository, so our own ``inferencesh`` cannot shadow the
     published one) without ``PYTHONPATH``/``VIRTUAL_ENV`` from this environment.
@@ -75,6 +79,7 @@ def run_published(python: Path, script: str, args: list[str], cwd: Path) -> dict
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     proc = subprocess.run(
         [str(python), str(path), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -83,7 +88,7 @@ def run_published(python: Path, script: str, args: list[str], cwd: Path) -> dict
     )
     assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert not result["version"].startswith("0.1."), "ran our package instead of the published one"
+    assert result["version"] != __version__, "ran our package instead of the published one"
     return result
 
 
