@@ -26,6 +26,7 @@ EXAMPLES = ROOT / "examples" / "apps"
 DELTA_APPS = App(
     "delta-apps",
     """
+    import asyncio
     from collections.abc import AsyncGenerator, Generator
     from typing import Any, ClassVar
 
@@ -44,6 +45,9 @@ DELTA_APPS = App(
 
     class App(BaseApp):
         async def run(self, input_data: ChatInput) -> AsyncGenerator[LLMDelta | LLMOutput, None]:
+            # Time for the caller's stream to attach: a task that ends before it does is
+            # replayed (its deltas, then its end) without the running state in between.
+            await asyncio.sleep(1.0)
             words = input_data.text.split()
             for index, word in enumerate(words):
                 yield LLMDelta(response=word if index == 0 else " " + word)
