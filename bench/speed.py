@@ -130,9 +130,12 @@ def _child(python: str | Path, code: str, *args: str) -> str:
 @contextmanager
 def _echo_app() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as tmp:
+        # Readable by the workers' user: as root, the platform runs them as `nobody`.
+        os.chmod(tmp, 0o755)
         app = Path(tmp) / "echo"
-        app.mkdir()
+        app.mkdir(mode=0o755)
         (app / "inference.py").write_text(textwrap.dedent(ECHO_APP))
+        (app / "inference.py").chmod(0o644)
         yield app
 
 
