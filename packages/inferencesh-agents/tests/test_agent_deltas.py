@@ -114,6 +114,13 @@ def test_merge_follows_the_llm_delta_rules() -> None:
     }
 
 
+def test_merge_drops_tool_calls_that_are_not_a_list() -> None:
+    out: dict[str, Any] = {"response": "a"}
+    merge(out, {"response": "b", "tool_calls": "junk"})
+    merge(out, {"tool_calls": {"index": 0}})
+    assert out == {"response": "ab"}
+
+
 def test_a_repeated_seq_counts_only_for_what_it_adds(client: Inference, script: Any) -> None:
     # A stream joining part way (a reconnect) starts with the deltas so far, merged.
     _turn(

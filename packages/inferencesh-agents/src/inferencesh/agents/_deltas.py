@@ -1,9 +1,9 @@
 """Token deltas of a chat (``delta`` events) merged per message for ``on_delta``.
 
-The ``LLMDelta`` rules (platform-protocol §2.2): ``response`` and ``reasoning`` are joined,
-``tool_calls`` merged by ``index`` (``id`` and ``type`` replaced, ``function.name`` replaced,
-``function.arguments`` joined), anything else replaced; ``None`` values are skipped. Servers that
-send no deltas get them made from the message snapshots instead (text and reasoning growth).
+The ``LLMDelta`` rules (platform-protocol §2.2) are core's (``inferencesh.core.deltas``):
+``response`` and ``reasoning`` joined, ``tool_calls`` merged by ``index``, anything else
+replaced; ``None`` values skipped. Servers that send no deltas get them made from the message
+snapshots instead (text and reasoning growth).
 """
 
 from __future__ import annotations
@@ -12,51 +12,33 @@ from typing import Any
 
 from inferencesh.agents.responses import AgentDelta
 from inferencesh.core.chat import ChatMessage
+from inferencesh.core.deltas import LLM_DELTA_TAGS, merge_delta
 
 _JOINED = ("response", "reasoning")
 _MAX_INDEX = 1024
 
 
-def _merge_call(current: dict[str, Any], piece: dict[str, Any]) -> None:
-    for key, value in piece.items():
-        if value is None or key == "index":
-            continue
-        if key == "function" and isinstance(value, dict):
-            function = current.setdefault("function", {})
-            for name, part in value.items():
-                if part is None:
-                    continue
-                if name == "arguments" and isinstance(part, str):
-                    function[name] = str(function.get(name) or "") + part
-                else:
-                    function[name] = part
-        else:
-            current[key] = value
+def _well_formed(piece: Any) -> bool:
+    """A tool-call piece the merge can take: an object with an index in range and, if any, a
+    ``function`` object (anything else from the wire is dropped, not fatal)."""
+    if not isinstance(piece, dict):
+        return False
+    index = piece.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < _MAX_INDEX:
+        return False
+    return piece.get("function") is None or isinstance(piece.get("function"), dict)
 
 
 def merge(output: dict[str, Any], delta: dict[str, Any]) -> None:
-    """Merge ``delta`` into ``output`` in place (the ``LLMDelta`` rules)."""
-    for key, value in delta.items():
-        if value is None:
-            continue
-        if key in _JOINED and isinstance(value, str):
-            output[key] = str(output.get(key) or "") + value
-        elif key == "tool_calls" and isinstance(value, list):
-            calls: list[dict[str, Any]] = output.setdefault("tool_calls", [])
-            for piece in value:
-                if not isinstance(piece, dict):
-                    continue
-                index = piece.get("index", 0)
-                if not isinstance(index, int) or not 0 <= index < _MAX_INDEX:
-                    continue
-                found = next((c for c in calls if c.get("index") == index), None)
-                if found is None:
-                    found = {"index": index}
-                    calls.append(found)
-                    calls.sort(key=lambda c: int(c["index"]))
-                _merge_call(found, piece)
-        else:
-            output[key] = value
+    """Merge ``delta`` into ``output`` in place by the ``LLMDelta`` rules of
+    :mod:`inferencesh.core.deltas`, dropping tool-call pieces that are not well formed."""
+    if "tool_calls" in delta:
+        calls = delta["tool_calls"]
+        pieces = (
+            [piece for piece in calls if _well_formed(piece)] if isinstance(calls, list) else []
+        )
+        delta = {**delta, "tool_calls": pieces or None}
+    merge_delta(output, delta, LLM_DELTA_TAGS)
 
 
 class MessageDeltas:
