@@ -30,6 +30,8 @@ from inferencesh.core._transport import (
     Config,
     Prepared,
     connection_error,
+    convert,
+    outcome_unknown,
     parse_body,
     prepare,
     raise_for_status,
@@ -46,7 +48,7 @@ from inferencesh.core.streaming import (
     TaskLineDecoder,
     is_sse,
 )
-from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent
+from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent, Task
 
 __all__ = ["AsyncHTTPClient", "HTTPClient"]
 
@@ -172,6 +174,12 @@ class _Base:
             expect=expect,
         )
 
+    @classmethod
+    def _task_line(cls, prep: Prepared, response: httpx.Response) -> TaskLine:
+        """A read JSON reply holding a task, as a task-stream line."""
+        task: Task = convert(cls._parse(prep, response, "a task"), Task, prep.where)
+        return TaskLine(data=task)
+
     def _redacted(self, response: httpx.Response) -> bytes:
         """An error reply's body without the API key: a server or proxy that echoes the key
         ("invalid key inf_...") must not put it into an exception's text."""
@@ -215,18 +223,7 @@ class _Base:
 
 
 def _outcome_unknown(exc: InferenceError, prep: Prepared) -> InferenceError:
-    """``exc`` with the ``Idempotency-Key`` of the ``POST`` it ended (``exc.idempotency_key``),
-    named in its message too: the server may have done what was asked (created a task) before
-    the reply was lost, and that key is how the caller finds it."""
-    key = prep.headers.get("Idempotency-Key")
-    if prep.method == "POST" and key:
-        exc.idempotency_key = key
-        note = (
-            f"; it may have been carried out: send it again with Idempotency-Key {key} "
-            "to get what it created (e.idempotency_key)"
-        )
-        exc.args = (f"{exc.args[0] if exc.args else exc}{note}", *exc.args[1:])
-    return exc
+    return outcome_unknown(exc, prep.method, prep.headers.get("Idempotency-Key"))
 
 
 _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
@@ -236,6 +233,12 @@ _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
 # connection is dropped and the next task opens a new one (the platform ends the stream right
 # after the terminal update, so the end is normally there already).
 _DRAIN_SECONDS = 0.05
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """Whether a reply is plain JSON rather than a stream."""
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _ends_task(lines: list[TaskLine]) -> bool:
@@ -392,11 +395,27 @@ class HTTPClient(_Base):
                 raise self._stream_error(exc, prep.where) from exc
 
     def task_lines(
-        self, path: str, read_timeout: float | None
+        self,
+        path: str,
+        read_timeout: float | None,
+        *,
+        method: str = "GET",
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Generator[list[TaskLine], None, None]:
-        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
-        prep = self._prepare("GET", path, accept=NDJSON)
+        """The decoded lines of a task stream, one list per received chunk (may be empty).
+
+        ``GET`` by default; a request of another method whose reply is plain JSON (a server
+        that does not stream it) gives that reply's task as the one line."""
+        prep = self._prepare(
+            method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
+        )
         with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            if prep.method != "GET" and _is_json(response):
+                response.read()
+                yield [self._task_line(prep, response)]
+                return
             decoder = TaskLineDecoder(is_sse_reply)
             chunks = response.iter_bytes()
             ended = False  # a terminal update was read: the stream's end is due next
@@ -538,11 +557,25 @@ class AsyncHTTPClient(_Base):
                 raise self._stream_error(exc, prep.where) from exc
 
     async def task_lines(
-        self, path: str, read_timeout: float | None
+        self,
+        path: str,
+        read_timeout: float | None,
+        *,
+        method: str = "GET",
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncGenerator[list[TaskLine], None]:
-        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
-        prep = self._prepare("GET", path, accept=NDJSON)
+        """The decoded lines of a task stream, one list per received chunk (may be empty);
+        see ``HTTPClient.task_lines``."""
+        prep = self._prepare(
+            method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
+        )
         async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+            if prep.method != "GET" and _is_json(response):
+                await response.aread()
+                yield [self._task_line(prep, response)]
+                return
             decoder = TaskLineDecoder(is_sse_reply)
             chunks = response.aiter_bytes()
             ended = False  # a terminal update was read: the stream's end is due next
