@@ -36,8 +36,8 @@ from typing import Any
 
 import msgspec
 
-from inferencesh.core.deltas import TaskDelta
 from inferencesh.core._transport import outcome_unknown
+from inferencesh.core.deltas import TaskDelta
 from inferencesh.core.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -354,8 +354,9 @@ class TaskFollower:
                 raise outcome_unknown(
                     error
                     or MalformedResponseError(
-                        200, f"{create.method} {create.path} answered with a stream that ended "
-                        "before naming its task"
+                        200,
+                        f"{create.method} {create.path} answered with a stream that ended "
+                        "before naming its task",
                     ),
                     create.method,
                     create.idempotency_key,

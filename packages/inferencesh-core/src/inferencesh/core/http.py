@@ -57,16 +57,50 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
-def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
-    prep = send.prep
-    return client.build_request(
-        prep.method,
-        prep.url,
-        headers=prep.headers,
-        content=body,
-        params=prep.params,
-        timeout=send.timeout,
-    )
+def _sync_client(timeout: httpx.Timeout) -> tuple[httpx.Client, httpx.HTTPTransport | None]:
+    """The ``httpx.Client`` a sync client makes for itself, and its transport to send to
+    directly (none when a proxy from the environment applies: httpx sets it up only for the
+    transports it builds)."""
+    import urllib.request  # loaded by httpx already
+
+    if urllib.request.getproxies():
+        return httpx.Client(timeout=timeout, limits=_LIMITS), None
+    transport = httpx.HTTPTransport(limits=_LIMITS)
+    return httpx.Client(timeout=timeout, transport=transport), transport
+
+
+def _send(transport: httpx.BaseTransport, request: httpx.Request, stream: bool) -> httpx.Response:
+    """``httpx.Client.send`` of a client without auth, hooks, redirects or cookies."""
+    try:
+        response = transport.handle_request(request)
+    except httpx.RequestError as exc:
+        exc.request = request
+        raise
+    response.request = request
+    if not stream:
+        try:
+            response.read()
+        finally:
+            response.close()
+    return response
+
+
+async def _asend(
+    transport: httpx.AsyncBaseTransport, request: httpx.Request, stream: bool
+) -> httpx.Response:
+    """``httpx.AsyncClient.send`` of a client without auth, hooks, redirects or cookies."""
+    try:
+        response = await transport.handle_async_request(request)
+    except httpx.RequestError as exc:
+        exc.request = request
+        raise
+    response.request = request
+    if not stream:
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+    return response
 
 
 class _Base:
@@ -79,6 +113,57 @@ class _Base:
         self._key_bytes = config.api_key.encode()
         self._timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         self._owns = owns
+        # The transport of a client of our own, sent to directly (see `_direct_to`).
+        self._direct: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
+        self._defaults: dict[str, str] = {}
+        self._default_keys: dict[str, str] = {}
+
+    def _direct_to(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+    ) -> None:
+        """Send straight to ``transport``, the only transport of ``client`` (made here, with no
+        auth, hooks or cookies of its own): ``client.send`` would only add its per-request
+        work (building the request through its defaults, auth and redirect steps, cookie
+        extraction, timing) to each request. The request on the wire is the same: the
+        client's default headers, then ours. Anyone handed the client itself (the
+        ``httpx_client`` property) may change it: requests then go through it."""
+        self._direct = transport
+        self._defaults = dict(client.headers)
+        self._default_keys = {key.lower(): key for key in self._defaults}
+
+    def _build(
+        self, client: httpx.Client | httpx.AsyncClient, send: Send, body: Any
+    ) -> httpx.Request:
+        """The ``httpx.Request`` of one attempt."""
+        prep = send.prep
+        if self._direct is None:
+            return client.build_request(
+                prep.method,
+                prep.url,
+                headers=prep.headers,
+                content=body,
+                params=prep.params,
+                timeout=send.timeout,
+            )
+        headers = self._defaults.copy()
+        defaults = self._default_keys
+        for key, value in prep.headers.items():
+            default = defaults.get(key.lower())
+            if default is not None and default != key:
+                del headers[default]  # the same header spelled otherwise: ours replaces it
+            headers[key] = value
+        url = httpx.URL(prep.url)
+        if prep.params:
+            url = url.copy_merge_params(prep.params)
+        return httpx.Request(
+            prep.method,
+            url,
+            headers=headers,
+            content=body,
+            extensions={"timeout": send.timeout.as_dict()},
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r})"
@@ -237,7 +322,7 @@ _DRAIN_SECONDS = 0.05
 
 def _is_json(response: httpx.Response) -> bool:
     """Whether a reply is plain JSON rather than a stream."""
-    kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    kind: str = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return kind == "application/json" or kind.endswith("+json")
 
 
@@ -292,15 +377,21 @@ class HTTPClient(_Base):
 
     def __init__(self, config: Config, client: httpx.Client | None = None) -> None:
         super().__init__(config, owns=client is None)
-        self._client = client or httpx.Client(timeout=self._timeout, limits=_LIMITS)
+        if client is None:
+            client, transport = _sync_client(self._timeout)
+            if transport is not None:
+                self._direct_to(client, transport)
+        self._client = client
 
     @property
     def httpx_client(self) -> httpx.Client:
         """The underlying ``httpx.Client``."""
+        self._direct = None  # whoever holds it may change it: requests go through it now
         return self._client
 
     def close(self) -> None:
         """Close the connection pool (only if this object created it)."""
+        self._direct = None  # a request after this fails as httpx says, not on a closed pool
         if self._owns:
             self._client.close()
 
@@ -343,7 +434,13 @@ class HTTPClient(_Base):
         chunks = None if send.source is None else send.source.iter_chunks()
         try:
             body = send.prep.content if chunks is None else chunks
-            response = self._client.send(_request(self._client, send, body), stream=send.stream)
+            request = self._build(self._client, send, body)
+            direct = self._direct
+            if direct is None:
+                response = self._client.send(request, stream=send.stream)
+            else:
+                assert isinstance(direct, httpx.BaseTransport)
+                response = _send(direct, request, send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     response.read()
@@ -447,16 +544,20 @@ class AsyncHTTPClient(_Base):
         if client is None:
             from inferencesh.core._pool import async_client  # asyncio: only for async clients
 
-            client = async_client(self._timeout)
+            client, transport = async_client(self._timeout)
+            if transport is not None:
+                self._direct_to(client, transport)
         self._client = client
 
     @property
     def httpx_client(self) -> httpx.AsyncClient:
         """The underlying ``httpx.AsyncClient``."""
+        self._direct = None  # whoever holds it may change it: requests go through it now
         return self._client
 
     async def close(self) -> None:
         """Close the connection pool (only if this object created it)."""
+        self._direct = None  # a request after this fails as httpx says, not on a closed pool
         if self._owns:
             await self._client.aclose()
 
@@ -500,9 +601,13 @@ class AsyncHTTPClient(_Base):
         chunks = None if send.source is None else send.source.aiter_chunks()
         try:
             body = send.prep.content if chunks is None else chunks
-            response = await self._client.send(
-                _request(self._client, send, body), stream=send.stream
-            )
+            request = self._build(self._client, send, body)
+            direct = self._direct
+            if direct is None:
+                response = await self._client.send(request, stream=send.stream)
+            else:
+                assert isinstance(direct, httpx.AsyncBaseTransport)
+                response = await _asend(direct, request, send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     await response.aread()
