@@ -73,6 +73,7 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = self._closed = True
         self._error = exc
+        self._fd = -1  # closed: the number may name another socket soon
         self._wake()
 
     def pause_writing(self) -> None:

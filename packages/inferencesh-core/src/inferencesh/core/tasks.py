@@ -61,10 +61,8 @@ def follow(follower: TaskFollower) -> Op[Task]:
     while (action := follower.next_action()) is not None:
         if isinstance(action, OpenStream):
             error: APIConnectionError | ServerError | None = None
-            opened = False
             try:
                 yield action
-                opened = True
                 while (lines := (yield NEXT)) is not EOF:
                     follower.received_bytes()
                     updates = follower.feed_lines(lines)
@@ -73,8 +71,10 @@ def follow(follower: TaskFollower) -> Op[Task]:
                     if follower.done or follower.expired:
                         break
             except (APIConnectionError, ServerError) as exc:
-                if not opened and action.method != "GET":
-                    raise  # the task's creation failed past its retries: no task to follow
+                if action.method != "GET" and exc.idempotency_key is not None:
+                    # The task's creation failed past its retries (a refused connection, a
+                    # 5xx), its outcome unknown: not a drop of its stream, to be sent again.
+                    raise
                 # A 5xx that outlasted the request's retries (a restarting platform) is one
                 # more failed reconnect, like a refused connection: not the end of the wait.
                 error = _transient(exc)
