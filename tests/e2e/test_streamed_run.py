@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import threading
 from collections.abc import Iterator
@@ -169,4 +170,4 @@ def test_a_stream_dropped_after_its_first_update_goes_on_with_the_tasks_stream(
     assert proxy.cut == 1
     assert updates[-1].status is TaskStatus.COMPLETED and updates[-1].output["steps"] >= 1
     assert len({u.id for u in updates}) == 1
-    assert all(a != b for a, b in zip(updates, updates[1:], strict=False))  # never twice
+    assert all(a != b for a, b in itertools.pairwise(updates))  # never twice
