@@ -16,12 +16,13 @@ Use them through a client (``client.http``) for endpoints the client has no meth
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import sniffio
 
 from inferencesh.core._log import configure_from_env, logger
 from inferencesh.core._transport import (
@@ -55,6 +56,7 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 # Idle connections kept up to the limit: httpcore closes an idle one whenever the pool holds more
 # connections than the keep-alive limit, which under concurrency means a new connection per task.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+_URLS_KEPT = 64  # parsed URLs kept by a client (see `_Base._url`)
 
 
 def _sync_client(timeout: httpx.Timeout) -> tuple[httpx.Client, httpx.HTTPTransport | None]:
@@ -117,6 +119,7 @@ class _Base:
         self._direct: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
         self._defaults: dict[str, str] = {}
         self._default_keys: dict[str, str] = {}
+        self._urls: dict[Any, httpx.URL] = {}
 
     def _direct_to(
         self,
@@ -132,6 +135,27 @@ class _Base:
         self._direct = transport
         self._defaults = dict(client.headers)
         self._default_keys = {key.lower(): key for key in self._defaults}
+
+    def _url(self, prep: Prepared) -> httpx.URL:
+        """The ``httpx.URL`` of a request; those of the same few endpoints (``POST /apps/run``
+        above all) are parsed once."""
+        params = prep.params
+        key: Any = prep.url
+        if params:
+            try:
+                key = (prep.url, *params.items())
+                hash(key)
+            except TypeError:  # a list of values
+                return httpx.URL(prep.url).copy_merge_params(params)
+        url = self._urls.get(key)
+        if url is None:
+            url = httpx.URL(prep.url)
+            if params:
+                url = url.copy_merge_params(params)
+            if len(self._urls) >= _URLS_KEPT:
+                self._urls.clear()  # ids in paths: most are used once
+            self._urls[key] = url
+        return url
 
     def _build(
         self, client: httpx.Client | httpx.AsyncClient, send: Send, body: Any
@@ -154,12 +178,9 @@ class _Base:
             if default is not None and default != key:
                 del headers[default]  # the same header spelled otherwise: ours replaces it
             headers[key] = value
-        url = httpx.URL(prep.url)
-        if prep.params:
-            url = url.copy_merge_params(prep.params)
         return httpx.Request(
             prep.method,
-            url,
+            self._url(prep),
             headers=headers,
             content=body,
             extensions={"timeout": send.timeout.as_dict()},
@@ -320,6 +341,10 @@ _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
 _DRAIN_SECONDS = 0.05
 
 
+def _is_sse(response: httpx.Response) -> bool:
+    return is_sse(response.headers.get("content-type"))
+
+
 def _is_json(response: httpx.Response) -> bool:
     """Whether a reply is plain JSON rather than a stream."""
     kind: str = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -362,6 +387,17 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
 
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
     """Read what is left of an async stream for at most ``_DRAIN_SECONDS``."""
+    import asyncio  # loaded: an async client runs
+
+    if sys.version_info >= (3, 11) and sniffio.current_async_library() == "asyncio":
+        # asyncio's own timeout: one timer, where anyio's cancel scope costs several times it.
+        try:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                async for _ in chunks:
+                    pass
+        except (TimeoutError, httpx.HTTPError):
+            pass
+        return
     import anyio
 
     with anyio.move_on_after(_DRAIN_SECONDS):
@@ -453,15 +489,9 @@ class HTTPClient(_Base):
                 # when the traceback holding the request is gone.
                 chunks.close()
 
-    @contextmanager
-    def _open_stream(
-        self, prep: Prepared, read_timeout: float | None
-    ) -> Iterator[tuple[httpx.Response, bool]]:
-        response = self._send(prep, self._stream_timeout(read_timeout), stream=True)
-        try:
-            yield response, is_sse(response.headers.get("content-type"))
-        finally:
-            response.close()
+    def _open(self, prep: Prepared, read_timeout: float | None) -> httpx.Response:
+        """The response of a stream, its body unread (the caller closes it)."""
+        return self._send(prep, self._stream_timeout(read_timeout), stream=True)
 
     def stream(
         self,
@@ -482,14 +512,16 @@ class HTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
         )
-        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = EventDecoder(is_sse_reply)
-            try:
-                for chunk in response.iter_bytes():
-                    yield from decoder.feed(chunk)
-                yield from decoder.close()
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
+        response = self._open(prep, read_timeout)
+        try:
+            decoder = EventDecoder(_is_sse(response))
+            for chunk in response.iter_bytes():
+                yield from decoder.feed(chunk)
+            yield from decoder.close()
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
+            response.close()
 
     def task_lines(
         self,
@@ -508,27 +540,30 @@ class HTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
         )
-        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+        response = self._open(prep, read_timeout)
+        ended = False  # a terminal update was read: the stream's end is due next
+        chunks = response.iter_bytes()
+        try:
             if prep.method != "GET" and _is_json(response):
                 response.read()
                 yield [self._task_line(prep, response)]
                 return
-            decoder = TaskLineDecoder(is_sse_reply)
-            chunks = response.iter_bytes()
-            ended = False  # a terminal update was read: the stream's end is due next
+            decoder = TaskLineDecoder(_is_sse(response))
+            for chunk in chunks:
+                lines = decoder.feed(chunk)
+                ended = ended or _ends_task(lines)
+                yield lines
+            tail = decoder.close()
+            if tail:
+                yield tail
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
             try:
-                for chunk in chunks:
-                    lines = decoder.feed(chunk)
-                    ended = ended or _ends_task(lines)
-                    yield lines
-                tail = decoder.close()
-                if tail:
-                    yield tail
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
-            finally:
                 if ended and not response.is_closed:
                     _drain(response, chunks)
+            finally:
+                response.close()
 
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
@@ -621,15 +656,9 @@ class AsyncHTTPClient(_Base):
                 # gets to finalizing it, if ever.
                 await chunks.aclose()
 
-    @asynccontextmanager
-    async def _open_stream(
-        self, prep: Prepared, read_timeout: float | None
-    ) -> AsyncIterator[tuple[httpx.Response, bool]]:
-        response = await self._send(prep, self._stream_timeout(read_timeout), stream=True)
-        try:
-            yield response, is_sse(response.headers.get("content-type"))
-        finally:
-            await response.aclose()
+    async def _open(self, prep: Prepared, read_timeout: float | None) -> httpx.Response:
+        """The response of a stream, its body unread (the caller closes it)."""
+        return await self._send(prep, self._stream_timeout(read_timeout), stream=True)
 
     async def stream(
         self,
@@ -650,16 +679,18 @@ class AsyncHTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
         )
-        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = EventDecoder(is_sse_reply)
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        yield event
-                for event in decoder.close():
+        response = await self._open(prep, read_timeout)
+        try:
+            decoder = EventDecoder(_is_sse(response))
+            async for chunk in response.aiter_bytes():
+                for event in decoder.feed(chunk):
                     yield event
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
+            for event in decoder.close():
+                yield event
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
+            await response.aclose()
 
     async def task_lines(
         self,
@@ -676,27 +707,30 @@ class AsyncHTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
         )
-        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
+        response = await self._open(prep, read_timeout)
+        ended = False  # a terminal update was read: the stream's end is due next
+        chunks = response.aiter_bytes()
+        try:
             if prep.method != "GET" and _is_json(response):
                 await response.aread()
                 yield [self._task_line(prep, response)]
                 return
-            decoder = TaskLineDecoder(is_sse_reply)
-            chunks = response.aiter_bytes()
-            ended = False  # a terminal update was read: the stream's end is due next
+            decoder = TaskLineDecoder(_is_sse(response))
+            async for chunk in chunks:
+                lines = decoder.feed(chunk)
+                ended = ended or _ends_task(lines)
+                yield lines
+            tail = decoder.close()
+            if tail:
+                yield tail
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
             try:
-                async for chunk in chunks:
-                    lines = decoder.feed(chunk)
-                    ended = ended or _ends_task(lines)
-                    yield lines
-                tail = decoder.close()
-                if tail:
-                    yield tail
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
-            finally:
                 if ended and not response.is_closed:
                     await _adrain(chunks)
+            finally:
+                await response.aclose()
 
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
