@@ -292,7 +292,10 @@ class Inference(_ClientBase):
         paths = self._paths(upload_paths)
         if (stream or wait) and self._streams_run(timeout):
             follower, op = self._creating(max_reconnects, on_delta)
-            updates = TaskStream(self, follower, on_delta, op(params, paths, upload_progress))
+            running = op(params, paths, upload_progress)
+            if not stream and on_delta is None:
+                return self._drive(running)  # no updates to hand out: no stream around it
+            updates = TaskStream(self, follower, on_delta, running)
             if not stream:
                 return updates.wait()
             updates._prime()
@@ -603,7 +606,10 @@ class AsyncInference(_ClientBase):
         paths = self._paths(upload_paths)
         if (stream or wait) and self._streams_run(timeout):
             follower, op = self._creating(max_reconnects, on_delta)
-            updates = AsyncTaskStream(self, follower, on_delta, op(params, paths, upload_progress))
+            running = op(params, paths, upload_progress)
+            if not stream and on_delta is None:
+                return await self._drive(running)  # no updates to hand out: no async generator
+            updates = AsyncTaskStream(self, follower, on_delta, running)
             if not stream:
                 return await updates.wait()
             await updates._prime()
