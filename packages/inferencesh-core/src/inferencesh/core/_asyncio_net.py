@@ -6,7 +6,7 @@ then read and write bytes with timeouts). Its default goes through anyio, which 
 and write enters a cancel scope, looks up the running event loop's library, and pauses and
 resumes the socket's reading; and whose check of an idle connection (``is_readable``, made for
 every connection of a pool each time a request starts or ends) builds a table of socket
-attributes with a ``getpeername`` call. Under many concurrent tasks that is a large part of
+attributes with a ``getpeername`` call, then polls the socket. Under many concurrent tasks that is a large part of
 the client's CPU. Here a connection is an ``asyncio.Protocol``: received bytes wait in a
 buffer, a read takes them or waits on one future (a timer only while waiting), a write hands
 the bytes to the transport. HTTP itself stays httpcore's and h11's.
@@ -18,9 +18,7 @@ anyio, a Unix socket) goes to httpcore's default backend.
 from __future__ import annotations
 
 import asyncio
-import select
 import ssl
-import sys
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -31,7 +29,6 @@ import sniffio
 # Reading stops while this much is received and not read (a large body read slowly), and
 # resumes once half of it has been read.
 _HIGH_WATER = 1 << 20
-_CAN_POLL = sys.platform != "win32" and hasattr(select, "poll")
 
 
 class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
@@ -48,14 +45,11 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
         self._reading_paused = False
         self._writing_paused = False
         self._waiter: asyncio.Future[None] | None = None  # a read or write waiting
-        self._fd = -1
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        sock = transport.get_extra_info("socket")
-        self._fd = sock.fileno() if sock is not None else -1
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
@@ -73,7 +67,6 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = self._closed = True
         self._error = exc
-        self._fd = -1  # closed: the number may name another socket soon
         self._wake()
 
     def pause_writing(self) -> None:
@@ -169,15 +162,12 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         transport = self._transport
         if info == "is_readable":
-            # Readable: something to read or the end; else what the socket has not yet handed
-            # to the loop (a peer's close arriving while the loop is busy).
-            if self._chunks or self._eof:
-                return True
-            if self._fd < 0 or not _CAN_POLL:
-                return False
-            poll = select.poll()
-            poll.register(self._fd, select.POLLIN)
-            return bool(poll.poll(0))
+            # httpcore asks of every idle connection, each time a request starts or ends,
+            # whether the peer has sent anything (its close, mostly). The loop reads each
+            # connection as bytes arrive, so what was sent is in the buffer or the end was
+            # seen: no system call (a poll of the socket would only add what arrived during
+            # this turn of the loop).
+            return bool(self._chunks) or self._eof
         if transport is None:
             return None
         if info == "ssl_object":
