@@ -7,7 +7,7 @@ here run it with the sync or the async driver of ``protocol`` over their own tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -118,23 +118,22 @@ class _ClientBase:
         )
 
     def _creating(
-        self, max_reconnects: int | None, on_delta: OnDelta | None
-    ) -> tuple[TaskFollower, Callable[[Any, bool, ProgressFactory | None], protocol.Op[Task]]]:
-        """A follower for a task not created yet, and the op that creates and follows it (one
-        request: the run's reply is the task's stream)."""
+        self,
+        params: Any,
+        upload_paths: bool,
+        upload_progress: ProgressFactory | None,
+        max_reconnects: int | None,
+    ) -> tuple[TaskFollower, protocol.Op[Task]]:
+        """The op that creates a task and follows it to its end in one request (the run's reply
+        is the task's stream), and its follower."""
         follower = self._follower(None, None, max_reconnects)
-        follower.keep_deltas = on_delta is not None
         retries = self._config.max_retries
-
-        def op(params: Any, paths: bool, progress: ProgressFactory | None) -> protocol.Op[Task]:
-            return _ops.run(params, paths, follower, retries, progress)
-
-        return follower, op
+        return follower, _ops.run(params, upload_paths, follower, retries, upload_progress)
 
     def _waiting(self, params: Any, timeout: float | None) -> protocol.Op[Task]:
         """The op of a run that waits for its task (``timeout``: see ``_streams_run``)."""
         if self._streams_run(timeout):
-            return self._creating(None, None)[1](params, self.upload_paths, None)
+            return self._creating(params, self.upload_paths, None, None)[1]
         return _ops.create_and_follow(
             params, self.upload_paths, lambda task: self._follower(task, timeout, None)
         )
@@ -291,8 +290,7 @@ class Inference(_ClientBase):
         """
         paths = self._paths(upload_paths)
         if (stream or wait) and self._streams_run(timeout):
-            follower, op = self._creating(max_reconnects, on_delta)
-            running = op(params, paths, upload_progress)
+            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
             if not stream and on_delta is None:
                 return self._drive(running)  # no updates to hand out: no stream around it
             updates = TaskStream(self, follower, on_delta, running)
@@ -605,8 +603,7 @@ class AsyncInference(_ClientBase):
         ``async for update in await client.run(params, stream=True)``."""
         paths = self._paths(upload_paths)
         if (stream or wait) and self._streams_run(timeout):
-            follower, op = self._creating(max_reconnects, on_delta)
-            running = op(params, paths, upload_progress)
+            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
             if not stream and on_delta is None:
                 return await self._drive(running)  # no updates to hand out: no async generator
             updates = AsyncTaskStream(self, follower, on_delta, running)

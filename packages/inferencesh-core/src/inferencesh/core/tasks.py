@@ -113,8 +113,6 @@ class _StreamBase:
         # The batch being handed out: a loop left by `break` may stop inside one (updates
         # arrive in batches, one per received chunk), and the next loop starts with the rest.
         self._current: Iterator[Any] = iter(())
-        # The first batch when it was read before the stream was handed out (`_prime`).
-        self._primed: list[Any] | None = None
 
     def _keeping_deltas(self) -> bool:
         # While priming, deltas are kept whatever the caller asks for later (`with_deltas`);
@@ -279,6 +277,8 @@ class AsyncTaskStream(_StreamBase):
         self._batches: AsyncIterator[Any] = protocol.aiterate(
             client, follow(follower) if op is None else op, self._outcome
         )
+        # The first batch when it was read before the stream was handed out (`_prime`).
+        self._primed: list[Any] | None = None
 
     async def _prime(self) -> None:
         """Read the first batch now; see ``TaskStream._prime``."""
