@@ -132,9 +132,8 @@ class _RunEndpoint:
         if raw is None:
             return  # the client left before its request was complete
         body = _parse_object(raw)
-        if isinstance(body, dict):
-            problem = _check_run_body(body)
-            body = _bad_request(problem) if problem else body
+        if isinstance(body, dict) and (problem := _check_run_body(body)):
+            body = _bad_request(problem)
         if isinstance(body, Response):
             await body(scope, receive, send)
             return
