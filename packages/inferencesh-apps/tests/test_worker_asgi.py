@@ -138,7 +138,11 @@ async def test_a_longer_run_streams_and_a_client_that_leaves_cancels_it(
     events = exchange.events()
     assert {"type": "log", "log_type": "run", "content": "waiting"} in events
     assert events[-1]["kind"] == "cancelled"
-    assert exchange.bodies[-1]["more_body"] is False
+    # Every event in its own write as it came, the final one ending the body in the same write.
+    assert [m["more_body"] for m in exchange.bodies] == [True] * (len(exchange.bodies) - 1) + [
+        False
+    ]
+    assert json.loads(exchange.bodies[-1]["body"].splitlines()[-1])["kind"] == "cancelled"
 
 
 async def test_a_body_in_several_chunks_is_joined(worker: tuple[AppRunner, ASGIApp]) -> None:

@@ -32,7 +32,14 @@ import msgspec
 import uvicorn
 from inferencesh.apps._atomic import write_atomic
 from inferencesh.apps.parent_watch import watch_parent
-from inferencesh.apps.runtime import AppLoadError, AppRunner, BusyError, RunHandle, app_schemas
+from inferencesh.apps.runtime import (
+    AppLoadError,
+    AppRunner,
+    BusyError,
+    RunHandle,
+    app_schemas,
+    is_final,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -169,9 +176,11 @@ async def _stream(handle: RunHandle, receive: Receive, send: Send) -> None:
     watcher = asyncio.ensure_future(_watch_disconnect(handle, receive))
     try:
         async for batch in handle.batches():
-            body = _encode_lines(batch)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # The batch with the final event also ends the body: one write, not two.
+            more = not is_final(batch[-1])
+            await send(
+                {"type": "http.response.body", "body": _encode_lines(batch), "more_body": more}
+            )
     finally:
         watcher.cancel()
 
