@@ -195,3 +195,35 @@ async def test_metadata_reaches_setup_and_run_by_position_and_keyword(tmp_path: 
     assert result.output == {"seen": ["t2"]}
     assert (await runner.run({}, function="none")).output == {"seen": []}
     await runner.unload()
+
+
+async def test_setup_requests_that_json_or_equality_alone_would_confuse_are_told_apart(
+    tmp_path: Path,
+) -> None:
+    # 1 == True and NaN encodes as null: each is a new request, validated and set up again.
+    runner = runner_for(
+        tmp_path,
+        """
+        from typing import Any, Optional
+
+        class Config(BaseModel):
+            value: Any = None
+
+        class In(BaseModel):
+            x: int = 0
+
+        class Out(BaseModel):
+            value: Optional[str]
+
+        class App:
+            async def setup(self, config: Config) -> None:
+                self.value = repr(config.value)
+
+            async def run(self, data: In) -> Out:
+                return Out(value=self.value)
+        """,
+    )
+    for value, shown in ((1, "1"), (True, "True"), (float("nan"), "nan"), (None, "None")):
+        result = await runner.run({}, setup={"value": value})
+        assert result.output == {"value": shown}
+    await runner.unload()

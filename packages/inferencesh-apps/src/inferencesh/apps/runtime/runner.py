@@ -13,6 +13,7 @@ in :mod:`~inferencesh.apps.runtime.outputs`; how a failed run is reported is in
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 from collections.abc import AsyncIterator, Callable
@@ -141,9 +142,9 @@ class AppRunner:
             ) from exc
         self._setup_binding = app.setup_binding
         self._setup_key: str | None = None
-        # The setup request (as JSON) the app was last found set up for: the same request again
-        # needs no validation to know that.
-        self._setup_request: bytes | None = None
+        # The setup request the app was last found set up for: the same request again needs no
+        # validation to know that.
+        self._setup_request: _Request | None = None
         self._setup_config: dict[str, Any] | None = None
         self._setup_failed = False
         self._setup_started = False
@@ -423,13 +424,13 @@ class RunHandle:
         self._emit(StatusEvent(type="status", status="running"))
         return await self._call_phase(fn, input_value)
 
-    def _setup_needed(self) -> tuple[Any, dict[str, Any], str, bytes | None] | None:
+    def _setup_needed(self) -> tuple[Any, dict[str, Any], str, _Request | None] | None:
         """What a setup phase needs (config, its dump, its key, the request), or ``None`` when
         the app is set up with this config already. Raises when the config is not valid."""
         runner = self._runner
         raw = self._setup or {}
-        request = _json_or_none(raw)
-        if request is not None and request == runner._setup_request:
+        request = _request(raw, runner._setup_request)
+        if request is runner._setup_request and request is not None:
             return None
         config = _validate(runner.app.setup_model, raw, "setup")
         config_dump = dump_model(config) if isinstance(config, BaseModel) else dict(config)
@@ -440,7 +441,7 @@ class RunHandle:
         return None
 
     async def _setup_phase(
-        self, config: Any, config_dump: dict[str, Any], key: str, request: bytes | None
+        self, config: Any, config_dump: dict[str, Any], key: str, request: _Request | None
     ) -> None:
         runner = self._runner
         binding = runner._setup_binding
@@ -549,11 +550,21 @@ def _metadata(value: dict[str, Any] | Metadata | None) -> Metadata:
         return Metadata.model_construct(**data)
 
 
-def _json_or_none(value: Any) -> bytes | None:
-    """``value`` as JSON, or ``None`` when it holds something JSON cannot say."""
+_Request = tuple[bytes, Any]
+"""A setup request as JSON, and a copy of it as given."""
+
+
+def _request(value: Any, known: _Request | None) -> _Request | None:
+    """``value`` as a :data:`_Request`: ``known`` itself when it is the same request, ``None``
+    when it holds something JSON cannot say (never remembered, so validated every time)."""
     try:
-        return _encode(value)
-    except (TypeError, ValueError):
+        encoded = _encode(value)
+        # The same JSON (which tells 1, 1.0 and true apart) and equal (which tells NaN and null
+        # apart, as JSON does not).
+        if known is not None and encoded == known[0] and bool(value == known[1]):
+            return known
+        return encoded, copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - an odd value: validated every time instead
         return None
 
 
