@@ -140,9 +140,9 @@ class NDJSONDecoder(Generic[T]):
             if chunk:
                 self._pending.append(chunk)
             return []
-        # Lines are decoded straight out of the chunk (a memoryview, not a copy); only the
-        # line split across the previous chunk and this one is joined.
-        view = memoryview(chunk)
+        # Lines are decoded straight out of the chunk (the chunk itself when it holds whole
+        # lines only, as it mostly does; else a memoryview, not a copy); only the line split
+        # across the previous chunk and this one is joined.
         items: list[T] = []
         start = 0
         if self._pending:
@@ -151,7 +151,8 @@ class NDJSONDecoder(Generic[T]):
             items = self._decode_block(b"".join(self._pending))
             self._pending = []
         if start <= cut:
-            block = self._decode_block(view[start : cut + 1])
+            whole = start == 0 and cut + 1 == len(chunk)
+            block = self._decode_block(chunk if whole else memoryview(chunk)[start : cut + 1])
             if items:
                 items.extend(block)
             else:
