@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from typing import Any
@@ -369,8 +370,14 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
     if read is None:
         return
 
+    owner = threading.get_ident()
+
     def bounded(max_bytes: int, timeout: float | None = None) -> bytes:
-        return read(max_bytes, _DRAIN_SECONDS)  # type: ignore[no-any-return]
+        # Only this thread's reads are bounded: once the end is read, the connection is back in
+        # the pool, and another thread's request may read through it before this drain returns.
+        if threading.get_ident() == owner:
+            timeout = _DRAIN_SECONDS
+        return read(max_bytes, timeout)  # type: ignore[no-any-return]
 
     try:
         stream.read = bounded  # type: ignore[union-attr]
@@ -382,7 +389,9 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
     except (httpx.HTTPError, StreamTruncated, StreamProtocolError):
         pass
     finally:
-        del stream.read  # type: ignore[union-attr]
+        # Another thread's drain may have put its own over ours meanwhile; it removes that.
+        if vars(stream).get("read") is bounded:
+            del stream.read  # type: ignore[union-attr]
 
 
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
