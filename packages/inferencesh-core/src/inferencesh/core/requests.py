@@ -224,10 +224,12 @@ def _rebuild(
     return RequestError(path, reason, detail, where=where)
 
 
-_AT = re.compile(r"^(?P<message>.*?)(?: - at (?:`key` in )?`(?P<path>\$[^`]*)`)?$", re.S)
-_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[(\.\.\.)\]")
-_EXPECTED = re.compile(r"^Expected `(?P<types>[^`]+)`(?:, got `(?P<got>[^`]+)`)?(?P<rest>.*)$")
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+# Patterns of msgspec's messages, compiled on the first failure (``re`` caches them): a
+# module-level ``re.compile`` would cost every import of the client.
+_AT = r"^(?P<message>.*?)(?: - at (?:`key` in )?`(?P<path>\$[^`]*)`)?$"
+_STEP = r"\.([^.\[]+)|\[(\d+)\]|\[(\.\.\.)\]"
+_EXPECTED = r"^Expected `(?P<types>[^`]+)`(?:, got `(?P<got>[^`]+)`)?(?P<rest>.*)$"
+_MISSING = r"^Object missing required field `(?P<field>[^`]+)`$"
 _TYPE_WORDS = {
     "object": "an object",
     "array": "a list",
@@ -243,7 +245,7 @@ def _path_of(text: str | None) -> tuple[PathPart, ...]:
     if not text:
         return ()
     parts: list[PathPart] = []
-    for name, index, anything in _STEP.findall(text[1:]):
+    for name, index, anything in re.findall(_STEP, text[1:]):
         parts.append(name or (int(index) if index else anything))
     return tuple(parts)
 
@@ -325,7 +327,7 @@ def _from_validation(
     exc: msgspec.ValidationError, type_: Any, source: Callable[[], Any]
 ) -> RequestError:
     text = str(exc)
-    match = _AT.match(text)
+    match = re.match(_AT, text, re.S)
     message = match.group("message") if match else text
     path = _path_of(match.group("path") if match else None)
     cause = exc.__cause__
@@ -333,7 +335,7 @@ def _from_validation(
         return RequestError(path + cause.path, cause.reason, text)
     if match and " - at `key` in " in text:
         return RequestError(path, "has a key that is not a string", text)
-    missing = _MISSING.match(message)
+    missing = re.match(_MISSING, message)
     if missing:
         path += (missing.group("field"),)
         hint = _describe(_info_at(type_, path))
@@ -346,7 +348,7 @@ def _from_validation(
     hint = _describe(_info_at(type_, path))
     if hint is not None:
         return RequestError(path, f"must be {hint}{got}", text)
-    expected = _EXPECTED.match(message)
+    expected = re.match(_EXPECTED, message)
     if expected:
         words = _expected_words(expected.group("types"), expected.group("rest"))
         if not got and expected.group("got"):
