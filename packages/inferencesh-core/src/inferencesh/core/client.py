@@ -8,6 +8,7 @@ here run it with the sync or the async driver of ``protocol`` over their own tra
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -18,16 +19,6 @@ from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
 from inferencesh.core.http import AsyncHTTPClient, HTTPClient
-from inferencesh.core.resources import (
-    AsyncFiles,
-    AsyncSessions,
-    AsyncTasks,
-    Files,
-    Sessions,
-    Tasks,
-)
-from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
-from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
 from inferencesh.core.tasks import AsyncTaskStream, OnDelta, TaskStream
 from inferencesh.core.types import (
     DeletedTaskFiles,
@@ -42,6 +33,16 @@ if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
     from inferencesh.core.live import AsyncLiveSession
     from inferencesh.core.progress import ProgressCallback, ProgressFactory
+    from inferencesh.core.resources import (
+        AsyncFiles,
+        AsyncSessions,
+        AsyncTasks,
+        Files,
+        Sessions,
+        Tasks,
+    )
+    from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
 
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 
@@ -202,11 +203,36 @@ class Inference(_ClientBase):
         )
         self.http = HTTPClient(self._config, http_client)
         """The low-level transport: ``request(...)`` and ``stream(...)`` on any endpoint."""
-        self.tasks = Tasks(self)
-        self.files = Files(self)
-        self.sessions = Sessions(self)
-        self.sockets = SocketsAPI(self)
+
+    # The namespaces and session handles load their modules on first use, not with the client:
+    # most programs only run tasks (import time).
+    @cached_property
+    def tasks(self) -> Tasks:
+        """The task methods under shorter names: ``client.tasks.get(id)``, ..."""
+        from inferencesh.core.resources import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def files(self) -> Files:
+        """The file methods under shorter names: ``client.files.upload(...)``."""
+        from inferencesh.core.resources import Files
+
+        return Files(self)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """The session methods under shorter names: ``client.sessions.get(id)``, ..."""
+        from inferencesh.core.resources import Sessions
+
+        return Sessions(self)
+
+    @cached_property
+    def sockets(self) -> SocketsAPI:
         """The sockets of stream tasks (``open`` needs the async client)."""
+        from inferencesh.core.sockets import SocketsAPI
+
+        return SocketsAPI(self)
 
     def _drive(self, op: protocol.Op[T]) -> T:
         return protocol.run(self, op)
@@ -460,6 +486,8 @@ class Inference(_ClientBase):
         run_params = _ops.session_params(app, function, input, "new", extra)
         task = self._drive(_ops.start_session(self._waiting(run_params, timeout)))
         assert task.session_id is not None
+        from inferencesh.core.sessions import SessionHandle
+
         return SessionHandle(self, app, task.session_id, task)
 
     def get_session(self, session_id: str) -> SessionInfo:
@@ -549,11 +577,35 @@ class AsyncInference(_ClientBase):
         )
         self.http = AsyncHTTPClient(self._config, http_client)
         """The low-level transport: ``await request(...)`` and ``stream(...)``."""
-        self.tasks = AsyncTasks(self)
-        self.files = AsyncFiles(self)
-        self.sessions = AsyncSessions(self)
-        self.sockets = AsyncSocketsAPI(self)
+
+    # Loaded on first use, as for the sync client.
+    @cached_property
+    def tasks(self) -> AsyncTasks:
+        """The task methods under shorter names: ``await client.tasks.get(id)``, ..."""
+        from inferencesh.core.resources import AsyncTasks
+
+        return AsyncTasks(self)
+
+    @cached_property
+    def files(self) -> AsyncFiles:
+        """The file methods under shorter names: ``await client.files.upload(...)``."""
+        from inferencesh.core.resources import AsyncFiles
+
+        return AsyncFiles(self)
+
+    @cached_property
+    def sessions(self) -> AsyncSessions:
+        """The session methods under shorter names: ``await client.sessions.get(id)``, ..."""
+        from inferencesh.core.resources import AsyncSessions
+
+        return AsyncSessions(self)
+
+    @cached_property
+    def sockets(self) -> AsyncSocketsAPI:
         """The sockets of stream tasks: ``get``, ``list``, ``for_task``, ``access``, ``open``."""
+        from inferencesh.core.sockets import AsyncSocketsAPI
+
+        return AsyncSocketsAPI(self)
 
     async def _drive(self, op: protocol.Op[T]) -> T:
         return await protocol.arun(self, op)
@@ -722,6 +774,8 @@ class AsyncInference(_ClientBase):
         run_params = _ops.session_params(app, function, input, "new", extra)
         task = await self._drive(_ops.start_session(self._waiting(run_params, timeout)))
         assert task.session_id is not None
+        from inferencesh.core.sessions import AsyncSessionHandle
+
         return AsyncSessionHandle(self, app, task.session_id, task)
 
     async def get_session(self, session_id: str) -> SessionInfo:
