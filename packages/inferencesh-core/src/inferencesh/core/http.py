@@ -23,7 +23,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, 
 from typing import Any
 
 import httpx
-import sniffio
 
 from inferencesh.core._log import configure_from_env, logger
 from inferencesh.core._transport import (
@@ -397,6 +396,8 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
     """Read what is left of an async stream for at most ``_DRAIN_SECONDS``."""
     import asyncio  # loaded: an async client runs
+
+    import sniffio  # not at import: the sync client never needs it
 
     if sys.version_info >= (3, 11) and sniffio.current_async_library() == "asyncio":
         # asyncio's own timeout: one timer, where anyio's cancel scope costs several times it.
