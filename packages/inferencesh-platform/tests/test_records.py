@@ -33,7 +33,6 @@ from inferencesh.platform.agents.records import (
 )
 from inferencesh.platform.agents.store import ChatStore
 from inferencesh.platform.config import PlatformConfig
-from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.records import TaskRecord, task_reply
 from inferencesh.platform.server import Platform
@@ -175,13 +174,11 @@ def test_a_failed_task_write_leaves_the_record_as_it_was(
     platform.tasks.space = None
     stored_before = platform.store.get_task("t1")
 
-    def full_disk(task: TaskRecord) -> None:
+    def full_disk(rows: object, keys: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(platform.store, "put_task", full_disk)
-    with pytest.raises(PlatformError) as refused:
-        platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
-    assert refused.value.status == 507
+    monkeypatch.setattr(platform.store, "_write", full_disk)
+    platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
     ended = live.record
     assert ended.status == TaskStatus.FAILED and str(ended.error).startswith("disk full")
     assert ended.output == {"text": "hi"}  # the refused change is nowhere
@@ -205,16 +202,15 @@ def test_a_full_disk_saves_the_failed_end_in_the_reserved_space(
     platform.tasks._live["t1"] = live
     space = platform.tasks.space
     assert space is not None and space.path.is_file()
-    real_put = platform.store.put_task
+    real_write = platform.store._write
 
-    def full_until_released(task: TaskRecord) -> None:
+    def full_until_released(rows: list[tuple[object, ...]], keys: list[tuple[object, ...]]) -> None:
         if space.path.exists():
             raise sqlite3.OperationalError("database or disk is full")
-        real_put(task)
+        real_write(rows, keys)
 
-    monkeypatch.setattr(platform.store, "put_task", full_until_released)
-    with pytest.raises(PlatformError):
-        platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
+    monkeypatch.setattr(platform.store, "_write", full_until_released)
+    platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
     assert not space.path.exists()  # given up for the task's end
     saved = platform.store.get_task("t1")
     assert saved is not None and saved.status == TaskStatus.FAILED

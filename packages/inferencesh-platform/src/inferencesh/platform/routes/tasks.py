@@ -64,8 +64,9 @@ class TaskRoutes:
     async def run_app(self, request: Request) -> Response:
         """Create a task (ApiAppRunRequest); `wait` holds until it ends, `stream` streams it."""
         platform, tasks = self.platform, self.tasks
-        spec, wait, stream, digest = await _run_spec(platform, request)
+        spec, wait, stream, body = await _run_spec(platform, request)
         key = request.headers.get("idempotency-key", "").strip()[:200]
+        digest = hashlib.sha256(encode_sorted(body)).hexdigest() if key else ""
         seen = platform.store.idempotent_task(key, _IDEMPOTENCY_TTL) if key else None
         if seen is not None:
             # A retry of a request that already created a task: answer with that task.
@@ -79,11 +80,9 @@ class TaskRoutes:
             if is_stream_function(spec.app.directory, spec.function):
                 sock = platform.sockets.create()
                 spec.socket = platform.sockets.worker_access(sock)
-            doc = tasks.create(spec)
+            doc = await tasks.create(spec, wait=wait, idempotency=(key, digest) if key else None)
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
-            if key:
-                platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
             events = wire.task_events(tasks.events(doc["id"]))
             return stream_response(request, events, sse_by_default=True)
@@ -196,12 +195,11 @@ def _flag(value: Any, name: str) -> bool:
     raise PlatformError.bad_request(f"`{name}` must be a boolean, got {value!r}")
 
 
-async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, str]:
+async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, RunRequest]:
     """The run a ``POST /apps/run`` asks for: its body decoded into the client's own
-    ``RunRequest`` (the rules on the struct are the checks), the app resolved, and the
-    ``wait``/``stream`` flags (the body's, else the query's)."""
+    ``RunRequest`` (the rules on the struct are the checks), the app resolved, the
+    ``wait``/``stream`` flags (the body's, else the query's), and the body."""
     body = await read_request(request, RunRequest, platform.config.max_request_bytes)
-    digest = hashlib.sha256(encode_sorted(body)).hexdigest()
     resolved = platform.resolve_app(body.ref)
     app = resolved.app
     wait = body.wait if body.wait is not None else _flag(request.query_params.get("wait"), "wait")
@@ -233,4 +231,4 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
         metadata=body.metadata,
         run_at=body.run_at_time,
     )
-    return spec, wait, stream, digest
+    return spec, wait, stream, body
