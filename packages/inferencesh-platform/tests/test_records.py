@@ -35,6 +35,7 @@ from inferencesh.platform.agents.store import ChatStore
 from inferencesh.platform.config import PlatformConfig
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.records import TaskRecord, task_reply
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.server import Platform
 from inferencesh.platform.store import Store
 from inferencesh.platform.tasks import _Live
@@ -450,3 +451,24 @@ def test_a_hub_change_to_an_unknown_field_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         hub.update_chat(live, no_such_field=1)
     hub.store.close()
+
+
+def test_the_reserve_is_looked_at_after_a_release_and_otherwise_rarely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reserve = SpaceReserve(tmp_path / "reserve", size=4096)
+    assert reserve.ensure()
+    looks: list[Path] = []
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        looks.append(path)
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    for _ in range(100):  # every task's end asks
+        reserve.restore_later()
+    assert looks.count(reserve.path) <= 1
+    assert reserve.release()
+    reserve.restore_later()  # right after a release: taken back at once
+    assert real_is_file(reserve.path)

@@ -344,6 +344,9 @@ def run_dev(args: argparse.Namespace) -> int:
             app,
             log_level=args.log_level,
             access_log=False,
+            # No URL or address the platform makes comes from the request: forwarded headers
+            # change nothing, and their middleware would wrap every request.
+            proxy_headers=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
             # The live relay: frames over the relay's own limit get its close reason.
