@@ -254,6 +254,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def run_dev(args: argparse.Namespace) -> int:
     """Run the platform until interrupted; returns the exit code."""
     import uvicorn
+    from inferencesh.platform import http_protocol
     from inferencesh.platform.agents.mcp import MCPRegistry, MCPSetupError
     from inferencesh.platform.config import PlatformConfig, discover_apps
     from inferencesh.platform.datadir import DataDirBusy
@@ -347,6 +348,7 @@ def run_dev(args: argparse.Namespace) -> int:
             # No URL or address the platform makes comes from the request: forwarded headers
             # change nothing, and their middleware would wrap every request.
             proxy_headers=False,
+            http=http_protocol.protocol(),  # a plain reply in one write
             lifespan="on",
             timeout_graceful_shutdown=3,
             # The live relay: frames over the relay's own limit get its close reason.
