@@ -23,6 +23,8 @@ __all__ = ["iso", "new_id", "now_iso"]
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
 # A random byte's low 5 bits as a character (256 is a multiple of 32: each is equally likely).
 _BYTE_TO_CHAR = bytes(ord(_ALPHABET[b & 31]) for b in range(256))
+# Two characters for each 10-bit value: a time part is five lookups.
+_PAIRS = [_ALPHABET[i >> 5] + _ALPHABET[i & 31] for i in range(1024)]
 _RANDOM_CHARS = 16  # 80 bits, as a ULID's
 _BUFFER_IDS = 256
 
@@ -61,7 +63,14 @@ def new_id(prefix: str = "") -> str:
     global _millis, _millis_text
     millis = time.time_ns() // 1_000_000
     if millis != _millis:
-        _millis_text = "".join(_ALPHABET[(millis >> shift) & 31] for shift in range(45, -1, -5))
+        pairs = _PAIRS
+        _millis_text = (
+            pairs[millis >> 40 & 1023]
+            + pairs[millis >> 30 & 1023]
+            + pairs[millis >> 20 & 1023]
+            + pairs[millis >> 10 & 1023]
+            + pairs[millis & 1023]
+        )
         _millis = millis
     return prefix + _millis_text + _randomness.take()
 

@@ -110,7 +110,15 @@ def _full(record: TaskRecord) -> dict[str, Any]:
 
 
 def _setup_key(setup: dict[str, Any] | None) -> str:
-    return msgspec.json.encode(setup or {}, order="sorted").decode()
+    return msgspec.json.encode(setup, order="sorted").decode() if setup else "{}"
+
+
+def _watch_interval(hang_timeout: float) -> float:
+    """Seconds between two ``/health`` questions to a worker that runs a task."""
+    return max(0.2, min(hang_timeout / 3, 5.0))
+
+
+_WORKER_STATUSES = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}
 
 
 class TaskManager:
@@ -518,13 +526,14 @@ class TaskManager:
                 delay = (spec.run_at - datetime.now(timezone.utc)).total_seconds()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            setup_key = _setup_key(spec.setup)
             if session is not None:
                 async with session.lock:
                     worker = await self._sessions.lease(session)
-                    completed = await self._execute(live, spec, worker)
+                    completed = await self._execute(live, spec, worker, setup_key)
             else:
-                worker = await pool.acquire(_setup_key(spec.setup))
-                completed = await self._execute(live, spec, worker)
+                worker = await pool.acquire(setup_key)
+                completed = await self._execute(live, spec, worker, setup_key)
         except asyncio.CancelledError:
             if worker is not None and live.worker is not None:
                 worker.kill()  # the run was abandoned mid-way; its state is unknown
@@ -573,7 +582,7 @@ class TaskManager:
             if live.record.status not in TERMINAL:  # never leave a task hanging
                 self._update(live, Status.FAILED, error="the task ended without a result")
 
-    async def _execute(self, live: _Live, spec: RunSpec, worker: Worker) -> bool:
+    async def _execute(self, live: _Live, spec: RunSpec, worker: Worker, setup_key: str) -> bool:
         """Run on ``worker``; returns whether the task completed."""
         if live.cancel_requested:
             self._update(live, Status.CANCELLED)
@@ -594,9 +603,16 @@ class TaskManager:
         }
         if spec.socket is not None:
             body["socket"] = spec.socket
-        worker.setup_key = _setup_key(spec.setup)
+        worker.setup_key = setup_key
         started = time.time()  # output files must be the run's own (see paths.py)
-        watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
+        # The hang watch starts once the run has lasted a watch interval: most runs end first,
+        # and then it cost a timer, not a task.
+        loop = asyncio.get_running_loop()
+        watch: list[asyncio.Task[None]] = []
+        start_watch = loop.call_later(
+            _watch_interval(self._config.hang_timeout),
+            lambda: watch.append(loop.create_task(self._watch(live, worker))),
+        )
         limit = deadline.time_limit(spec.app, self._config)
         timer = None
         if limit is not None:
@@ -612,31 +628,35 @@ class TaskManager:
                 )
             )
         final: dict[str, Any] | None = None
+
+        def on_event(event: dict[str, Any]) -> None:
+            nonlocal final
+            kind = event.get("type")
+            if kind == "status":
+                status = _WORKER_STATUSES.get(event.get("status", ""))
+                if status is not None and not live.cancel_requested:
+                    self._update(live, status)
+            elif kind == "log":
+                self._append_log(
+                    live, str(event.get("log_type", "run")), str(event.get("content", ""))
+                )
+            elif kind == "output":
+                self._update(live, output=self._public_output(live, event.get("output")))
+            elif kind == "delta":
+                self._relay_delta(live, event.get("delta"))
+            elif kind in ("result", "error"):
+                final = event
+
         try:
-            async for event in worker.run(body):
-                kind = event.get("type")
-                if kind == "status":
-                    status = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}.get(
-                        event.get("status", "")
-                    )
-                    if status is not None and not live.cancel_requested:
-                        self._update(live, status)
-                elif kind == "log":
-                    self._append_log(
-                        live, str(event.get("log_type", "run")), str(event.get("content", ""))
-                    )
-                elif kind == "output":
-                    self._update(live, output=self._public_output(live, event.get("output")))
-                elif kind == "delta":
-                    self._relay_delta(live, event.get("delta"))
-                elif kind in ("result", "error"):
-                    final = event
+            await worker.run(body, on_event)
         finally:
-            watchdog.cancel()
+            start_watch.cancel()
             if timer is not None:
                 timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
+            for watching in watch:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
         if live.timed_out is not None and not live.cancel_requested:
             self._update(live, Status.FAILED, error=live.timed_out)
             if final is not None:
@@ -709,11 +729,11 @@ class TaskManager:
             await asyncio.sleep(0.05)
 
     async def _watch(self, live: _Live, worker: Worker) -> None:
-        """Kill a worker that stops answering ``/health`` (a hang) so its task fails."""
+        """Kill a worker that stops answering ``/health`` (a hang) so its task fails: asked
+        now (a watch interval into the run), then every interval."""
         timeout = self._config.hang_timeout
-        interval = max(0.2, min(timeout / 3, 5.0))
+        interval = _watch_interval(timeout)
         while True:
-            await asyncio.sleep(interval)
             try:
                 await worker.health(timeout)
             except httpx.TimeoutException:
@@ -724,6 +744,7 @@ class TaskManager:
                 # Given up by `Worker.lost_contact` (killed if still running); the run stream
                 # reports why.
                 return
+            await asyncio.sleep(interval)
 
     async def _store_outputs(self, value: Any, produced: Callable[[Path], bool]) -> Any:
         """``value`` with every local output file stored and replaced by its ``uri``; all or

@@ -202,12 +202,14 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
     body = await read_request(request, RunRequest, platform.config.max_request_bytes)
     resolved = platform.resolve_app(body.ref)
     app = resolved.app
-    wait = body.wait if body.wait is not None else _flag(request.query_params.get("wait"), "wait")
-    stream = (
-        body.stream
-        if body.stream is not None
-        else _flag(request.query_params.get("stream"), "stream")
-    )
+    # The query is parsed only when there is one (most runs send their flags in the body).
+    query = request.query_params if request.scope.get("query_string") else None
+    wait = body.wait
+    if wait is None:
+        wait = _flag(None if query is None else query.get("wait"), "wait")
+    stream = body.stream
+    if stream is None:
+        stream = _flag(None if query is None else query.get("stream"), "stream")
     if wait and stream:
         raise PlatformError.bad_request("`wait` cannot be true together with stream")
     check_input_paths(body.input, platform.config.allow_paths, "input")
