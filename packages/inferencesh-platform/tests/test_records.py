@@ -22,6 +22,7 @@ from inferencesh.core.chat import (
 )
 from inferencesh.core.requests import AgentTool, ClientToolConfig, CoreAppConfig
 from inferencesh.core.types import Task, TaskEvent, TaskLog, TaskStatus
+from inferencesh.platform import wire
 from inferencesh.platform.agents.hub import ChatHub
 from inferencesh.platform.agents.records import (
     ChatRecord,
@@ -91,6 +92,18 @@ def test_a_reply_leaves_the_platforms_own_fields_behind() -> None:
     sent = json.loads(msgspec.json.encode(reply))
     assert "output_meta" not in sent and "metadata" not in sent
     assert sent["output"] == {"text": "hi"} and sent["logs"][0]["content"] == "line\n"
+
+
+def test_a_route_reply_is_the_record_itself_only_without_the_platforms_fields() -> None:
+    # Not copied when nothing private is set: the same JSON as the copy, encoded at once.
+    public = _task(metadata=None, output_meta=None)
+    assert wire.task(public) is public
+    assert msgspec.json.encode(wire.task(public)) == msgspec.json.encode(task_reply(public))
+    for private in ({"metadata": {"m": 1}}, {"output_meta": {"outputs": []}}):
+        reply = wire.task(_task(**private))
+        assert type(reply) is Task
+        sent = json.loads(msgspec.json.encode(reply))
+        assert "output_meta" not in sent and "metadata" not in sent
 
 
 def test_rows_written_by_the_dict_record_platform_still_load(tmp_path: Path) -> None:

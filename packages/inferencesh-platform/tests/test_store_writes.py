@@ -266,3 +266,38 @@ def test_the_newest_page_is_the_same_with_many_records(tmp_path: Path) -> None:
     assert ids == ["t299", "t298", "t297", "t296", "t295"]
     assert [t.id for t in store.list_tasks(2, 298)] == ["t001", "t000"]
     store.close()
+
+
+def test_only_unfinished_tasks_are_in_the_status_index(tmp_path: Path) -> None:
+    path = tmp_path / "platform.db"
+    with sqlite3.connect(path) as db:  # a database made before: its index of every status
+        db.execute(
+            "CREATE TABLE tasks (id TEXT PRIMARY KEY, status INTEGER NOT NULL, app TEXT NOT NULL,"
+            " session_id TEXT, created_at TEXT NOT NULL, doc BLOB NOT NULL)"
+        )
+        db.execute("CREATE INDEX tasks_status ON tasks(status)")
+    store = Store(path)
+    store.put_task(_task("done", TaskStatus.COMPLETED))
+    store.put_task(_task("running", TaskStatus.RUNNING))
+    assert [t.id for t in store.unfinished_tasks()] == ["running"]
+    with sqlite3.connect(path) as db:
+        indexes = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")
+        }
+        assert "tasks_status" not in indexes and "tasks_unfinished" in indexes
+        plan = " ".join(
+            str(row[-1])
+            for row in db.execute(
+                f"EXPLAIN QUERY PLAN SELECT doc FROM tasks WHERE {store_module._UNFINISHED}"
+            )
+        )
+        assert "USING INDEX tasks_unfinished" in plan, plan
+        # The ended task is not in the index (its write never touched it).
+        entries = db.execute(
+            "SELECT COUNT(*) FROM tasks INDEXED BY tasks_unfinished"
+            f" WHERE {store_module._UNFINISHED}"
+        ).fetchone()[0]
+        assert entries == 1
+    store.put_task(_task("running", TaskStatus.COMPLETED))  # its end takes it out
+    assert store.unfinished_tasks() == []
+    store.close()

@@ -53,11 +53,17 @@ PASSING_WINDOW = 0.25
 Committed = Callable[[BaseException | None], None]
 """Called once a queued write is committed (``None``), or with the error that failed it."""
 
-_SCHEMA = """
+_TERMINAL = tuple(sorted(int(status) for status in TERMINAL_STATUSES))
+# Written out, not bound: SQLite uses a partial index only for the condition it was made with.
+_UNFINISHED = f"status NOT IN ({', '.join(str(status) for status in _TERMINAL)})"
+# Only unfinished tasks are in the status index (the start-up check reads it): a task's end
+# takes it out, and a task first written at its end never enters it.
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, status INTEGER NOT NULL, app TEXT NOT NULL, session_id TEXT,
     created_at TEXT NOT NULL, doc BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+DROP INDEX IF EXISTS tasks_status;
+CREATE INDEX IF NOT EXISTS tasks_unfinished ON tasks(status) WHERE {_UNFINISHED};
 CREATE INDEX IF NOT EXISTS tasks_newest ON tasks(created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, app TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -70,7 +76,6 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, task_id TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL);
 """
 
-_TERMINAL = tuple(sorted(int(status) for status in TERMINAL_STATUSES))
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])
 _task_decoder = msgspec.json.Decoder(TaskRecord)
@@ -373,10 +378,7 @@ class Store:
     def unfinished_tasks(self) -> list[TaskRecord]:
         """Tasks whose status is not terminal (used at start-up to fail them)."""
         self.flush()
-        rows = self._db.execute(
-            f"SELECT doc FROM tasks WHERE status NOT IN ({', '.join('?' * len(_TERMINAL))})",
-            _TERMINAL,
-        ).fetchall()
+        rows = self._db.execute(f"SELECT doc FROM tasks WHERE {_UNFINISHED}").fetchall()
         return [_task_decoder.decode(r[0]) for r in rows]
 
     # sessions

@@ -119,6 +119,14 @@ def _watch_interval(hang_timeout: float) -> float:
 
 
 _WORKER_STATUSES = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}
+_MOVES: dict[tuple[Status, Status], bool] = {}  # the platform's transition rule, remembered
+
+
+def _can_move(current: Status, target: Status) -> bool:
+    allowed = _MOVES.get((current, target))
+    if allowed is None:
+        allowed = _MOVES[current, target] = current.can_transition_to(target)
+    return allowed
 
 
 class TaskManager:
@@ -391,7 +399,7 @@ class TaskManager:
             return  # ended (a full disk ends a task wherever it was): nothing changes it now
         changed = list(fields)
         if status is not None and status != current.status:
-            if not current.status.can_transition_to(status):
+            if not _can_move(current.status, status):
                 log.debug(
                     "task %s: ignoring transition %s -> %s", current.id, current.status, status
                 )
