@@ -17,10 +17,10 @@ Task writes are grouped (group commit), in three kinds:
   same event-loop turn, right after that turn; then the callers' callbacks run, told of the
   error when the commit failed (and then none of its records was written).
 * ``put_task_soon``: a passing state (queued, running, ...) a crash may lose, since a task the
-  platform stopped under is failed at the next start either way. It waits up to
-  ``PASSING_WINDOW`` seconds for a later state of the same task to supersede it, so a short
-  task is written once, with its end. ``settle(task_id)`` commits it at once (a reader was
-  told of that state), and so does any read of the store.
+  platform stopped under is failed at the next start either way. A task's newest state is
+  written at most ``PASSING_WINDOW`` seconds after its first unsaved one, so a short task is
+  written once, with its end, however busy the server. ``settle(task_id)`` commits it at once
+  (a reader was told of that state), and so does any read of the store.
 * ``put_task``: committed when it returns, with whatever is waiting.
 
 Tasks are ``TaskRecord`` structs (``inferencesh.platform.records``), stored as the same JSON
@@ -35,7 +35,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,9 @@ class Store:
         self._db.executescript(_SCHEMA)
         # Task writes waiting for their group commit, by task id (the newest record wins).
         self._urgent: dict[str, TaskRecord] = {}
-        self._passing: dict[str, TaskRecord] = {}
+        # A passing state waits with the loop time of its task's first unsaved state: the
+        # newest is written at most ``PASSING_WINDOW`` after that.
+        self._passing: dict[str, tuple[TaskRecord, float]] = {}
         self._keys: dict[str, tuple[str, str, float]] = {}  # idempotency keys, same commit
         self._committed: list[Committed] = []
         self._urgent_armed = False
@@ -230,19 +232,21 @@ class Store:
             loop.call_soon(self._commit_urgent)
 
     def put_task_soon(self, task: TaskRecord) -> None:
-        """Write a passing state of a task within ``PASSING_WINDOW`` seconds, unless a later
-        record of the task supersedes it first (see the module's docstring). Without a running
-        loop it is written at once."""
+        """Write a passing state of a task within ``PASSING_WINDOW`` seconds of its task's
+        first unsaved state, unless a later record of the task supersedes it first (see the
+        module's docstring). Without a running loop it is written at once."""
         if task.id in self._urgent:  # its newer state goes with the commit already due
             self._urgent[task.id] = task
             return
-        self._passing[task.id] = task
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._passing[task.id] = (task, 0.0)
+            self.flush()
+            return
+        waiting = self._passing.get(task.id)
+        self._passing[task.id] = (task, loop.time() if waiting is None else waiting[1])
         if self._passing_timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-                return
             self._passing_timer = loop.call_later(PASSING_WINDOW, self._commit_passing)
 
     def remember_idempotent(self, key: str, task_id: str, digest: str) -> None:
@@ -283,37 +287,44 @@ class Store:
         """Commit every waiting task write now, in one transaction; raises what failed it
         (after telling the callers of ``commit_task``)."""
         if self._urgent or self._passing or self._keys or self._committed:
-            self._commit(passing=True)
+            self._commit(None)
 
     def _commit_urgent(self) -> None:
         self._urgent_armed = False
         if not (self._urgent or self._committed):
             return  # committed meanwhile (a read, ``put_task``)
         try:
-            self._commit(passing=False)
+            self._commit(())
         except (sqlite3.Error, OSError) as exc:  # the callers were told; a task ends failed
             log.warning("could not commit task records: %s", exc)
 
     def _commit_passing(self) -> None:
+        """Write the passing states that waited their window (a task whose first unsaved
+        state is younger waits on), and wait for the next one."""
         self._passing_timer = None
+        loop = asyncio.get_running_loop()
+        # A timer may fire a hair early: what is due by then counts as due.
+        due = loop.time() - PASSING_WINDOW + 0.001
         try:
-            self._commit(passing=True)
+            self._commit([key for key, (_, since) in self._passing.items() if since <= due])
         except (sqlite3.Error, OSError) as exc:  # the task's end reports for itself
             log.warning("could not save the state of running tasks: %s", exc)
+        if self._passing and self._passing_timer is None:
+            first = min(since for _, since in self._passing.values())
+            self._passing_timer = loop.call_at(first + PASSING_WINDOW, self._commit_passing)
 
-    def _commit(self, *, passing: bool) -> None:
-        """One transaction of the urgent writes (and the passing ones, with ``passing``),
-        then the callbacks waiting for it."""
+    def _commit(self, passing: Collection[str] | None) -> None:
+        """One transaction of the urgent writes and the passing ones of ``passing`` (all of
+        them with ``None``), then the callbacks waiting for it."""
         rows = [_task_row(task) for task in self._urgent.values()]
         self._urgent.clear()
-        if passing:
-            rows += [_task_row(task) for task in self._passing.values()]
-            self._passing.clear()
-            if self._passing_timer is not None:
-                self._passing_timer.cancel()
-                self._passing_timer = None
+        for task_id in list(self._passing) if passing is None else passing:
+            rows.append(_task_row(self._passing.pop(task_id)[0]))
+        if not self._passing and self._passing_timer is not None:
+            self._passing_timer.cancel()
+            self._passing_timer = None
         keys = [(key, *value) for key, value in self._keys.items()]
-        if not passing:  # a key whose task's record still waits, waits with it
+        if self._passing:  # a key whose task's record still waits, waits with it
             keys = [key for key in keys if key[1] not in self._passing]
         for key in keys:
             del self._keys[key[0]]
