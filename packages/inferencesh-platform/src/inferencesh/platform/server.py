@@ -97,6 +97,10 @@ class Platform:
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
         )
+        # Without alias files or folders (whose files may change), a ref always names the
+        # same app: each is resolved once.
+        self._fixed_refs = not config.alias_files and not agents_dirs
+        self._resolved: dict[str, Resolved] = {}
 
     async def app_input_schema(self, ref: str, function: str | None = None) -> dict[str, Any]:
         """The input schema of the function ``ref`` selects (``function`` wins over the ref's
@@ -127,8 +131,11 @@ class Platform:
 
     def resolve_app(self, ref: str) -> Resolved:
         """The local app a ref names (aliases applied), as a 400, 404 or 500 when it cannot."""
+        known = self._resolved.get(ref)
+        if known is not None:
+            return known
         try:
-            return self.refs.resolve(ref)
+            resolved = self.refs.resolve(ref)
         except RefError as exc:
             raise PlatformError.bad_request(str(exc)) from None
         except UnknownAppError as exc:
@@ -136,6 +143,12 @@ class Platform:
         except AliasError as exc:
             # The server's configuration is broken, not the request.
             raise PlatformError(500, "invalid_configuration", str(exc)) from None
+        if self._fixed_refs and len(self._resolved) < _RESOLVED_KEPT:
+            self._resolved[ref] = resolved
+        return resolved
+
+
+_RESOLVED_KEPT = 1024
 
 
 def _socket_limits(config: PlatformConfig) -> SocketLimits:

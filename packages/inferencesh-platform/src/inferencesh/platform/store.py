@@ -18,8 +18,8 @@ Task writes are grouped (group commit), in three kinds:
   error when the commit failed (and then none of its records was written).
 * ``put_task_soon``: a passing state (queued, running, ...) a crash may lose, since a task the
   platform stopped under is failed at the next start either way. A task's newest state is
-  written at most ``PASSING_WINDOW`` seconds after its first unsaved one, so a short task is
-  written once, with its end, however busy the server. ``settle(task_id)`` commits it at once
+  written at most ``PASSING_WINDOW`` seconds after its first unsaved one (in rounds every half
+  window), so a short task is written once, with its end, however busy the server. ``settle(task_id)`` commits it at once
   (a reader was told of that state), and so does any read of the store.
 * ``put_task``: committed when it returns, with whatever is waiting.
 
@@ -47,8 +47,10 @@ __all__ = ["PASSING_WINDOW", "Committed", "Store"]
 
 log = logging.getLogger("inferencesh.platform")
 
-PASSING_WINDOW = 0.25
-"""Seconds a passing task state may wait to be written (a later state supersedes it)."""
+PASSING_WINDOW = 1.0
+"""Seconds a passing task state may wait to be written (a later state supersedes it). The
+waiting ones are written in rounds every half window, those that waited half a window each
+time: a task that ends within half a window is written once, with its end."""
 
 Committed = Callable[[BaseException | None], None]
 """Called once a queued write is committed (``None``), or with the error that failed it."""
@@ -247,7 +249,7 @@ class Store:
         waiting = self._passing.get(task.id)
         self._passing[task.id] = (task, loop.time() if waiting is None else waiting[1])
         if self._passing_timer is None:
-            self._passing_timer = loop.call_later(PASSING_WINDOW, self._commit_passing)
+            self._passing_timer = loop.call_later(PASSING_WINDOW / 2, self._commit_passing)
 
     def remember_idempotent(self, key: str, task_id: str, digest: str) -> None:
         """Record that ``key`` created ``task_id``: committed together with the task's record
@@ -260,7 +262,7 @@ class Store:
             except RuntimeError:
                 self.flush()
                 return
-            self._passing_timer = loop.call_later(PASSING_WINDOW, self._commit_passing)
+            self._passing_timer = loop.call_later(PASSING_WINDOW / 2, self._commit_passing)
 
     def idempotent_task(self, key: str, max_age: float) -> tuple[str, str] | None:
         """The ``(task_id, request digest)`` an ``Idempotency-Key`` created, if recent enough."""
@@ -299,19 +301,18 @@ class Store:
             log.warning("could not commit task records: %s", exc)
 
     def _commit_passing(self) -> None:
-        """Write the passing states that waited their window (a task whose first unsaved
-        state is younger waits on), and wait for the next one."""
+        """A round: write the passing states of the tasks whose first unsaved state waited
+        half a window (the others wait for the next round, half a window on)."""
         self._passing_timer = None
         loop = asyncio.get_running_loop()
         # A timer may fire a hair early: what is due by then counts as due.
-        due = loop.time() - PASSING_WINDOW + 0.001
+        due = loop.time() - PASSING_WINDOW / 2 + 0.001
         try:
             self._commit([key for key, (_, since) in self._passing.items() if since <= due])
         except (sqlite3.Error, OSError) as exc:  # the task's end reports for itself
             log.warning("could not save the state of running tasks: %s", exc)
-        if self._passing and self._passing_timer is None:
-            first = min(since for _, since in self._passing.values())
-            self._passing_timer = loop.call_at(first + PASSING_WINDOW, self._commit_passing)
+        if (self._passing or self._keys) and self._passing_timer is None:
+            self._passing_timer = loop.call_later(PASSING_WINDOW / 2, self._commit_passing)
 
     def _commit(self, passing: Collection[str] | None) -> None:
         """One transaction of the urgent writes and the passing ones of ``passing`` (all of
