@@ -34,12 +34,12 @@ def is_stream_function(app_dir: Path, function: str) -> bool:
         except OSError:
             _seen.pop(path, None)
             return False
-        seen = _seen[path] = (now, stat.st_mtime_ns, stat.st_size)
-    return function in _stream_functions(path, seen[1], seen[2])
+        seen = _seen[path] = (now, _stream_functions(path, stat.st_mtime_ns, stat.st_size))
+    return function in seen[1]
 
 
 _LOOK_SECONDS = 0.1  # as often as the code watch scans the app at most (sources.py)
-_seen: dict[str, tuple[float, int, int]] = {}  # path: (looked at, mtime_ns, size)
+_seen: dict[str, tuple[float, frozenset[str]]] = {}  # path: (looked at, its stream functions)
 
 
 @functools.lru_cache(maxsize=64)

@@ -210,6 +210,42 @@ class TaskManager:
         later state instead). ``idempotency`` is the ``(Idempotency-Key, request digest)``
         that created it, saved with the record. Raises the store's error when the record
         cannot be saved; the task then never runs."""
+        live = self._start(spec, idempotency)
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] | None = None
+        if wait:
+            self._store.put_task_soon(live.record)
+        else:
+            committed = loop.create_future()
+            # Runs before the runner's first step (both are scheduled now, the commit first).
+            self._store.commit_task(live.record, functools.partial(self._created, live, committed))
+        record = live.record
+        live.runner = loop.create_task(self._run(live, spec, live.session))
+        # Also tracked past the terminal status: a runner may still be settling its worker.
+        self._background.add(live.runner)
+        live.runner.add_done_callback(functools.partial(self._runner_done, live))
+        if committed is not None:
+            await committed
+        return record
+
+    async def run(self, spec: RunSpec, *, idempotency: tuple[str, str] | None = None) -> TaskRecord:
+        """Create a task, run it in the calling task and return its end: what ``create(spec,
+        wait=True)`` then :meth:`wait` do, without a task (and its turns of the event loop) of
+        its own. Cancelling a queued task cancels the caller's wait for a worker, and the task
+        then ends cancelled as any other."""
+        live = self._start(spec, idempotency)
+        self._store.put_task_soon(live.record)
+        live.runner = asyncio.current_task()
+        try:
+            await self._run(live, spec, live.session)
+        finally:
+            live.runner = None
+            self._settle(live)
+        await live.done.wait()
+        return live.record
+
+    def _start(self, spec: RunSpec, idempotency: tuple[str, str] | None) -> _Live:
+        """A new task's live state, its session call begun and its idempotency key noted."""
         task_id = new_id()
         session: Session | None = None
         if spec.session == "new":
@@ -247,22 +283,7 @@ class TaskManager:
             self._sessions.begin_call(session)
         if idempotency is not None:
             self._store.remember_idempotent(idempotency[0], task_id, idempotency[1])
-        loop = asyncio.get_running_loop()
-        committed: asyncio.Future[None] | None = None
-        if wait:
-            self._store.put_task_soon(record)
-        else:
-            committed = loop.create_future()
-            # Runs before the runner's first step (both are scheduled now, the commit first).
-            self._store.commit_task(record, functools.partial(self._created, live, committed))
-        live.runner = loop.create_task(self._run(live, spec, session))
-        live.runner.add_done_callback(lambda _: self._settle(live))
-        # Also tracked past the terminal status: a runner may still be settling its worker.
-        self._background.add(live.runner)
-        live.runner.add_done_callback(self._background.discard)
-        if committed is not None:
-            await committed
-        return record
+        return live
 
     def _created(
         self, live: _Live, committed: asyncio.Future[None], error: BaseException | None
@@ -280,6 +301,10 @@ class TaskManager:
             committed.set_result(None)
         else:
             committed.set_exception(error)
+
+    def _runner_done(self, live: _Live, runner: asyncio.Task[None]) -> None:
+        self._background.discard(runner)
+        self._settle(live)
 
     def _settle(self, live: _Live) -> None:
         # A runner cancelled before its first step never runs its own handlers.

@@ -80,7 +80,12 @@ class TaskRoutes:
             if is_stream_function(spec.app.directory, spec.function):
                 sock = platform.sockets.create()
                 spec.socket = platform.sockets.worker_access(sock)
-            doc = await tasks.create(spec, wait=wait, idempotency=(key, digest) if key else None)
+            made_by = (key, digest) if key else None
+            if wait and sock is None:
+                # Run here: this request waits for the end anyway (no task of its own).
+                ended = await tasks.run(spec, idempotency=made_by)
+                return ok(request, wire.task(ended))
+            doc = await tasks.create(spec, wait=wait, idempotency=made_by)
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
         if stream:
