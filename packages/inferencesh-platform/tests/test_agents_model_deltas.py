@@ -95,7 +95,7 @@ def test_hostile_indexes_are_bounded() -> None:
     deltas = ModelDeltas(sent.append)
     deltas.from_event({"tool_calls": [{"index": 10**9, "function": {"arguments": "x"}}, "junk"]})
     deltas.from_event({"tool_calls": [{"index": -1, "function": {"arguments": "y"}}]})
-    assert len(deltas._calls) == 1 and deltas._calls[0][1] == "xy"
+    assert len(deltas._sent.calls) == 1 and deltas._sent.calls[0][1] == "xy"
     assert len(sent) == 2
 
 

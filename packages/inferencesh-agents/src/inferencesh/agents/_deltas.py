@@ -12,7 +12,7 @@ from typing import Any
 
 from inferencesh.agents.responses import AgentDelta
 from inferencesh.core.chat import ChatMessage
-from inferencesh.core.deltas import LLM_DELTA_TAGS, merge_delta
+from inferencesh.core.deltas import LLM_DELTA_TAGS, merge_delta, text_growth
 
 _JOINED = ("response", "reasoning")
 _MAX_INDEX = 1024
@@ -87,9 +87,9 @@ class MessageDeltas:
         """What the texts of ``whole`` add at the end of the texts given so far."""
         delta: dict[str, Any] = {}
         for key in _JOINED:
-            now, before = whole.get(key), str(self.output.get(key) or "")
-            if isinstance(now, str) and len(now) > len(before) and now.startswith(before):
-                delta[key] = now[len(before) :]
+            piece = text_growth(str(self.output.get(key) or ""), whole.get(key))
+            if piece:
+                delta[key] = piece
         return delta
 
     def snapshot_delta(self, message: ChatMessage) -> AgentDelta | None:

@@ -32,12 +32,19 @@ import msgspec
 import uvicorn
 from inferencesh.apps._atomic import write_atomic
 from inferencesh.apps.parent_watch import watch_parent
-from inferencesh.apps.runtime import AppLoadError, AppRunner, BusyError, RunHandle, app_schemas
+from inferencesh.apps.runtime import (
+    AppLoadError,
+    AppRunner,
+    BusyError,
+    RunHandle,
+    app_schemas,
+    is_final,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["create_worker_app", "main", "serve"]
 
@@ -45,7 +52,7 @@ NDJSON = "application/x-ndjson"
 _MAX_BODY = 64 * 1024 * 1024
 
 
-def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Starlette:
+def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> ASGIApp:
     """The worker's ASGI app over ``runner``; ``shutdown`` is called by ``POST /shutdown``."""
     schema_cache: list[dict[str, Any]] = []
 
@@ -68,27 +75,8 @@ def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Sta
                 return JSONResponse({"error": message}, status_code=500)
         return JSONResponse(schema_cache[0])
 
-    async def run(request: Request) -> Response:
-        body = await _read_object(request)
-        if isinstance(body, Response):
-            return body
-        problem = _check_run_body(body)
-        if problem:
-            return _bad_request(problem)
-        try:
-            handle = runner.start(
-                {} if body.get("input") is None else body["input"],
-                function=body.get("function") or None,
-                setup=body.get("setup"),
-                metadata=body.get("metadata"),
-                socket=body.get("socket"),
-            )
-        except BusyError:
-            return JSONResponse({"error": "busy"}, status_code=409)
-        return _EventStream(handle)
-
     async def cancel(request: Request) -> Response:
-        body = await _read_object(request)
+        body = _parse_object(await request.body())
         if isinstance(body, Response):
             return body
         task_id = body.get("task_id")
@@ -102,64 +90,139 @@ def create_worker_app(runner: AppRunner, *, shutdown: Callable[[], None]) -> Sta
         shutdown()
         return JSONResponse({"shutting_down": True})
 
-    return Starlette(
+    run = _RunEndpoint(runner)
+    router = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/schema", schema, methods=["GET"]),
+            # Reached for other methods only (405): `_WorkerApp` hands POST /run to `run` first.
             Route("/run", run, methods=["POST"]),
             Route("/cancel", cancel, methods=["POST"]),
             Route("/shutdown", stop, methods=["POST"]),
         ]
     )
+    return _WorkerApp(run, router)
 
 
-class _EventStream(Response):
-    """The run's events as NDJSON, written as they come.
+class _WorkerApp:
+    """``POST /run`` straight to its endpoint, everything else through the Starlette router.
 
-    Lighter than a generic streaming response: the disconnect watcher is one plain task, and
-    events that are ready together go out in one write. A client that goes away cancels the run.
+    A run is the worker's one frequent request: it skips the router's middleware and routing
+    layers, which cost as much as the rest of a trivial call.
     """
 
-    media_type = NDJSON
-
-    def __init__(self, handle: RunHandle) -> None:
-        self._handle = handle
-        self.status_code = 200
-        self.background = None
-        # No content-length: the body is chunked, its length unknown until the run ends.
-        self.raw_headers = [(b"content-type", NDJSON.encode())]
+    def __init__(self, run: ASGIApp, router: ASGIApp) -> None:
+        self._run = run
+        self._router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        if scope["type"] == "http" and scope["path"] == "/run" and scope["method"] == "POST":
+            await self._run(scope, receive, send)
+        else:
+            await self._router(scope, receive, send)
+
+
+class _RunEndpoint:
+    """``POST /run`` as a plain ASGI app: the run's events as NDJSON, written as they come.
+
+    A call that is over within one loop turn (an async function that returns at once, or a
+    request that fails validation) is answered with one body write and no disconnect watcher;
+    a longer one streams its events (those ready together in one write), and a client that goes
+    away cancels it.
+    """
+
+    def __init__(self, runner: AppRunner) -> None:
+        self._runner = runner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await _read_body(receive)
+        if raw is None:
+            return  # the client left before its request was complete
+        body = _parse_object(raw)
+        if isinstance(body, dict) and (problem := _check_run_body(body)):
+            body = _bad_request(problem)
+        if isinstance(body, Response):
+            await body(scope, receive, send)
+            return
         try:
-            encode = _ENCODER.encode
-            async for batch in self._handle.batches():
-                body = b"".join(encode(event) + b"\n" for event in batch)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            watcher.cancel()
+            handle = self._runner.start(
+                {} if body.get("input") is None else body["input"],
+                function=body.get("function") or None,
+                setup=body.get("setup"),
+                metadata=body.get("metadata"),
+                socket=body.get("socket"),
+            )
+        except BusyError:
+            await JSONResponse({"error": "busy"}, status_code=409)(scope, receive, send)
+            return
+        # One loop turn: the run's task, scheduled before us, takes its first step.
+        await asyncio.sleep(0)
+        await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+        if handle.done:
+            events = (await handle.result()).events
+            await send({"type": "http.response.body", "body": _encode_lines(events)})
+        else:
+            await _stream(handle, receive, send)
 
-    async def _watch_disconnect(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        await self._handle.cancel()
+
+# No content-length: the body is chunked, its length unknown until the run ends.
+_HEADERS = [(b"content-type", NDJSON.encode())]
+_encode_lines = msgspec.json.Encoder().encode_lines
+_decode = msgspec.json.Decoder().decode
 
 
-_ENCODER = msgspec.json.Encoder()
+async def _stream(handle: RunHandle, receive: Receive, send: Send) -> None:
+    """Write the events of a run in flight as they come; a client that leaves cancels it."""
+    watcher = asyncio.ensure_future(_watch_disconnect(handle, receive))
+    try:
+        async for batch in handle.batches():
+            # The batch with the final event also ends the body: one write, not two.
+            more = not is_final(batch[-1])
+            await send(
+                {"type": "http.response.body", "body": _encode_lines(batch), "more_body": more}
+            )
+    finally:
+        watcher.cancel()
 
 
-async def _read_object(request: Request) -> dict[str, Any] | Response:
-    raw = await request.body()
+async def _watch_disconnect(handle: RunHandle, receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    await handle.cancel()
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request's body, or ``None`` when the client disconnected before sending all of it."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return None
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _parse_object(raw: bytes) -> dict[str, Any] | Response:
     if len(raw) > _MAX_BODY:
         return JSONResponse({"error": f"body larger than {_MAX_BODY} bytes"}, status_code=413)
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _bad_request(f"the body is not valid JSON: {exc}")
+        body = _decode(raw)
+    except msgspec.DecodeError:
+        # What msgspec refuses but `json` reads (NaN, UTF-16, ...) is still accepted; the
+        # error message is `json`'s either way.
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return _bad_request(f"the body is not valid JSON: {exc}")
     if not isinstance(body, dict):
         return _bad_request("the body must be a JSON object")
     return body

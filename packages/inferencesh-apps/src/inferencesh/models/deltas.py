@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from inferencesh.core import deltas as _core
@@ -132,61 +131,27 @@ class DeltaAccumulator(_core.DeltaAccumulator):
 
 class OutputDiffer:
     """Turns cumulative outputs (each holding everything so far) into :class:`LLMDelta`
-    increments, for apps that only yield whole outputs.
+    increments, for apps that only yield whole outputs (the rules of
+    :class:`inferencesh.core.deltas.OutputGrowth`).
 
     Text that does not grow by appending (rewritten, not extended) gives no delta for that
-    step; the final output is whole anyway.
+    step, and later steps grow from what was given; the final output is whole anyway.
     """
 
     def __init__(self) -> None:
-        self._response = ""
-        self._reasoning = ""
-        self._arguments: list[str] = []
-
-    @staticmethod
-    def _grown(before: str, after: str) -> str | None:
-        if after != before and after.startswith(before):
-            return after[len(before) :]
-        return None
+        self._growth = _core.OutputGrowth()
 
     def step(self, output: Any) -> LLMDelta | None:
         """The delta from the previous output to ``output`` (``None`` when nothing grew)."""
-        response = getattr(output, "response", None) or ""
-        reasoning = getattr(output, "reasoning", None) or ""
-        fields: dict[str, Any] = {}
-        grown = self._grown(self._response, response)
-        if grown:
-            fields["response"] = grown
-        grown = self._grown(self._reasoning, reasoning)
-        if grown:
-            fields["reasoning"] = grown
-        calls = self._calls(getattr(output, "tool_calls", None) or [])
-        if calls:
-            fields["tool_calls"] = calls
-        self._response, self._reasoning = response, reasoning
+        calls = getattr(output, "tool_calls", None) or []
+        fields = self._growth.step(
+            {
+                "response": getattr(output, "response", None),
+                "reasoning": getattr(output, "reasoning", None),
+                "tool_calls": [
+                    call.model_dump() if isinstance(call, BaseModel) else dict(call)
+                    for call in calls
+                ],
+            }
+        )
         return LLMDelta(**fields) if fields else None
-
-    def _calls(self, tool_calls: list[Any]) -> list[dict[str, Any]]:
-        pieces: list[dict[str, Any]] = []
-        for index, call in enumerate(tool_calls):
-            data = call.model_dump() if isinstance(call, BaseModel) else dict(call)
-            function = data.get("function") or {}
-            arguments = function.get("arguments") or ""
-            if not isinstance(arguments, str):
-                arguments = json.dumps(arguments)
-            if index >= len(self._arguments):
-                self._arguments.append(arguments)
-                pieces.append(
-                    {
-                        "index": index,
-                        "id": data.get("id"),
-                        "type": data.get("type") or "function",
-                        "function": {"name": function.get("name") or "", "arguments": arguments},
-                    }
-                )
-                continue
-            grown = self._grown(self._arguments[index], arguments)
-            if grown:
-                pieces.append({"index": index, "function": {"arguments": grown}})
-            self._arguments[index] = arguments
-        return pieces

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,10 +37,12 @@ __all__ = [
     "DeltaAccumulator",
     "DeltaEvent",
     "MalformedDelta",
+    "OutputGrowth",
     "TaskDelta",
     "class_tags",
     "merge_delta",
     "tags_for",
+    "text_growth",
 ]
 
 DELTA_EVENT = "delta"
@@ -264,6 +267,77 @@ class DeltaAccumulator:
     def to_dict(self) -> dict[str, Any]:
         """The output merged so far (a shallow copy)."""
         return dict(self._state)
+
+
+def text_growth(before: str, after: Any) -> str | None:
+    """What ``after`` adds at the end of ``before``: ``None`` when it is not a longer string
+    starting with ``before`` (unchanged, shorter, or rewritten, which no delta can express)."""
+    if isinstance(after, str) and len(after) > len(before) and after.startswith(before):
+        return after[len(before) :]
+    return None
+
+
+def _arguments(function: Mapping[str, Any]) -> str:
+    raw = function.get("arguments")
+    if raw is None:
+        return ""
+    return raw if isinstance(raw, str) else json.dumps(raw)
+
+
+class OutputGrowth:
+    """Turns cumulative LLM outputs (each holding everything so far) into ``LLMDelta``
+    increments: what each output adds at the end of what was given before.
+
+    ``response`` and ``reasoning`` give their appended text; each tool call gives its first
+    piece (``index``, ``id``, ``type``, ``function.name`` and the arguments so far) once, then
+    its appended ``function.arguments``. A text that changes other than by growing at its end
+    gives nothing, and what was given stays the base, so the increments merged (by
+    :data:`LLM_DELTA_TAGS`) always equal a prefix of the output that was followed.
+
+    Example:
+        >>> from inferencesh.core.deltas import OutputGrowth
+        >>> growth = OutputGrowth()
+        >>> [growth.step({"response": text}) for text in ("Hel", "Hello", "Help", "Hello!")]
+        [{'response': 'Hel'}, {'response': 'lo'}, {}, {'response': '!'}]
+    """
+
+    __slots__ = ("calls", "texts")
+
+    def __init__(self) -> None:
+        self.texts = {"response": "", "reasoning": ""}  # what was given
+        self.calls: list[list[str]] = []  # per index: [name, arguments] given
+
+    def step(self, output: Mapping[str, Any]) -> dict[str, Any]:
+        """The increment ``output`` adds to what was given (``{}``: nothing), now given."""
+        delta: dict[str, Any] = {}
+        for key, given in self.texts.items():
+            piece = text_growth(given, output.get(key))
+            if piece:
+                delta[key] = piece
+                self.texts[key] = given + piece
+        calls = output.get("tool_calls")
+        pieces = []
+        for index, call in enumerate(calls if isinstance(calls, list) else ()):
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if not isinstance(function, Mapping):
+                continue
+            name, arguments = str(function.get("name") or ""), _arguments(function)
+            if index >= len(self.calls):
+                self.calls.extend(["", ""] for _ in range(index + 1 - len(self.calls)))
+                self.calls[index] = [name, arguments]
+                first = {"name": name, "arguments": arguments}
+                call_id = str(call.get("id") or "")
+                pieces.append(
+                    {"index": index, "id": call_id, "type": "function", "function": first}
+                )
+                continue
+            piece = text_growth(self.calls[index][1], arguments)
+            if piece:
+                self.calls[index][1] = arguments
+                pieces.append({"index": index, "function": {"arguments": piece}})
+        if pieces:
+            delta["tool_calls"] = pieces
+        return delta
 
 
 class DeltaEvent(msgspec.Struct, kw_only=True, omit_defaults=True):

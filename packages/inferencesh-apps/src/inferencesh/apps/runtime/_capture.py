@@ -173,15 +173,28 @@ def _acquire() -> None:
             return
         _owner_thread = threading.get_ident()
         _originals = (sys.stdout, sys.stderr)
-        sys.stdout = _Router(sys.stdout)
-        sys.stderr = _Router(sys.stderr)
-        _handler = _CaptureHandler()
-        _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        sys.stdout = _router(0, sys.stdout)
+        sys.stderr = _router(1, sys.stderr)
+        if _handler is None:
+            _handler = _CaptureHandler()
+            _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(_handler)
 
 
+def _router(slot: int, original: TextIO) -> _Router:
+    """The router over ``original``, made once and reused by every later run (stateless)."""
+    router = _routers[slot]
+    if router is None or router.original is not original:
+        router = _routers[slot] = _Router(original)
+    return router
+
+
+# The stdout and stderr routers of the last runs, kept: a run only swaps them in and out.
+_routers: list[_Router | None] = [None, None]
+
+
 def _release() -> None:
-    global _active, _owner_thread, _originals, _handler
+    global _active, _owner_thread, _originals
     with _state_lock:
         _active -= 1
         if _active > 0:
@@ -195,5 +208,4 @@ def _release() -> None:
         if _handler is not None:
             logging.getLogger().removeHandler(_handler)
         _originals = None
-        _handler = None
         _owner_thread = None

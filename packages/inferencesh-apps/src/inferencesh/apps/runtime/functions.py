@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import functools
 import inspect
 import sys
 import types
@@ -62,6 +63,11 @@ class Binding:
 
     positional: tuple[Role, ...]
     keyword: tuple[tuple[str, Role], ...] = ()
+
+    @functools.cached_property
+    def roles(self) -> frozenset[Role]:
+        """The values the method takes (so the caller makes only those)."""
+        return frozenset((*self.positional, *(role for _, role in self.keyword)))
 
     def arguments(self, values: dict[Role, Any]) -> tuple[list[Any], dict[str, Any]]:
         """The ``(args, kwargs)`` for a call given the available values."""

@@ -24,7 +24,9 @@ async def final_output(
 ) -> dict[str, Any]:
     """The output of a call that returned ``result``: a generator's yields but the last go to
     ``emit`` as partial outputs (a sync one is stepped on ``thread``), the last is the output."""
-    if hasattr(result, "__aiter__"):
+    # On the type, as `async for` looks it up (and a pydantic model's own lookup of a missing
+    # attribute is slow).
+    if hasattr(type(result), "__aiter__"):
         output = await _drain_async(result, fn, emit)
     elif inspect.isgenerator(result):
         output = await _drain_sync(result, fn, emit, thread)

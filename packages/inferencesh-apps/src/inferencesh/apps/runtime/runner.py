@@ -13,6 +13,7 @@ in :mod:`~inferencesh.apps.runtime.outputs`; how a failed run is reported is in
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from inferencesh.apps.file import resolve_files
 from inferencesh.apps.metadata import Metadata
 from inferencesh.apps.runtime._capture import LogCollector, capturing
@@ -39,7 +41,7 @@ from inferencesh.apps.runtime.events import (
     StatusEvent,
     is_final,
 )
-from inferencesh.apps.runtime.functions import AppFunction, Role
+from inferencesh.apps.runtime.functions import AppFunction, Binding, Role
 from inferencesh.apps.runtime.live_socket import (
     NoCaller,
     SocketAccessError,
@@ -140,6 +142,9 @@ class AppRunner:
             ) from exc
         self._setup_binding = app.setup_binding
         self._setup_key: str | None = None
+        # The setup request the app was last found set up for: the same request again needs no
+        # validation to know that.
+        self._setup_request: _Request | None = None
         self._setup_config: dict[str, Any] | None = None
         self._setup_failed = False
         self._setup_started = False
@@ -411,20 +416,37 @@ class RunHandle:
                     f"function {self.function!r} not found; the app has: {', '.join(app.functions)}",
                 )
             )
-        config = _validate(app.setup_model, self._setup or {}, "setup")
-        config_dump = dump_model(config) if isinstance(config, BaseModel) else dict(config)
-        setup_key = json.dumps(config_dump, sort_keys=True, default=str)
+        setup = self._setup_needed()
         input_value = _validate(fn.input_model, self._input, "input")
-        if setup_key != runner._setup_key:
-            await self._setup_phase(config, config_dump, setup_key)
+        if setup is not None:
+            await self._setup_phase(*setup)
         await _resolve(input_value, "input")
         self._emit(StatusEvent(type="status", status="running"))
         return await self._call_phase(fn, input_value)
 
-    async def _setup_phase(self, config: Any, config_dump: dict[str, Any], key: str) -> None:
+    def _setup_needed(self) -> tuple[Any, dict[str, Any], str, _Request | None] | None:
+        """What a setup phase needs (config, its dump, its key, the request), or ``None`` when
+        the app is set up with this config already. Raises when the config is not valid."""
+        runner = self._runner
+        raw = self._setup or {}
+        request = _request(raw, runner._setup_request)
+        if request is runner._setup_request and request is not None:
+            return None
+        config = _validate(runner.app.setup_model, raw, "setup")
+        config_dump = dump_model(config) if isinstance(config, BaseModel) else dict(config)
+        key = json.dumps(config_dump, sort_keys=True, default=str)
+        if key != runner._setup_key:
+            return config, config_dump, key, request
+        runner._setup_request = request
+        return None
+
+    async def _setup_phase(
+        self, config: Any, config_dump: dict[str, Any], key: str, request: _Request | None
+    ) -> None:
         runner = self._runner
         binding = runner._setup_binding
         runner._setup_key = None
+        runner._setup_request = None
         runner._setup_config = None
         if binding is not None:
             self._emit(StatusEvent(type="status", status="setting_up"))
@@ -432,7 +454,7 @@ class RunHandle:
             collector = self._collector("setup")
             try:
                 with capturing(collector, fallback=True):
-                    args, kwargs = binding.arguments(self._values(config, collector))
+                    args, kwargs = self._arguments(binding, config, collector)
                     runner._setup_started = True
                     await runner._invoke(runner.instance.setup, args, kwargs)
             except (asyncio.CancelledError, RunCancelled):
@@ -444,6 +466,7 @@ class RunHandle:
                     error_event("setup", f"setup failed: {type(exc).__name__}: {exc}", exc)
                 ) from exc
         runner._setup_key = key
+        runner._setup_request = request
         runner._setup_config = config_dump
         runner._setup_failed = False
 
@@ -456,7 +479,7 @@ class RunHandle:
                 socket = await open_socket(self._socket_access, {"task_id": self.task_id})
             with capturing(collector, fallback=True):
                 method = getattr(runner.instance, fn.name)
-                args, kwargs = fn.binding.arguments(self._values(input_value, collector, socket))
+                args, kwargs = self._arguments(fn.binding, input_value, collector, socket)
                 output = await call_with_socket(socket, self._output(fn, method, args, kwargs))
         except (SocketAccessError, NoCaller) as exc:
             raise RunFailed(error_event("app", str(exc))) from exc
@@ -479,10 +502,15 @@ class RunHandle:
         result = await runner._invoke(method, args, kwargs)
         return await final_output(result, fn, self._emit, runner._thread)
 
-    def _values(self, primary: Any, collector: LogCollector, socket: Any = None) -> dict[Role, Any]:
-        metadata = _metadata(self._metadata)
-        metadata.set_sink(collector.line)
-        return {"input": primary, "config": primary, "metadata": metadata, "socket": socket}
+    def _arguments(
+        self, binding: Binding, primary: Any, collector: LogCollector, socket: Any = None
+    ) -> tuple[list[Any], dict[str, Any]]:
+        values: dict[Role, Any] = {"input": primary, "config": primary, "socket": socket}
+        if "metadata" in binding.roles:  # made only for a method that takes it
+            metadata = _metadata(self._metadata)
+            metadata.set_sink(collector.line)
+            values["metadata"] = metadata
+        return binding.arguments(values)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -520,6 +548,27 @@ def _metadata(value: dict[str, Any] | Metadata | None) -> Metadata:
     except ValidationError:
         # Metadata is informational: keep odd values instead of failing the run.
         return Metadata.model_construct(**data)
+
+
+_Request = tuple[bytes, Any]
+"""A setup request as JSON, and a copy of it as given."""
+
+
+def _request(value: Any, known: _Request | None) -> _Request | None:
+    """``value`` as a :data:`_Request`: ``known`` itself when it is the same request, ``None``
+    when it holds something JSON cannot say (never remembered, so validated every time)."""
+    try:
+        encoded = _encode(value)
+        # The same JSON (which tells 1, 1.0 and true apart) and equal (which tells NaN and null
+        # apart, as JSON does not).
+        if known is not None and encoded == known[0] and bool(value == known[1]):
+            return known
+        return encoded, copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - an odd value: validated every time instead
+        return None
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _validate(model: type[BaseModel] | None, value: Any, root: str) -> Any:

@@ -22,20 +22,14 @@ beside the deltas) shows the change.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
+
+from inferencesh.core.deltas import OutputGrowth
 
 __all__ = ["ModelDeltas"]
 
 Json = dict[str, Any]
-
-
-def _arguments(function: Json) -> str:
-    raw = function.get("arguments")
-    if raw is None:
-        return ""
-    return raw if isinstance(raw, str) else json.dumps(raw)
 
 
 def _apply(text: dict[str, str], calls: list[list[str]], delta: Json) -> None:
@@ -74,13 +68,12 @@ class ModelDeltas:
         [{'response': 'Hel'}, {'response': 'lo'}, {'response': '!'}]
     """
 
-    __slots__ = ("_app_calls", "_app_text", "_calls", "_from_app", "_publish", "_text")
+    __slots__ = ("_app_calls", "_app_text", "_from_app", "_publish", "_sent")
 
     def __init__(self, publish: Callable[[Json], None]) -> None:
         self._publish = publish
         self._from_app = False
-        self._text = {"response": "", "reasoning": ""}  # what was published
-        self._calls: list[list[str]] = []  # per index: [name, arguments] published
+        self._sent = OutputGrowth()  # what was published
         self._app_text = {"response": "", "reasoning": ""}  # what the app's deltas carried
         self._app_calls: list[list[str]] = []
 
@@ -91,11 +84,12 @@ class ModelDeltas:
         if not isinstance(delta, dict) or not delta:
             return
         self._from_app = True
-        synced = self._app_text == self._text and self._app_calls == self._calls
+        sent = self._sent
+        synced = self._app_text == sent.texts and self._app_calls == sent.calls
         _apply(self._app_text, self._app_calls, delta)
         if synced:
-            self._text = dict(self._app_text)
-            self._calls = [list(call) for call in self._app_calls]
+            sent.texts = dict(self._app_text)
+            sent.calls = [list(call) for call in self._app_calls]
             self._publish(delta)
             return
         calls = [{"function": {"name": n, "arguments": a}} for n, a in self._app_calls]
@@ -111,37 +105,6 @@ class ModelDeltas:
         self._send_growth(output)
 
     def _send_growth(self, output: Json) -> None:
-        delta: Json = {}
-        for key in ("response", "reasoning"):
-            now = output.get(key)
-            sent = self._text[key]
-            if isinstance(now, str) and len(now) > len(sent) and now.startswith(sent):
-                delta[key] = now[len(sent) :]
-                self._text[key] = now
-        calls = output.get("tool_calls")
-        pieces = []
-        for index, call in enumerate(calls if isinstance(calls, list) else ()):
-            function = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(function, dict):
-                continue
-            name, arguments = str(function.get("name") or ""), _arguments(function)
-            if index >= len(self._calls):
-                while len(self._calls) <= index:
-                    self._calls.append(["", ""])
-                self._calls[index] = [name, arguments]
-                call_id = str(call.get("id") or "")
-                first = {"name": name, "arguments": arguments}
-                pieces.append(
-                    {"index": index, "id": call_id, "type": "function", "function": first}
-                )
-                continue
-            sent_args = self._calls[index][1]
-            if len(arguments) > len(sent_args) and arguments.startswith(sent_args):
-                self._calls[index][1] = arguments
-                pieces.append(
-                    {"index": index, "function": {"arguments": arguments[len(sent_args) :]}}
-                )
-        if pieces:
-            delta["tool_calls"] = pieces
+        delta = self._sent.step(output)
         if delta:
             self._publish(delta)
