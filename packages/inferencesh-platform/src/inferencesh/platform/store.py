@@ -18,9 +18,10 @@ Task writes are grouped (group commit), in three kinds:
   error when the commit failed (and then none of its records was written).
 * ``put_task_soon``: a passing state (queued, running, ...) a crash may lose, since a task the
   platform stopped under is failed at the next start either way. A task's newest state is
-  written at most ``PASSING_WINDOW`` seconds after its first unsaved one (in rounds every half
-  window), so a short task is written once, with its end, however busy the server. ``settle(task_id)`` commits it at once
-  (a reader was told of that state), and so does any read of the store.
+  written at most ``PASSING_WINDOW`` seconds after its first unsaved one (in rounds every
+  half window), so a short task is written once, with its end, however busy the server.
+  ``settle(task_id)`` commits it at once (a reader was told of that state), and so does any
+  read of the store.
 * ``put_task``: committed when it returns, with whatever is waiting.
 
 Tasks are ``TaskRecord`` structs (``inferencesh.platform.records``), stored as the same JSON
