@@ -6,6 +6,7 @@ import asyncio
 import gc
 import inspect
 import json
+import re
 import threading
 import time
 import warnings
@@ -17,6 +18,8 @@ import httpx
 from inferencesh.core.client import AsyncInference, Inference
 
 BASE = "http://127.0.0.1:9"
+RUN_URL = re.compile(r"http://127\.0\.0\.1:9/apps/run(\?.*)?$")
+"""``POST /apps/run`` with or without a query (``?stream=true``: a run that waits or streams)."""
 KEY = "inf_SECRET_test_key_0123456789"
 
 
@@ -126,7 +129,11 @@ class FakePlatform:
         ):
             return httpx.Response(401, json={"detail": "bad key"})
         if method == "POST" and path == "/apps/run":
-            return self._run(json.loads(request.read()))
+            reply = self._run(json.loads(request.read()))
+            if request.url.params.get("stream") != "true" or reply.status_code != 200:
+                return reply
+            created = reply.json()
+            return self._stream(self.tasks[created["id"]], first={"data": created})
         if method == "POST" and path == "/files":
             return self._create_files(json.loads(request.read()))
         parts = path.strip("/").split("/")
@@ -205,11 +212,14 @@ class FakePlatform:
         self.tasks[task_id] = created
         return httpx.Response(200, json=created)
 
-    def _stream(self, found: dict[str, Any]) -> httpx.Response:
+    def _stream(self, found: dict[str, Any], first: Any = None) -> httpx.Response:
+        """The task's stream to its end (``first``: a line before the rest, such as the
+        created task a streamed run starts with)."""
         logs = [{"content": f"running {found['app']}"}]
         output = {"echo": found.get("input"), "result": "https://cdn.example/out.png"}
         found.update(status=10, logs=logs, output=output)
         body = ndjson(
+            *([] if first is None else [first]),
             {"type": "heartbeat"},
             {"data": {"id": found["id"], "status": 7, "logs": logs}, "fields": ["status", "logs"]},
             {"data": {"status": 10, "output": output}, "fields": ["status", "output"]},

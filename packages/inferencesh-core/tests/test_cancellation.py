@@ -72,6 +72,8 @@ class Platform:
                     self.reply([{"id": "f1", "uri": "inf://f1", "upload_url": f"{base}/up"}])
                 elif self.path == "/apps/run":
                     self.reply({"id": "t1", "status": 1})
+                elif self.path == "/apps/run?stream=true":
+                    self.stream()  # the reply of a run that waits or streams: the task's stream
                 else:
                     self.reply({}, 404)
 

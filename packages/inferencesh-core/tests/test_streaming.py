@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from core_testkit import BASE, KEY, Chunks, Driver, ndjson, task
+from core_testkit import BASE, KEY, RUN_URL, Chunks, Driver, ndjson, task
 from inferencesh.core import (
     APIConnectionError,
     APITimeoutError,
@@ -29,7 +29,6 @@ from inferencesh.core._follow import TaskFollower
 from inferencesh.core.protocol import Call, OpenStream, Sleep
 from pytest_httpx import HTTPXMock
 
-RUN = f"{BASE}/apps/run"
 STREAM = f"{BASE}/tasks/t1/stream"
 GET = f"{BASE}/tasks/t1"
 NDJSON_HEADERS = {"content-type": "application/x-ndjson"}
@@ -37,7 +36,8 @@ SSE_HEADERS = {"content-type": "text/event-stream"}
 
 
 def add_run(httpx_mock: HTTPXMock, **fields: object) -> None:
-    httpx_mock.add_response(method="POST", url=RUN, json=task(status=1, **fields))
+    # A plain JSON reply, also to a run that asks for the stream: followed on the task stream.
+    httpx_mock.add_response(method="POST", url=RUN_URL, json=task(status=1, **fields))
 
 
 def add_stream(httpx_mock: HTTPXMock, *chunks: bytes, fail: Exception | None = None) -> None:

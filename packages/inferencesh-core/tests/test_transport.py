@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from core_testkit import BASE, KEY, Chunks, Driver, envelope, ndjson, task
+from core_testkit import BASE, KEY, RUN_URL, Chunks, Driver, envelope, ndjson, task
 from inferencesh.core import (
     APIConnectionError,
     APIError,
@@ -197,9 +197,7 @@ REQS = [
 
 @pytest.mark.parametrize("api_version", [1, 2])
 def test_412_requirements(httpx_mock: HTTPXMock, api_version: int) -> None:
-    httpx_mock.add_response(
-        url=f"{BASE}/apps/run", status_code=412, json={"satisfied": False, "errors": REQS}
-    )
+    httpx_mock.add_response(url=RUN_URL, status_code=412, json={"satisfied": False, "errors": REQS})
     with pytest.raises(RequirementsNotMetException) as info:
         Driver("sync", api_version=api_version).call(
             lambda c: c.run({"app": "my-app", "input": {}})

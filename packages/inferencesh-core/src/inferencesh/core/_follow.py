@@ -16,6 +16,12 @@ Rules:
   is fetched with ``GET /tasks/{id}`` so a terminal update is never lost, then the stream is
   opened again after a growing pause.
 * An update naming another task is ignored.
+* A task may be followed from its creation (``creating``, then ``create``): the first action is
+  the ``POST /apps/run`` whose reply is the task's stream, and the first update naming a
+  task gives the id; from then on it is followed as any other. A creation stream that drops
+  before naming its task is a POST with an unknown outcome: it is sent again with the same
+  ``Idempotency-Key`` within the request's retries (the platform answers with the task it
+  created), then the error is raised with that key.
 * Consecutive attempts that fail before receiving a single byte (a reopen or a fetch with no
   answer, or a 5xx past its retries) are limited by ``max_reconnects``; any received byte
   (heartbeats included) resets the count. An overall ``deadline`` bounds the whole wait,
@@ -30,9 +36,16 @@ from typing import Any
 
 import msgspec
 
+from inferencesh.core._transport import outcome_unknown
 from inferencesh.core.deltas import TaskDelta
-from inferencesh.core.errors import APIConnectionError, APITimeoutError, ServerError
+from inferencesh.core.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    MalformedResponseError,
+    ServerError,
+)
 from inferencesh.core.protocol import Call, OpenStream, Sleep, id_path
+from inferencesh.core.retry import RetryState
 from inferencesh.core.streaming import TaskLine
 from inferencesh.core.types import Task, TaskStatus, parse_status
 
@@ -116,13 +129,20 @@ class TaskFollower:
         max_reconnect_delay: float = 5.0,
         timeout: float | None = None,
         clock: Any = time.monotonic,
+        creating: bool = False,
     ) -> None:
-        path = id_path("/tasks", task_id, "task_id")  # a ValueError unless a non-empty str
+        """``creating``: the task is not created yet (``task_id`` is ``""``); ``create`` gives
+        the request that creates it, the first thing to do."""
         if timeout is not None and timeout != timeout:  # nan: a deadline that never comes
             raise ValueError("timeout must be a number of seconds or None, got nan")
-        self.task_id = task_id
-        self._stream_path = path + "/stream"
-        self._fetch = Call("GET", path, expect="a task")
+        self.task_id = ""
+        self._stream_path = ""
+        self._fetch = Call("GET", "/tasks")  # set with the id
+        if not creating:
+            self._known(task_id)
+        self._create: OpenStream | None = None  # the creating POST, until it names the task
+        self._create_retries: RetryState | None = None
+        self._early: list[TaskLine] = []  # lines of the creation stream before the task's id
         self.current = initial
         self.emitted: Task | None = None
         self.idle_timeout = idle_timeout
@@ -141,6 +161,21 @@ class TaskFollower:
         self.keep_deltas = False
         """Whether delta lines become ``TaskDelta`` items among the updates (else skipped)."""
         self._delta_seq = 0  # the last delta handed out: a replay after a reconnect is dropped
+
+    def create(self, request: OpenStream, max_retries: int) -> None:
+        """Start with ``request``, the ``POST /apps/run`` whose reply is the new task's stream
+        (for a follower made with ``creating``); ``max_retries`` bounds the times it is sent
+        again after its stream dropped before naming the task."""
+        assert not self.task_id, "the task exists already"
+        self._create = request
+        self._create_retries = RetryState(max_retries)
+        self._next = request
+
+    def _known(self, task_id: str) -> None:
+        path = id_path("/tasks", task_id, "task_id")  # a ValueError unless a non-empty str
+        self.task_id = task_id
+        self._stream_path = path + "/stream"
+        self._fetch = Call("GET", path, expect="a task")
 
     # -- what to do next -------------------------------------------------------------------
     @property
@@ -164,6 +199,8 @@ class TaskFollower:
             self._new_this_attempt = False
             self._bytes_this_attempt = False
             read = self.idle_timeout if remaining is None else min(self.idle_timeout, remaining)
+            if action is self._create:
+                return msgspec.structs.replace(action, read_timeout=max(read, 0.001))
             return self._stream(max(read, 0.001))
         if isinstance(action, Sleep) and remaining is not None:
             return Sleep(min(action.seconds, remaining))
@@ -218,6 +255,8 @@ class TaskFollower:
         long streams the per-line overhead is the cost. With ``keep_deltas``, delta lines
         become ``TaskDelta`` items, in order among the updates.
         """
+        if self._create is not None:
+            lines = self._created(lines)
         out: list[Any] = []
         plan: _Plan | None = None
         task_id = self.task_id
@@ -259,6 +298,19 @@ class TaskFollower:
             self._fruitless = 0
         return out
 
+    def _created(self, lines: list[TaskLine]) -> list[TaskLine]:
+        """The lines of the creation stream to fold in: none until one names the task (they
+        are kept), then the kept ones and these."""
+        for line in lines:
+            data = line.data
+            if data is not None and data.id:
+                self._known(data.id)
+                self._create = None
+                early, self._early = self._early, []
+                return early + lines if early else lines
+        self._early.extend(lines)
+        return []
+
     def feed(self, update: Task, fields: list[str] | None = None) -> Task | None:
         """Fold one update in; returns the merged task if it is new, else ``None``.
 
@@ -292,6 +344,24 @@ class TaskFollower:
     def stream_ended(self, error: APIConnectionError | ServerError | None) -> None:
         """The stream closed (``error`` None) or dropped; plan the next step or give up."""
         if self.done:
+            return
+        create = self._create
+        if create is not None:
+            # The task's creation, its outcome unknown: send it again, or give up saying so.
+            assert self._create_retries is not None
+            delay = None if error is None else self._create_retries.delay_after_error()
+            if delay is None:
+                raise outcome_unknown(
+                    error
+                    or MalformedResponseError(
+                        200,
+                        f"{create.method} {create.path} answered with a stream that ended "
+                        "before naming its task",
+                    ),
+                    create.method,
+                    create.idempotency_key,
+                )
+            self._next = Sleep(delay)
             return
         if error is not None and not self._bytes_this_attempt:
             self._failed(error)
@@ -329,8 +399,8 @@ class TaskFollower:
         return min(self.reconnect_delay * growth, self.max_reconnect_delay)
 
     def slept(self) -> None:
-        """The pause is over: open the stream again."""
-        self._next = self._stream(self.idle_timeout)
+        """The pause is over: open the stream again (or send the creation again)."""
+        self._next = self._create or self._stream(self.idle_timeout)
 
 
 def touches_status(update: Task, fields: list[str] | None) -> bool:

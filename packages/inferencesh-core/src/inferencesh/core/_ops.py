@@ -24,7 +24,7 @@ from inferencesh.core.files import (
     source_of,
     substitute,
 )
-from inferencesh.core.protocol import Blocking, Call, Op, Put
+from inferencesh.core.protocol import Blocking, Call, Op, OpenStream, Put
 from inferencesh.core.protocol import id_path as _id_path
 from inferencesh.core.requests import RequestError, RunRequest, convert_request
 from inferencesh.core.tasks import follow
@@ -159,14 +159,22 @@ def prepare_input(
     return substitute(value, uris)
 
 
-def create_task(
+def run_body(
     params: Any, upload_paths: bool, upload_progress: ProgressFactory | None = None
-) -> Op[Task]:
-    """Validate params, upload input files and ``POST /apps/run``; returns the new task."""
+) -> Op[RunRequest]:
+    """Validate params and upload input files; returns the body of ``POST /apps/run``."""
     body = run_request(params)
     body.input = yield from prepare_input(body.input, upload_paths, upload_progress)
     if body.setup is not None:
         body.setup = yield from prepare_input(body.setup, upload_paths, upload_progress)
+    return body
+
+
+def create_task(
+    params: Any, upload_paths: bool, upload_progress: ProgressFactory | None = None
+) -> Op[Task]:
+    """Validate params, upload input files and ``POST /apps/run``; returns the new task."""
+    body = yield from run_body(params, upload_paths, upload_progress)
     data = yield Call(
         "POST", "/apps/run", json=body, idempotency_key=new_idempotency_key(), expect="a task"
     )
@@ -176,9 +184,43 @@ def create_task(
     return task
 
 
-def run(params: Any, upload_paths: bool, follower: Callable[[Task], TaskFollower]) -> Op[Task]:
-    """Create a task and follow it (with ``follower(task)``) to its end; returns the completed
-    task or raises."""
+# `stream` goes in the query, not the body: the body stays the one a plain run sends, so the
+# Idempotency-Key of a creation whose outcome is unknown can be sent again with the same
+# params (and a server that does not stream the reply answers with the task, followed as usual).
+_STREAMED = {"stream": "true"}
+
+
+def run(
+    params: Any,
+    upload_paths: bool,
+    follower: TaskFollower,
+    max_retries: int,
+    upload_progress: ProgressFactory | None = None,
+) -> Op[Task]:
+    """Create a task and follow it to its end with ``follower`` (made without a task id); returns
+    the completed task or raises.
+
+    One request: ``POST /apps/run?stream=true`` answers with the task's stream, which names
+    the task in its first update; past that, a dropped stream is followed as any other.
+    """
+    body = yield from run_body(params, upload_paths, upload_progress)
+    create = OpenStream(
+        "/apps/run",
+        task_lines=True,
+        method="POST",
+        json=body,
+        params=_STREAMED,
+        idempotency_key=new_idempotency_key(),
+    )
+    follower.create(create, max_retries)
+    return (yield from follow(follower))
+
+
+def create_and_follow(
+    params: Any, upload_paths: bool, follower: Callable[[Task], TaskFollower]
+) -> Op[Task]:
+    """Create a task, then follow it (with ``follower(task)``) to its end: the created task
+    starts the follower (a deadline counted from the reply, for one)."""
     task = yield from create_task(params, upload_paths)
     return (yield from follow(follower(task)))
 
@@ -282,11 +324,10 @@ def session_params(
     return params
 
 
-def start_session(
-    params: dict[str, Any], upload_paths: bool, follower: Callable[[Task], TaskFollower]
-) -> Op[Task]:
-    """Run the first call of a new session; returns its completed task (with ``session_id``)."""
-    task = yield from run(params, upload_paths, follower)
+def start_session(run: Op[Task]) -> Op[Task]:
+    """Run the first call of a new session (``run``, the op of a ``session="new"`` run);
+    returns its completed task (with ``session_id``)."""
+    task = yield from run
     if not task.session_id or task.session_id == "new":
         raise MalformedResponseError(
             200, f"task {task.id} started with session='new' returned no session_id", body=None

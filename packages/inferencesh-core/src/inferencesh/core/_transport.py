@@ -18,6 +18,7 @@ from inferencesh.core._version import __version__
 from inferencesh.core.errors import (
     APIConnectionError,
     APIError,
+    InferenceError,
     MalformedResponseError,
     _snippet,
     error_from_response,
@@ -288,6 +289,20 @@ def connection_error(exc: BaseException, where: str) -> APIConnectionError:
     if "Timeout" in kind:
         return APITimeoutError(f"{where} timed out ({kind}: {detail})")
     return APIConnectionError(f"{where} failed: {kind}: {detail}")
+
+
+def outcome_unknown(exc: InferenceError, method: str, key: str | None) -> InferenceError:
+    """``exc`` with the ``Idempotency-Key`` of the ``POST`` it ended (``exc.idempotency_key``),
+    named in its message too: the server may have done what was asked (created a task) before
+    the reply was lost, and that key is how the caller finds it."""
+    if method == "POST" and key:
+        exc.idempotency_key = key
+        note = (
+            f"; it may have been carried out: send it again with Idempotency-Key {key} "
+            "to get what it created (e.idempotency_key)"
+        )
+        exc.args = (f"{exc.args[0] if exc.args else exc}{note}", *exc.args[1:])
+    return exc
 
 
 def _status_of(payload: dict[str, Any], status: int) -> int:

@@ -7,7 +7,8 @@ here run it with the sync or the async driver of ``protocol`` over their own tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -18,16 +19,6 @@ from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
 from inferencesh.core.http import AsyncHTTPClient, HTTPClient
-from inferencesh.core.resources import (
-    AsyncFiles,
-    AsyncSessions,
-    AsyncTasks,
-    Files,
-    Sessions,
-    Tasks,
-)
-from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
-from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
 from inferencesh.core.tasks import AsyncTaskStream, OnDelta, TaskStream
 from inferencesh.core.types import (
     DeletedTaskFiles,
@@ -42,6 +33,16 @@ if TYPE_CHECKING:
     from inferencesh.agents import Agent, Agents, AsyncAgent, AsyncAgents
     from inferencesh.core.live import AsyncLiveSession
     from inferencesh.core.progress import ProgressCallback, ProgressFactory
+    from inferencesh.core.resources import (
+        AsyncFiles,
+        AsyncSessions,
+        AsyncTasks,
+        Files,
+        Sessions,
+        Tasks,
+    )
+    from inferencesh.core.sessions import AsyncSessionHandle, SessionHandle
+    from inferencesh.core.sockets import AsyncSocketsAPI, SocketsAPI
 
 __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 
@@ -104,19 +105,46 @@ class _ClientBase:
     def _paths(self, upload_paths: bool | None) -> bool:
         return self.upload_paths if upload_paths is None else upload_paths
 
-    def _following(self, timeout: float | None) -> Callable[[Task], TaskFollower]:
-        return lambda task: self._follower(task, timeout, None)
-
     def _follower(
-        self, task: Task, timeout: float | None, max_reconnects: int | None
+        self, task: Task | None, timeout: float | None, max_reconnects: int | None
     ) -> TaskFollower:
+        """The follower of ``task`` (``None``: a task created by the follower's first request)."""
         return TaskFollower(
-            task.id,
-            task if task.status else None,
+            "" if task is None else task.id,
+            task if task is not None and task.status else None,
             idle_timeout=self._config.stream_idle_timeout,
             max_reconnects=self.max_reconnects if max_reconnects is None else max_reconnects,
             timeout=timeout,
+            creating=task is None,
         )
+
+    def _creating(
+        self,
+        params: Any,
+        upload_paths: bool,
+        upload_progress: ProgressFactory | None,
+        max_reconnects: int | None,
+    ) -> tuple[TaskFollower, protocol.Op[Task]]:
+        """The op that creates a task and follows it to its end in one request (the run's reply
+        is the task's stream), and its follower."""
+        follower = self._follower(None, None, max_reconnects)
+        retries = self._config.max_retries
+        return follower, _ops.run(params, upload_paths, follower, retries, upload_progress)
+
+    def _waiting(self, params: Any, timeout: float | None) -> protocol.Op[Task]:
+        """The op of a run that waits for its task (``timeout``: see ``_streams_run``)."""
+        if self._streams_run(timeout):
+            return self._creating(params, self.upload_paths, None, None)[1]
+        return _ops.create_and_follow(
+            params, self.upload_paths, lambda task: self._follower(task, timeout, None)
+        )
+
+    @staticmethod
+    def _streams_run(timeout: float | None) -> bool:
+        """Whether a run that waits is one request whose reply is the task's stream: not with a
+        ``timeout``, whose deadline counts from the task's creation and bounds each read of the
+        stream (so the task is created first, then its stream is opened)."""
+        return timeout is None
 
 
 class Inference(_ClientBase):
@@ -175,11 +203,36 @@ class Inference(_ClientBase):
         )
         self.http = HTTPClient(self._config, http_client)
         """The low-level transport: ``request(...)`` and ``stream(...)`` on any endpoint."""
-        self.tasks = Tasks(self)
-        self.files = Files(self)
-        self.sessions = Sessions(self)
-        self.sockets = SocketsAPI(self)
+
+    # The namespaces and session handles load their modules on first use, not with the client:
+    # most programs only run tasks (import time).
+    @cached_property
+    def tasks(self) -> Tasks:
+        """The task methods under shorter names: ``client.tasks.get(id)``, ..."""
+        from inferencesh.core.resources import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def files(self) -> Files:
+        """The file methods under shorter names: ``client.files.upload(...)``."""
+        from inferencesh.core.resources import Files
+
+        return Files(self)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """The session methods under shorter names: ``client.sessions.get(id)``, ..."""
+        from inferencesh.core.resources import Sessions
+
+        return Sessions(self)
+
+    @cached_property
+    def sockets(self) -> SocketsAPI:
         """The sockets of stream tasks (``open`` needs the async client)."""
+        from inferencesh.core.sockets import SocketsAPI
+
+        return SocketsAPI(self)
 
     def _drive(self, op: protocol.Op[T]) -> T:
         return protocol.run(self, op)
@@ -261,7 +314,17 @@ class Inference(_ClientBase):
             >>> [d.text for d in deltas], task.output["response"]
             (['You', ' said:', ' Hello'], 'You said: Hello')
         """
-        task = self._drive(_ops.create_task(params, self._paths(upload_paths), upload_progress))
+        paths = self._paths(upload_paths)
+        if (stream or wait) and self._streams_run(timeout):
+            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
+            if not stream and on_delta is None:
+                return self._drive(running)  # no updates to hand out: no stream around it
+            updates = TaskStream(self, follower, on_delta, running)
+            if not stream:
+                return updates.wait()
+            updates._prime()
+            return updates
+        task = self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
             return TaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
         if not wait:
@@ -421,10 +484,10 @@ class Inference(_ClientBase):
         if session_timeout is not None:
             extra["session_timeout"] = session_timeout
         run_params = _ops.session_params(app, function, input, "new", extra)
-        task = self._drive(
-            _ops.start_session(run_params, self.upload_paths, self._following(timeout))
-        )
+        task = self._drive(_ops.start_session(self._waiting(run_params, timeout)))
         assert task.session_id is not None
+        from inferencesh.core.sessions import SessionHandle
+
         return SessionHandle(self, app, task.session_id, task)
 
     def get_session(self, session_id: str) -> SessionInfo:
@@ -514,11 +577,35 @@ class AsyncInference(_ClientBase):
         )
         self.http = AsyncHTTPClient(self._config, http_client)
         """The low-level transport: ``await request(...)`` and ``stream(...)``."""
-        self.tasks = AsyncTasks(self)
-        self.files = AsyncFiles(self)
-        self.sessions = AsyncSessions(self)
-        self.sockets = AsyncSocketsAPI(self)
+
+    # Loaded on first use, as for the sync client.
+    @cached_property
+    def tasks(self) -> AsyncTasks:
+        """The task methods under shorter names: ``await client.tasks.get(id)``, ..."""
+        from inferencesh.core.resources import AsyncTasks
+
+        return AsyncTasks(self)
+
+    @cached_property
+    def files(self) -> AsyncFiles:
+        """The file methods under shorter names: ``await client.files.upload(...)``."""
+        from inferencesh.core.resources import AsyncFiles
+
+        return AsyncFiles(self)
+
+    @cached_property
+    def sessions(self) -> AsyncSessions:
+        """The session methods under shorter names: ``await client.sessions.get(id)``, ..."""
+        from inferencesh.core.resources import AsyncSessions
+
+        return AsyncSessions(self)
+
+    @cached_property
+    def sockets(self) -> AsyncSocketsAPI:
         """The sockets of stream tasks: ``get``, ``list``, ``for_task``, ``access``, ``open``."""
+        from inferencesh.core.sockets import AsyncSocketsAPI
+
+        return AsyncSocketsAPI(self)
 
     async def _drive(self, op: protocol.Op[T]) -> T:
         return await protocol.arun(self, op)
@@ -566,9 +653,17 @@ class AsyncInference(_ClientBase):
     ) -> Task | AsyncTaskStream:
         """Run an app; see ``Inference.run``. With ``stream=True`` use
         ``async for update in await client.run(params, stream=True)``."""
-        task = await self._drive(
-            _ops.create_task(params, self._paths(upload_paths), upload_progress)
-        )
+        paths = self._paths(upload_paths)
+        if (stream or wait) and self._streams_run(timeout):
+            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
+            if not stream and on_delta is None:
+                return await self._drive(running)  # no updates to hand out: no async generator
+            updates = AsyncTaskStream(self, follower, on_delta, running)
+            if not stream:
+                return await updates.wait()
+            await updates._prime()
+            return updates
+        task = await self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
             return AsyncTaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
         if not wait:
@@ -677,10 +772,10 @@ class AsyncInference(_ClientBase):
         if session_timeout is not None:
             extra["session_timeout"] = session_timeout
         run_params = _ops.session_params(app, function, input, "new", extra)
-        task = await self._drive(
-            _ops.start_session(run_params, self.upload_paths, self._following(timeout))
-        )
+        task = await self._drive(_ops.start_session(self._waiting(run_params, timeout)))
         assert task.session_id is not None
+        from inferencesh.core.sessions import AsyncSessionHandle
+
         return AsyncSessionHandle(self, app, task.session_id, task)
 
     async def get_session(self, session_id: str) -> SessionInfo:

@@ -387,8 +387,8 @@ def decode_data_uri(uri: str) -> tuple[bytes, str | None]:
     return data, match["type"] or None
 
 
-_BASE64_SPACE = re.compile(r"[\t\n\v\f\r ]+")
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_BASE64_SPACE = r"[\t\n\v\f\r ]+"  # patterns, not compiled at import (``re`` caches them)
+_NOT_BASE64 = r"[^A-Za-z0-9+/]"
 _FROM_URLSAFE = str.maketrans("-_", "+/")
 
 
@@ -398,7 +398,7 @@ def _decode_base64(text: str) -> bytes:
 
     if "%" in text:
         text = urllib.parse.unquote(text)
-    text = _BASE64_SPACE.sub("", text).rstrip("=")  # padding carries nothing: it is redone
+    text = re.sub(_BASE64_SPACE, "", text).rstrip("=")  # padding carries nothing: it is redone
     if "-" in text or "_" in text:
         if "+" in text or "/" in text:
             raise ValueError(
@@ -416,7 +416,7 @@ def _decode_base64(text: str) -> bytes:
 
 def _base64_problem(text: str) -> str:
     """What makes unpadded base64 text undecodable (only worked out once it failed)."""
-    bad = _NOT_BASE64.search(text)
+    bad = re.search(_NOT_BASE64, text)
     if bad is not None:
         char, where = bad.group(), bad.start()
         what = "is padding inside the data" if char == "=" else "is not a base64 character"

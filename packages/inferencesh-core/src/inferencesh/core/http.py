@@ -16,12 +16,14 @@ Use them through a client (``client.http``) for endpoints the client has no meth
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import sniffio
 
 from inferencesh.core._log import configure_from_env, logger
 from inferencesh.core._transport import (
@@ -30,6 +32,8 @@ from inferencesh.core._transport import (
     Config,
     Prepared,
     connection_error,
+    convert,
+    outcome_unknown,
     parse_body,
     prepare,
     raise_for_status,
@@ -46,25 +50,60 @@ from inferencesh.core.streaming import (
     TaskLineDecoder,
     is_sse,
 )
-from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent
+from inferencesh.core.types import TERMINAL_STATUSES, StreamEvent, Task
 
 __all__ = ["AsyncHTTPClient", "HTTPClient"]
 
 # Idle connections kept up to the limit: httpcore closes an idle one whenever the pool holds more
 # connections than the keep-alive limit, which under concurrency means a new connection per task.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+_URLS_KEPT = 64  # parsed URLs kept by a client (see `_Base._url`)
 
 
-def _request(client: httpx.Client | httpx.AsyncClient, send: Send, body: Any) -> httpx.Request:
-    prep = send.prep
-    return client.build_request(
-        prep.method,
-        prep.url,
-        headers=prep.headers,
-        content=body,
-        params=prep.params,
-        timeout=send.timeout,
-    )
+def _sync_client(timeout: httpx.Timeout) -> tuple[httpx.Client, httpx.HTTPTransport | None]:
+    """The ``httpx.Client`` a sync client makes for itself, and its transport to send to
+    directly (none when a proxy from the environment applies: httpx sets it up only for the
+    transports it builds)."""
+    import urllib.request  # loaded by httpx already
+
+    if urllib.request.getproxies():
+        return httpx.Client(timeout=timeout, limits=_LIMITS), None
+    transport = httpx.HTTPTransport(limits=_LIMITS)
+    return httpx.Client(timeout=timeout, transport=transport), transport
+
+
+def _send(transport: httpx.BaseTransport, request: httpx.Request, stream: bool) -> httpx.Response:
+    """``httpx.Client.send`` of a client without auth, hooks, redirects or cookies."""
+    try:
+        response = transport.handle_request(request)
+    except httpx.RequestError as exc:
+        exc.request = request
+        raise
+    response.request = request
+    if not stream:
+        try:
+            response.read()
+        finally:
+            response.close()
+    return response
+
+
+async def _asend(
+    transport: httpx.AsyncBaseTransport, request: httpx.Request, stream: bool
+) -> httpx.Response:
+    """``httpx.AsyncClient.send`` of a client without auth, hooks, redirects or cookies."""
+    try:
+        response = await transport.handle_async_request(request)
+    except httpx.RequestError as exc:
+        exc.request = request
+        raise
+    response.request = request
+    if not stream:
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+    return response
 
 
 class _Base:
@@ -77,6 +116,76 @@ class _Base:
         self._key_bytes = config.api_key.encode()
         self._timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         self._owns = owns
+        # The transport of a client of our own, sent to directly (see `_direct_to`).
+        self._direct: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
+        self._defaults: dict[str, str] = {}
+        self._default_keys: dict[str, str] = {}
+        self._urls: dict[Any, httpx.URL] = {}
+
+    def _direct_to(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+    ) -> None:
+        """Send straight to ``transport``, the only transport of ``client`` (made here, with no
+        auth, hooks or cookies of its own): ``client.send`` would only add its per-request
+        work (building the request through its defaults, auth and redirect steps, cookie
+        extraction, timing) to each request. The request on the wire is the same: the
+        client's default headers, then ours. Anyone handed the client itself (the
+        ``httpx_client`` property) may change it: requests then go through it."""
+        self._direct = transport
+        self._defaults = dict(client.headers)
+        self._default_keys = {key.lower(): key for key in self._defaults}
+
+    def _url(self, prep: Prepared) -> httpx.URL:
+        """The ``httpx.URL`` of a request; those of the same few endpoints (``POST /apps/run``
+        above all) are parsed once."""
+        params = prep.params
+        key: Any = prep.url
+        if params:
+            try:
+                key = (prep.url, *params.items())
+                hash(key)
+            except TypeError:  # a list of values
+                return httpx.URL(prep.url).copy_merge_params(params)
+        url = self._urls.get(key)
+        if url is None:
+            url = httpx.URL(prep.url)
+            if params:
+                url = url.copy_merge_params(params)
+            if len(self._urls) >= _URLS_KEPT:
+                self._urls.clear()  # ids in paths: most are used once
+            self._urls[key] = url
+        return url
+
+    def _build(
+        self, client: httpx.Client | httpx.AsyncClient, send: Send, body: Any
+    ) -> httpx.Request:
+        """The ``httpx.Request`` of one attempt."""
+        prep = send.prep
+        if self._direct is None:
+            return client.build_request(
+                prep.method,
+                prep.url,
+                headers=prep.headers,
+                content=body,
+                params=prep.params,
+                timeout=send.timeout,
+            )
+        headers = self._defaults.copy()
+        defaults = self._default_keys
+        for key, value in prep.headers.items():
+            default = defaults.get(key.lower())
+            if default is not None and default != key:
+                del headers[default]  # the same header spelled otherwise: ours replaces it
+            headers[key] = value
+        return httpx.Request(
+            prep.method,
+            self._url(prep),
+            headers=headers,
+            content=body,
+            extensions={"timeout": send.timeout.as_dict()},
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r})"
@@ -172,6 +281,12 @@ class _Base:
             expect=expect,
         )
 
+    @classmethod
+    def _task_line(cls, prep: Prepared, response: httpx.Response) -> TaskLine:
+        """A read JSON reply holding a task, as a task-stream line."""
+        task: Task = convert(cls._parse(prep, response, "a task"), Task, prep.where)
+        return TaskLine(data=task)
+
     def _redacted(self, response: httpx.Response) -> bytes:
         """An error reply's body without the API key: a server or proxy that echoes the key
         ("invalid key inf_...") must not put it into an exception's text."""
@@ -215,18 +330,7 @@ class _Base:
 
 
 def _outcome_unknown(exc: InferenceError, prep: Prepared) -> InferenceError:
-    """``exc`` with the ``Idempotency-Key`` of the ``POST`` it ended (``exc.idempotency_key``),
-    named in its message too: the server may have done what was asked (created a task) before
-    the reply was lost, and that key is how the caller finds it."""
-    key = prep.headers.get("Idempotency-Key")
-    if prep.method == "POST" and key:
-        exc.idempotency_key = key
-        note = (
-            f"; it may have been carried out: send it again with Idempotency-Key {key} "
-            "to get what it created (e.idempotency_key)"
-        )
-        exc.args = (f"{exc.args[0] if exc.args else exc}{note}", *exc.args[1:])
-    return exc
+    return outcome_unknown(exc, prep.method, prep.headers.get("Idempotency-Key"))
 
 
 _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
@@ -236,6 +340,16 @@ _STREAM_FAILURES = (httpx.TransportError, StreamTruncated, StreamProtocolError)
 # connection is dropped and the next task opens a new one (the platform ends the stream right
 # after the terminal update, so the end is normally there already).
 _DRAIN_SECONDS = 0.05
+
+
+def _is_sse(response: httpx.Response) -> bool:
+    return is_sse(response.headers.get("content-type"))
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """Whether a reply is plain JSON rather than a stream."""
+    kind: str = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _ends_task(lines: list[TaskLine]) -> bool:
@@ -256,8 +370,14 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
     if read is None:
         return
 
+    owner = threading.get_ident()
+
     def bounded(max_bytes: int, timeout: float | None = None) -> bytes:
-        return read(max_bytes, _DRAIN_SECONDS)  # type: ignore[no-any-return]
+        # Only this thread's reads are bounded: once the end is read, the connection is back in
+        # the pool, and another thread's request may read through it before this drain returns.
+        if threading.get_ident() == owner:
+            timeout = _DRAIN_SECONDS
+        return read(max_bytes, timeout)  # type: ignore[no-any-return]
 
     try:
         stream.read = bounded  # type: ignore[union-attr]
@@ -269,11 +389,24 @@ def _drain(response: httpx.Response, chunks: Iterator[bytes]) -> None:
     except (httpx.HTTPError, StreamTruncated, StreamProtocolError):
         pass
     finally:
-        del stream.read  # type: ignore[union-attr]
+        # Another thread's drain may have put its own over ours meanwhile; it removes that.
+        if vars(stream).get("read") is bounded:
+            del stream.read  # type: ignore[union-attr]
 
 
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
     """Read what is left of an async stream for at most ``_DRAIN_SECONDS``."""
+    import asyncio  # loaded: an async client runs
+
+    if sys.version_info >= (3, 11) and sniffio.current_async_library() == "asyncio":
+        # asyncio's own timeout: one timer, where anyio's cancel scope costs several times it.
+        try:
+            async with asyncio.timeout(_DRAIN_SECONDS):
+                async for _ in chunks:
+                    pass
+        except (TimeoutError, httpx.HTTPError):
+            pass
+        return
     import anyio
 
     with anyio.move_on_after(_DRAIN_SECONDS):
@@ -289,15 +422,21 @@ class HTTPClient(_Base):
 
     def __init__(self, config: Config, client: httpx.Client | None = None) -> None:
         super().__init__(config, owns=client is None)
-        self._client = client or httpx.Client(timeout=self._timeout, limits=_LIMITS)
+        if client is None:
+            client, transport = _sync_client(self._timeout)
+            if transport is not None:
+                self._direct_to(client, transport)
+        self._client = client
 
     @property
     def httpx_client(self) -> httpx.Client:
         """The underlying ``httpx.Client``."""
+        self._direct = None  # whoever holds it may change it: requests go through it now
         return self._client
 
     def close(self) -> None:
         """Close the connection pool (only if this object created it)."""
+        self._direct = None  # a request after this fails as httpx says, not on a closed pool
         if self._owns:
             self._client.close()
 
@@ -340,7 +479,13 @@ class HTTPClient(_Base):
         chunks = None if send.source is None else send.source.iter_chunks()
         try:
             body = send.prep.content if chunks is None else chunks
-            response = self._client.send(_request(self._client, send, body), stream=send.stream)
+            request = self._build(self._client, send, body)
+            direct = self._direct
+            if direct is None:
+                response = self._client.send(request, stream=send.stream)
+            else:
+                assert isinstance(direct, httpx.BaseTransport)
+                response = _send(direct, request, send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     response.read()
@@ -353,15 +498,9 @@ class HTTPClient(_Base):
                 # when the traceback holding the request is gone.
                 chunks.close()
 
-    @contextmanager
-    def _open_stream(
-        self, prep: Prepared, read_timeout: float | None
-    ) -> Iterator[tuple[httpx.Response, bool]]:
-        response = self._send(prep, self._stream_timeout(read_timeout), stream=True)
-        try:
-            yield response, is_sse(response.headers.get("content-type"))
-        finally:
-            response.close()
+    def _open(self, prep: Prepared, read_timeout: float | None) -> httpx.Response:
+        """The response of a stream, its body unread (the caller closes it)."""
+        return self._send(prep, self._stream_timeout(read_timeout), stream=True)
 
     def stream(
         self,
@@ -382,37 +521,58 @@ class HTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
         )
-        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = EventDecoder(is_sse_reply)
-            try:
-                for chunk in response.iter_bytes():
-                    yield from decoder.feed(chunk)
-                yield from decoder.close()
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
+        response = self._open(prep, read_timeout)
+        try:
+            decoder = EventDecoder(_is_sse(response))
+            for chunk in response.iter_bytes():
+                yield from decoder.feed(chunk)
+            yield from decoder.close()
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
+            response.close()
 
     def task_lines(
-        self, path: str, read_timeout: float | None
+        self,
+        path: str,
+        read_timeout: float | None,
+        *,
+        method: str = "GET",
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Generator[list[TaskLine], None, None]:
-        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
-        prep = self._prepare("GET", path, accept=NDJSON)
-        with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = TaskLineDecoder(is_sse_reply)
-            chunks = response.iter_bytes()
-            ended = False  # a terminal update was read: the stream's end is due next
+        """The decoded lines of a task stream, one list per received chunk (may be empty).
+
+        ``GET`` by default; a request of another method whose reply is plain JSON (a server
+        that does not stream it) gives that reply's task as the one line."""
+        prep = self._prepare(
+            method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
+        )
+        response = self._open(prep, read_timeout)
+        ended = False  # a terminal update was read: the stream's end is due next
+        chunks = response.iter_bytes()
+        try:
+            if prep.method != "GET" and _is_json(response):
+                response.read()
+                yield [self._task_line(prep, response)]
+                return
+            decoder = TaskLineDecoder(_is_sse(response))
+            for chunk in chunks:
+                lines = decoder.feed(chunk)
+                ended = ended or _ends_task(lines)
+                yield lines
+            tail = decoder.close()
+            if tail:
+                yield tail
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
             try:
-                for chunk in chunks:
-                    lines = decoder.feed(chunk)
-                    ended = ended or _ends_task(lines)
-                    yield lines
-                tail = decoder.close()
-                if tail:
-                    yield tail
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
-            finally:
                 if ended and not response.is_closed:
                     _drain(response, chunks)
+            finally:
+                response.close()
 
     def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""
@@ -428,16 +588,20 @@ class AsyncHTTPClient(_Base):
         if client is None:
             from inferencesh.core._pool import async_client  # asyncio: only for async clients
 
-            client = async_client(self._timeout)
+            client, transport = async_client(self._timeout)
+            if transport is not None:
+                self._direct_to(client, transport)
         self._client = client
 
     @property
     def httpx_client(self) -> httpx.AsyncClient:
         """The underlying ``httpx.AsyncClient``."""
+        self._direct = None  # whoever holds it may change it: requests go through it now
         return self._client
 
     async def close(self) -> None:
         """Close the connection pool (only if this object created it)."""
+        self._direct = None  # a request after this fails as httpx says, not on a closed pool
         if self._owns:
             await self._client.aclose()
 
@@ -481,9 +645,13 @@ class AsyncHTTPClient(_Base):
         chunks = None if send.source is None else send.source.aiter_chunks()
         try:
             body = send.prep.content if chunks is None else chunks
-            response = await self._client.send(
-                _request(self._client, send, body), stream=send.stream
-            )
+            request = self._build(self._client, send, body)
+            direct = self._direct
+            if direct is None:
+                response = await self._client.send(request, stream=send.stream)
+            else:
+                assert isinstance(direct, httpx.AsyncBaseTransport)
+                response = await _asend(direct, request, send.stream)
             if response.status_code >= 300:  # an error or a redirect: read it now
                 try:
                     await response.aread()
@@ -497,15 +665,9 @@ class AsyncHTTPClient(_Base):
                 # gets to finalizing it, if ever.
                 await chunks.aclose()
 
-    @asynccontextmanager
-    async def _open_stream(
-        self, prep: Prepared, read_timeout: float | None
-    ) -> AsyncIterator[tuple[httpx.Response, bool]]:
-        response = await self._send(prep, self._stream_timeout(read_timeout), stream=True)
-        try:
-            yield response, is_sse(response.headers.get("content-type"))
-        finally:
-            await response.aclose()
+    async def _open(self, prep: Prepared, read_timeout: float | None) -> httpx.Response:
+        """The response of a stream, its body unread (the caller closes it)."""
+        return await self._send(prep, self._stream_timeout(read_timeout), stream=True)
 
     async def stream(
         self,
@@ -526,39 +688,58 @@ class AsyncHTTPClient(_Base):
         prep = self._prepare(
             method, path, json=json, params=params, headers=headers, accept=SSE if sse else NDJSON
         )
-        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = EventDecoder(is_sse_reply)
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        yield event
-                for event in decoder.close():
+        response = await self._open(prep, read_timeout)
+        try:
+            decoder = EventDecoder(_is_sse(response))
+            async for chunk in response.aiter_bytes():
+                for event in decoder.feed(chunk):
                     yield event
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
+            for event in decoder.close():
+                yield event
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
+            await response.aclose()
 
     async def task_lines(
-        self, path: str, read_timeout: float | None
+        self,
+        path: str,
+        read_timeout: float | None,
+        *,
+        method: str = "GET",
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncGenerator[list[TaskLine], None]:
-        """The decoded lines of a task stream, one list per received chunk (may be empty)."""
-        prep = self._prepare("GET", path, accept=NDJSON)
-        async with self._open_stream(prep, read_timeout) as (response, is_sse_reply):
-            decoder = TaskLineDecoder(is_sse_reply)
-            chunks = response.aiter_bytes()
-            ended = False  # a terminal update was read: the stream's end is due next
+        """The decoded lines of a task stream, one list per received chunk (may be empty);
+        see ``HTTPClient.task_lines``."""
+        prep = self._prepare(
+            method, path, json=json, params=params, idempotency_key=idempotency_key, accept=NDJSON
+        )
+        response = await self._open(prep, read_timeout)
+        ended = False  # a terminal update was read: the stream's end is due next
+        chunks = response.aiter_bytes()
+        try:
+            if prep.method != "GET" and _is_json(response):
+                await response.aread()
+                yield [self._task_line(prep, response)]
+                return
+            decoder = TaskLineDecoder(_is_sse(response))
+            async for chunk in chunks:
+                lines = decoder.feed(chunk)
+                ended = ended or _ends_task(lines)
+                yield lines
+            tail = decoder.close()
+            if tail:
+                yield tail
+        except _STREAM_FAILURES as exc:
+            raise self._stream_error(exc, prep.where) from exc
+        finally:
             try:
-                async for chunk in chunks:
-                    lines = decoder.feed(chunk)
-                    ended = ended or _ends_task(lines)
-                    yield lines
-                tail = decoder.close()
-                if tail:
-                    yield tail
-            except _STREAM_FAILURES as exc:
-                raise self._stream_error(exc, prep.where) from exc
-            finally:
                 if ended and not response.is_closed:
                     await _adrain(chunks)
+            finally:
+                await response.aclose()
 
     async def put(self, url: str, source: Source) -> None:
         """Upload ``source`` to a presigned URL, streaming it; retried when replayable."""

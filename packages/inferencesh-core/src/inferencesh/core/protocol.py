@@ -123,11 +123,19 @@ class Blocking(msgspec.Struct, frozen=True):
 class OpenStream(msgspec.Struct, frozen=True):
     """Open ``GET path`` as an event stream, closing the one open before (a driver holds one);
     ``read_timeout`` bounds each read (``None``: the client's default). With ``task_lines``
-    the stream is a task stream read in batches: one list of ``TaskLine`` per received chunk."""
+    the stream is a task stream read in batches: one list of ``TaskLine`` per received chunk.
+
+    ``method``, ``json``, ``params`` and ``idempotency_key`` make it another request whose
+    reply is a stream (``POST /apps/run?stream=true``); a task stream opened by a ``POST``
+    that answers with plain JSON gives the task as its one line."""
 
     path: str
     read_timeout: float | None = None
     task_lines: bool = False
+    method: str = "GET"
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
 
 
 class NextEvent(msgspec.Struct, frozen=True):
@@ -190,6 +198,26 @@ def _resolve_sync(value: Any) -> Any:
     )
 
 
+def _open(http: Any, effect: OpenStream) -> Any:
+    """The iterator of an ``OpenStream`` from a sync or an async transport."""
+    if effect.task_lines:
+        return http.task_lines(
+            effect.path,
+            effect.read_timeout,
+            method=effect.method,
+            json=effect.json,
+            params=effect.params,
+            idempotency_key=effect.idempotency_key,
+        )
+    return http.stream(
+        effect.method,
+        effect.path,
+        json=effect.json,
+        params=effect.params,
+        read_timeout=effect.read_timeout,
+    )
+
+
 class _SyncDriver:
     """Performs effects with one sync transport (``HTTPClient``); holds one open stream."""
 
@@ -238,10 +266,7 @@ class _SyncDriver:
             return http.put(effect.url, effect.source)
         if isinstance(effect, OpenStream):
             self._close_stream()
-            if effect.task_lines:
-                self._stream = http.task_lines(effect.path, effect.read_timeout)
-            else:
-                self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
+            self._stream = _open(http, effect)
             return None
         raise AssertionError(f"unexpected effect {effect!r}")
 
@@ -350,10 +375,7 @@ class _AsyncDriver:
             return await http.put(effect.url, effect.source)
         if isinstance(effect, OpenStream):
             await self._close_stream()
-            if effect.task_lines:
-                self._stream = http.task_lines(effect.path, effect.read_timeout)
-            else:
-                self._stream = http.stream("GET", effect.path, read_timeout=effect.read_timeout)
+            self._stream = _open(http, effect)
             return None
         raise AssertionError(f"unexpected effect {effect!r}")
 

@@ -14,6 +14,7 @@ Line shapes understood (``to_event`` for generic streams, ``TaskLine`` for task 
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -73,9 +74,18 @@ class _DeltaLine(msgspec.Struct, gc=False):
 
 
 # The envelope is small on purpose: decoding every line as a whole Task as well would cost a
-# second 28-field struct per line. A bare task line (rare) is decoded again as a Task.
-_TASK_DECODER: msgspec.json.Decoder[Task] = msgspec.json.Decoder(Task)
-_DELTA_DECODER: msgspec.json.Decoder[_DeltaLine] = msgspec.json.Decoder(_DeltaLine)
+# second 28-field struct per line. A bare task line (rare) is decoded again as a Task. Both
+# decoders are built on first use: building one resolves its types, a cost to every import.
+@functools.cache
+def _task_decoder() -> msgspec.json.Decoder[Task]:
+    return msgspec.json.Decoder(Task)
+
+
+@functools.cache
+def _delta_decoder() -> msgspec.json.Decoder[_DeltaLine]:
+    return msgspec.json.Decoder(_DeltaLine)
+
+
 _BARE_ID = operator.attrgetter("id")
 
 
@@ -99,7 +109,7 @@ def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine
             _delta_line(line, text)
         elif line.id and line.data is None and line.delta is None and line.type != "heartbeat":
             try:
-                line.data = _TASK_DECODER.decode(text)
+                line.data = _task_decoder().decode(text)
             except (msgspec.ValidationError, RecursionError) as exc:
                 raise StreamProtocolError(f"bad stream line ({exc}): {_snippet(text)}") from None
     return lines
@@ -108,7 +118,7 @@ def _bare_tasks(lines: list[TaskLine], raw: bytes | memoryview) -> list[TaskLine
 def _delta_line(line: TaskLine, text: bytes) -> None:
     line.data = None  # the envelope's `data` is the DeltaEvent, not a task
     try:
-        event = _DELTA_DECODER.decode(text).data
+        event = _delta_decoder().decode(text).data
     except msgspec.ValidationError:
         return  # a malformed delta is skipped: the task's updates go on
     line.delta = event.delta
@@ -140,9 +150,9 @@ class NDJSONDecoder(Generic[T]):
             if chunk:
                 self._pending.append(chunk)
             return []
-        # Lines are decoded straight out of the chunk (a memoryview, not a copy); only the
-        # line split across the previous chunk and this one is joined.
-        view = memoryview(chunk)
+        # Lines are decoded straight out of the chunk (the chunk itself when it holds whole
+        # lines only, as it mostly does; else a memoryview, not a copy); only the line split
+        # across the previous chunk and this one is joined.
         items: list[T] = []
         start = 0
         if self._pending:
@@ -151,7 +161,8 @@ class NDJSONDecoder(Generic[T]):
             items = self._decode_block(b"".join(self._pending))
             self._pending = []
         if start <= cut:
-            block = self._decode_block(view[start : cut + 1])
+            whole = start == 0 and cut + 1 == len(chunk)
+            block = self._decode_block(chunk if whole else memoryview(chunk)[start : cut + 1])
             if items:
                 items.extend(block)
             else:

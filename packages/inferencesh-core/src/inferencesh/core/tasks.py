@@ -71,6 +71,10 @@ def follow(follower: TaskFollower) -> Op[Task]:
                     if follower.done or follower.expired:
                         break
             except (APIConnectionError, ServerError) as exc:
+                if action.method != "GET" and exc.idempotency_key is not None:
+                    # The task's creation failed past its retries (a refused connection, a
+                    # 5xx), its outcome unknown: not a drop of its stream, to be sent again.
+                    raise
                 # A 5xx that outlasted the request's retries (a restarting platform) is one
                 # more failed reconnect, like a refused connection: not the end of the wait.
                 error = _transient(exc)
@@ -109,6 +113,13 @@ class _StreamBase:
         # The batch being handed out: a loop left by `break` may stop inside one (updates
         # arrive in batches, one per received chunk), and the next loop starts with the rest.
         self._current: Iterator[Any] = iter(())
+
+    def _keeping_deltas(self) -> bool:
+        # While priming, deltas are kept whatever the caller asks for later (`with_deltas`);
+        # returns the setting to restore.
+        keep = self._follower.keep_deltas
+        self._follower.keep_deltas = True
+        return keep
 
     def _remember(self, batch: list[Any]) -> Iterator[Any]:
         self._current = current = iter(batch)
@@ -158,13 +169,40 @@ class TaskStream(_StreamBase):
     """
 
     def __init__(
-        self, client: Inference, follower: TaskFollower, on_delta: OnDelta | None = None
+        self,
+        client: Inference,
+        follower: TaskFollower,
+        on_delta: OnDelta | None = None,
+        op: Op[Task] | None = None,
     ) -> None:
         super().__init__(follower, on_delta)
-        self._source: Iterator[Any] = protocol.iterate(client, follow(follower), self._outcome)
+        # `op` (default: `follow(follower)`) may do more first, such as create the task.
+        self._run: Iterator[Any] = protocol.iterate(
+            client, follow(follower) if op is None else op, self._outcome
+        )
+        self._source: Iterator[Any] = self._run
         self._batches: Iterator[Any] = self._source
         if on_delta is not None:
             self._batches = map(self._updates_only, self._source)
+
+    def _prime(self) -> None:
+        """Read the first batch now: the request that creates the task answers (or raises)
+        before the stream is handed out, and names the task."""
+        keep = self._keeping_deltas()
+        try:
+            first = next(self._run, None)
+        finally:
+            self._follower.keep_deltas = keep
+        if first is None:
+            return
+        self._source = chain([first], self._run)
+        if self._on_delta is not None:
+            self._batches = map(self._updates_only, self._source)
+        else:
+            # The first batch may hold deltas nobody asked for (yet): not among the updates.
+            # (No bound method is kept: a stream dropped by a loop's `break` is freed at once.)
+            updates = [item for item in first if type(item) is not TaskDelta]
+            self._batches = chain([updates], self._run)
 
     def _updates_only(self, batch: list[Any]) -> list[Task]:
         # Deltas go to the callback; the updates go on.
@@ -209,7 +247,7 @@ class TaskStream(_StreamBase):
 
     def close(self) -> None:
         """Stop following and close the connection."""
-        close = getattr(self._batches, "close", None)
+        close = getattr(self._run, "close", None)
         if close is not None:
             close()
 
@@ -229,12 +267,32 @@ class AsyncTaskStream(_StreamBase):
     """Updates of one task (async); ``async for`` it, or use it with ``async with``."""
 
     def __init__(
-        self, client: AsyncInference, follower: TaskFollower, on_delta: OnDelta | None = None
+        self,
+        client: AsyncInference,
+        follower: TaskFollower,
+        on_delta: OnDelta | None = None,
+        op: Op[Task] | None = None,
     ) -> None:
         super().__init__(follower, on_delta)
         self._batches: AsyncIterator[Any] = protocol.aiterate(
-            client, follow(follower), self._outcome
+            client, follow(follower) if op is None else op, self._outcome
         )
+        # The first batch when it was read before the stream was handed out (`_prime`).
+        self._primed: list[Any] | None = None
+
+    async def _prime(self) -> None:
+        """Read the first batch now; see ``TaskStream._prime``."""
+        keep = self._keeping_deltas()
+        try:
+            self._primed = await self._batches.__anext__()
+        except StopAsyncIteration:
+            pass
+        finally:
+            self._follower.keep_deltas = keep
+
+    def _take_primed(self) -> list[Any]:
+        primed, self._primed = self._primed, None
+        return primed or []
 
     async def _notify(self, batch: list[Any]) -> None:
         if self._on_delta is not None:
@@ -247,6 +305,11 @@ class AsyncTaskStream(_StreamBase):
     async def __aiter__(self) -> AsyncIterator[Task]:
         for update in self._current:
             if type(update) is not TaskDelta:
+                yield update
+        if self._primed is not None:
+            primed = self._take_primed()
+            await self._notify(primed)
+            for update in self._remember([u for u in primed if type(u) is not TaskDelta]):
                 yield update
         async for updates in self._batches:
             if self._follower.keep_deltas:
@@ -261,6 +324,11 @@ class AsyncTaskStream(_StreamBase):
         self._follower.keep_deltas = True
         for item in self._current:
             yield item
+        if self._primed is not None:
+            primed = self._take_primed()
+            await self._notify(primed)
+            for item in self._remember(primed):
+                yield item
         async for batch in self._batches:
             await self._notify(batch)
             for item in self._remember(batch):
@@ -268,6 +336,8 @@ class AsyncTaskStream(_StreamBase):
 
     async def wait(self) -> Task:
         """Read the stream to its end and return the completed task (or raise)."""
+        if self._primed is not None:
+            await self._notify(self._take_primed())
         async for batch in self._batches:
             await self._notify(batch)
         return self._final()
