@@ -22,6 +22,7 @@ from inferencesh.core.chat import (
 )
 from inferencesh.core.requests import AgentTool, ClientToolConfig, CoreAppConfig
 from inferencesh.core.types import Task, TaskEvent, TaskLog, TaskStatus
+from inferencesh.platform import wire
 from inferencesh.platform.agents.hub import ChatHub
 from inferencesh.platform.agents.records import (
     ChatRecord,
@@ -33,9 +34,9 @@ from inferencesh.platform.agents.records import (
 )
 from inferencesh.platform.agents.store import ChatStore
 from inferencesh.platform.config import PlatformConfig
-from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.records import TaskRecord, task_reply
+from inferencesh.platform.reserve import SpaceReserve
 from inferencesh.platform.server import Platform
 from inferencesh.platform.store import Store
 from inferencesh.platform.tasks import _Live
@@ -91,6 +92,18 @@ def test_a_reply_leaves_the_platforms_own_fields_behind() -> None:
     sent = json.loads(msgspec.json.encode(reply))
     assert "output_meta" not in sent and "metadata" not in sent
     assert sent["output"] == {"text": "hi"} and sent["logs"][0]["content"] == "line\n"
+
+
+def test_a_route_reply_is_the_record_itself_only_without_the_platforms_fields() -> None:
+    # Not copied when nothing private is set: the same JSON as the copy, encoded at once.
+    public = _task(metadata=None, output_meta=None)
+    assert wire.task(public) is public
+    assert msgspec.json.encode(wire.task(public)) == msgspec.json.encode(task_reply(public))
+    for private in ({"metadata": {"m": 1}}, {"output_meta": {"outputs": []}}):
+        reply = wire.task(_task(**private))
+        assert type(reply) is Task
+        sent = json.loads(msgspec.json.encode(reply))
+        assert "output_meta" not in sent and "metadata" not in sent
 
 
 def test_rows_written_by_the_dict_record_platform_still_load(tmp_path: Path) -> None:
@@ -175,13 +188,11 @@ def test_a_failed_task_write_leaves_the_record_as_it_was(
     platform.tasks.space = None
     stored_before = platform.store.get_task("t1")
 
-    def full_disk(task: TaskRecord) -> None:
+    def full_disk(rows: object, keys: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(platform.store, "put_task", full_disk)
-    with pytest.raises(PlatformError) as refused:
-        platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
-    assert refused.value.status == 507
+    monkeypatch.setattr(platform.store, "_write", full_disk)
+    platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
     ended = live.record
     assert ended.status == TaskStatus.FAILED and str(ended.error).startswith("disk full")
     assert ended.output == {"text": "hi"}  # the refused change is nowhere
@@ -205,16 +216,15 @@ def test_a_full_disk_saves_the_failed_end_in_the_reserved_space(
     platform.tasks._live["t1"] = live
     space = platform.tasks.space
     assert space is not None and space.path.is_file()
-    real_put = platform.store.put_task
+    real_write = platform.store._write
 
-    def full_until_released(task: TaskRecord) -> None:
+    def full_until_released(rows: list[tuple[object, ...]], keys: list[tuple[object, ...]]) -> None:
         if space.path.exists():
             raise sqlite3.OperationalError("database or disk is full")
-        real_put(task)
+        real_write(rows, keys)
 
-    monkeypatch.setattr(platform.store, "put_task", full_until_released)
-    with pytest.raises(PlatformError):
-        platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
+    monkeypatch.setattr(platform.store, "_write", full_until_released)
+    platform.tasks._update(live, TaskStatus.COMPLETED, output={"text": "new"})
     assert not space.path.exists()  # given up for the task's end
     saved = platform.store.get_task("t1")
     assert saved is not None and saved.status == TaskStatus.FAILED
@@ -454,3 +464,24 @@ def test_a_hub_change_to_an_unknown_field_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         hub.update_chat(live, no_such_field=1)
     hub.store.close()
+
+
+def test_the_reserve_is_looked_at_after_a_release_and_otherwise_rarely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reserve = SpaceReserve(tmp_path / "reserve", size=4096)
+    assert reserve.ensure()
+    looks: list[Path] = []
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        looks.append(path)
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    for _ in range(100):  # every task's end asks
+        reserve.restore_later()
+    assert looks.count(reserve.path) <= 1
+    assert reserve.release()
+    reserve.restore_later()  # right after a release: taken back at once
+    assert real_is_file(reserve.path)

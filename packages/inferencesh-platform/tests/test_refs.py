@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -266,3 +267,40 @@ def test_platform_maps_ref_errors_to_statuses(tmp_path: Path) -> None:
         assert f"{aliases}:1: each entry must be" in info.value.message
     finally:
         platform.store.close()
+
+
+def test_refs_are_resolved_once_only_when_no_alias_can_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apps = discover_apps([EXAMPLES / "hello"])
+    fixed = Platform(PlatformConfig(data_dir=tmp_path / "fixed", apps=apps))
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("infsh/x: local/hello\n")
+    aliased = Platform(
+        PlatformConfig(data_dir=tmp_path / "aliased", apps=apps, alias_files=[aliases])
+    )
+    try:
+        for platform in (fixed, aliased):
+            calls: list[str] = []
+            real = platform.refs.resolve
+
+            def counted(ref: str, real: Any = real, calls: list[str] = calls) -> Any:
+                calls.append(ref)
+                return real(ref)
+
+            monkeypatch.setattr(platform.refs, "resolve", counted)
+            for _ in range(3):
+                assert platform.resolve_app("local/hello").app.name == "hello"
+            with pytest.raises(PlatformError):  # a ref that names nothing is never kept
+                platform.resolve_app("local/nope")
+            with pytest.raises(PlatformError):
+                platform.resolve_app("local/nope")
+            expected = 1 if platform is fixed else 3
+            assert calls.count("local/hello") == expected and calls.count("local/nope") == 2
+        # With an alias file, an edit applies to the next run.
+        aliases.write_text("infsh/x: local/nope\n")
+        with pytest.raises(PlatformError):
+            aliased.resolve_app("infsh/x")
+    finally:
+        fixed.store.close()
+        aliased.store.close()

@@ -282,6 +282,7 @@ def test_the_watch_sees_edits_additions_and_deletions(
 ) -> None:
     app = write_app(tmp_path, "app", source("v1"))
     monkeypatch.setattr(CodeWatch, "SPACING", 0.0)  # scan on every call here
+    monkeypatch.setattr(CodeWatch, "MIN_INTERVAL", 0.0)
     watch = CodeWatch(app)
     assert not watch.changed()
     edit(app / "inference.py", source("v22"), settle=False)
@@ -292,6 +293,16 @@ def test_the_watch_sees_edits_additions_and_deletions(
     (app / "extra.py").unlink()
     assert watch.changed()
     assert watch.cost < 0.05
+
+
+def test_a_cheap_scan_is_still_not_repeated_within_the_minimum_interval(tmp_path: Path) -> None:
+    app = write_app(tmp_path, "app", source("v1"))
+    watch = CodeWatch(app)
+    watch.cost = 0.0  # however cheap the folder, checks in a row scan at most once
+    edit(app / "inference.py", source("v22"), settle=False)
+    assert not watch.changed()  # too soon: not scanned
+    time.sleep(CodeWatch.MIN_INTERVAL)
+    assert watch.changed()
 
 
 def test_the_watch_scans_no_more_often_than_its_cost_allows(tmp_path: Path) -> None:

@@ -62,10 +62,9 @@ class Server:
 
 
 async def _events(channel: RunChannel, body: bytes = b"{}") -> tuple[int, list[Any]]:
-    async with channel.post(body) as reply:
-        if reply.status != 200:
-            return reply.status, [await reply.read()]
-        return reply.status, [event async for event in reply.events()]
+    events: list[Any] = []
+    status, answer = await channel.run(body, events.append)
+    return status, events if status == 200 else [answer]
 
 
 def test_runs_share_one_connection_and_events_arrive_whole() -> None:
@@ -178,6 +177,14 @@ def test_a_kept_connection_the_worker_closed_is_replaced_and_the_run_sent_again(
     assert server.connections == 2
 
 
+class _Enough(Exception):
+    pass
+
+
+def _stop_at_first(event: dict[str, Any]) -> None:
+    raise _Enough
+
+
 def test_leaving_a_run_early_closes_its_connection() -> None:
 
     async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -193,12 +200,10 @@ def test_leaving_a_run_early_closes_its_connection() -> None:
     async def main() -> int:
         async with server:
             channel = RunChannel(server.port)
-            async with channel.post(b"{}") as reply:
-                async for _event in reply.events():
-                    break
-            async with channel.post(b"{}") as reply:  # a new connection: the first was cut
-                async for _event in reply.events():
-                    break
+            with pytest.raises(_Enough):
+                await channel.run(b"{}", _stop_at_first)
+            with pytest.raises(_Enough):  # a new connection: the first was cut
+                await channel.run(b"{}", _stop_at_first)
             channel.close()
             return server.connections
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from inferencesh.platform.responses import problem
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
-__all__ = ["KEY_FILE", "AuthMiddleware", "Signer", "load_or_create_key"]
+__all__ = ["KEY_FILE", "KeyCheck", "Signer", "load_or_create_key"]
 
 KEY_FILE = "api_key"
 PUBLIC_PREFIX = "/storage/"
@@ -62,29 +63,26 @@ class Signer:
         return hmac.compare_digest(self.sign(message), signature)
 
 
-class AuthMiddleware:
-    """Rejects HTTP requests without ``Authorization: Bearer <key>`` (storage URLs excepted)."""
+class KeyCheck:
+    """The ``Authorization: Bearer <key>`` every HTTP request needs (storage URLs excepted)."""
 
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
-        self.app = app
+    def __init__(self, api_key: str) -> None:
         self._expected = f"Bearer {api_key}".encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(PUBLIC_PREFIX):
-            await self.app(scope, receive, send)
-            return
+    def refusal(self, scope: Scope) -> Response | None:
+        """The 401 for an HTTP request without the key, or ``None`` when it may pass."""
+        if str(scope.get("path", "")).startswith(PUBLIC_PREFIX):
+            return None
         given = b""
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 given = value
                 break
         if given and hmac.compare_digest(given.strip(), self._expected):
-            await self.app(scope, receive, send)
-            return
+            return None
         message = (
             "missing API key: send `Authorization: Bearer <key>` (printed by `inferencesh dev`)"
             if not given
             else "invalid API key"
         )
-        response = problem(Request(scope), 401, "unauthorized", message)
-        await response(scope, receive, send)
+        return problem(Request(scope), 401, "unauthorized", message)

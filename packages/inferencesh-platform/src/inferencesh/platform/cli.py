@@ -339,19 +339,7 @@ def run_dev(args: argparse.Namespace) -> int:
     for alias in aliases.values():
         print(f"  alias:   {alias.source} -> {alias.target}  ({alias.origin})", flush=True)
     print(f'  client:  inference(api_key="<api key>", base_url="{platform.base_url}")', flush=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=args.log_level,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=3,
-            # The live relay: frames over the relay's own limit get its close reason.
-            ws="websockets-sansio",
-            ws_max_size=max(16 * 1024 * 1024, 2 * config.socket_max_frame_bytes),
-            ws_per_message_deflate=False,
-        )
-    )
+    server = uvicorn.Server(_server_config(app, args.log_level, config.socket_max_frame_bytes))
 
     async def serve() -> None:
         watcher = None
@@ -367,6 +355,28 @@ def run_dev(args: argparse.Namespace) -> int:
         asyncio.run(serve())
     lock.release()
     return 0
+
+
+def _server_config(app: Any, log_level: str, max_frame_bytes: int) -> Any:
+    """uvicorn's configuration of the platform's server."""
+    import uvicorn
+    from inferencesh.platform import http_protocol
+
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        # No URL or address the platform makes comes from the request: forwarded headers
+        # change nothing, and their middleware would wrap every request.
+        proxy_headers=False,
+        http=http_protocol.protocol(),  # a plain reply in one write
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        # The live relay: frames over the relay's own limit get its close reason.
+        ws="websockets-sansio",
+        ws_max_size=max(16 * 1024 * 1024, 2 * max_frame_bytes),
+        ws_per_message_deflate=False,
+    )
 
 
 def _claim_data_dir(args: argparse.Namespace) -> tuple[Path, Any, str | None]:

@@ -24,6 +24,7 @@ import sqlite3
 
 from inferencesh.platform.responses import problem
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DISK_FULL", "ErrorGuard", "disk_full"]
@@ -62,6 +63,11 @@ class ErrorGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.guarded(self.app, scope, receive, send)
+
+    async def guarded(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve an HTTP request with ``app``, answering an error it raises before its reply
+        started."""
         started = False
 
         async def watched(message: Message) -> None:
@@ -71,24 +77,24 @@ class ErrorGuard:
             await send(message)
 
         try:
-            await self.app(scope, receive, watched)
+            await app(scope, receive, watched)
         except Exception as exc:
             if started:
                 raise
-            request = Request(scope)
-            if disk_full(exc):
-                log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
-                reply = problem(
-                    request,
-                    507,
-                    "disk_full",
-                    f"{DISK_FULL}: the local platform could not save this request's changes "
-                    f"({exc}); nothing was changed. Free space in its data directory and retry.",
-                )
-                reply.headers["x-should-retry"] = "false"  # not before someone frees space
-            else:
-                log.exception("unhandled error on %s %s", request.method, request.url.path)
-                reply = problem(
-                    request, 500, "internal_error", f"internal error: {type(exc).__name__}"
-                )
-            await reply(scope, receive, send)
+            await self.answer(Request(scope), exc)(scope, receive, send)
+
+    def answer(self, request: Request, exc: Exception) -> Response:
+        """The reply to an unhandled ``exc`` (logged): 507 for a full disk, else 500."""
+        if disk_full(exc):
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            reply = problem(
+                request,
+                507,
+                "disk_full",
+                f"{DISK_FULL}: the local platform could not save this request's changes "
+                f"({exc}); nothing was changed. Free space in its data directory and retry.",
+            )
+            reply.headers["x-should-retry"] = "false"  # not before someone frees space
+            return reply
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(request, 500, "internal_error", f"internal error: {type(exc).__name__}")

@@ -68,11 +68,14 @@ class SpaceReserve:
         except FileNotFoundError:
             return False
         log.error("the disk is full: released the space reserved in %s", self.path.parent)
+        self._next_try = 0.0  # the next ``restore_later`` looks at once
         return True
 
     def restore_later(self) -> None:
-        """Take the space back if it was given up (tried at most every 30 s)."""
+        """Take the space back if it was given up: looked at right after a release, else at
+        most every 30 s (it is called at every task's end)."""
         now = time.monotonic()
-        if now >= self._next_try and not self.path.is_file():
+        if now >= self._next_try:
             self._next_try = now + _RETRY_SECONDS
-            self.ensure()
+            if not self.path.is_file():
+                self.ensure()

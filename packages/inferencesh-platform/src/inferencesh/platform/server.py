@@ -1,5 +1,6 @@
 """The local platform's ASGI app: its state (:class:`Platform`), the routes of
-:mod:`inferencesh.platform.routes` and the agent plug-in, behind the API key."""
+:mod:`inferencesh.platform.routes` and the agent plug-in, behind one front layer (the API key,
+the ``/v1/`` prefix, the error guard: :mod:`inferencesh.platform.front`)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from inferencesh.platform.auth import AuthMiddleware, Signer, load_or_create_key
+from inferencesh.platform.auth import Signer, load_or_create_key
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.datadir import make_private, private_file
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.files import FileStore
-from inferencesh.platform.guard import ErrorGuard
+from inferencesh.platform.front import Endpoint, Front, Handler
 from inferencesh.platform.refs import (
     AliasError,
     Aliases,
@@ -35,11 +36,11 @@ from inferencesh.platform.tasks import TaskManager
 from inferencesh.platform.workers import remove_leftovers
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 __all__ = ["Platform", "PlatformContext", "create_app"]
 
@@ -96,6 +97,10 @@ class Platform:
         self.refs = AppResolver(
             config.apps, Aliases(files=config.alias_files, dirs=list(agents_dirs or []))
         )
+        # Without alias files or folders (whose files may change), a ref always names the
+        # same app: each is resolved once.
+        self._fixed_refs = not config.alias_files and not agents_dirs
+        self._resolved: dict[str, Resolved] = {}
 
     async def app_input_schema(self, ref: str, function: str | None = None) -> dict[str, Any]:
         """The input schema of the function ``ref`` selects (``function`` wins over the ref's
@@ -126,8 +131,11 @@ class Platform:
 
     def resolve_app(self, ref: str) -> Resolved:
         """The local app a ref names (aliases applied), as a 400, 404 or 500 when it cannot."""
+        known = self._resolved.get(ref)
+        if known is not None:
+            return known
         try:
-            return self.refs.resolve(ref)
+            resolved = self.refs.resolve(ref)
         except RefError as exc:
             raise PlatformError.bad_request(str(exc)) from None
         except UnknownAppError as exc:
@@ -135,6 +143,12 @@ class Platform:
         except AliasError as exc:
             # The server's configuration is broken, not the request.
             raise PlatformError(500, "invalid_configuration", str(exc)) from None
+        if self._fixed_refs and len(self._resolved) < _RESOLVED_KEPT:
+            self._resolved[ref] = resolved
+        return resolved
+
+
+_RESOLVED_KEPT = 1024
 
 
 def _socket_limits(config: PlatformConfig) -> SocketLimits:
@@ -183,16 +197,28 @@ def _openapi(routes: list[BaseRoute]) -> dict[str, Any]:
     }
 
 
-class _StripV1:
-    """Every route also answers under ``/v1/`` like the cloud API."""
+_DIRECT = ("/apps/run", "/run")
+"""Paths whose ``POST`` the front serves without the router (see :mod:`.front`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/v1/"):
-            scope = {**scope, "path": scope["path"][3:], "raw_path": scope.get("raw_path", b"")[3:]}
-        await self.app(scope, receive, send)
+class _PlatformApp(Starlette):
+    """Starlette whose middleware is the platform's :class:`~.front.Front` alone, around the
+    exception middleware and the router (Starlette's own outer error middleware is left out:
+    the front's guard answers every error it would, and keeps the connection)."""
+
+    def __init__(self, *, api_key: str, direct: dict[str, Endpoint], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._api_key = api_key
+        self._direct = direct
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers: dict[type[Exception], Handler] = {
+            key: value
+            for key, value in self.exception_handlers.items()
+            if isinstance(key, type) and key is not Exception
+        }
+        inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        return Front(inner, api_key=self._api_key, direct=self._direct, handlers=handlers)
 
 
 def _load_agents(ctx: PlatformContext) -> Any:
@@ -280,22 +306,16 @@ def create_app(config: PlatformConfig, *, agents_dirs: list[Path] | None = None)
         )
         return problem(request, exc.status_code, code, detail)
 
-    async def on_error(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, 500, "internal_error", f"internal error: {type(exc).__name__}")
-
-    app = Starlette(
+    direct = {
+        route.path: route.endpoint
+        for route in routes
+        if isinstance(route, Route) and route.path in _DIRECT and "POST" in (route.methods or ())
+    }
+    app = _PlatformApp(
+        api_key=platform.api_key,
+        direct=direct,
         routes=routes,
-        middleware=[
-            Middleware(_StripV1),
-            Middleware(AuthMiddleware, api_key=platform.api_key),
-            Middleware(ErrorGuard),
-        ],
-        exception_handlers={
-            PlatformError: on_platform_error,
-            HTTPException: on_http_error,
-            Exception: on_error,
-        },
+        exception_handlers={PlatformError: on_platform_error, HTTPException: on_http_error},
         lifespan=lifespan,
     )
     app.state.platform = platform

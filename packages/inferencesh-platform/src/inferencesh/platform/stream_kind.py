@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
+import time
 from pathlib import Path
 
 from inferencesh.apps.socket import SOCKET_PARAMETERS
@@ -21,13 +23,23 @@ __all__ = ["is_stream_function"]
 
 def is_stream_function(app_dir: Path, function: str) -> bool:
     """Whether ``function`` of the app in ``app_dir`` takes a socket (``False`` when the source
-    cannot be read or parsed: the run then fails or succeeds as any other would)."""
-    path = app_dir / "inference.py"
-    try:
-        stat = path.stat()
-    except OSError:
-        return False
-    return function in _stream_functions(str(path), stat.st_mtime_ns, stat.st_size)
+    cannot be read or parsed: the run then fails or succeeds as any other would). The file is
+    looked at again at most every ``_LOOK_SECONDS`` (every run asks)."""
+    path = os.path.join(app_dir, "inference.py")
+    now = time.monotonic()
+    seen = _seen.get(path)
+    if seen is None or now - seen[0] >= _LOOK_SECONDS:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            _seen.pop(path, None)
+            return False
+        seen = _seen[path] = (now, _stream_functions(path, stat.st_mtime_ns, stat.st_size))
+    return function in seen[1]
+
+
+_LOOK_SECONDS = 0.1  # as often as the code watch scans the app at most (sources.py)
+_seen: dict[str, tuple[float, frozenset[str]]] = {}  # path: (looked at, its stream functions)
 
 
 @functools.lru_cache(maxsize=64)

@@ -9,7 +9,12 @@ reason and is replaced; the server itself keeps serving.
 
 A task's record is a ``TaskRecord`` struct (``inferencesh.platform.records``). A change is made on
 a copy, written, and only then becomes the live record: a write that fails leaves both the stored
-and the live record as they were.
+and the live record as they were. Passing states are written with the store's group commit and
+may wait a moment for a later state to supersede them (``Store.put_task_soon``); a read of a live
+task commits the state it is about to be told first (``Store.settle``). A task's end is committed
+(``Store.commit_task``) before it becomes the live record and anyone is told: its waiters, its
+streams, its webhook. A new task is committed before its creation's reply names it, unless the
+caller waits for its end (then its first write is a later state, often the end itself).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import sqlite3
 import time
@@ -87,6 +93,8 @@ class _Live:
     cancel_deadline: float | None = None  # monotonic time the cancel's grace period ends
     timed_out: str | None = None  # the error of a task stopped at its time limit
     deltas: DeltaLog | None = None  # the app's streamed deltas (never stored; see deltas.py)
+    ending: TaskRecord | None = None  # the end, waiting for its commit (nothing changes it now)
+    discarded: bool = False  # its creation could not be saved: it never runs
 
 
 _REPLY_FIELDS = frozenset(Task.__struct_fields__) - {"id", "status"}
@@ -102,7 +110,23 @@ def _full(record: TaskRecord) -> dict[str, Any]:
 
 
 def _setup_key(setup: dict[str, Any] | None) -> str:
-    return msgspec.json.encode(setup or {}, order="sorted").decode()
+    return msgspec.json.encode(setup, order="sorted").decode() if setup else "{}"
+
+
+def _watch_interval(hang_timeout: float) -> float:
+    """Seconds between two ``/health`` questions to a worker that runs a task."""
+    return max(0.2, min(hang_timeout / 3, 5.0))
+
+
+_WORKER_STATUSES = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}
+_MOVES: dict[tuple[Status, Status], bool] = {}  # the platform's transition rule, remembered
+
+
+def _can_move(current: Status, target: Status) -> bool:
+    allowed = _MOVES.get((current, target))
+    if allowed is None:
+        allowed = _MOVES[current, target] = current.can_transition_to(target)
+    return allowed
 
 
 class TaskManager:
@@ -178,8 +202,50 @@ class TaskManager:
         return task
 
     # creation and reads
-    def create(self, spec: RunSpec) -> TaskRecord:
-        """Create a task and start running it; returns the new task record."""
+    async def create(
+        self, spec: RunSpec, *, wait: bool = False, idempotency: tuple[str, str] | None = None
+    ) -> TaskRecord:
+        """Create a task and start running it; returns the new task record, committed (with
+        ``wait`` the caller is told only of the task's end, so the record is written with a
+        later state instead). ``idempotency`` is the ``(Idempotency-Key, request digest)``
+        that created it, saved with the record. Raises the store's error when the record
+        cannot be saved; the task then never runs."""
+        live = self._start(spec, idempotency)
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] | None = None
+        if wait:
+            self._store.put_task_soon(live.record)
+        else:
+            committed = loop.create_future()
+            # Runs before the runner's first step (both are scheduled now, the commit first).
+            self._store.commit_task(live.record, functools.partial(self._created, live, committed))
+        record = live.record
+        live.runner = loop.create_task(self._run(live, spec, live.session))
+        # Also tracked past the terminal status: a runner may still be settling its worker.
+        self._background.add(live.runner)
+        live.runner.add_done_callback(functools.partial(self._runner_done, live))
+        if committed is not None:
+            await committed
+        return record
+
+    async def run(self, spec: RunSpec, *, idempotency: tuple[str, str] | None = None) -> TaskRecord:
+        """Create a task, run it in the calling task and return its end: what ``create(spec,
+        wait=True)`` then :meth:`wait` do, without a task (and its turns of the event loop) of
+        its own. Cancelling a queued task cancels the caller's wait for a worker, and the task
+        then ends cancelled as any other."""
+        live = self._start(spec, idempotency)
+        self._store.put_task_soon(live.record)
+        live.runner = asyncio.current_task()
+        try:
+            await self._run(live, spec, live.session)
+        finally:
+            live.runner = None
+            self._settle(live)
+        await live.done.wait()
+        return live.record
+
+    def _start(self, spec: RunSpec, idempotency: tuple[str, str] | None) -> _Live:
+        """A new task's live state, its session call begun and its idempotency key noted."""
         task_id = new_id()
         session: Session | None = None
         if spec.session == "new":
@@ -211,24 +277,41 @@ class TaskManager:
             metadata=spec.metadata or None,
             run_at=None if spec.run_at is None else spec.run_at.isoformat().replace("+00:00", "Z"),
         )
-        self._store.put_task(record)
         live = _Live(record, session=session)
         self._live[task_id] = live
         if session is not None:
             self._sessions.begin_call(session)
-        live.runner = asyncio.get_running_loop().create_task(self._run(live, spec, session))
-        live.runner.add_done_callback(lambda _: self._settle(live))
-        # Also tracked past the terminal status: a runner may still be settling its worker.
-        self._background.add(live.runner)
-        live.runner.add_done_callback(self._background.discard)
-        return record
+        if idempotency is not None:
+            self._store.remember_idempotent(idempotency[0], task_id, idempotency[1])
+        return live
+
+    def _created(
+        self, live: _Live, committed: asyncio.Future[None], error: BaseException | None
+    ) -> None:
+        """A new task's record is committed (``error`` is ``None``) or could not be: then the
+        task is dropped before its runner takes a step, and its creation fails."""
+        if error is not None:
+            live.discarded = True
+            self._live.pop(live.record.id, None)
+            if live.runner is not None:
+                live.runner.cancel()
+        if committed.done():
+            return
+        if error is None:
+            committed.set_result(None)
+        else:
+            committed.set_exception(error)
+
+    def _runner_done(self, live: _Live, runner: asyncio.Task[None]) -> None:
+        self._background.discard(runner)
+        self._settle(live)
 
     def _settle(self, live: _Live) -> None:
         # A runner cancelled before its first step never runs its own handlers.
         if live.session is not None and not live.session_released:
             live.session_released = True
             self._sessions.end_call(live.session, live.record.id, False)
-        if live.record.status not in TERMINAL:
+        if live.record.status not in TERMINAL and live.ending is None and not live.discarded:
             if live.cancel_requested:
                 self._update(live, Status.CANCELLED)
             else:
@@ -242,6 +325,7 @@ class TaskManager:
         """The task record, or 404."""
         live = self._live.get(task_id)
         if live is not None:
+            self._store.settle(task_id)  # the state told is one a crash keeps
             return live.record
         record = self._unsaved.get(task_id) or self._store.get_task(task_id)
         if record is None:
@@ -304,6 +388,7 @@ class TaskManager:
         # carries only heartbeats, which would fail them on long, quiet tasks.
         refresh = max(self._config.heartbeat_interval * 2, 0.1)
         try:
+            self._store.settle(task_id)  # each state told is one a crash keeps
             yield _full(live.record)
             for delta in replay:  # sent before this stream opened
                 yield delta
@@ -311,12 +396,14 @@ class TaskManager:
                 try:
                     item = await asyncio.wait_for(queue.get(), refresh)
                 except asyncio.TimeoutError:
+                    self._store.settle(task_id)
                     record = live.record
                     state = Task(id=record.id, status=record.status, updated_at=record.updated_at)
                     yield {"data": state, "fields": ["status"]}
                     continue
                 if item is _END:
                     return
+                self._store.settle(task_id)
                 yield item
         finally:
             live.subscribers.discard(queue)
@@ -329,15 +416,15 @@ class TaskManager:
         )
 
     def _update(self, live: _Live, status: Status | None = None, **fields: Any) -> None:
-        """Change the live record, save it (on a status change or at the end) and tell the
-        stream subscribers. The change is made on a copy: if the write fails, the error
-        propagates and the record stays as it was."""
+        """Change the live record, save it (on a status change) and tell the stream
+        subscribers. The change is made on a copy; a task's end becomes the live record only
+        once committed (:meth:`_ended`)."""
         current = live.record
-        if current.status in TERMINAL:
+        if current.status in TERMINAL or live.ending is not None or live.discarded:
             return  # ended (a full disk ends a task wherever it was): nothing changes it now
         changed = list(fields)
         if status is not None and status != current.status:
-            if not current.status.can_transition_to(status):
+            if not _can_move(current.status, status):
                 log.debug(
                     "task %s: ignoring transition %s -> %s", current.id, current.status, status
                 )
@@ -351,26 +438,19 @@ class TaskManager:
         if status is not None:
             fields["events"] = [*(current.events or []), self._event(current.id, status, stamp)]
         record = msgspec.structs.replace(current, **fields, updated_at=stamp)
-        terminal = record.status in TERMINAL
-        # Logs and partial outputs are saved with the next status change, keeping writes few;
-        # passing states with the group commit (a crash fails the task at the next start
-        # either way), the end at once, before anyone is told.
-        if status is not None or terminal:
+        if record.status in TERMINAL:
+            live.ending = record
+            self._store.commit_task(record, functools.partial(self._ended, live, record))
+            return
+        # Logs and partial outputs are saved with the next status change, keeping writes few.
+        if status is not None:
             try:
-                if terminal:
-                    self._store.put_task(record)
-                else:
-                    self._store.put_task_soon(record)
-            except Exception as exc:
-                if not disk_full(exc):
-                    raise
-                raise self._end_disk_full(live, exc) from exc
-            if terminal and self.space is not None:
-                self.space.restore_later()
+                self._store.put_task_soon(record)
+            except (sqlite3.Error, OSError) as exc:  # without a loop it writes at once
+                self._end_unsaved(live, exc)
+                return
         live.record = record
-        if terminal:
-            message: dict[str, Any] = _full(record)
-        else:
+        if live.subscribers:
             keys = [*dict.fromkeys([*changed, "updated_at"])]
             partial = Task(
                 id=record.id,
@@ -378,25 +458,46 @@ class TaskManager:
                 **{key: getattr(record, key) for key in keys if key in _REPLY_FIELDS},
             )
             message = {"data": partial, "fields": keys}
-        for queue in live.subscribers:
-            queue.put_nowait(message)
-        if terminal:
             for queue in live.subscribers:
-                queue.put_nowait(_END)
-            live.done.set()
-            self._live.pop(record.id, None)
-            if live.deltas is not None:
-                self._recent_deltas.keep(record.id, live.deltas)
-            if record.webhook:
-                self._spawn(self._webhook(record))
+                queue.put_nowait(message)
 
-    def _end_disk_full(self, live: _Live, exc: BaseException) -> PlatformError:
-        """End a task whose state change the full disk refused: failed, from its last saved
-        state (never half of the change), saved in the reserved space when the disk has none.
-        Its worker is stopped; readers and waiters see the end. Returns the error to raise."""
+    def _ended(self, live: _Live, record: TaskRecord, error: BaseException | None) -> None:
+        """A task's end is committed (``error`` is ``None``): it becomes the live record and
+        everyone waiting is told. When the commit failed, the task ends failed instead."""
+        if error is not None:
+            self._end_unsaved(live, error)
+            return
+        if self.space is not None:
+            self.space.restore_later()
+        self._publish_end(live, record)
+        if record.webhook:
+            self._spawn(self._webhook(record))
+
+    def _publish_end(self, live: _Live, record: TaskRecord) -> None:
+        live.record = record
+        live.ending = None
+        if live.subscribers:
+            message = _full(record)
+            for queue in live.subscribers:
+                queue.put_nowait(message)
+                queue.put_nowait(_END)
+        live.done.set()
+        self._live.pop(record.id, None)
+        if live.deltas is not None:
+            self._recent_deltas.keep(record.id, live.deltas)
+
+    def _end_unsaved(self, live: _Live, exc: BaseException) -> None:
+        """End a task whose state change could not be saved: failed, from its last saved
+        state (never half of the change), saved in the reserved space when the disk is full.
+        Its worker is stopped; readers and waiters see the end."""
         current = live.record
         stamp = now_iso()
-        reason = f"{DISK_FULL}: the task's state could not be saved ({exc}); it was stopped"
+        if disk_full(exc):
+            reason = f"{DISK_FULL}: the task's state could not be saved ({exc}); it was stopped"
+        else:
+            reason = (
+                f"the task's state could not be saved ({type(exc).__name__}: {exc}); it was stopped"
+            )
         failed = msgspec.structs.replace(
             current,
             status=Status.FAILED,
@@ -414,15 +515,9 @@ class TaskManager:
                     log.error("task %s: its end could not be saved: %s", current.id, again)
                     self._unsaved[current.id] = failed
                     break
-        live.record = failed
         if live.worker is not None:
             live.worker.kill()  # its run's state is unknown; the pool replaces it
-        for queue in live.subscribers:
-            queue.put_nowait(_full(failed))
-            queue.put_nowait(_END)
-        live.done.set()
-        self._live.pop(current.id, None)
-        return PlatformError(507, "disk_full", reason)
+        self._publish_end(live, failed)
 
     def _append_log(self, live: _Live, log_type: str, content: str) -> None:
         kind = _LOG_TYPES.get(log_type, 1)
@@ -464,13 +559,14 @@ class TaskManager:
                 delay = (spec.run_at - datetime.now(timezone.utc)).total_seconds()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            setup_key = _setup_key(spec.setup)
             if session is not None:
                 async with session.lock:
                     worker = await self._sessions.lease(session)
-                    completed = await self._execute(live, spec, worker)
+                    completed = await self._execute(live, spec, worker, setup_key)
             else:
-                worker = await pool.acquire(_setup_key(spec.setup))
-                completed = await self._execute(live, spec, worker)
+                worker = await pool.acquire(setup_key)
+                completed = await self._execute(live, spec, worker, setup_key)
         except asyncio.CancelledError:
             if worker is not None and live.worker is not None:
                 worker.kill()  # the run was abandoned mid-way; its state is unknown
@@ -519,7 +615,7 @@ class TaskManager:
             if live.record.status not in TERMINAL:  # never leave a task hanging
                 self._update(live, Status.FAILED, error="the task ended without a result")
 
-    async def _execute(self, live: _Live, spec: RunSpec, worker: Worker) -> bool:
+    async def _execute(self, live: _Live, spec: RunSpec, worker: Worker, setup_key: str) -> bool:
         """Run on ``worker``; returns whether the task completed."""
         if live.cancel_requested:
             self._update(live, Status.CANCELLED)
@@ -540,9 +636,16 @@ class TaskManager:
         }
         if spec.socket is not None:
             body["socket"] = spec.socket
-        worker.setup_key = _setup_key(spec.setup)
+        worker.setup_key = setup_key
         started = time.time()  # output files must be the run's own (see paths.py)
-        watchdog = asyncio.get_running_loop().create_task(self._watch(live, worker))
+        # The hang watch starts once the run has lasted a watch interval: most runs end first,
+        # and then it cost a timer, not a task.
+        loop = asyncio.get_running_loop()
+        watch: list[asyncio.Task[None]] = []
+        start_watch = loop.call_later(
+            _watch_interval(self._config.hang_timeout),
+            lambda: watch.append(loop.create_task(self._watch(live, worker))),
+        )
         limit = deadline.time_limit(spec.app, self._config)
         timer = None
         if limit is not None:
@@ -558,31 +661,35 @@ class TaskManager:
                 )
             )
         final: dict[str, Any] | None = None
+
+        def on_event(event: dict[str, Any]) -> None:
+            nonlocal final
+            kind = event.get("type")
+            if kind == "status":
+                status = _WORKER_STATUSES.get(event.get("status", ""))
+                if status is not None and not live.cancel_requested:
+                    self._update(live, status)
+            elif kind == "log":
+                self._append_log(
+                    live, str(event.get("log_type", "run")), str(event.get("content", ""))
+                )
+            elif kind == "output":
+                self._update(live, output=self._public_output(live, event.get("output")))
+            elif kind == "delta":
+                self._relay_delta(live, event.get("delta"))
+            elif kind in ("result", "error"):
+                final = event
+
         try:
-            async for event in worker.run(body):
-                kind = event.get("type")
-                if kind == "status":
-                    status = {"setting_up": Status.SETTING_UP, "running": Status.RUNNING}.get(
-                        event.get("status", "")
-                    )
-                    if status is not None and not live.cancel_requested:
-                        self._update(live, status)
-                elif kind == "log":
-                    self._append_log(
-                        live, str(event.get("log_type", "run")), str(event.get("content", ""))
-                    )
-                elif kind == "output":
-                    self._update(live, output=self._public_output(live, event.get("output")))
-                elif kind == "delta":
-                    self._relay_delta(live, event.get("delta"))
-                elif kind in ("result", "error"):
-                    final = event
+            await worker.run(body, on_event)
         finally:
-            watchdog.cancel()
+            start_watch.cancel()
             if timer is not None:
                 timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
+            for watching in watch:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
         if live.timed_out is not None and not live.cancel_requested:
             self._update(live, Status.FAILED, error=live.timed_out)
             if final is not None:
@@ -655,11 +762,11 @@ class TaskManager:
             await asyncio.sleep(0.05)
 
     async def _watch(self, live: _Live, worker: Worker) -> None:
-        """Kill a worker that stops answering ``/health`` (a hang) so its task fails."""
+        """Kill a worker that stops answering ``/health`` (a hang) so its task fails: asked
+        now (a watch interval into the run), then every interval."""
         timeout = self._config.hang_timeout
-        interval = max(0.2, min(timeout / 3, 5.0))
+        interval = _watch_interval(timeout)
         while True:
-            await asyncio.sleep(interval)
             try:
                 await worker.health(timeout)
             except httpx.TimeoutException:
@@ -670,6 +777,7 @@ class TaskManager:
                 # Given up by `Worker.lost_contact` (killed if still running); the run stream
                 # reports why.
                 return
+            await asyncio.sleep(interval)
 
     async def _store_outputs(self, value: Any, produced: Callable[[Path], bool]) -> Any:
         """``value`` with every local output file stored and replaced by its ``uri``; all or

@@ -13,14 +13,20 @@ from typing import Any
 
 import msgspec
 from inferencesh.core.types import SessionInfo, Task, UploadedFile
-from inferencesh.platform.records import task_reply
+from inferencesh.platform.records import PRIVATE_TASK_FIELDS, TaskRecord, task_reply
 
 __all__ = ["file", "session", "task", "task_events"]
 
+_PRIVATE = tuple(sorted(PRIVATE_TASK_FIELDS))
+
 
 def task(record: Task) -> Task:
-    """A ``Task`` (TaskDTO) from a task record (``TaskRecord``) or a partial update of one."""
-    return task_reply(record)
+    """A ``Task`` (TaskDTO) from a task record (``TaskRecord``) or a partial update of one,
+    for a reply encoded at once: a record without the platform's own fields is returned as
+    it is (it encodes to the same JSON, unset fields being left out), not copied."""
+    if isinstance(record, TaskRecord) and any(getattr(record, f) is not None for f in _PRIVATE):
+        return task_reply(record)
+    return record
 
 
 async def task_events(

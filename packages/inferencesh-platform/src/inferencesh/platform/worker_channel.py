@@ -10,14 +10,16 @@ Failures are raised as the httpx errors a general client would raise (``ConnectE
 ``ReadError``, ``WriteError``, ``RemoteProtocolError``, ``ConnectTimeout``), so the worker's
 handling of a lost contact is the same for every request.
 
+Events are handed to a callback as they are decoded, not yielded through a stack of async
+generators: a run's events cost a function call each.
+
 Example:
     >>> import asyncio
-    >>> async def first_event(port: int) -> dict:
-    ...     channel = RunChannel(port)
+    >>> async def events(port: int) -> list[dict]:
+    ...     channel, seen = RunChannel(port), []
     ...     try:
-    ...         async with channel.post(b'{"input": {}}') as reply:
-    ...             async for event in reply.events():
-    ...                 return event
+    ...         status, body = await channel.run(b'{"input": {}}', seen.append)
+    ...         return seen
     ...     finally:
     ...         channel.close()
 """
@@ -26,14 +28,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httptools
 import httpx
 import msgspec
 
-__all__ = ["RunChannel", "RunReply"]
+__all__ = ["OnEvent", "RunChannel"]
+
+OnEvent = Callable[[dict[str, Any]], None]
+"""Called with each event (a JSON object line) of a run's answer, as it arrives."""
 
 _READ = 64 * 1024
 _KEPT = 2  # idle connections kept per worker (one run at a time, one spare)
@@ -44,15 +49,11 @@ class _Parsed:
     """What ``httptools``' response parser found so far (its callbacks)."""
 
     def __init__(self) -> None:
-        self.headers: dict[str, str] = {}
         self.head_done = False
         self.body: list[bytes] = []
         self.complete = False
         self.keep_alive = False
         self.parser: httptools.HttpResponseParser | None = None
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self.head_done = True
@@ -66,7 +67,7 @@ class _Parsed:
         self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
 
 
-class RunReply:
+class _Reply:
     """The answer to one ``POST /run``: its status, then its body (read once)."""
 
     def __init__(self, reader: asyncio.StreamReader) -> None:
@@ -75,7 +76,6 @@ class RunReply:
         self._parser = httptools.HttpResponseParser(self._parsed)
         self._parsed.parser = self._parser
         self.status = 0
-        self.headers = self._parsed.headers
 
     @property
     def complete(self) -> bool:
@@ -100,41 +100,40 @@ class RunReply:
         except httptools.HttpParserError as exc:
             raise httpx.RemoteProtocolError(f"not a valid HTTP/1.1 answer: {exc}") from exc
 
-    async def _read_head(self) -> None:
+    async def read_head(self) -> None:
         while not self._parsed.head_done:
             await self._feed("the worker closed the connection without answering")
         self.status = self._parser.get_status_code()
 
-    async def _read_chunks(self) -> AsyncIterator[bytes]:
+    async def read(self) -> bytes:
+        """The whole body."""
         parsed = self._parsed
+        while not parsed.complete:
+            await self._feed("the worker closed the connection in the middle of its answer")
+        body, parsed.body = b"".join(parsed.body), []
+        return body
+
+    async def stream(self, on_event: OnEvent) -> None:
+        """The body's NDJSON lines that are JSON objects, decoded and handed to ``on_event``
+        as they arrive."""
+        parsed = self._parsed
+        pending = b""
         while True:
             if parsed.body:
                 pieces, parsed.body = parsed.body, []
-                for piece in pieces:
-                    yield piece
+                pending += b"".join(pieces)
+                if b"\n" in pending:
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        event = _line(line)
+                        if event is not None:
+                            on_event(event)
             if parsed.complete:
-                return
+                break
             await self._feed("the worker closed the connection in the middle of its answer")
-
-    async def read(self) -> bytes:
-        """The whole body."""
-        return b"".join([chunk async for chunk in self._read_chunks()])
-
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """The body's NDJSON lines that are JSON objects, decoded as they arrive."""
-        pending = b""
-        async for chunk in self._read_chunks():
-            pending += chunk
-            if b"\n" not in pending:
-                continue
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                event = _line(line)
-                if event is not None:
-                    yield event
         event = _line(pending)
         if event is not None:
-            yield event
+            on_event(event)
 
 
 def _line(line: bytes) -> dict[str, Any] | None:
@@ -176,11 +175,12 @@ class RunChannel:
         except OSError as exc:
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
 
-    @contextlib.asynccontextmanager
-    async def post(self, body: bytes) -> AsyncIterator[RunReply]:
-        """Send ``POST /run`` with a JSON ``body``; the reply's head is read when this enters.
-        Leaving before the body's end closes the connection (the worker then cancels the run);
-        a reply read to its end leaves it for the next run."""
+    async def run(self, body: bytes, on_event: OnEvent) -> tuple[int, bytes]:
+        """Send ``POST /run`` with a JSON ``body``. A 200 answer's events go to ``on_event``
+        as they arrive, and ``(200, b"")`` is returned at its end; another status is returned
+        with its body. Leaving before the answer's end (an error, ``on_event`` raising, a
+        cancel) closes the connection, and the worker then cancels the run; an answer read to
+        its end leaves the connection for the next run."""
         reused = bool(self._idle)
         conn = self._idle.pop() if reused else await self._connect()
         try:
@@ -201,7 +201,10 @@ class RunChannel:
             _close(conn)
             raise
         try:
-            yield reply
+            if reply.status != 200:
+                return reply.status, await reply.read()
+            await reply.stream(on_event)
+            return 200, b""
         finally:
             keep = reply.complete and reply.keep_alive
             if keep and len(self._idle) < _KEPT and not conn[1].is_closing():
@@ -209,15 +212,15 @@ class RunChannel:
             else:
                 _close(conn)
 
-    async def _send(self, conn: _Conn, body: bytes) -> RunReply:
+    async def _send(self, conn: _Conn, body: bytes) -> _Reply:
         reader, writer = conn
         try:
             writer.write(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
             await writer.drain()
         except OSError as exc:
             raise httpx.WriteError(f"{type(exc).__name__}: {exc}") from exc
-        reply = RunReply(reader)
-        await reply._read_head()
+        reply = _Reply(reader)
+        await reply.read_head()
         return reply
 
     def close(self) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import msgspec
 from inferencesh.platform import sandbox
 from inferencesh.platform.config import AppEntry, PlatformConfig
 from inferencesh.platform.ids import new_id
-from inferencesh.platform.worker_channel import RunChannel
+from inferencesh.platform.worker_channel import OnEvent, RunChannel
 
 __all__ = ["Worker", "WorkerError", "WorkerLost", "remove_leftovers"]
 
@@ -240,26 +239,23 @@ class Worker:
             raise
         return answer
 
-    async def run(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """``POST /run`` and yield its NDJSON events; raises :class:`WorkerLost` when the
-        connection fails (the worker is then given up: :meth:`lost_contact`)."""
+    async def run(self, body: dict[str, Any], on_event: OnEvent) -> None:
+        """``POST /run``, handing each NDJSON event to ``on_event`` as it arrives; raises
+        :class:`WorkerLost` when the connection fails (the worker is then given up:
+        :meth:`lost_contact`), :class:`WorkerError` when the worker refuses the run."""
         try:
-            async with self._runs.post(msgspec.json.encode(body)) as response:
-                if response.status == 409:
-                    # Busy with a run the platform does not know of: its state is unknown.
-                    busy = WorkerError(f"worker {self.id} is busy with another run")
-                    await self.lost_contact(busy)
-                    raise busy
-                if response.status != 200:
-                    text = (await response.read()).decode(errors="replace")[:500]
-                    raise WorkerError(
-                        f"worker {self.id} answered /run with HTTP {response.status}: {text}"
-                    )
-                async for event in response.events():
-                    yield event
+            status, answer = await self._runs.run(msgspec.json.encode(body), on_event)
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             await self.lost_contact(exc)
             raise WorkerLost(await self.loss_reason(exc)) from exc
+        if status == 409:
+            # Busy with a run the platform does not know of: its state is unknown.
+            busy = WorkerError(f"worker {self.id} is busy with another run")
+            await self.lost_contact(busy)
+            raise busy
+        if status != 200:
+            text = answer.decode(errors="replace")[:500]
+            raise WorkerError(f"worker {self.id} answered /run with HTTP {status}: {text}")
 
     async def loss_reason(self, exc: BaseException | None = None) -> str:
         """Why the worker is gone: its exit status and the end of its log."""

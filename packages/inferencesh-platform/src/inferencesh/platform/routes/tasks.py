@@ -64,8 +64,9 @@ class TaskRoutes:
     async def run_app(self, request: Request) -> Response:
         """Create a task (ApiAppRunRequest); `wait` holds until it ends, `stream` streams it."""
         platform, tasks = self.platform, self.tasks
-        spec, wait, stream, digest = await _run_spec(platform, request)
+        spec, wait, stream, body = await _run_spec(platform, request)
         key = request.headers.get("idempotency-key", "").strip()[:200]
+        digest = hashlib.sha256(encode_sorted(body)).hexdigest() if key else ""
         seen = platform.store.idempotent_task(key, _IDEMPOTENCY_TTL) if key else None
         if seen is not None:
             # A retry of a request that already created a task: answer with that task.
@@ -79,11 +80,14 @@ class TaskRoutes:
             if is_stream_function(spec.app.directory, spec.function):
                 sock = platform.sockets.create()
                 spec.socket = platform.sockets.worker_access(sock)
-            doc = tasks.create(spec)
+            made_by = (key, digest) if key else None
+            if wait and sock is None:
+                # Run here: this request waits for the end anyway (no task of its own).
+                ended = await tasks.run(spec, idempotency=made_by)
+                return ok(request, wire.task(ended))
+            doc = await tasks.create(spec, wait=wait, idempotency=made_by)
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
-            if key:
-                platform.store.remember_idempotent(key, doc["id"], digest)
         if stream:
             events = wire.task_events(tasks.events(doc["id"]))
             return stream_response(request, events, sse_by_default=True)
@@ -196,20 +200,21 @@ def _flag(value: Any, name: str) -> bool:
     raise PlatformError.bad_request(f"`{name}` must be a boolean, got {value!r}")
 
 
-async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, str]:
+async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool, bool, RunRequest]:
     """The run a ``POST /apps/run`` asks for: its body decoded into the client's own
-    ``RunRequest`` (the rules on the struct are the checks), the app resolved, and the
-    ``wait``/``stream`` flags (the body's, else the query's)."""
+    ``RunRequest`` (the rules on the struct are the checks), the app resolved, the
+    ``wait``/``stream`` flags (the body's, else the query's), and the body."""
     body = await read_request(request, RunRequest, platform.config.max_request_bytes)
-    digest = hashlib.sha256(encode_sorted(body)).hexdigest()
     resolved = platform.resolve_app(body.ref)
     app = resolved.app
-    wait = body.wait if body.wait is not None else _flag(request.query_params.get("wait"), "wait")
-    stream = (
-        body.stream
-        if body.stream is not None
-        else _flag(request.query_params.get("stream"), "stream")
-    )
+    # The query is parsed only when there is one (most runs send their flags in the body).
+    query = request.query_params if request.scope.get("query_string") else None
+    wait = body.wait
+    if wait is None:
+        wait = _flag(None if query is None else query.get("wait"), "wait")
+    stream = body.stream
+    if stream is None:
+        stream = _flag(None if query is None else query.get("stream"), "stream")
     if wait and stream:
         raise PlatformError.bad_request("`wait` cannot be true together with stream")
     check_input_paths(body.input, platform.config.allow_paths, "input")
@@ -233,4 +238,4 @@ async def _run_spec(platform: Platform, request: Request) -> tuple[RunSpec, bool
         metadata=body.metadata,
         run_at=body.run_at_time,
     )
-    return spec, wait, stream, digest
+    return spec, wait, stream, body
