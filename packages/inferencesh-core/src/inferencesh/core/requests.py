@@ -520,45 +520,20 @@ class FileCreateRequest(WireStruct):
 
 # ---- agents ------------------------------------------------------------------------------------
 
+
 # The agents' bodies (``AgentConfig``, its tools, ``AgentRunRequest``, ...) live in
 # ``agent_requests`` and load on first use: the core client never sends them, and building their
 # types was a fifth of its import time. They are still exported from here.
-_AGENT_NAMES = frozenset(
-    {
-        "AgentConfig",
-        "AgentMessageInput",
-        "AgentRef",
-        "AgentRunRequest",
-        "AgentTool",
-        "AgentToolConfig",
-        "AlwaysAllowRequest",
-        "AppToolConfig",
-        "ClientToolConfig",
-        "CoreAppConfig",
-        "FileRef",
-        "HTTPToolConfig",
-        "HookToolConfig",
-        "ImageGenerationConfig",
-        "InternalToolsConfig",
-        "MCPToolConfig",
-        "SkillConfig",
-        "ToolAuthConfig",
-        "ToolName",
-        "ToolRejectRequest",
-        "ToolResultRequest",
-        "ToolType",
-    }
-)
-
-
 def __getattr__(name: str) -> Any:
-    if name not in _AGENT_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from inferencesh.core import agent_requests
+    # Dunder probes (copy, pickle, doctest) never load the agents' module.
+    if not name.startswith("__"):
+        from inferencesh.core import agent_requests
 
-    value = getattr(agent_requests, name)
-    globals()[name] = value
-    return value
+        if name in agent_requests.__all__:
+            value = getattr(agent_requests, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if TYPE_CHECKING:  # pragma: no cover - static view for type checkers and IDEs
