@@ -174,3 +174,28 @@ def test_a_task_whose_record_cannot_be_saved_is_refused_and_never_runs(
     assert first_steps == [] and platform.tasks._live == {}
     monkeypatch.undo()
     assert platform.store.list_tasks() == []
+
+
+def test_a_stream_opened_while_an_end_is_committed_gets_the_deltas_before_the_end(
+    platform: Platform,
+) -> None:
+    # Opening the stream commits the task's pending state (its end, here): the end is then the
+    # live record, and a reader stops at it, so the deltas sent so far must come first.
+    tasks = platform.tasks
+
+    async def turn() -> list[Any]:
+        live, _ = _running(platform, "a")
+        tasks._relay_delta(live, {"response": "Hel"})
+        tasks._relay_delta(live, {"response": "lo"})
+        tasks._update(live, TaskStatus.COMPLETED, output={"response": "Hello"})
+        items = []
+        async for item in tasks.events("a"):
+            items.append(item)
+        return items
+
+    items = asyncio.run(turn())
+    kinds = [
+        "delta" if item.get("event") == "delta" else int(item["data"].status) for item in items
+    ]
+    first_end = kinds.index(TaskStatus.COMPLETED)
+    assert kinds[:first_end] == ["delta", "delta"]

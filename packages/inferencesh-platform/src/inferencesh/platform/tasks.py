@@ -389,9 +389,16 @@ class TaskManager:
         refresh = max(self._config.heartbeat_interval * 2, 0.1)
         try:
             self._store.settle(task_id)  # each state told is one a crash keeps
-            yield _full(live.record)
+            first = _full(live.record)
+            # A task whose end is being committed may already show it: its deltas go first,
+            # since a reader stops at the end.
+            ended = live.record.status in TERMINAL
+            if not ended:
+                yield first
             for delta in replay:  # sent before this stream opened
                 yield delta
+            if ended:
+                yield first
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), refresh)
