@@ -224,11 +224,11 @@ class AgentTool(WireStruct, kw_only=True):
     hook: HookToolConfig | None = None
     http: HTTPToolConfig | None = None
     call: HTTPToolConfig | None = None
+    """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
     approval_timeout: int | None = None
     """Seconds a call may wait for approval (0.36's field; the local platform waits on)."""
     internal: dict[str, Any] | None = None
     """An internal tool's own settings (0.36's field)."""
-    """A ``call`` tool (the newer name of an HTTP tool), configured like ``http``."""
     mcp: MCPToolConfig | None = None
 
     def __post_init__(self) -> None:
