@@ -26,8 +26,8 @@ from platform_testkit import PlatformFactory, run_published
 ROOT = Path(__file__).resolve().parents[2]
 JS_SDK = "@inferencesh/sdk@0.6.54"
 TEXT = "Tokens arrive one small batch after another"
-STREAMED = {"text": TEXT, "chunks": 5, "delay": 0.03}
-SECOND = {"text": "second turn streamed", "chunks": 3, "delay": 0.03}
+STREAMED = {"text": TEXT, "chunks": 5, "delay": 0.15}
+SECOND = {"text": "second turn streamed", "chunks": 3, "delay": 0.15}
 
 
 @pytest.fixture(scope="module")
