@@ -8,7 +8,8 @@ import asyncio
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ def _stored(path: Path, task_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+@contextmanager
+def _clock_stopped(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The running loop's clock stands still inside: no round of passing states falls due
+    there, however busy the machine (a stalled test would otherwise see a round between two
+    puts it meant to land in one)."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "time", lambda: now)
+        yield
+
+
 def test_passing_states_wait_for_the_window_then_are_committed_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -40,13 +53,14 @@ def test_passing_states_wait_for_the_window_then_are_committed_together(
     before = store.commits
 
     async def turns() -> tuple[int | None, int | None]:
-        store.put_task_soon(_task("a", TaskStatus.QUEUED))
-        store.put_task_soon(_task("b", TaskStatus.QUEUED))
-        await asyncio.sleep(0)
-        store.put_task_soon(_task("a", TaskStatus.RUNNING))  # the last one of a task wins
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        during = _stored(path, "a")  # turns later, still inside the window
+        with _clock_stopped(monkeypatch):
+            store.put_task_soon(_task("a", TaskStatus.QUEUED))
+            store.put_task_soon(_task("b", TaskStatus.QUEUED))
+            await asyncio.sleep(0)
+            store.put_task_soon(_task("a", TaskStatus.RUNNING))  # the last one of a task wins
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            during = _stored(path, "a")  # turns later, still inside the window
         await asyncio.sleep(0.2)
         return during, _stored(path, "a")
 
@@ -156,15 +170,16 @@ def test_an_idempotency_key_is_committed_with_its_tasks_record(
         return None if row is None else (row[0], row[1])
 
     async def turns() -> None:
-        store.remember_idempotent("k", "a", "digest")
-        store.put_task_soon(_task("a", TaskStatus.RECEIVED))
-        # Another task's end is committed first: the key waits for its own task's record,
-        # so a crash never leaves a key naming a task that was not saved.
-        store.commit_task(_task("z", TaskStatus.COMPLETED), lambda error: None)
-        await asyncio.sleep(0)
-        assert _stored(path, "z") == int(TaskStatus.COMPLETED)
-        assert stored_key() is None and _stored(path, "a") is None
-        assert store.idempotent_task("k", 60) == ("a", "digest")  # a retry finds it meanwhile
+        with _clock_stopped(monkeypatch):
+            store.remember_idempotent("k", "a", "digest")
+            store.put_task_soon(_task("a", TaskStatus.RECEIVED))
+            # Another task's end is committed first: the key waits for its own task's
+            # record, so a crash never leaves a key naming a task that was not saved.
+            store.commit_task(_task("z", TaskStatus.COMPLETED), lambda error: None)
+            await asyncio.sleep(0)
+            assert _stored(path, "z") == int(TaskStatus.COMPLETED)
+            assert stored_key() is None and _stored(path, "a") is None
+            assert store.idempotent_task("k", 60) == ("a", "digest")  # a retry finds it
         await asyncio.sleep(0.2)
 
     asyncio.run(turns())
