@@ -198,8 +198,9 @@ def test_wait_deadline(driver: Driver, httpx_mock: HTTPXMock) -> None:
         url=STREAM, headers=NDJSON_HEADERS, content=ndjson(task(status=7)), is_reusable=True
     )
     httpx_mock.add_response(url=GET, json=task(status=7), is_reusable=True)
+    # Long enough that even a stalled test reads the running state before its deadline.
     with pytest.raises(APITimeoutError, match="did not finish within") as info:
-        driver.call(lambda c: c.wait_for_completion("t1", timeout=0.05))
+        driver.call(lambda c: c.wait_for_completion("t1", timeout=0.5))
     assert info.value.task_id == "t1"  # the task may still run: wait again, or cancel it
     assert info.value.task is not None and info.value.task.status == TaskStatus.RUNNING
 

@@ -130,7 +130,8 @@ def platform(
     server = Platform.shared(
         local_platform,
         [AGENTS, OWN / "agents"],
-        {"INFERENCESH_MCP_TIMEOUT": "10", "INFERENCESH_MCP_MAX_RESULT": "1000"},
+        # 20 s: a stdio server's start imports the mcp package, seconds on a loaded CI.
+        {"INFERENCESH_MCP_TIMEOUT": "20", "INFERENCESH_MCP_MAX_RESULT": "1000"},
         files={"agents/mcp.yaml": yaml},
         args=["--mcp", f"calc={mcp_url}", "--mcp", f"down=http://127.0.0.1:{_free_port()}/mcp"],
     )
@@ -219,7 +220,7 @@ def test_the_js_shape_names_the_server_by_integration_id(platform: Platform) -> 
         ("down", "add", {"a": 1, "b": 2}, "MCP server 'down' ("),
         ("nowhere", "add", {"a": 1, "b": 2}, "MCP server 'nowhere' is not registered"),
         ("calc", "missing", {}, "MCP server 'calc' tool 'missing' returned an error"),
-        ("calc", "slow", {"seconds": 30}, "MCP server 'calc' (http://127.0.0.1:"),
+        ("calc", "slow", {"seconds": 60}, "MCP server 'calc' (http://127.0.0.1:"),
     ],
 )
 def test_a_failing_server_gives_the_model_a_tool_error_naming_it(
@@ -237,7 +238,7 @@ def test_a_failing_server_gives_the_model_a_tool_error_naming_it(
     if tool_name == "explode":
         assert "exploded: bad" in inv["result"]
     if tool_name == "slow":
-        assert "did not answer tools/call 'slow' within 10 s" in inv["result"]
+        assert "did not answer tools/call 'slow' within 20 s" in inv["result"]
     # The turn went on: the model read the error and replied.
     reply = last_reply(chat)
     assert reply["status"] == "ready"
