@@ -127,7 +127,7 @@ def test_the_page_lists_the_0_36_reconnect_arguments() -> None:
         "stream_task",
         "wait_for_completion",
         "client.tasks.stream",
-        "stream_messages",
-        "stream_chat",
+        "agent.stream_messages",
+        "agent.stream_chat",
     ):
         assert f"`{word}" in section, word
