@@ -14,6 +14,7 @@ from inferencesh.agents._config import normalize_agent
 from inferencesh.core.chat import ToolInvocation
 from inferencesh.core.errors import ConflictError
 from inferencesh.core.protocol import Call, Callback
+from inferencesh.core.reconnect import Reconnect
 from msgspec import convert
 
 
@@ -116,7 +117,7 @@ def test_wait_runs_a_handler_a_stopped_turn_left_part_way() -> None:
     assert isinstance(handler, Callback) and handler.arg == {"city": "Paris"}
     turn.close()  # stopped while the handler ran
 
-    follow = p.follow_turn(chat, p.Callbacks(), 0)
+    follow = p.follow_turn(chat, p.Callbacks(), Reconnect(max_reconnects=0))
     assert next_call(next(follow)) == "GET"
     again = follow.send(snapshot)  # the same snapshot: nothing changed
     assert isinstance(again, Callback) and again.arg == {"city": "Paris"}
