@@ -110,7 +110,7 @@ def test_wait_runs_a_handler_a_stopped_turn_left_part_way() -> None:
         "tool_invocations": [invocation],
     }
     snapshot = {"id": "c1", "status": "awaiting_input", "chat_messages": [user, reply]}
-    turn = p.send_message(chat, "Weather?", None, p.Callbacks(), None, 0)
+    turn = p.send_message(chat, "Weather?", None, p.Callbacks(), None, Reconnect(0))
     assert next(turn).path == "/agents/run"
     assert next_call(turn.send({"user_message": user, "assistant_message": reply})) == "GET"
     handler = turn.send(snapshot)
