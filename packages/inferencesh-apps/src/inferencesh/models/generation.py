@@ -11,11 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from inferencesh.models.llm import LLMOutput, LLMUsage
 
-__all__ = ["ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"]
+if TYPE_CHECKING:
+    from inferencesh.models.deltas import LLMDelta
+
+__all__ = [
+    "ResponseState",
+    "ResponseTransformer",
+    "StreamResponse",
+    "TimingInfo",
+    "stream_generate",
+    "timing_context",
+]
 
 
 class TimingInfo:
@@ -64,12 +74,50 @@ def timing_context() -> Iterator[TimingInfo]:
     yield TimingInfo()
 
 
+class ResponseState:
+    """What a :class:`ResponseTransformer` has made of the text so far (``transformer.state``).
+
+    ``buffer`` is the cleaned text, ``response`` and ``reasoning`` its two parts, ``tool_calls``
+    (OpenAI-style dicts) and ``function_calls`` (legacy ``{"name", "arguments"}`` dicts) what the
+    parsing hooks found in the text; both reach the output's ``tool_calls``. ``state_changes``
+    records whether reasoning (and, for hooks that set them, function or tool calls) started
+    and ended. ``usage`` is the last usage given to the transformer.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.response = ""
+        self.reasoning: str | None = None
+        self.function_calls: list[dict[str, Any]] | None = None
+        self.tool_calls: list[dict[str, Any]] | None = None
+        self.current_tool_call: dict[str, Any] | None = None
+        self.usage: LLMUsage | None = None
+        self.state_changes: dict[str, bool] = dict.fromkeys(
+            (
+                "reasoning_started",
+                "reasoning_ended",
+                "function_call_started",
+                "function_call_ended",
+                "tool_call_started",
+                "tool_call_ended",
+            ),
+            False,
+        )
+
+
 class ResponseTransformer:
     """Turns the streamed text of a local model into ``response`` and ``reasoning``.
 
     It strips chat-template tokens and splits ``<think>...</think>`` into reasoning. Subclass and
     override :meth:`additional_cleaning` or :meth:`split_reasoning` for other model families.
     Each :func:`stream_generate` call uses a fresh instance unless you pass one.
+
+    Every output runs the parse steps of the published SDK 0.36 on :attr:`state`, each a hook
+    to override: :meth:`transform_chunk` (clean the text), :meth:`handle_reasoning` (split off
+    the reasoning), then :meth:`handle_function_calls` and :meth:`handle_tool_calls` (find calls
+    a model writes as text, for example ``<tool_call>{...}</tool_call>``; they do nothing by
+    default). Calling the transformer, ``transformer(piece, buffer, usage)``, is the 0.36 form
+    of :meth:`feed` plus :meth:`build_output`.
 
     Streaming re-reads only what is new: text already cleaned is not cleaned again when no
     template token can reach back into it (see :meth:`_cleaned`), and the ``<think>`` state is
@@ -89,7 +137,12 @@ class ResponseTransformer:
 
     def __init__(self, output_cls: type[LLMOutput] = LLMOutput) -> None:
         self.output_cls = output_cls
+        self.timing: TimingInfo | None = None
         self.buffer = ""
+        # Looked up once: the incremental cleaning stands in for the default transform_chunk.
+        self._custom_transform = (
+            type(self).transform_chunk is not ResponseTransformer.transform_chunk
+        )
 
     @property
     def buffer(self) -> str:
@@ -105,6 +158,7 @@ class ResponseTransformer:
         self._think_at = -1  # where the last THINK_OPEN starts (-1: none yet)
         self._think_closed = False  # whether a THINK_CLOSE follows it
         self._think_scanned = 0  # how much of the buffer the think state has seen
+        self.state = ResponseState()
 
     def clean_text(self, text: str) -> str:
         """Remove template tokens, then apply :meth:`additional_cleaning`."""
@@ -153,11 +207,69 @@ class ResponseTransformer:
         usage: LLMUsage | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
     ) -> LLMOutput:
-        """The cumulative output for the text received so far."""
-        reasoning, response = self.split_reasoning(self._cleaned())
+        """The cumulative output for the text received so far: runs the parse hooks on
+        :attr:`state`, then builds ``output_cls`` from it. ``tool_calls`` (streamed by the
+        model) come first, then any the hooks found in the text."""
+        state = self.state
+        if self._custom_transform:
+            self.transform_chunk(self._buffer)
+        else:
+            state.buffer = state.response = self._cleaned()
+        self.handle_reasoning(state.buffer)
+        self.handle_function_calls(state.response)
+        self.handle_tool_calls(state.response)
+        if usage is not None:
+            state.usage = usage
+        calls = list(tool_calls or [])
+        if state.tool_calls:
+            calls += state.tool_calls
+        if state.function_calls:
+            calls += [{"type": "function", "function": dict(f)} for f in state.function_calls]
         return self.output_cls(
-            response=response, reasoning=reasoning, tool_calls=tool_calls or None, usage=usage
+            response=state.response,
+            reasoning=state.reasoning,
+            tool_calls=calls or None,
+            usage=usage,
         )
+
+    def transform_chunk(self, chunk: str) -> None:
+        """Parse step 1: the raw text so far, cleaned (:meth:`clean_text`), becomes
+        ``state.buffer`` and ``state.response``. Override to clean differently."""
+        self.state.buffer = self.state.response = self.clean_text(chunk)
+
+    def handle_reasoning(self, text: str) -> None:
+        """Parse step 2: split ``text`` (the cleaned text so far) with :meth:`split_reasoning`
+        into ``state.reasoning`` and ``state.response``, and note in ``state.state_changes``
+        when a ``<think>`` block has started and ended."""
+        state = self.state
+        state.reasoning, state.response = self.split_reasoning(text)
+        opened = text.find(self.THINK_OPEN)
+        if opened != -1:
+            state.state_changes["reasoning_started"] = True
+            if text.find(self.THINK_CLOSE, opened) != -1:
+                state.state_changes["reasoning_ended"] = True
+
+    def handle_function_calls(self, text: str) -> None:
+        """Parse step 3, a hook: find legacy function calls in ``text`` (the response so far)
+        and put them in ``state.function_calls`` as ``{"name", "arguments"}`` dicts (and the
+        response without them in ``state.response``). Does nothing by default."""
+
+    def handle_tool_calls(self, text: str) -> None:
+        """Parse step 4, a hook: find tool calls a model writes as text in ``text`` (the
+        response so far) and put them in ``state.tool_calls`` as OpenAI-style dicts (and the
+        response without them in ``state.response``). Does nothing by default."""
+
+    def __call__(
+        self, piece: str, buffer: str, usage: LLMUsage | None = None
+    ) -> tuple[str, LLMOutput, dict[str, bool]]:
+        """The published SDK 0.36's form: add ``piece`` to ``buffer`` (the raw text so far)
+        and return ``(new buffer, output, state.state_changes)``."""
+        current = self._buffer
+        if buffer is current or buffer == current:
+            self.feed(piece)  # the usual case: the caller passes back what it was given
+        else:
+            self.buffer = buffer + piece
+        return self._buffer, self.build_output(usage=usage), self.state.state_changes
 
     def _cleaned(self) -> str:
         """``clean_text(buffer)``, cleaning only the text after the settled part.
@@ -222,6 +334,126 @@ def _merge_tool_call(calls: list[dict[str, Any]], delta: Mapping[str, Any]) -> N
         call["function"]["arguments"] += arguments
 
 
+class StreamResponse:
+    """What one chunk of an OpenAI-style stream brought, and the tool calls so far: the
+    published SDK 0.36's per-chunk accumulator, which :func:`stream_generate` uses too.
+
+    ``update_from_chunk(chunk, timing)`` reads a chunk: ``content`` is its text, tool-call
+    fragments merge into ``tool_calls`` by ``index`` (the id and name arrive once, the
+    arguments in pieces), ``finish_reason`` and reported ``usage_stats`` are kept.
+    ``has_updates()`` says whether the chunk changed anything, and
+    ``to_output(buffer, transformer)`` gives ``(output, new buffer)`` for it.
+    """
+
+    def __init__(self) -> None:
+        self.content = ""
+        self.tool_calls: list[dict[str, Any]] | None = None
+        self.finish_reason: str | None = None
+        self.usage_stats: dict[str, Any] = {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+            "stop_reason": "",
+        }
+        self.timing: TimingInfo | None = None
+        self._reported: Mapping[str, Any] = {}
+        self._changed = False
+
+    @property
+    def timing_stats(self) -> dict[str, float]:
+        """The timings so far (:attr:`TimingInfo.stats`; zeros before the first chunk)."""
+        if self.timing is None:
+            return TimingInfo().stats
+        return self.timing.stats
+
+    def update_from_chunk(self, chunk: Mapping[str, Any], timing: TimingInfo | None) -> None:
+        """Read one streamed chunk (``{"choices": [{"delta": ...}], "usage"?: ...}``)."""
+        self.timing = timing
+        content = ""
+        changed = arrived = False
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or choice.get("message") or {}
+            piece = delta.get("content")
+            if piece:
+                content += piece
+                changed = arrived = True
+            fragments = delta.get("tool_calls")
+            if fragments:
+                calls = self.tool_calls if self.tool_calls is not None else []
+                for fragment in fragments:
+                    _merge_tool_call(calls, fragment)
+                self.tool_calls = calls
+                changed = arrived = True
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+                self.usage_stats["stop_reason"] = self.finish_reason
+                changed = True
+        usage = chunk.get("usage")
+        if usage:
+            self._reported = usage
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                self.usage_stats[key] = int(usage.get(key) or 0)
+            changed = True
+        if arrived and timing is not None:
+            timing.mark_first_token()
+        self.content = content
+        self._changed = changed
+
+    def has_updates(self) -> bool:
+        """Whether the last chunk brought text, tool calls, a finish reason or usage."""
+        return self._changed
+
+    def to_output(self, buffer: str, transformer: ResponseTransformer) -> tuple[LLMOutput, str]:
+        """``(output, new buffer)``: the last chunk's text added to ``buffer`` (the raw text so
+        far) through ``transformer``, with the tool calls so far and, once the stream finished
+        or reported usage, the usage and timings."""
+        usage = None
+        if self.finish_reason or self._reported:
+            timing = self.timing if self.timing is not None else TimingInfo()
+            usage = _usage(self._reported, self.finish_reason or "", timing, transformer)
+        new_buffer, output, _ = transformer(self.content, buffer, usage)
+        if self.tool_calls:
+            output.tool_calls = _copy_calls(self.tool_calls) + list(output.tool_calls or [])
+        return output, new_buffer
+
+
+@overload
+def stream_generate(
+    model: Any,
+    messages: list[dict[str, Any]],
+    transformer: ResponseTransformer | None = ...,
+    tools: list[dict[str, Any]] | None = ...,
+    tool_choice: Any = ...,
+    temperature: float | None = ...,
+    top_p: float | None = ...,
+    stop: list[str] | None = ...,
+    verbose: bool = ...,
+    output_cls: type[LLMOutput] = ...,
+    kwargs: Mapping[str, Any] | None = ...,
+    response_format: Any = ...,
+    with_deltas: Literal[False] = ...,
+) -> Iterator[LLMOutput]: ...
+
+
+@overload
+def stream_generate(
+    model: Any,
+    messages: list[dict[str, Any]],
+    transformer: ResponseTransformer | None = ...,
+    tools: list[dict[str, Any]] | None = ...,
+    tool_choice: Any = ...,
+    temperature: float | None = ...,
+    top_p: float | None = ...,
+    stop: list[str] | None = ...,
+    verbose: bool = ...,
+    output_cls: type[LLMOutput] = ...,
+    kwargs: Mapping[str, Any] | None = ...,
+    response_format: Any = ...,
+    *,
+    with_deltas: Literal[True],
+) -> Iterator[tuple[LLMOutput, LLMDelta | None]]: ...
+
+
 def stream_generate(
     model: Any,
     messages: list[dict[str, Any]],
@@ -235,13 +467,17 @@ def stream_generate(
     output_cls: type[LLMOutput] = LLMOutput,
     kwargs: Mapping[str, Any] | None = None,
     response_format: Any = None,
-) -> Iterator[LLMOutput]:
+    with_deltas: bool = False,
+) -> Iterator[LLMOutput] | Iterator[tuple[LLMOutput, LLMDelta | None]]:
     """Stream a chat completion from ``model.create_chat_completion(stream=True, ...)``.
 
     Yields a cumulative ``output_cls`` after every chunk that changes something (text, tool-call
     fragments, finish reason, usage) and a last one carrying the usage and timings. Tool-call
     fragments merge by ``index``, so arguments arrive whole even when only the first fragment has
     an ``id``. ``None`` sampling values are not sent.
+
+    With ``with_deltas=True`` each item is ``(output, delta)``: the :class:`LLMDelta` from the
+    previous output (``None`` when nothing grew), for apps that yield both.
     """
     transformer = transformer if transformer is not None else ResponseTransformer(output_cls)
     params: dict[str, Any] = {"messages": messages, "stream": True}
@@ -255,46 +491,45 @@ def stream_generate(
     if response_format is not None:
         params["response_format"] = response_format
     params.update(kwargs or {})
+    outputs = _generate(model, params, transformer, verbose)
+    return _with_deltas(outputs) if with_deltas else outputs
 
-    tool_calls: list[dict[str, Any]] = []
-    stop_reason = ""
-    reported: Mapping[str, Any] = {}
+
+def _generate(
+    model: Any, params: dict[str, Any], transformer: ResponseTransformer, verbose: bool
+) -> Iterator[LLMOutput]:
+    stream = StreamResponse()
     reasoning = transformer.in_reasoning()  # scans the buffer: once per chunk, not per check
     with timing_context() as timing:
+        transformer.timing = timing
         for chunk in model.create_chat_completion(**params):
-            changed = False
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or choice.get("message") or {}
-                content = delta.get("content")
-                if content:
-                    timing.mark_first_token()
-                    transformer.feed(content)
-                    was_reasoning, reasoning = reasoning, transformer.in_reasoning()
-                    if reasoning and not was_reasoning:
-                        timing.start_reasoning()
-                    elif was_reasoning and not reasoning:
-                        timing.end_reasoning()
-                    changed = True
-                for fragment in delta.get("tool_calls") or []:
-                    timing.mark_first_token()
-                    _merge_tool_call(tool_calls, fragment)
-                    changed = True
-                if choice.get("finish_reason"):
-                    stop_reason = str(choice["finish_reason"])
-                    changed = True
-            if chunk.get("usage"):
-                reported = chunk["usage"]
-                changed = True
-            if verbose and changed:
+            stream.update_from_chunk(chunk, timing)
+            if not stream.has_updates():
+                continue
+            if stream.content:
+                transformer.feed(stream.content)
+                was_reasoning, reasoning = reasoning, transformer.in_reasoning()
+                if reasoning and not was_reasoning:
+                    timing.start_reasoning()
+                elif was_reasoning and not reasoning:
+                    timing.end_reasoning()
+            if verbose:
                 print(chunk)
-            if changed:
-                yield transformer.build_output(tool_calls=_copy_calls(tool_calls))
+            yield transformer.build_output(tool_calls=_copy_calls(stream.tool_calls or []))
         if reasoning:
             timing.end_reasoning()  # the stream ended inside an unclosed <think>
         yield transformer.build_output(
-            usage=_usage(reported, stop_reason, timing, transformer),
-            tool_calls=_copy_calls(tool_calls),
+            usage=_usage(stream._reported, stream.finish_reason or "", timing, transformer),
+            tool_calls=_copy_calls(stream.tool_calls or []),
         )
+
+
+def _with_deltas(outputs: Iterator[LLMOutput]) -> Iterator[tuple[LLMOutput, LLMDelta | None]]:
+    from inferencesh.models.deltas import OutputDiffer  # deltas imports llm: import on use
+
+    differ = OutputDiffer()
+    for output in outputs:
+        yield output, differ.step(output)
 
 
 def _copy_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
