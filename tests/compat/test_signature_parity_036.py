@@ -61,11 +61,6 @@ OPEN = {
     "inferencesh:ToolCallInfo",
     # Clients: on_message (server warnings), and the sync client's dead sse_* settings.
     "inferencesh:Inference", "inferencesh:AsyncInference",
-    # Errors: 0.36 constructors (status_code, response_body, session_id).
-    "inferencesh:APIError", "inferencesh:RequirementsNotMetError", "inferencesh:SessionError",
-    "inferencesh:SessionNotFoundError", "inferencesh:SessionExpiredError",
-    "inferencesh:SessionEndedError", "inferencesh:WorkerLostError",
-    "inferencesh:RequirementsNotMetError.from_response",
 }  # fmt: skip
 
 _POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
