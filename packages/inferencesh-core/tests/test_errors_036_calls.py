@@ -37,9 +37,9 @@ def test_api_error_both_spellings(error: APIError) -> None:
 
 
 def test_api_error_refuses_a_value_given_twice_or_missing() -> None:
-    with pytest.raises(TypeError, match=r"both `status` and its 0\\.36 name `status_code`"):
+    with pytest.raises(TypeError, match=r"both `status` and its 0\.36 name `status_code`"):
         APIError(500, "m", status_code=500)
-    with pytest.raises(TypeError, match=r"both `body` and its 0\\.36 name `response_body`"):
+    with pytest.raises(TypeError, match=r"both `body` and its 0\.36 name `response_body`"):
         APIError(500, "m", {"a": 1}, response_body={"a": 1})
     with pytest.raises(TypeError, match="missing argument `status`"):
         APIError(message="m")
