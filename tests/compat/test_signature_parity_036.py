@@ -48,20 +48,7 @@ OPEN_MODULES = {
     "inferencesh.utils.download", "inferencesh.utils.storage",
 }  # fmt: skip
 # Callables whose 0.36 calls fail on ours (any parameter).
-OPEN = {
-    # Agents: 0.36 argument names and positions (tool_invocation_id, result_or_action,
-    # attachments, channel_context, options, context), stream_all and upload_file.
-    "inferencesh:Agent", "inferencesh:AsyncAgent", "inferencesh:Inference.agent",
-    "inferencesh:AsyncInference.agent", "inferencesh:Agent.approve_tool",
-    "inferencesh:Agent.reject_tool", "inferencesh:Agent.send_message",
-    "inferencesh:Agent.stream_all", "inferencesh:Agent.submit_tool_result",
-    "inferencesh:Agent.upload_file", "inferencesh:AsyncAgent.approve_tool",
-    "inferencesh:AsyncAgent.reject_tool", "inferencesh:AsyncAgent.send_message",
-    "inferencesh:AsyncAgent.stream_all", "inferencesh:AsyncAgent.submit_tool_result",
-    "inferencesh:ToolCallInfo",
-    # Clients: on_message (server warnings), and the sync client's dead sse_* settings.
-    "inferencesh:Inference", "inferencesh:AsyncInference",
-}  # fmt: skip
+OPEN: set[str] = set()
 
 _POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
 
