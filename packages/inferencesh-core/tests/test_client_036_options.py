@@ -24,7 +24,9 @@ def test_sync_client_takes_036_options() -> None:
 
 def test_async_client_takes_on_message() -> None:
     async def main() -> None:
-        async with AsyncInference(api_key="k", base_url=BASE, on_message=print) as client:
+        async with AsyncInference(
+            api_key="k", base_url=BASE, on_message=print, sse_mode="iter"
+        ) as client:
             assert client.on_message is print
 
     asyncio.run(main())

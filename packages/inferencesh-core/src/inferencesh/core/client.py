@@ -613,7 +613,10 @@ class AsyncInference(_ClientBase):
         upload_paths: bool = True,
         http_client: httpx.AsyncClient | None = None,
         on_message: Callable[[list[Any]], Any] | None = None,
+        sse_chunk_size: int | None = None,
+        sse_mode: str | None = None,
     ) -> None:
+        del sse_chunk_size, sse_mode  # as on Inference: accepted, ignored
         self.on_message = on_message
         super().__init__(
             api_key=api_key,
