@@ -120,9 +120,12 @@ class ResponseTransformer:
     of :meth:`feed` plus :meth:`build_output`.
 
     Streaming re-reads only what is new: text already cleaned is not cleaned again when no
-    template token can reach back into it (see :meth:`_cleaned`), and the ``<think>`` state is
-    updated from the new text. A subclass that overrides :meth:`clean_text` or
-    :meth:`additional_cleaning` gets its hook called on the whole text every time, as before.
+    template token can reach back into it (see :meth:`_cleaned`), the ``<think>`` tags are
+    looked for in the new text only, and a hook that is not overridden is not called (the
+    defaults of :meth:`transform_chunk` and :meth:`handle_reasoning` are done incrementally;
+    the tool-call hooks do nothing). A subclass that overrides one of these hooks, or
+    :meth:`clean_text`, :meth:`additional_cleaning` or :meth:`split_reasoning`, gets it called
+    on the whole text for every output, as in 0.36.
     """
 
     SPECIAL_TOKENS: tuple[str, ...] = (
@@ -139,9 +142,13 @@ class ResponseTransformer:
         self.output_cls = output_cls
         self.timing: TimingInfo | None = None
         self.buffer = ""
-        # Looked up once: the incremental cleaning stands in for the default transform_chunk.
-        self._custom_transform = (
-            type(self).transform_chunk is not ResponseTransformer.transform_chunk
+        # Looked up once: an overridden hook runs on the whole text for every output; the
+        # defaults are replaced by incremental work proportional to each chunk.
+        cls = type(self)
+        self._overridden = frozenset(
+            name
+            for name in _PARSE_HOOKS
+            if getattr(cls, name) is not getattr(ResponseTransformer, name)
         )
 
     @property
@@ -158,6 +165,12 @@ class ResponseTransformer:
         self._think_at = -1  # where the last THINK_OPEN starts (-1: none yet)
         self._think_closed = False  # whether a THINK_CLOSE follows it
         self._think_scanned = 0  # how much of the buffer the think state has seen
+        # The <think> tags in the cleaned text, found incrementally (see _split_incrementally).
+        self._open_at = -1  # the first THINK_OPEN, once it lies in the settled text
+        self._open_searched = 0  # settled text before this holds no THINK_OPEN start
+        self._close_at = -1  # the first THINK_CLOSE after it, once settled
+        self._close_searched = 0
+        self._settled_reasoning: str | None = None  # the reasoning, once its end is settled
         self.state = ResponseState()
 
     def clean_text(self, text: str) -> str:
@@ -172,16 +185,7 @@ class ResponseTransformer:
 
     def split_reasoning(self, text: str) -> tuple[str | None, str]:
         """``(reasoning, response)`` of the text so far; an unclosed ``<think>`` is all reasoning."""
-        start = text.find(self.THINK_OPEN)
-        if start == -1:
-            return None, text
-        before = text[:start]
-        inside = start + len(self.THINK_OPEN)
-        end = text.find(self.THINK_CLOSE, inside)
-        if end == -1:
-            return text[inside:].strip() or None, before.strip()
-        reasoning = text[inside:end].strip() or None
-        return reasoning, (before + text[end + len(self.THINK_CLOSE) :]).strip()
+        return self._split_at(text, *self._find_tags(text))
 
     def in_reasoning(self) -> bool:
         """True while the model is inside an unclosed ``<think>`` block."""
@@ -210,14 +214,21 @@ class ResponseTransformer:
         """The cumulative output for the text received so far: runs the parse hooks on
         :attr:`state`, then builds ``output_cls`` from it. ``tool_calls`` (streamed by the
         model) come first, then any the hooks found in the text."""
-        state = self.state
-        if self._custom_transform:
+        state, overridden = self.state, self._overridden
+        if "transform_chunk" in overridden:
             self.transform_chunk(self._buffer)
+            self.handle_reasoning(state.buffer)  # arbitrary text: nothing carries over
         else:
             state.buffer = state.response = self._cleaned()
-        self.handle_reasoning(state.buffer)
-        self.handle_function_calls(state.response)
-        self.handle_tool_calls(state.response)
+            if overridden & {"handle_reasoning", "split_reasoning"}:
+                self.handle_reasoning(state.buffer)
+            else:
+                self._split_incrementally(state.buffer, len(self._settled_clean))
+        # Skipped when not overridden: the defaults do nothing, and a call per chunk adds up.
+        if "handle_function_calls" in overridden:
+            self.handle_function_calls(state.response)
+        if "handle_tool_calls" in overridden:
+            self.handle_tool_calls(state.response)
         if usage is not None:
             state.usage = usage
         calls = list(tool_calls or [])
@@ -242,12 +253,85 @@ class ResponseTransformer:
         into ``state.reasoning`` and ``state.response``, and note in ``state.state_changes``
         when a ``<think>`` block has started and ended."""
         state = self.state
-        state.reasoning, state.response = self.split_reasoning(text)
-        opened = text.find(self.THINK_OPEN)
+        opened, closed = self._find_tags(text)
+        if "split_reasoning" in self._overridden:
+            state.reasoning, state.response = self.split_reasoning(text)
+        else:  # the same split, from the tags just found (one scan, not two)
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+        self._note_reasoning(opened, closed)
+
+    def _note_reasoning(self, opened: int, closed: int) -> None:
+        changes = self.state.state_changes
         if opened != -1:
-            state.state_changes["reasoning_started"] = True
-            if text.find(self.THINK_CLOSE, opened) != -1:
-                state.state_changes["reasoning_ended"] = True
+            changes["reasoning_started"] = True
+            if closed != -1:
+                changes["reasoning_ended"] = True
+
+    def _find_tags(self, text: str) -> tuple[int, int]:
+        # Where the first THINK_OPEN and the first THINK_CLOSE after it start (-1: absent).
+        opened = text.find(self.THINK_OPEN)
+        if opened == -1:
+            return -1, -1
+        return opened, text.find(self.THINK_CLOSE, opened + len(self.THINK_OPEN))
+
+    def _split_at(self, text: str, opened: int, closed: int) -> tuple[str | None, str]:
+        # split_reasoning's result, given where its tags are (-1: absent).
+        if opened == -1:
+            return None, text
+        before = text[:opened]
+        inside = opened + len(self.THINK_OPEN)
+        if closed == -1:
+            return text[inside:].strip() or None, before.strip()
+        reasoning = text[inside:closed].strip() or None
+        return reasoning, (before + text[closed + len(self.THINK_CLOSE) :]).strip()
+
+    def _search(self, text: str, tag: str, start: int) -> int:
+        # The one scan of the incremental split (its own method so tests can count its work).
+        return text.find(tag, start)
+
+    def _split_incrementally(self, text: str, settled: int) -> None:
+        """The default :meth:`handle_reasoning` on ``text``, the cleaned text so far, whose
+        first ``settled`` characters only ever grow (``_settled_clean``).
+
+        A tag found inside the settled text stays where it is, and settled text searched
+        without finding one is not searched again (less one tag length, for a tag that
+        straddles the end of the search), so each chunk scans only its own text. A tag in
+        the unsettled end is looked for again every time: removing a forming token may move
+        it. Once ``</think>`` is settled, the reasoning is too and is kept, not sliced again.
+        """
+        state = self.state
+        opening, closing = self.THINK_OPEN, self.THINK_CLOSE
+        opened = self._open_at
+        if opened == -1:
+            opened = self._search(text, opening, self._open_searched)
+            if opened != -1 and opened + len(opening) <= settled:
+                self._open_at = opened
+                self._close_searched = opened + len(opening)
+            else:
+                self._open_searched = max(self._open_searched, settled - len(opening) + 1)
+        if opened == -1:
+            state.reasoning, state.response = None, text
+            return
+        inside = opened + len(opening)
+        closed = self._close_at
+        if closed == -1:
+            start = max(self._close_searched, inside)
+            closed = self._search(text, closing, start)
+            if closed != -1 and closed + len(closing) <= settled and self._open_at != -1:
+                self._close_at = closed
+            elif self._open_at != -1:
+                self._close_searched = max(start, settled - len(closing) + 1)
+        self._note_reasoning(opened, closed)
+        if closed == -1:
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+            return
+        if self._close_at == -1:  # the tag is not settled: nothing to keep yet
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+            return
+        if self._settled_reasoning is None:
+            self._settled_reasoning = text[inside:closed].strip() or None
+        state.reasoning = self._settled_reasoning
+        state.response = (text[:opened] + text[closed + len(closing) :]).strip()
 
     def handle_function_calls(self, text: str) -> None:
         """Parse step 3, a hook: find legacy function calls in ``text`` (the response so far)
@@ -314,6 +398,15 @@ class ResponseTransformer:
         if all(token[0] == first and first not in token[1:] for token in tokens):
             return first
         return None
+
+
+_PARSE_HOOKS = (
+    "transform_chunk",
+    "handle_reasoning",
+    "handle_function_calls",
+    "handle_tool_calls",
+    "split_reasoning",
+)
 
 
 def _merge_tool_call(calls: list[dict[str, Any]], delta: Mapping[str, Any]) -> None:
