@@ -189,8 +189,8 @@ def test_a_stream_opened_while_an_end_is_committed_gets_the_deltas_before_the_en
         tasks._relay_delta(live, {"response": "lo"})
         tasks._update(live, TaskStatus.COMPLETED, output={"response": "Hello"})
         items = []
-        async for item in tasks.events("a"):
-            items.append(item)
+        async for batch in tasks.events("a"):
+            items.extend(batch.events)
         return items
 
     items = asyncio.run(turn())
@@ -199,3 +199,31 @@ def test_a_stream_opened_while_an_end_is_committed_gets_the_deltas_before_the_en
     ]
     first_end = kinds.index(TaskStatus.COMPLETED)
     assert kinds[:first_end] == ["delta", "delta"]
+
+
+def test_updates_made_together_reach_a_stream_as_one_batch_with_the_end(
+    platform: Platform,
+) -> None:
+    # A quick task's updates (a partial output, then its end in the same turn) go to its
+    # stream as one batch, the last: one write to the client, not one per update.
+    tasks = platform.tasks
+
+    async def turn() -> None:
+        live, _ = _running(platform, "a")
+        stream = tasks.events("a")
+        first = await stream.__anext__()
+        assert [e["data"].status for e in first.events] == [TaskStatus.RUNNING]
+        assert not first.last
+        before = platform.store.commits
+        tasks._update(live, output={"text": "part"})
+        tasks._update(live, TaskStatus.COMPLETED, output={"text": "done"})
+        second = await stream.__anext__()
+        assert second.last
+        assert [e["data"].output for e in second.events] == [{"text": "part"}, {"text": "done"}]
+        assert second.events[-1]["data"].status == TaskStatus.COMPLETED
+        assert platform.store.commits == before + 1  # the end, committed before it was told
+        assert _stored(platform, "a") == TaskStatus.COMPLETED
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+
+    asyncio.run(turn())

@@ -89,8 +89,7 @@ class TaskRoutes:
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
         if stream:
-            events = wire.task_events(tasks.events(doc["id"]))
-            return stream_response(request, events, sse_by_default=True)
+            return stream_response(request, tasks.events(doc["id"]), sse_by_default=True)
         if wait:
             doc = await tasks.wait(doc["id"])
         reply = wire.task(doc)
@@ -116,7 +115,7 @@ class TaskRoutes:
         """Live updates: NDJSON `{data, fields}` lines (SSE on request) until a terminal status."""
         task_id = request.path_params["task_id"]
         self.tasks.get(task_id)  # 404 before streaming starts
-        return stream_response(request, wire.task_events(self.tasks.events(task_id)))
+        return stream_response(request, self.tasks.events(task_id))
 
     async def task_logs(self, request: Request) -> Response:
         """The task's logs and status events."""
