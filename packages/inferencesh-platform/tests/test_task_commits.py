@@ -227,3 +227,70 @@ def test_updates_made_together_reach_a_stream_as_one_batch_with_the_end(
             await stream.__anext__()
 
     asyncio.run(turn())
+
+
+def test_a_streamed_run_commits_its_record_with_the_state_its_first_batch_tells(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No commit of its own for the new record: the stream's first batch (which names the
+    # task) commits it with the state it tells; the end is the second and last commit.
+    tasks = platform.tasks
+    first_steps: list[int | None] = []
+    finish = asyncio.Event()
+
+    async def run(live: _Live, spec: RunSpec, session: object) -> None:
+        first_steps.append(_stored(platform, live.record.id))
+        tasks._update(live, TaskStatus.QUEUED)
+        await finish.wait()
+        tasks._update(live, TaskStatus.COMPLETED, output={"text": "done"})
+
+    monkeypatch.setattr(tasks, "_run", run)
+
+    async def stream() -> None:
+        before = platform.store.commits
+        events = tasks.run_streamed(_spec(tmp_path))
+        first = await events.__anext__()
+        assert first_steps == [None]  # the runner took its first step before any commit
+        told = first.events[0]["data"]
+        assert told.status == TaskStatus.QUEUED and not first.last
+        assert _stored(platform, told.id) == TaskStatus.QUEUED
+        assert platform.store.commits == before + 1
+        finish.set()
+        second = await events.__anext__()
+        assert second.last and second.events[-1]["data"].status == TaskStatus.COMPLETED
+        assert platform.store.commits == before + 2
+        assert _stored(platform, told.id) == TaskStatus.COMPLETED
+
+    asyncio.run(stream())
+
+
+def test_a_streamed_run_whose_record_cannot_be_saved_raises_and_is_dropped(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = platform.tasks
+    cancelled: list[bool] = []
+
+    async def run(live: _Live, spec: RunSpec, session: object) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    monkeypatch.setattr(tasks, "_run", run)
+
+    def refused(rows: object, keys: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(platform.store, "_write", refused)
+
+    async def stream() -> None:
+        events = tasks.run_streamed(_spec(tmp_path))
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            await events.__anext__()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(stream())
+    assert cancelled == [True] and tasks._live == {}
+    monkeypatch.undo()
+    assert platform.store.list_tasks() == []

@@ -154,6 +154,7 @@ def stream_response(
     *,
     heartbeat_interval: float | None = None,
     sse_by_default: bool = False,
+    first: EventBatch | None = None,
 ) -> Response:
     """Serve ``events`` (events, or :class:`EventBatch`\\ es of them) as NDJSON lines or SSE
     frames; heartbeats fill silences.
@@ -162,13 +163,14 @@ def stream_response(
     ``sse_by_default`` (the ``stream: true`` run routes, as the platform answers them, protocol
     section 2.1), else NDJSON. The interval defaults to ``request.app.state.heartbeat_interval``
     (10 s when unset). The stream ends when ``events`` ends or after a ``last`` batch; a client
-    that goes away closes ``events``.
+    that goes away closes ``events``. ``first``: a batch taken from ``events`` already, sent
+    first.
     """
     sse = wants_sse(request, sse_by_default)
     interval = heartbeat_interval
     if interval is None:
         interval = float(getattr(request.app.state, "heartbeat_interval", 10.0))
-    return _EventStream(events, sse, interval)
+    return _EventStream(events, sse, interval, first)
 
 
 class _EventStream(Response):
@@ -186,6 +188,7 @@ class _EventStream(Response):
         events: AsyncIterator[dict[str, Any]] | AsyncIterator[EventBatch],
         sse: bool,
         interval: float,
+        first: EventBatch | None = None,
     ) -> None:
         super().__init__(
             media_type=SSE if sse else NDJSON,
@@ -196,6 +199,7 @@ class _EventStream(Response):
         self._frame = _sse_frame if sse else _ndjson_line
         self._heartbeat = _HEARTBEAT_SSE if sse else _HEARTBEAT_NDJSON
         self._interval = interval
+        self._first = first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: dict[str, Any] | None = {
@@ -217,6 +221,12 @@ class _EventStream(Response):
         gone = asyncio.ensure_future(_disconnect(receive))
         pending: asyncio.Future[Any] | None = None
         try:
+            first = self._first
+            if first is not None:
+                self._first = None
+                await out(b"".join([frame(event) for event in first.events]), not first.last)
+                if first.last:
+                    return
             while True:
                 if pending is None:
                     pending = asyncio.ensure_future(iterator.__anext__())

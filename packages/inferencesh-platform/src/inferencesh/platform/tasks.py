@@ -255,6 +255,35 @@ class TaskManager:
         await live.done.wait()
         return live.record
 
+    async def run_streamed(
+        self, spec: RunSpec, *, idempotency: tuple[str, str] | None = None
+    ) -> AsyncIterator[EventBatch]:
+        """Create a task and stream it (a run whose reply is its stream): ``create`` then
+        :meth:`events`, with the new record committed together with the state the stream's
+        first batch tells (that batch is what names the task) rather than by a commit of its
+        own. The first batch raises the store's error when the record cannot be saved; the
+        task is then stopped and never told of."""
+        live = self._start(spec, idempotency)
+        self._store.put_task_soon(live.record)
+        runner = live.runner = asyncio.get_running_loop().create_task(
+            self._run(live, spec, live.session)
+        )
+        self._background.add(runner)
+        runner.add_done_callback(functools.partial(self._runner_done, live))
+        # The runner's first step (queued, on a worker if one is idle) comes before the first
+        # batch, as it did after a commit of the new record: the stream starts further along.
+        await asyncio.sleep(0)
+        try:
+            self._store.flush()
+        except (sqlite3.Error, OSError):
+            # Told of nobody: dropped, as a task whose creation could not be saved.
+            live.discarded = True
+            self._live.pop(live.record.id, None)
+            runner.cancel()
+            raise
+        async for batch in self.events(live.record.id):
+            yield batch
+
     def _start(self, spec: RunSpec, idempotency: tuple[str, str] | None) -> _Live:
         """A new task's live state, its session call begun and its idempotency key noted."""
         task_id = new_id()

@@ -85,6 +85,12 @@ class TaskRoutes:
                 # Run here: this request waits for the end anyway (no task of its own).
                 ended = await tasks.run(spec, idempotency=made_by)
                 return ok(request, wire.task(ended))
+            if stream and sock is None:
+                # The reply is the task's stream; its first batch is taken here, so a task
+                # that cannot be saved is an error reply, not a stream.
+                events = tasks.run_streamed(spec, idempotency=made_by)
+                first = await events.__anext__()
+                return stream_response(request, events, first=first, sse_by_default=True)
             doc = await tasks.create(spec, wait=wait, idempotency=made_by)
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
