@@ -115,3 +115,19 @@ def test_every_name_imports_from_inferencesh_and_is_on_the_page(group: str) -> N
 def test_the_0_36_modules_of_this_piece_import_and_are_on_the_page(module: str) -> None:
     importlib.import_module(module)
     assert f"`{module}`" in PAGE.read_text()
+
+
+def test_the_page_lists_the_0_36_reconnect_arguments() -> None:
+    page = PAGE.read_text()
+    section = page[page.index("### Reconnect arguments of 0.36") :]
+    for word in (
+        "auto_reconnect",
+        "reconnect_delay_ms",
+        "max_reconnects",
+        "stream_task",
+        "wait_for_completion",
+        "client.tasks.stream",
+        "agent.stream_messages",
+        "agent.stream_chat",
+    ):
+        assert f"`{word}" in section, word

@@ -14,6 +14,7 @@ from inferencesh.agents._config import normalize_agent
 from inferencesh.core.chat import ToolInvocation
 from inferencesh.core.errors import ConflictError
 from inferencesh.core.protocol import Call, Callback
+from inferencesh.core.reconnect import Reconnect
 from msgspec import convert
 
 
@@ -109,14 +110,14 @@ def test_wait_runs_a_handler_a_stopped_turn_left_part_way() -> None:
         "tool_invocations": [invocation],
     }
     snapshot = {"id": "c1", "status": "awaiting_input", "chat_messages": [user, reply]}
-    turn = p.send_message(chat, "Weather?", None, p.Callbacks(), None, 0)
+    turn = p.send_message(chat, "Weather?", None, p.Callbacks(), None, Reconnect(0))
     assert next(turn).path == "/agents/run"
     assert next_call(turn.send({"user_message": user, "assistant_message": reply})) == "GET"
     handler = turn.send(snapshot)
     assert isinstance(handler, Callback) and handler.arg == {"city": "Paris"}
     turn.close()  # stopped while the handler ran
 
-    follow = p.follow_turn(chat, p.Callbacks(), 0)
+    follow = p.follow_turn(chat, p.Callbacks(), Reconnect(max_reconnects=0))
     assert next_call(next(follow)) == "GET"
     again = follow.send(snapshot)  # the same snapshot: nothing changed
     assert isinstance(again, Callback) and again.arg == {"city": "Paris"}

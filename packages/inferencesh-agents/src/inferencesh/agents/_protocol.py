@@ -44,6 +44,7 @@ from inferencesh.core.protocol import (
     parse_rfc3339,
     upload_file,
 )
+from inferencesh.core.reconnect import MAX_RECONNECT_DELAY, Reconnect
 
 _log = logging.getLogger("inferencesh.agents")
 _T = TypeVar("_T")
@@ -532,20 +533,26 @@ class Deadline:
 
 
 NO_DEADLINE = Deadline(None, "")
+_MAX_RECONNECTS = 5  # an agent's default (``Agent(max_reconnects=)``)
+_RECONNECT_DELAY = 0.2  # seconds before reopening a chat stream, doubled per fruitless try
 
 
 def _session(
     chat_id: str,
     on_snapshot: Callable[[Any], Op[bool]],
     on_event: Callable[[Any], Op[bool]],
-    max_reconnects: int,
+    reconnect: Reconnect,
     deadline: Deadline = NO_DEADLINE,
 ) -> Op[None]:
     """Follow a chat until a handler says done: GET it, then stream; on a drop, do it again.
 
     The GET before each connection catches up on whatever happened while not connected, so a
     dropped stream resumes without losing an update (repeats are filtered by the store).
+    Without ``reconnect.enabled`` the first drop (or close) ends it with an error instead.
     """
+    max_reconnects = reconnect.attempts(_MAX_RECONNECTS)
+    delay = reconnect.first_delay(_RECONNECT_DELAY)
+    cap = max(MAX_RECONNECT_DELAY, delay)
     failures = 0
     reached = False  # a GET succeeded once: the platform exists, a later outage is a drop
     chat_path = id_path("/chats", chat_id, "chat_id")
@@ -579,6 +586,13 @@ def _session(
                 raise
             except APIConnectionError as exc:
                 error = exc
+        if not reconnect.enabled:
+            if error is not None:
+                raise error
+            raise AgentError(
+                f"the stream of chat {chat_id} closed before the turn ended "
+                "(reconnecting is off: auto_reconnect=False)"
+            )
         failures = 0 if progressed else failures + 1
         if failures > max_reconnects:
             if error is not None:
@@ -587,7 +601,7 @@ def _session(
                 f"the stream of chat {chat_id} closed {failures} times in a row without news"
             )
         _log.info("chat %s stream ended (%s); reconnecting", chat_id, error or "closed")
-        pause = min(0.2 * 2**failures, 5.0)
+        pause = min(delay * 2**failures, cap)
         left = deadline.remaining()
         yield Sleep(pause if left is None else min(pause, left))
 
@@ -607,7 +621,7 @@ def _adopt_turn(state: ChatState, chat_id: str) -> Op[None]:
 
 
 def follow_turn(
-    state: ChatState, cb: Callbacks, max_reconnects: int, deadline: Deadline = NO_DEADLINE
+    state: ChatState, cb: Callbacks, reconnect: Reconnect, deadline: Deadline = NO_DEADLINE
 ) -> Op[AgentResponse]:
     """Stream the current turn until it finishes or pauses on a tool call nobody answered."""
     if state.chat_id is None:
@@ -636,7 +650,7 @@ def follow_turn(
         return state.outcome() is not None
 
     yield from flush(state)
-    yield from _session(state.chat_id, on_snapshot, on_event, max_reconnects, deadline)
+    yield from _session(state.chat_id, on_snapshot, on_event, reconnect, deadline)
     outcome = state.outcome()
     assert outcome is not None
     return state.response(outcome)
@@ -683,7 +697,7 @@ def send_message(
     files: Attachments,
     cb: Callbacks,
     context: Mapping[str, str] | None,
-    max_reconnects: int,
+    reconnect: Reconnect,
     deadline: Deadline = NO_DEADLINE,
 ) -> Op[AgentResponse]:
     """Post the user's message (uploading attachments first), then follow the turn."""
@@ -725,10 +739,10 @@ def send_message(
     state.store.apply_message(reply.user_message)
     state.store.apply_message(reply.assistant_message)
     state.turn = Turn(reply.user_message, reply.assistant_message)
-    return (yield from follow_turn(state, cb, max_reconnects, deadline))
+    return (yield from follow_turn(state, cb, reconnect, deadline))
 
 
-def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> Op[None]:
+def watch(chat_id: str | None, what: str, follow: bool, reconnect: Reconnect) -> Op[None]:
     """Emit a chat's messages (``what="messages"``) or chat snapshots (``"chat"``) as they change.
 
     Starts with the current state; ends when the chat is not busy unless ``follow``.
@@ -756,4 +770,4 @@ def watch(chat_id: str | None, what: str, follow: bool, max_reconnects: int) -> 
     def on_event(event: Any) -> Op[bool]:
         return (yield from emit(*ingest(store, event)))
 
-    yield from _session(chat_id, on_snapshot, on_event, max_reconnects)
+    yield from _session(chat_id, on_snapshot, on_event, reconnect)

@@ -23,6 +23,7 @@ from inferencesh.agents.responses import AgentDelta, AgentResponse, MessageUpdat
 from inferencesh.core import protocol
 from inferencesh.core.chat import AgentConfig, Chat, ChatMessage
 from inferencesh.core.protocol import Op, id_path
+from inferencesh.core.reconnect import Reconnect, reconnect_options
 from inferencesh.core.resources import AgentsAPI, AsyncAgentsAPI
 
 if TYPE_CHECKING:
@@ -59,7 +60,15 @@ class _AgentBase:
         self._client = client
         self._state = p.ChatState(normalize_agent(config, handlers))
         self._context = dict(context) if context else None
-        self._max_reconnects = max_reconnects
+        self._reconnect = reconnect_options(max_reconnects=max_reconnects)
+
+    def _watching(
+        self, auto_reconnect: bool, max_reconnects: int | None, reconnect_delay_ms: float | None
+    ) -> Reconnect:
+        """The reconnect options of one ``stream_messages``/``stream_chat`` call."""
+        if max_reconnects is None:
+            max_reconnects = self._reconnect.max_reconnects
+        return reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
 
     @property
     def chat_id(self) -> str | None:
@@ -87,7 +96,7 @@ class _AgentBase:
         context = self._context if self._state.chat_id is None else None
         callbacks = p.Callbacks(on_message, on_tool_call, on_delta)
         return p.send_message(
-            self._state, text, files, callbacks, context, self._max_reconnects, deadline
+            self._state, text, files, callbacks, context, self._reconnect, deadline
         )
 
     def _wait(
@@ -99,7 +108,7 @@ class _AgentBase:
     ) -> Op[AgentResponse]:
         deadline = p.Deadline(timeout, "the agent's reply")
         callbacks = p.Callbacks(on_message, on_tool_call, on_delta)
-        return p.follow_turn(self._state, callbacks, self._max_reconnects, deadline)
+        return p.follow_turn(self._state, callbacks, self._reconnect, deadline)
 
     def _chat_path(self, chat_id: str | None, suffix: str = "") -> str:
         chat_id = chat_id or self._state.chat_id
@@ -279,14 +288,37 @@ class Agent(_AgentBase):
         if self._state.chat_id:
             self._client.http.request("POST", self._chat_path(None, "/stop"))
 
-    def stream_messages(self, *, follow: bool = False) -> Iterator[ChatMessage]:
-        """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
-        proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
+    def stream_messages(
+        self,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follow: bool = False,
+    ) -> Iterator[ChatMessage]:
+        """The chat's messages, then each update; ends when the chat is idle unless ``follow``.
+
+        A dropped stream is reopened up to ``max_reconnects`` times in a row without news
+        (default: the agent's). The 0.36 arguments are accepted too: ``auto_reconnect=False``
+        raises on the first drop, ``reconnect_delay_ms`` is the pause before reopening (see
+        ``inferencesh.core.reconnect``).
+        """
+        reconnect = self._watching(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        proc = p.watch(self._state.chat_id, "messages", follow, reconnect)
         return protocol.iterate(self._client, proc)
 
-    def stream_chat(self, *, follow: bool = False) -> Iterator[Chat]:
-        """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
-        proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
+    def stream_chat(
+        self,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follow: bool = False,
+    ) -> Iterator[Chat]:
+        """Chat snapshots (with messages) as they change; ends when idle unless ``follow``.
+        Reconnects as ``stream_messages``."""
+        reconnect = self._watching(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        proc = p.watch(self._state.chat_id, "chat", follow, reconnect)
         return protocol.iterate(self._client, proc)
 
 
@@ -404,14 +436,32 @@ class AsyncAgent(_AgentBase):
         if self._state.chat_id:
             await self._client.http.request("POST", self._chat_path(None, "/stop"))
 
-    def stream_messages(self, *, follow: bool = False) -> AsyncIterator[ChatMessage]:
-        """The chat's messages, then each update; ends when the chat is idle unless ``follow``."""
-        proc = p.watch(self._state.chat_id, "messages", follow, self._max_reconnects)
+    def stream_messages(
+        self,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follow: bool = False,
+    ) -> AsyncIterator[ChatMessage]:
+        """The chat's messages, then each update; ends when the chat is idle unless ``follow``.
+        Reconnects as ``Agent.stream_messages``."""
+        reconnect = self._watching(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        proc = p.watch(self._state.chat_id, "messages", follow, reconnect)
         return protocol.aiterate(self._client, proc)
 
-    def stream_chat(self, *, follow: bool = False) -> AsyncIterator[Chat]:
-        """Chat snapshots (with messages) as they change; ends when idle unless ``follow``."""
-        proc = p.watch(self._state.chat_id, "chat", follow, self._max_reconnects)
+    def stream_chat(
+        self,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follow: bool = False,
+    ) -> AsyncIterator[Chat]:
+        """Chat snapshots (with messages) as they change; ends when idle unless ``follow``.
+        Reconnects as ``Agent.stream_messages``."""
+        reconnect = self._watching(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        proc = p.watch(self._state.chat_id, "chat", follow, reconnect)
         return protocol.aiterate(self._client, proc)
 
 

@@ -27,6 +27,10 @@ Rules:
   (heartbeats included) resets the count. An overall ``deadline`` bounds the whole wait,
   also while updates keep arriving: the loops stop reading once it has passed (``expired``)
   and ``next_action`` raises.
+* Without ``reconnect`` (``auto_reconnect=False``) nothing is reopened: a drop raises its
+  error, and a stream that closes before the end raises ``APIConnectionError``.
+* The pauses start at ``reconnect_delay`` and double up to ``max_reconnect_delay`` (or up to
+  ``reconnect_delay`` itself, when that is longer).
 """
 
 from __future__ import annotations
@@ -132,6 +136,7 @@ class TaskFollower:
         timeout: float | None = None,
         clock: Any = time.monotonic,
         creating: bool = False,
+        reconnect: bool = True,
     ) -> None:
         """``creating``: the task is not created yet (``task_id`` is ``""``); ``create`` gives
         the request that creates it, the first thing to do."""
@@ -150,7 +155,8 @@ class TaskFollower:
         self.idle_timeout = idle_timeout
         self.max_reconnects = max_reconnects
         self.reconnect_delay = reconnect_delay
-        self.max_reconnect_delay = max_reconnect_delay
+        self.max_reconnect_delay = max(max_reconnect_delay, reconnect_delay)
+        self.reconnect = reconnect
         self._clock = clock
         self.timeout = timeout
         self.deadline = None if timeout is None else clock() + timeout
@@ -365,6 +371,11 @@ class TaskFollower:
                 )
             self._next = Sleep(delay)
             return
+        if not self.reconnect:
+            raise error or APIConnectionError(
+                f"the stream of task {self.task_id} closed before the task ended "
+                "(reconnecting is off: auto_reconnect=False)"
+            )
         if error is not None and not self._bytes_this_attempt:
             self._failed(error)
         if self._new_this_attempt:

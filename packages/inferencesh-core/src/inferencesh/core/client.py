@@ -19,6 +19,7 @@ from inferencesh.core._follow import TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
 from inferencesh.core.http import AsyncHTTPClient, HTTPClient
+from inferencesh.core.reconnect import DEFAULT_RECONNECT, Reconnect, reconnect_options
 from inferencesh.core.tasks import AsyncTaskStream, OnDelta, TaskStream
 from inferencesh.core.types import (
     DeletedTaskFiles,
@@ -49,6 +50,7 @@ __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 T = TypeVar("T")
 
 _DEFAULT_MAX_RECONNECTS = 5
+_DEFAULT_RECONNECT_DELAY = 0.5  # seconds: the follower's first pause (see _follow)
 
 
 def _agents_module() -> Any:
@@ -106,16 +108,18 @@ class _ClientBase:
         return self.upload_paths if upload_paths is None else upload_paths
 
     def _follower(
-        self, task: Task | None, timeout: float | None, max_reconnects: int | None
+        self, task: Task | None, timeout: float | None, reconnect: Reconnect
     ) -> TaskFollower:
         """The follower of ``task`` (``None``: a task created by the follower's first request)."""
         return TaskFollower(
             "" if task is None else task.id,
             task if task is not None and task.status else None,
             idle_timeout=self._config.stream_idle_timeout,
-            max_reconnects=self.max_reconnects if max_reconnects is None else max_reconnects,
+            max_reconnects=reconnect.attempts(self.max_reconnects),
+            reconnect_delay=reconnect.first_delay(_DEFAULT_RECONNECT_DELAY),
             timeout=timeout,
             creating=task is None,
+            reconnect=reconnect.enabled,
         )
 
     def _creating(
@@ -123,20 +127,22 @@ class _ClientBase:
         params: Any,
         upload_paths: bool,
         upload_progress: ProgressFactory | None,
-        max_reconnects: int | None,
+        reconnect: Reconnect,
     ) -> tuple[TaskFollower, protocol.Op[Task]]:
         """The op that creates a task and follows it to its end in one request (the run's reply
         is the task's stream), and its follower."""
-        follower = self._follower(None, None, max_reconnects)
+        follower = self._follower(None, None, reconnect)
         retries = self._config.max_retries
         return follower, _ops.run(params, upload_paths, follower, retries, upload_progress)
 
     def _waiting(self, params: Any, timeout: float | None) -> protocol.Op[Task]:
         """The op of a run that waits for its task (``timeout``: see ``_streams_run``)."""
         if self._streams_run(timeout):
-            return self._creating(params, self.upload_paths, None, None)[1]
+            return self._creating(params, self.upload_paths, None, DEFAULT_RECONNECT)[1]
         return _ops.create_and_follow(
-            params, self.upload_paths, lambda task: self._follower(task, timeout, None)
+            params,
+            self.upload_paths,
+            lambda task: self._follower(task, timeout, DEFAULT_RECONNECT),
         )
 
     @staticmethod
@@ -248,6 +254,8 @@ class Inference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        auto_reconnect: bool = ...,
+        reconnect_delay_ms: float | None = ...,
         upload_progress: ProgressFactory | None = ...,
         on_delta: OnDelta | None = ...,
     ) -> Task: ...
@@ -262,6 +270,8 @@ class Inference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        auto_reconnect: bool = ...,
+        reconnect_delay_ms: float | None = ...,
         upload_progress: ProgressFactory | None = ...,
         on_delta: OnDelta | None = ...,
     ) -> TaskStream: ...
@@ -275,6 +285,8 @@ class Inference(_ClientBase):
         timeout: float | None = None,
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         upload_progress: ProgressFactory | None = None,
         on_delta: OnDelta | None = None,
     ) -> Task | TaskStream:
@@ -290,6 +302,12 @@ class Inference(_ClientBase):
         Returns the completed task (``wait=True``, the default; raises ``TaskFailedError`` /
         ``TaskCancelledError``), the created task at once (``wait=False``), or a
         ``TaskStream`` of every update (``stream=True``). ``timeout`` bounds the wait.
+
+        ``max_reconnects`` overrides the client's limit on failed stream reconnects for this
+        call. The 0.36 arguments ``auto_reconnect`` (``False``: a dropped stream raises, it is
+        not reopened) and ``reconnect_delay_ms`` (the first pause before reopening, which
+        later pauses double up to 5 s) are accepted too; see ``inferencesh.core.reconnect``.
+        The same three are taken by ``wait_for_completion`` and ``stream_task``.
 
         ``upload_progress`` (opt-in) is called with each uploaded file's name and returns its
         progress callback, e.g. ``lambda name: ProgressBar(name)``; see
@@ -315,8 +333,9 @@ class Inference(_ClientBase):
             (['You', ' said:', ' Hello'], 'You said: Hello')
         """
         paths = self._paths(upload_paths)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
         if (stream or wait) and self._streams_run(timeout):
-            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
+            follower, running = self._creating(params, paths, upload_progress, reconnect)
             if not stream and on_delta is None:
                 return self._drive(running)  # no updates to hand out: no stream around it
             updates = TaskStream(self, follower, on_delta, running)
@@ -326,19 +345,19 @@ class Inference(_ClientBase):
             return updates
         task = self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
-            return TaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
+            return TaskStream(self, self._follower(task, timeout, reconnect), on_delta)
         if not wait:
             return task
-        return self._wait(task, timeout, max_reconnects, on_delta)
+        return self._wait(task, timeout, reconnect, on_delta)
 
     def _wait(
         self,
         task: Task,
         timeout: float | None,
-        max_reconnects: int | None,
+        reconnect: Reconnect,
         on_delta: OnDelta | None = None,
     ) -> Task:
-        return TaskStream(self, self._follower(task, timeout, max_reconnects), on_delta).wait()
+        return TaskStream(self, self._follower(task, timeout, reconnect), on_delta).wait()
 
     def get_task(self, task_id: str) -> Task:
         """Fetch a task (``GET /tasks/{id}``)."""
@@ -394,6 +413,8 @@ class Inference(_ClientBase):
         *,
         timeout: float | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         on_delta: OnDelta | None = None,
     ) -> Task:
         """Wait for a task to end; returns it when completed, raises when it failed or was
@@ -405,7 +426,8 @@ class Inference(_ClientBase):
             >>> print(done.status, done.id == task.id)
             completed True
         """
-        return self._wait(Task(id=task_id), timeout, max_reconnects, on_delta)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        return self._wait(Task(id=task_id), timeout, reconnect, on_delta)
 
     def stream_task(
         self,
@@ -413,6 +435,8 @@ class Inference(_ClientBase):
         *,
         timeout: float | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         on_delta: OnDelta | None = None,
     ) -> TaskStream:
         """Follow an existing task: a ``TaskStream`` of its updates.
@@ -424,7 +448,8 @@ class Inference(_ClientBase):
             >>> print(statuses[-1], stream.result.output["result"])
             completed modern: A cat
         """
-        follower = self._follower(Task(id=task_id), timeout, max_reconnects)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        follower = self._follower(Task(id=task_id), timeout, reconnect)
         return TaskStream(self, follower, on_delta)
 
     # -- files ------------------------------------------------------------------------------
@@ -621,6 +646,8 @@ class AsyncInference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        auto_reconnect: bool = ...,
+        reconnect_delay_ms: float | None = ...,
         upload_progress: ProgressFactory | None = ...,
         on_delta: OnDelta | None = ...,
     ) -> Task: ...
@@ -635,6 +662,8 @@ class AsyncInference(_ClientBase):
         timeout: float | None = ...,
         upload_paths: bool | None = ...,
         max_reconnects: int | None = ...,
+        auto_reconnect: bool = ...,
+        reconnect_delay_ms: float | None = ...,
         upload_progress: ProgressFactory | None = ...,
         on_delta: OnDelta | None = ...,
     ) -> AsyncTaskStream: ...
@@ -648,14 +677,17 @@ class AsyncInference(_ClientBase):
         timeout: float | None = None,
         upload_paths: bool | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         upload_progress: ProgressFactory | None = None,
         on_delta: OnDelta | None = None,
     ) -> Task | AsyncTaskStream:
         """Run an app; see ``Inference.run``. With ``stream=True`` use
         ``async for update in await client.run(params, stream=True)``."""
         paths = self._paths(upload_paths)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
         if (stream or wait) and self._streams_run(timeout):
-            follower, running = self._creating(params, paths, upload_progress, max_reconnects)
+            follower, running = self._creating(params, paths, upload_progress, reconnect)
             if not stream and on_delta is None:
                 return await self._drive(running)  # no updates to hand out: no async generator
             updates = AsyncTaskStream(self, follower, on_delta, running)
@@ -665,10 +697,10 @@ class AsyncInference(_ClientBase):
             return updates
         task = await self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
-            return AsyncTaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
+            return AsyncTaskStream(self, self._follower(task, timeout, reconnect), on_delta)
         if not wait:
             return task
-        return await self._wait(task, timeout, max_reconnects, on_delta)
+        return await self._wait(task, timeout, reconnect, on_delta)
 
     async def live(
         self, params: Mapping[str, Any], **open_kwargs: Any
@@ -692,10 +724,10 @@ class AsyncInference(_ClientBase):
         self,
         task: Task,
         timeout: float | None,
-        max_reconnects: int | None,
+        reconnect: Reconnect,
         on_delta: OnDelta | None = None,
     ) -> Task:
-        stream = AsyncTaskStream(self, self._follower(task, timeout, max_reconnects), on_delta)
+        stream = AsyncTaskStream(self, self._follower(task, timeout, reconnect), on_delta)
         return await stream.wait()
 
     async def get_task(self, task_id: str) -> Task:
@@ -726,10 +758,13 @@ class AsyncInference(_ClientBase):
         *,
         timeout: float | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         on_delta: OnDelta | None = None,
     ) -> Task:
         """Wait for a task to end; see ``Inference.wait_for_completion``."""
-        return await self._wait(Task(id=task_id), timeout, max_reconnects, on_delta)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        return await self._wait(Task(id=task_id), timeout, reconnect, on_delta)
 
     def stream_task(
         self,
@@ -737,10 +772,13 @@ class AsyncInference(_ClientBase):
         *,
         timeout: float | None = None,
         max_reconnects: int | None = None,
+        auto_reconnect: bool = True,
+        reconnect_delay_ms: float | None = None,
         on_delta: OnDelta | None = None,
     ) -> AsyncTaskStream:
         """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
-        follower = self._follower(Task(id=task_id), timeout, max_reconnects)
+        reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
+        follower = self._follower(Task(id=task_id), timeout, reconnect)
         return AsyncTaskStream(self, follower, on_delta)
 
     # -- files ------------------------------------------------------------------------------
