@@ -18,7 +18,8 @@ Sections (each prints its own table; ``--only`` picks some):
             predictor at 128 slots (cog from PyPI, in ``.venvs/cog``); the same load
             generator (raw keep-alive HTTP/1.1, one connection per caller) for both. And
             the sequential wait-for-result latency versus a direct call of a worker
-            (``POST /run`` on a worker process of the same app). Targets: throughput at
+            (``POST /run`` on a worker process of the same app), next to the request our
+            clients send for it (``?stream=true``) and our sync and async ``client.run``. Targets: throughput at
             least 1.0x cog; sequential latency at most 1.3x the direct call.
 * worker:   the worker's ``POST /run`` per call versus a bare Starlette echo endpoint on the
             same stack (uvicorn, one process). Target: at most 1.3x.
@@ -365,6 +366,19 @@ def _platform_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
     return call
 
 
+def _platform_stream_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
+    """The request our clients' waiting ``run`` sends: ``POST /apps/run?stream=true``, whose
+    reply is the task's NDJSON stream."""
+    body = json.dumps({"app": "local/echo", "input": {"text": "bench"}}).encode()
+    headers = f"Authorization: Bearer {api_key}\r\nAccept: application/x-ndjson\r\n"
+
+    async def call(conn: _Conn) -> None:
+        reply = await conn.post("/apps/run?stream=true", body, headers)
+        assert b'"status":10' in reply, reply[:300]
+
+    return call
+
+
 async def _cog_call(conn: _Conn) -> None:
     # Counted once it succeeds: cog answers "At capacity" for a moment after a reply, while
     # its slot is handed back (rare; sent again at once, as a client would).
@@ -483,7 +497,10 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
         call = _platform_call(key)
         rates["platform"], cpu["platform"] = asyncio.run(_load(port, 64, seconds, call, pid))
         latency["platform"] = asyncio.run(_sequential(port, calls, call))
+        stream_call = _platform_stream_call(key)
+        latency["stream"] = asyncio.run(_sequential(port, calls, stream_call))
         latency["client"] = _client_latency(platform, calls)
+        latency["async client"] = asyncio.run(_async_client_latency(platform, calls))
     with tempfile.TemporaryDirectory() as tmp:
         proc, wport = _direct_worker(app, Path(tmp))
         try:
@@ -513,7 +530,13 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
         print(f"\n  cog: not measured ({why})")
     direct = latency["direct"]
     print(f"  sequential, median of {calls} (ms):  direct worker call {direct * 1000:.2f}")
-    for label, name in (("platform", "POST /apps/run wait"), ("client", "our client.run (sync)")):
+    rows = (
+        ("platform", "POST /apps/run wait"),
+        ("stream", "POST /apps/run?stream=true"),
+        ("client", "our client.run (sync)"),
+        ("async client", "our client.run (async)"),
+    )
+    for label, name in rows:
         print(f"    {name:<28} {latency[label] * 1000:7.2f}   ratio {latency[label] / direct:.2f}x")
     _record("wait-for-result / direct worker", latency["platform"] / direct, "<=", 1.3)
     _record("client.run / direct worker", latency["client"] / direct, "<=", 1.3)
@@ -532,6 +555,22 @@ def _client_latency(platform: object, calls: int) -> float:
         client.run(params)
         samples.append(time.perf_counter() - began)
     client.close()
+    return statistics.median(samples)
+
+
+async def _async_client_latency(platform: object, calls: int) -> float:
+    from inferencesh import async_inference
+
+    client = async_inference(api_key=platform.api_key, base_url=platform.base_url)  # type: ignore[attr-defined]
+    params = {"app": "local/echo", "input": {"text": "bench"}}
+    for _ in range(20):
+        await client.run(params)
+    samples = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        await client.run(params)
+        samples.append(time.perf_counter() - began)
+    await client.aclose()
     return statistics.median(samples)
 
 
