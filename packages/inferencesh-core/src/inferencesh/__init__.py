@@ -54,6 +54,7 @@ _SIBLINGS = {
     "inferencesh.agents": "inferencesh-agents",
     "inferencesh.apps": "inferencesh-apps",
     "inferencesh.models": "inferencesh-apps",
+    "inferencesh.openai": "inferencesh-apps",
     "inferencesh.upstream": "inferencesh-apps",
     "inferencesh.images": "inferencesh-apps",
     "inferencesh.platform": "inferencesh-platform",
