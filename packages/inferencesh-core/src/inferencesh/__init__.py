@@ -285,6 +285,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = sorted(_EXPORTS)
 
 
+def _missing(distribution: str, name: str, owner: str = "inferencesh") -> ImportError:
+    return ImportError(
+        f"`{owner}.{name}` is provided by the `{distribution}` distribution, which is not "
+        f"installed. Install it with: pip install {distribution}"
+    )
+
+
 def _reexport(owner: str, name: str, module_name: str, attribute: str, distribution: str) -> Any:
     """``attribute`` of ``module_name``, looked up for the lazy name ``owner.name``: a sibling
     distribution that is not installed raises an ``ImportError`` saying what to install. The
@@ -295,10 +302,7 @@ def _reexport(owner: str, name: str, module_name: str, attribute: str, distribut
         # Only a missing sibling package is the user's install problem; a missing dependency
         # inside an installed distribution must surface as itself.
         if exc.name is not None and module_name.startswith(exc.name):
-            raise ImportError(
-                f"`{owner}.{name}` is provided by the `{distribution}` distribution, which is "
-                f"not installed. Install it with: pip install {distribution}"
-            ) from exc
+            raise _missing(distribution, name, owner) from exc
         raise
     return getattr(module, attribute)
 
