@@ -18,12 +18,13 @@ Sections (each prints its own table; ``--only`` picks some):
             predictor at 128 slots (cog from PyPI, in ``.venvs/cog``); the same load
             generator (raw keep-alive HTTP/1.1, one connection per caller) for both. And
             the sequential wait-for-result latency versus a direct call of a worker
-            (``POST /run`` on a worker process of the same app), and versus the floor of
-            any two-hop relay written the same way (uvicorn with the platform's HTTP
-            protocol, a raw ASGI endpoint forwarding the input over the platform's
-            ``RunChannel`` to that worker; no records, no commit): the three interleaved,
-            with their processes' CPU per call. Targets: throughput at least 1.0x cog;
-            sequential latency at most 1.3x the direct call.
+            (``POST /run`` on a worker process of the same app), next to the request our
+            clients send for it (``?stream=true``) and versus the floor of any two-hop
+            relay written the same way (uvicorn with the platform's HTTP protocol, a raw
+            ASGI endpoint forwarding the input over the platform's ``RunChannel`` to that
+            worker; no records, no commit): those interleaved, with their processes' CPU
+            per call; then our sync and async ``client.run``. Targets: throughput at least
+            1.0x cog; sequential latency at most 1.3x the direct call.
 * worker:   the worker's ``POST /run`` per call versus a bare Starlette echo endpoint on the
             same stack (uvicorn, one process). Target: at most 1.3x.
 * lists:    ``POST /tasks/list`` and ``POST /files/list`` (first page, 50 items) with 100,
@@ -369,6 +370,19 @@ def _platform_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
     return call
 
 
+def _platform_stream_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
+    """The request our clients' waiting ``run`` sends: ``POST /apps/run?stream=true``, whose
+    reply is the task's NDJSON stream."""
+    body = json.dumps({"app": "local/echo", "input": {"text": "bench"}}).encode()
+    headers = f"Authorization: Bearer {api_key}\r\nAccept: application/x-ndjson\r\n"
+
+    async def call(conn: _Conn) -> None:
+        reply = await conn.post("/apps/run?stream=true", body, headers)
+        assert b'"status":10' in reply, reply[:300]
+
+    return call
+
+
 async def _cog_call(conn: _Conn) -> None:
     # Counted once it succeeds: cog answers "At capacity" for a moment after a reply, while
     # its slot is handed back (rare; sent again at once, as a client would).
@@ -576,6 +590,7 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
                     {
                         "direct": (wport, _worker_call, [proc.pid]),
                         "platform": (port, call, [pid]),
+                        "stream": (port, _platform_stream_call(key), [pid]),
                         "relay": (rport, _platform_call(""), [relay.pid, proc.pid]),
                     },
                     calls,
@@ -585,6 +600,7 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
             _stop(relay)
             _stop(proc)
         client = _client_latency(platform, calls)
+        async_client = asyncio.run(_async_client_latency(platform, calls))
     cog, why = _cog_python()
     if cog is not None:
         try:
@@ -611,13 +627,21 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     print(
         f"    {'direct worker call (POST /run)':<34} {direct * 1000:7.2f}          cpu {direct_cpu * 1000:6.3f}"
     )
-    names = {"platform": "POST /apps/run wait", "relay": "relay floor (two hops, no records)"}
+    names = {
+        "platform": "POST /apps/run wait",
+        "stream": "POST /apps/run?stream=true",
+        "relay": "relay floor (two hops, no records)",
+    }
     for label, name in names.items():
         latency, used = sequential[label]
         print(
             f"    {name:<34} {latency * 1000:7.2f}  {latency / direct:5.2f}x  cpu {used * 1000:6.3f}"
         )
-    print(f"    {'our client.run (sync)':<34} {client * 1000:7.2f}  {client / direct:5.2f}x")
+    for name, value in (
+        ("our client.run (sync)", client),
+        ("our client.run (async)", async_client),
+    ):
+        print(f"    {name:<34} {value * 1000:7.2f}  {value / direct:5.2f}x")
     platform_latency, relay_latency = sequential["platform"][0], sequential["relay"][0]
     _record("wait-for-result / direct worker", platform_latency / direct, "<=", 1.3)
     _record("(wait-for-result / relay floor)", platform_latency / relay_latency, "<=", 1.3)
@@ -638,6 +662,22 @@ def _client_latency(platform: object, calls: int) -> float:
         client.run(params)
         samples.append(time.perf_counter() - began)
     client.close()
+    return statistics.median(samples)
+
+
+async def _async_client_latency(platform: object, calls: int) -> float:
+    from inferencesh import async_inference
+
+    client = async_inference(api_key=platform.api_key, base_url=platform.base_url)  # type: ignore[attr-defined]
+    params = {"app": "local/echo", "input": {"text": "bench"}}
+    for _ in range(20):
+        await client.run(params)
+    samples = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        await client.run(params)
+        samples.append(time.perf_counter() - began)
+    await client.aclose()
     return statistics.median(samples)
 
 
