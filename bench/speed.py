@@ -18,8 +18,13 @@ Sections (each prints its own table; ``--only`` picks some):
             predictor at 128 slots (cog from PyPI, in ``.venvs/cog``); the same load
             generator (raw keep-alive HTTP/1.1, one connection per caller) for both. And
             the sequential wait-for-result latency versus a direct call of a worker
-            (``POST /run`` on a worker process of the same app). Targets: throughput at
-            least 1.0x cog; sequential latency at most 1.3x the direct call.
+            (``POST /run`` on a worker process of the same app), next to the request our
+            clients send for it (``?stream=true``) and versus the floor of any two-hop
+            relay written the same way (uvicorn with the platform's HTTP protocol, a raw
+            ASGI endpoint forwarding the input over the platform's ``RunChannel`` to that
+            worker; no records, no commit): those interleaved, with their processes' CPU
+            per call; then our sync and async ``client.run``. Targets: throughput at least
+            1.0x cog; sequential latency at most 1.3x the direct call.
 * worker:   the worker's ``POST /run`` per call versus a bare Starlette echo endpoint on the
             same stack (uvicorn, one process). Target: at most 1.3x.
 * lists:    ``POST /tasks/list`` and ``POST /files/list`` (first page, 50 items) with 100,
@@ -365,6 +370,19 @@ def _platform_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
     return call
 
 
+def _platform_stream_call(api_key: str) -> Callable[[_Conn], Awaitable[None]]:
+    """The request our clients' waiting ``run`` sends: ``POST /apps/run?stream=true``, whose
+    reply is the task's NDJSON stream."""
+    body = json.dumps({"app": "local/echo", "input": {"text": "bench"}}).encode()
+    headers = f"Authorization: Bearer {api_key}\r\nAccept: application/x-ndjson\r\n"
+
+    async def call(conn: _Conn) -> None:
+        reply = await conn.post("/apps/run?stream=true", body, headers)
+        assert b'"status":10' in reply, reply[:300]
+
+    return call
+
+
 async def _cog_call(conn: _Conn) -> None:
     # Counted once it succeeds: cog answers "At capacity" for a moment after a reply, while
     # its slot is handed back (rare; sent again at once, as a client would).
@@ -473,23 +491,116 @@ def _direct_worker(app: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
+# The floor of a relay: the platform's HTTP stack and run channel, none of its bookkeeping.
+RELAY_SERVER = """
+import asyncio, json, os, socket, sys
+import msgspec, uvicorn
+from inferencesh.platform import http_protocol
+from inferencesh.platform.worker_channel import RunChannel
+
+ready_file, worker_port = sys.argv[1], int(sys.argv[2])
+decode, encode = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode
+channel = []
+
+
+async def app(scope, receive, send):
+    if not channel:
+        channel.append(RunChannel(worker_port))
+    message = await receive()
+    body = message.get("body", b"")
+    while message.get("more_body"):
+        message = await receive()
+        body += message.get("body", b"")
+    events = []
+    await channel[0].run(encode({"input": decode(body)["input"]}), events.append)
+    reply = encode({"success": True, "status": 200, "data": {"status": 10, **events[-1]}})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(reply))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": reply})
+
+
+class Server(uvicorn.Server):
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        with open(ready_file + ".tmp", "w") as f:
+            json.dump({"port": self.port, "pid": os.getpid()}, f)
+        os.replace(ready_file + ".tmp", ready_file)
+
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.bind(("127.0.0.1", 0))
+config = uvicorn.Config(
+    app, log_level="warning", access_log=False, lifespan="off", proxy_headers=False,
+    http=http_protocol.protocol(),
+)
+server = Server(config)
+server.port = sock.getsockname()[1]
+asyncio.run(server.serve(sockets=[sock]))
+"""
+
+
+async def _interleaved(
+    cells: dict[str, tuple[int, Callable[[_Conn], Awaitable[None]], list[int]]],
+    calls: int,
+    rounds: int = 10,
+) -> dict[str, tuple[float, float]]:
+    """Each cell's median seconds per sequential call and its processes' CPU seconds per
+    call, ``calls`` in all, measured in ``rounds`` rounds in a new random order each."""
+    conns = {name: _Conn(port) for name, (port, _, _) in cells.items()}
+    for name, (_, call, _) in cells.items():
+        for _ in range(20):
+            await call(conns[name])
+    samples: dict[str, list[float]] = {name: [] for name in cells}
+    cpu = dict.fromkeys(cells, 0.0)
+    per_round = max(1, calls // rounds)
+    for _ in range(rounds):
+        for name in random.sample(list(cells), len(cells)):
+            _, call, pids = cells[name]
+            conn = conns[name]
+            before = sum(_tree_cpu(pid) for pid in pids)
+            for _ in range(per_round):
+                began = time.perf_counter()
+                await call(conn)
+                samples[name].append(time.perf_counter() - began)
+            cpu[name] += sum(_tree_cpu(pid) for pid in pids) - before
+    for conn in conns.values():
+        conn.close()
+    return {
+        name: (statistics.median(samples[name]), cpu[name] / len(samples[name])) for name in cells
+    }
+
+
 def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    latency: dict[str, float] = {}
-    with _platform(app, workers) as platform:
+    with _platform(app, workers) as platform, tempfile.TemporaryDirectory() as tmp:
         port, key = platform.port, platform.api_key  # type: ignore[attr-defined]
         pid = platform.process.pid  # type: ignore[attr-defined]
         call = _platform_call(key)
         rates["platform"], cpu["platform"] = asyncio.run(_load(port, 64, seconds, call, pid))
-        latency["platform"] = asyncio.run(_sequential(port, calls, call))
-        latency["client"] = _client_latency(platform, calls)
-    with tempfile.TemporaryDirectory() as tmp:
         proc, wport = _direct_worker(app, Path(tmp))
+        relay_script, ready = Path(tmp) / "relay.py", Path(tmp) / "relay.ready"
+        relay_script.write_text(RELAY_SERVER)
+        relay, _, rport = _start([sys.executable, str(relay_script), str(ready), str(wport)], ready)
         try:
-            latency["direct"] = asyncio.run(_sequential(wport, calls, _worker_call))
+            # The platform's processes: the server and its workers; the relay's: it and the
+            # worker it forwards to (the direct cell's worker).
+            sequential = asyncio.run(
+                _interleaved(
+                    {
+                        "direct": (wport, _worker_call, [proc.pid]),
+                        "platform": (port, call, [pid]),
+                        "stream": (port, _platform_stream_call(key), [pid]),
+                        "relay": (rport, _platform_call(""), [relay.pid, proc.pid]),
+                    },
+                    calls,
+                )
+            )
         finally:
+            _stop(relay)
             _stop(proc)
+        client = _client_latency(platform, calls)
+        async_client = asyncio.run(_async_client_latency(platform, calls))
     cog, why = _cog_python()
     if cog is not None:
         try:
@@ -511,12 +622,31 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
         _record("(server CPU per task / cog)", cpu_ratio, "<=", 1.0)
     else:
         print(f"\n  cog: not measured ({why})")
-    direct = latency["direct"]
-    print(f"  sequential, median of {calls} (ms):  direct worker call {direct * 1000:.2f}")
-    for label, name in (("platform", "POST /apps/run wait"), ("client", "our client.run (sync)")):
-        print(f"    {name:<28} {latency[label] * 1000:7.2f}   ratio {latency[label] / direct:.2f}x")
-    _record("wait-for-result / direct worker", latency["platform"] / direct, "<=", 1.3)
-    _record("client.run / direct worker", latency["client"] / direct, "<=", 1.3)
+    direct, direct_cpu = sequential["direct"]
+    print(f"  sequential, median of {calls} interleaved (ms), and the processes' CPU per call:")
+    print(
+        f"    {'direct worker call (POST /run)':<34} {direct * 1000:7.2f}          cpu {direct_cpu * 1000:6.3f}"
+    )
+    names = {
+        "platform": "POST /apps/run wait",
+        "stream": "POST /apps/run?stream=true",
+        "relay": "relay floor (two hops, no records)",
+    }
+    for label, name in names.items():
+        latency, used = sequential[label]
+        print(
+            f"    {name:<34} {latency * 1000:7.2f}  {latency / direct:5.2f}x  cpu {used * 1000:6.3f}"
+        )
+    for name, value in (
+        ("our client.run (sync)", client),
+        ("our client.run (async)", async_client),
+    ):
+        print(f"    {name:<34} {value * 1000:7.2f}  {value / direct:5.2f}x")
+    platform_latency, relay_latency = sequential["platform"][0], sequential["relay"][0]
+    _record("wait-for-result / direct worker", platform_latency / direct, "<=", 1.3)
+    _record("(wait-for-result / relay floor)", platform_latency / relay_latency, "<=", 1.3)
+    _record("(relay floor / direct worker)", relay_latency / direct, "<=", 1.3)
+    _record("client.run / direct worker", client / direct, "<=", 1.3)
 
 
 def _client_latency(platform: object, calls: int) -> float:
@@ -532,6 +662,22 @@ def _client_latency(platform: object, calls: int) -> float:
         client.run(params)
         samples.append(time.perf_counter() - began)
     client.close()
+    return statistics.median(samples)
+
+
+async def _async_client_latency(platform: object, calls: int) -> float:
+    from inferencesh import async_inference
+
+    client = async_inference(api_key=platform.api_key, base_url=platform.base_url)  # type: ignore[attr-defined]
+    params = {"app": "local/echo", "input": {"text": "bench"}}
+    for _ in range(20):
+        await client.run(params)
+    samples = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        await client.run(params)
+        samples.append(time.perf_counter() - began)
+    await client.aclose()
     return statistics.median(samples)
 
 

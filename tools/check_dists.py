@@ -39,6 +39,31 @@ class Dist:
 
 _OURS = ("inferencesh-core", "inferencesh-agents", "inferencesh-apps", "inferencesh-platform")
 
+# The 0.36 module paths at `inferencesh/` top level: thin re-exports that core ships, since only
+# core may put files there (docs/migration.md, "0.36 import paths").
+COMPAT_036 = (
+    "inferencesh/agent.py",
+    "inferencesh/api/__init__.py",
+    "inferencesh/api/agents.py",
+    "inferencesh/api/files.py",
+    "inferencesh/api/sessions.py",
+    "inferencesh/api/sockets.py",
+    "inferencesh/api/tasks.py",
+    "inferencesh/client.py",
+    "inferencesh/decorators.py",
+    "inferencesh/delta.py",
+    "inferencesh/live.py",
+    "inferencesh/llm_types_gen.py",
+    "inferencesh/output_meta_gen.py",
+    "inferencesh/ref.py",
+    "inferencesh/streamable.py",
+    "inferencesh/tools.py",
+    "inferencesh/types.py",
+    "inferencesh/utils/__init__.py",
+    "inferencesh/utils/download.py",
+    "inferencesh/utils/storage.py",
+)
+
 DISTS = [
     Dist(
         "inferencesh-core",
@@ -47,6 +72,7 @@ DISTS = [
             "inferencesh/__main__.py",
             "inferencesh/py.typed",
             "inferencesh/core/",
+            *COMPAT_036,
         ),
         frozenset({"httpx", "msgspec", "sniffio"}),
         frozenset(),

@@ -93,8 +93,9 @@ def _own_methods(cls: type) -> list[str]:
 
 
 def walk(package_name: str = "inferencesh") -> dict[str, Any]:
-    """Every public callable of the installed package: ``{"modules": [...], "callables":
-    {key: {"module", "path", "signature"}}, "aliases": [[module, path], ...]}``."""
+    """Every public callable of the installed package: ``{"modules": [...], "names": {module:
+    [public name, ...]}, "callables": {key: {"module", "path", "signature"}}, "aliases":
+    [[module, path], ...]}``."""
     package = importlib.import_module(package_name)
     callables: dict[str, Any] = {}
     aliases: list[list[Any]] = []
@@ -152,6 +153,7 @@ def walk(package_name: str = "inferencesh") -> dict[str, Any]:
     return {
         "version": package.__version__,
         "modules": modules,
+        "names": {name: _exported(importlib.import_module(name)) for name in modules},
         "callables": callables,
         "aliases": aliases,
     }

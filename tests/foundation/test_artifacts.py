@@ -42,13 +42,19 @@ PROBE = textwrap.dedent(
     print(json.dumps(report))
     """
 )
+# The 0.36 module paths ship in core's wheel and work wherever their names' owner is installed.
 CORE = [
-    "from inferencesh import inference, async_inference, UploadFileOptions, RequirementsNotMetException"
+    "from inferencesh import inference, async_inference, UploadFileOptions, RequirementsNotMetException",
+    "import inferencesh.client, inferencesh.api.tasks, inferencesh.types, inferencesh.streamable",
 ]
-AGENTS = ["from inferencesh import tool, app_tool, string, internal_tools, Agent"]
+AGENTS = [
+    "from inferencesh import tool, app_tool, string, internal_tools, Agent",
+    "import inferencesh.agent, inferencesh.tools",
+]
 APPS = [
     "from inferencesh import BaseApp, BaseAppInput, BaseAppOutput, File",
     "from inferencesh.models import ChatInput, ModelSettings, LLMOutput, LLMInput",
+    "import inferencesh.models.base, inferencesh.utils.download, inferencesh.llm_types_gen",
 ]
 PLATFORM = ["from inferencesh.platform import LocalPlatform, create_app, PlatformConfig"]
 # A sibling package imported as a module (not through a re-exported name) names its distribution.
@@ -140,8 +146,10 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
             CORE,
             {
                 AGENTS[0]: "inferencesh-agents",
+                AGENTS[1]: "inferencesh-agents",
                 AGENTS_MODULE: "inferencesh-agents",
                 APPS[0]: "inferencesh-apps",
+                APPS[2]: "inferencesh-apps",
                 PLATFORM_MODULE: "inferencesh-platform",
             },
             {"httpx", "msgspec"},
@@ -153,6 +161,7 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
             CORE + APPS,
             {
                 AGENTS[0]: "inferencesh-agents",
+                AGENTS[1]: "inferencesh-agents",
                 AGENTS_MODULE: "inferencesh-agents",
                 PLATFORM[0]: "inferencesh-platform",
             },
@@ -162,7 +171,11 @@ def test_wheel_check_catches_a_stray_file(wheels: dict[str, Path], tmp_path: Pat
         (
             "inferencesh-agents",
             CORE + AGENTS,
-            {APPS[0]: "inferencesh-apps", PLATFORM_MODULE: "inferencesh-platform"},
+            {
+                APPS[0]: "inferencesh-apps",
+                APPS[2]: "inferencesh-apps",
+                PLATFORM_MODULE: "inferencesh-platform",
+            },
             {"inferencesh-core"},
             {"pydantic", "inferencesh-apps", "inferencesh-platform"},
         ),

@@ -32,11 +32,21 @@ ALLOWED = {
 # Lazy, function-level imports that provide a sibling's optional feature when it is installed:
 # `client.agent(...)` is the seed's API on the core client, backed by inferencesh-agents.
 OPTIONAL = {("inferencesh/core/client.py", "inferencesh.agents")}
+# The namespace face core ships at `inferencesh/` top level (the package `__init__` and the 0.36
+# module paths, `inferencesh/client.py`, `inferencesh/api/`, ...) re-exports every distribution's
+# public names, so any arrow is allowed there; private names still are not.
+FACE = "inferencesh-core"
 
 
 def _modules(dist: str) -> list[Path]:
     src = ROOT / "packages" / dist / "src" / "inferencesh"
     return sorted(p for package in PACKAGES[dist] for p in (src / package).rglob("*.py"))
+
+
+def _face_modules() -> list[Path]:
+    src = ROOT / "packages" / FACE / "src" / "inferencesh"
+    owned = [src / package for package in PACKAGES[FACE]]
+    return sorted(p for p in src.rglob("*.py") if not any(p.is_relative_to(o) for o in owned))
 
 
 def _type_checking_lines(tree: ast.Module) -> set[int]:
@@ -66,7 +76,8 @@ def _imports(path: Path) -> list[tuple[int, str, list[str], bool]]:
 def _violations(dist: str) -> list[str]:
     problems: list[str] = []
     src = ROOT / "packages" / dist / "src"
-    for path in _modules(dist):
+    face = _face_modules() if dist == FACE else []
+    for path in _modules(dist) + face:
         where = path.relative_to(src).as_posix()
         checking = _type_checking_lines(ast.parse(path.read_text()))
         for line, module, names, _top in _imports(path):
@@ -81,7 +92,13 @@ def _violations(dist: str) -> list[str]:
                 continue
             at = f"{where}:{line}"
             optional = (where, ".".join(parts[:2])) in OPTIONAL
-            if owner not in ALLOWED[dist] and line not in checking and not optional:
+            anywhere = path in face
+            if (
+                owner not in ALLOWED[dist]
+                and line not in checking
+                and not optional
+                and not anywhere
+            ):
                 problems.append(f"{at}: {dist} must not import {target} ({owner})")
             private = [p for p in parts[1:] if p.startswith("_")]
             private += [n for n in names if n.startswith("_") and not n.startswith("__")]
@@ -112,3 +129,11 @@ def test_checker_sees_a_private_import(tmp_path: Path, monkeypatch: pytest.Monke
         "inferencesh/agents/bad.py:3: inferencesh-agents must not import inferencesh.platform "
         "(inferencesh-platform)",
     ]
+
+
+def test_checker_reads_the_namespace_face() -> None:
+    """The face's files are read too: the package `__init__` and the 0.36 module paths."""
+    src = ROOT / "packages" / FACE / "src"
+    found = {p.relative_to(src).as_posix() for p in _face_modules()}
+    assert {"inferencesh/__init__.py", "inferencesh/types.py", "inferencesh/api/tasks.py"} <= found
+    assert not any(name.startswith("inferencesh/core/") for name in found)

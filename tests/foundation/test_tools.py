@@ -271,6 +271,7 @@ CORE_FILES = [
     "inferencesh/py.typed",
     "inferencesh/core/__init__.py",
     "inferencesh/core/py.typed",
+    *check_dists.COMPAT_036,
 ]
 
 

@@ -315,9 +315,16 @@ def test_cancel_running_task_is_graceful(http: httpx.Client) -> None:
     assert final["status"] == 12
     statuses = [e["status"] for e in final["events"]]
     assert 8 in statuses and statuses[-1] == 12
-    # Cooperative cancel keeps the worker: the next task reuses it.
-    after = run(http, "local/slow", {"seconds": 0}, wait=True)
-    assert after["status"] == 10 and after["output"]["cancel_requests"] >= 1
+    # Cooperative cancel keeps the worker: it serves again, its state intact. (The app has two
+    # workers here, and the cancelled one may be handed back a moment after its task ended: a
+    # few runs reach it.)
+    for _ in range(10):
+        after = run(http, "local/slow", {"seconds": 0}, wait=True)
+        assert after["status"] == 10
+        if after["worker_id"] == final["worker_id"]:
+            break
+    assert after["worker_id"] == final["worker_id"]
+    assert after["output"]["cancel_requests"] >= 1
 
 
 def test_cancel_queued_task_never_runs(http: httpx.Client) -> None:

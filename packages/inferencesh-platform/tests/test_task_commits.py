@@ -189,8 +189,8 @@ def test_a_stream_opened_while_an_end_is_committed_gets_the_deltas_before_the_en
         tasks._relay_delta(live, {"response": "lo"})
         tasks._update(live, TaskStatus.COMPLETED, output={"response": "Hello"})
         items = []
-        async for item in tasks.events("a"):
-            items.append(item)
+        async for batch in tasks.events("a"):
+            items.extend(batch.events)
         return items
 
     items = asyncio.run(turn())
@@ -199,3 +199,98 @@ def test_a_stream_opened_while_an_end_is_committed_gets_the_deltas_before_the_en
     ]
     first_end = kinds.index(TaskStatus.COMPLETED)
     assert kinds[:first_end] == ["delta", "delta"]
+
+
+def test_updates_made_together_reach_a_stream_as_one_batch_with_the_end(
+    platform: Platform,
+) -> None:
+    # A quick task's updates (a partial output, then its end in the same turn) go to its
+    # stream as one batch, the last: one write to the client, not one per update.
+    tasks = platform.tasks
+
+    async def turn() -> None:
+        live, _ = _running(platform, "a")
+        stream = tasks.events("a")
+        first = await stream.__anext__()
+        assert [e["data"].status for e in first.events] == [TaskStatus.RUNNING]
+        assert not first.last
+        before = platform.store.commits
+        tasks._update(live, output={"text": "part"})
+        tasks._update(live, TaskStatus.COMPLETED, output={"text": "done"})
+        second = await stream.__anext__()
+        assert second.last
+        assert [e["data"].output for e in second.events] == [{"text": "part"}, {"text": "done"}]
+        assert second.events[-1]["data"].status == TaskStatus.COMPLETED
+        assert platform.store.commits == before + 1  # the end, committed before it was told
+        assert _stored(platform, "a") == TaskStatus.COMPLETED
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+
+    asyncio.run(turn())
+
+
+def test_a_streamed_run_commits_its_record_with_the_state_its_first_batch_tells(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No commit of its own for the new record: the stream's first batch (which names the
+    # task) commits it with the state it tells; the end is the second and last commit.
+    tasks = platform.tasks
+    first_steps: list[int | None] = []
+    finish = asyncio.Event()
+
+    async def run(live: _Live, spec: RunSpec, session: object) -> None:
+        first_steps.append(_stored(platform, live.record.id))
+        tasks._update(live, TaskStatus.QUEUED)
+        await finish.wait()
+        tasks._update(live, TaskStatus.COMPLETED, output={"text": "done"})
+
+    monkeypatch.setattr(tasks, "_run", run)
+
+    async def stream() -> None:
+        before = platform.store.commits
+        events = tasks.run_streamed(_spec(tmp_path))
+        first = await events.__anext__()
+        assert first_steps == [None]  # the runner took its first step before any commit
+        told = first.events[0]["data"]
+        assert told.status == TaskStatus.QUEUED and not first.last
+        assert _stored(platform, told.id) == TaskStatus.QUEUED
+        assert platform.store.commits == before + 1
+        finish.set()
+        second = await events.__anext__()
+        assert second.last and second.events[-1]["data"].status == TaskStatus.COMPLETED
+        assert platform.store.commits == before + 2
+        assert _stored(platform, told.id) == TaskStatus.COMPLETED
+
+    asyncio.run(stream())
+
+
+def test_a_streamed_run_whose_record_cannot_be_saved_raises_and_is_dropped(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = platform.tasks
+    cancelled: list[bool] = []
+
+    async def run(live: _Live, spec: RunSpec, session: object) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    monkeypatch.setattr(tasks, "_run", run)
+
+    def refused(rows: object, keys: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(platform.store, "_write", refused)
+
+    async def stream() -> None:
+        events = tasks.run_streamed(_spec(tmp_path))
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            await events.__anext__()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(stream())
+    assert cancelled == [True] and tasks._live == {}
+    monkeypatch.undo()
+    assert platform.store.list_tasks() == []

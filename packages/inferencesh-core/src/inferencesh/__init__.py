@@ -54,6 +54,7 @@ _SIBLINGS = {
     "inferencesh.agents": "inferencesh-agents",
     "inferencesh.apps": "inferencesh-apps",
     "inferencesh.models": "inferencesh-apps",
+    "inferencesh.openai": "inferencesh-apps",
     "inferencesh.upstream": "inferencesh-apps",
     "inferencesh.images": "inferencesh-apps",
     "inferencesh.platform": "inferencesh-platform",
@@ -284,11 +285,26 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = sorted(_EXPORTS)
 
 
-def _missing(distribution: str, name: str) -> ImportError:
+def _missing(distribution: str, name: str, owner: str = "inferencesh") -> ImportError:
     return ImportError(
-        f"`inferencesh.{name}` is provided by the `{distribution}` distribution, which is not "
+        f"`{owner}.{name}` is provided by the `{distribution}` distribution, which is not "
         f"installed. Install it with: pip install {distribution}"
     )
+
+
+def _reexport(owner: str, name: str, module_name: str, attribute: str, distribution: str) -> Any:
+    """``attribute`` of ``module_name``, looked up for the lazy name ``owner.name``: a sibling
+    distribution that is not installed raises an ``ImportError`` saying what to install. The
+    0.36 import paths (``inferencesh.types``, ...) resolve their names through it too."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only a missing sibling package is the user's install problem; a missing dependency
+        # inside an installed distribution must surface as itself.
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise _missing(distribution, name, owner) from exc
+        raise
+    return getattr(module, attribute)
 
 
 def __getattr__(name: str) -> Any:
@@ -296,17 +312,23 @@ def __getattr__(name: str) -> Any:
         module_name, distribution = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'inferencesh' has no attribute {name!r}") from None
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only a missing sibling package is the user's install problem; a missing dependency
-        # inside an installed distribution must surface as itself.
-        if exc.name is not None and module_name.startswith(exc.name):
-            raise _missing(distribution, name) from exc
-        raise
-    value = getattr(module, name)
+    value = _reexport(__name__, name, module_name, name, distribution)
     globals()[name] = value
     return value
+
+
+class _Package(ModuleType):
+    """The package's module type: the import system binds each loaded submodule on its package,
+    and ``inferencesh.streamable`` is both a 0.36 module and the function re-exported here. As in
+    0.36, the re-exported name keeps meaning the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and name in _EXPORTS:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

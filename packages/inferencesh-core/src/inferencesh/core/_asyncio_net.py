@@ -18,6 +18,7 @@ anyio, a Unix socket) goes to httpcore's default backend.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
         self._reading_paused = False
         self._writing_paused = False
         self._waiter: asyncio.Future[None] | None = None  # a read or write waiting
+        self._held = b""  # a write held until the next write or read (see `write`)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -95,6 +97,11 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
 
     # -- httpcore.AsyncNetworkStream ------------------------------------------------------------
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._held:
+            # As httpcore does with a failed write of a request: on to read what the server
+            # answered (it may have refused the request early), or why the connection ended.
+            with contextlib.suppress(httpcore.WriteError):
+                await self._send(b"", timeout)
         if not self._chunks and not self._eof:
             await self._wait(timeout, httpcore.ReadTimeout)
         chunks = self._chunks
@@ -114,8 +121,23 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # httpcore writes a request's head, then its body: each write a system call that, on
+        # loopback, also wakes the server. A write is held until the next write or read and
+        # goes out with it, so a request with a one-piece body (any JSON request) is one; a
+        # many-piece body (an upload) still goes piece by piece, the head with the first.
         if not buffer:
             return
+        transport = self._transport
+        if transport is None or self._closed or transport.is_closing():
+            raise httpcore.WriteError(str(self._error or "the connection is closed"))
+        if not self._held:
+            self._held = bytes(buffer)
+            return
+        await self._send(buffer, timeout)
+
+    async def _send(self, buffer: bytes, timeout: float | None) -> None:
+        """Write what is held, then ``buffer``, in one write."""
+        buffer, self._held = self._held + buffer, b""
         transport = self._transport
         if transport is None or self._closed or transport.is_closing():
             raise httpcore.WriteError(str(self._error or "the connection is closed"))
@@ -126,6 +148,7 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(self._error or "the connection was closed"))
 
     async def aclose(self) -> None:
+        self._held = b""  # a request given up: nothing more of it goes out
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -141,6 +164,8 @@ class _Connection(asyncio.Protocol, httpcore.AsyncNetworkStream):
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
         assert self._transport is not None
+        if self._held:
+            await self._send(b"", timeout)
         try:
             transport = await self._loop.start_tls(
                 self._transport,

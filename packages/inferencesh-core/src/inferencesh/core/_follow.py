@@ -47,6 +47,8 @@ from inferencesh.core.errors import (
     APITimeoutError,
     MalformedResponseError,
     ServerError,
+    TaskCancelledError,
+    TaskFailedError,
 )
 from inferencesh.core.protocol import Call, OpenStream, Sleep, id_path
 from inferencesh.core.retry import RetryState
@@ -423,8 +425,6 @@ def touches_status(update: Task, fields: list[str] | None) -> bool:
 
 def outcome(task: Task) -> Task:
     """The final task if it completed; raise ``TaskFailedError``/``TaskCancelledError`` else."""
-    from inferencesh.core.errors import TaskCancelledError, TaskFailedError
-
     status = parse_status(task.status)
     if status is TaskStatus.FAILED or status is TaskStatus.REJECTED:
         raise TaskFailedError(task)

@@ -65,9 +65,11 @@ def _sync_client(timeout: httpx.Timeout) -> tuple[httpx.Client, httpx.HTTPTransp
     transports it builds)."""
     import urllib.request  # loaded by httpx already
 
+    from inferencesh.core._sync_net import HeldWritesTransport
+
     if urllib.request.getproxies():
         return httpx.Client(timeout=timeout, limits=_LIMITS), None
-    transport = httpx.HTTPTransport(limits=_LIMITS)
+    transport = HeldWritesTransport(_LIMITS)
     return httpx.Client(timeout=timeout, transport=transport), transport
 
 

@@ -19,19 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 from inferencesh.core.requests import RequestError, decode_request
 from inferencesh.platform.errors import PlatformError
 from inferencesh.platform.limits import MAX_JSON_DEPTH, check_depth
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 __all__ = [
     "NDJSON",
     "SSE",
     "api_version",
+    "EventBatch",
     "encode",
     "encode_sorted",
     "ok",
@@ -139,45 +141,120 @@ def _sse_frame(event: dict[str, Any]) -> bytes:
     return b"data: " + encode(event) + b"\n\n"
 
 
+class EventBatch(NamedTuple):
+    """Stream events that go out together (one chunk); ``last``: the stream ends with them."""
+
+    events: list[dict[str, Any]]
+    last: bool = False
+
+
 def stream_response(
     request: Request,
-    events: AsyncIterator[dict[str, Any]],
+    events: AsyncIterator[dict[str, Any]] | AsyncIterator[EventBatch],
     *,
     heartbeat_interval: float | None = None,
     sse_by_default: bool = False,
+    first: EventBatch | None = None,
 ) -> Response:
-    """Serve ``events`` as NDJSON lines or SSE frames; heartbeats fill silences.
+    """Serve ``events`` (events, or :class:`EventBatch`\\ es of them) as NDJSON lines or SSE
+    frames; heartbeats fill silences.
 
     The format is what ``Accept`` asks for; without either type named, SSE when
     ``sse_by_default`` (the ``stream: true`` run routes, as the platform answers them, protocol
     section 2.1), else NDJSON. The interval defaults to ``request.app.state.heartbeat_interval``
-    (10 s when unset). The stream ends when ``events`` ends; a client that goes away closes
-    ``events``.
+    (10 s when unset). The stream ends when ``events`` ends or after a ``last`` batch; a client
+    that goes away closes ``events``. ``first``: a batch taken from ``events`` already, sent
+    first.
     """
     sse = wants_sse(request, sse_by_default)
     interval = heartbeat_interval
     if interval is None:
         interval = float(getattr(request.app.state, "heartbeat_interval", 10.0))
+    return _EventStream(events, sse, interval, first)
 
-    async def body() -> AsyncIterator[bytes]:
-        iterator = events.__aiter__()
-        pending: asyncio.Future[dict[str, Any]] | None = None
+
+class _EventStream(Response):
+    """The ASGI response of :func:`stream_response`.
+
+    A batch is one body message, and the last batch carries the end of the body: with the
+    platform's protocol (``http_protocol``) a quick task's stream is two writes, its start
+    and the rest. Starlette's ``StreamingResponse`` sends each item and the end separately
+    and, under uvicorn, runs a task group to notice a client going away; here the wait for
+    the next batch also waits for that (``receive`` answers ``http.disconnect``).
+    """
+
+    def __init__(
+        self,
+        events: AsyncIterator[dict[str, Any]] | AsyncIterator[EventBatch],
+        sse: bool,
+        interval: float,
+        first: EventBatch | None = None,
+    ) -> None:
+        super().__init__(
+            media_type=SSE if sse else NDJSON,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        del self.headers["content-length"]  # chunked: the length is not known
+        self._events = events
+        self._frame = _sse_frame if sse else _ndjson_line
+        self._heartbeat = _HEARTBEAT_SSE if sse else _HEARTBEAT_NDJSON
+        self._interval = interval
+        self._first = first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: dict[str, Any] | None = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": self.raw_headers,
+        }
+
+        async def out(body: bytes, more: bool) -> None:
+            # The start goes with the first body message, in the same write.
+            nonlocal start
+            if start is not None:
+                await send(start)
+                start = None
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+
+        iterator = self._events.__aiter__()
+        frame = self._frame
+        gone = asyncio.ensure_future(_disconnect(receive))
+        pending: asyncio.Future[Any] | None = None
         try:
+            first = self._first
+            if first is not None:
+                self._first = None
+                await out(b"".join([frame(event) for event in first.events]), not first.last)
+                if first.last:
+                    return
             while True:
                 if pending is None:
                     pending = asyncio.ensure_future(iterator.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=interval)
-                if not done:
-                    yield _HEARTBEAT_SSE if sse else _HEARTBEAT_NDJSON
+                done, _ = await asyncio.wait(
+                    (pending, gone), timeout=self._interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                if gone in done:
+                    return
+                if pending not in done:
+                    await out(self._heartbeat, True)
                     continue
                 try:
-                    event = pending.result()
+                    item = pending.result()
                 except StopAsyncIteration:
-                    return
-                finally:
                     pending = None
-                yield _sse_frame(event) if sse else encode(event) + b"\n"
+                    await out(b"", False)
+                    return
+                pending = None
+                if isinstance(item, EventBatch):
+                    body = b"".join([frame(event) for event in item.events])
+                    last = item.last
+                else:
+                    body, last = frame(item), False
+                await out(body, not last)
+                if last:
+                    return
         finally:
+            gone.cancel()
             if pending is not None:
                 pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
@@ -186,8 +263,15 @@ def stream_response(
             if closer is not None:
                 await closer()
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type=SSE if sse else NDJSON, headers=headers)
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns once the client has gone (or the response is complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _ndjson_line(event: dict[str, Any]) -> bytes:
+    return _encoder.encode(event) + b"\n"
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

@@ -47,6 +47,7 @@ from inferencesh.platform.paths import produced_by_task
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.records import TaskRecord, set_fields, task_reply
 from inferencesh.platform.reserve import SpaceReserve
+from inferencesh.platform.responses import EventBatch
 from inferencesh.platform.sessions import Session, SessionManager
 from inferencesh.platform.store import Store
 from inferencesh.platform.workers import Worker, WorkerError, WorkerLost
@@ -107,6 +108,16 @@ def _full(record: TaskRecord) -> dict[str, Any]:
     if "output" not in fields:
         fields.append("output")
     return {"data": reply, "fields": fields}
+
+
+def _drain(queue: asyncio.Queue[Any], batch: list[dict[str, Any]]) -> bool:
+    """Move the queue's waiting updates to ``batch``; whether the stream's end was among them."""
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is _END:
+            return True
+        batch.append(item)
+    return False
 
 
 def _setup_key(setup: dict[str, Any] | None) -> str:
@@ -244,6 +255,35 @@ class TaskManager:
         await live.done.wait()
         return live.record
 
+    async def run_streamed(
+        self, spec: RunSpec, *, idempotency: tuple[str, str] | None = None
+    ) -> AsyncIterator[EventBatch]:
+        """Create a task and stream it (a run whose reply is its stream): ``create`` then
+        :meth:`events`, with the new record committed together with the state the stream's
+        first batch tells (that batch is what names the task) rather than by a commit of its
+        own. The first batch raises the store's error when the record cannot be saved; the
+        task is then stopped and never told of."""
+        live = self._start(spec, idempotency)
+        self._store.put_task_soon(live.record)
+        runner = live.runner = asyncio.get_running_loop().create_task(
+            self._run(live, spec, live.session)
+        )
+        self._background.add(runner)
+        runner.add_done_callback(functools.partial(self._runner_done, live))
+        # The runner's first step (queued, on a worker if one is idle) comes before the first
+        # batch, as it did after a commit of the new record: the stream starts further along.
+        await asyncio.sleep(0)
+        try:
+            self._store.flush()
+        except (sqlite3.Error, OSError):
+            # Told of nobody: dropped, as a task whose creation could not be saved.
+            live.discarded = True
+            self._live.pop(live.record.id, None)
+            runner.cancel()
+            raise
+        async for batch in self.events(live.record.id):
+            yield batch
+
     def _start(self, spec: RunSpec, idempotency: tuple[str, str] | None) -> _Live:
         """A new task's live state, its session call begun and its idempotency key noted."""
         task_id = new_id()
@@ -371,14 +411,17 @@ class TaskManager:
         await live.done.wait()
         return live.record
 
-    async def events(self, task_id: str) -> AsyncIterator[dict[str, Any]]:
-        """The stream of a task: a full snapshot, then partial updates; ends after terminal."""
+    async def events(self, task_id: str) -> AsyncIterator[EventBatch]:
+        """The stream of a task, in batches: a full snapshot, then partial updates; the batch
+        holding the terminal update is the last (``last``).
+
+        A batch is every update there is when the stream wakes: a quick task's updates go out
+        together, as one write to the client and one wake-up of it, not one each."""
         live = self._live.get(task_id)
         if live is None:
             record = self.get(task_id)
-            for delta in self._recent_deltas.replay(task_id):  # it ended a moment ago
-                yield delta
-            yield _full(record)
+            # It ended a moment ago: its deltas first, then its end.
+            yield EventBatch([*self._recent_deltas.replay(task_id), _full(record)], last=True)
             return
         queue: asyncio.Queue[Any] = asyncio.Queue()
         live.subscribers.add(queue)
@@ -390,28 +433,35 @@ class TaskManager:
         try:
             self._store.settle(task_id)  # each state told is one a crash keeps
             first = _full(live.record)
-            # A task whose end is being committed may already show it: its deltas go first,
-            # since a reader stops at the end.
-            ended = live.record.status in TERMINAL
-            if not ended:
-                yield first
-            for delta in replay:  # sent before this stream opened
-                yield delta
-            if ended:
-                yield first
+            if live.record.status in TERMINAL:
+                # Its end was committed by the settle: the deltas sent so far go first, since
+                # a reader stops at the end.
+                yield EventBatch([*replay, first], last=True)
+                return
+            batch = [first, *replay]
             while True:
+                # What arrived meanwhile goes with this batch; the settle of what it tells may
+                # commit the task's end, which then goes too.
+                ended = _drain(queue, batch)
+                if not ended:
+                    self._store.settle(task_id)
+                    ended = _drain(queue, batch)
+                if ended:
+                    yield EventBatch(batch, last=True)
+                    return
+                yield EventBatch(batch)
                 try:
                     item = await asyncio.wait_for(queue.get(), refresh)
                 except asyncio.TimeoutError:
                     self._store.settle(task_id)
                     record = live.record
                     state = Task(id=record.id, status=record.status, updated_at=record.updated_at)
-                    yield {"data": state, "fields": ["status"]}
+                    batch = [{"data": state, "fields": ["status"]}]
                     continue
                 if item is _END:
+                    yield EventBatch([], last=True)
                     return
-                self._store.settle(task_id)
-                yield item
+                batch = [item]
         finally:
             live.subscribers.discard(queue)
 

@@ -8,14 +8,13 @@ structs (``TaskRecord``); file and session records are dicts, converted here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from inferencesh.core.types import SessionInfo, Task, UploadedFile
 from inferencesh.platform.records import PRIVATE_TASK_FIELDS, TaskRecord, task_reply
 
-__all__ = ["file", "session", "task", "task_events"]
+__all__ = ["file", "session", "task"]
 
 _PRIVATE = tuple(sorted(PRIVATE_TASK_FIELDS))
 
@@ -27,14 +26,6 @@ def task(record: Task) -> Task:
     if isinstance(record, TaskRecord) and any(getattr(record, f) is not None for f in _PRIVATE):
         return task_reply(record)
     return record
-
-
-async def task_events(
-    events: AsyncIterator[dict[str, Any]],
-) -> AsyncIterator[dict[str, Any]]:
-    """A task's stream events (``{data, fields}``), each ``data`` a ``Task`` already."""
-    async for event in events:
-        yield event
 
 
 def file(doc: dict[str, Any]) -> UploadedFile:

@@ -85,12 +85,17 @@ class TaskRoutes:
                 # Run here: this request waits for the end anyway (no task of its own).
                 ended = await tasks.run(spec, idempotency=made_by)
                 return ok(request, wire.task(ended))
+            if stream and sock is None:
+                # The reply is the task's stream; its first batch is taken here, so a task
+                # that cannot be saved is an error reply, not a stream.
+                events = tasks.run_streamed(spec, idempotency=made_by)
+                first = await events.__anext__()
+                return stream_response(request, events, first=first, sse_by_default=True)
             doc = await tasks.create(spec, wait=wait, idempotency=made_by)
             if sock is not None:
                 platform.sockets.attach(sock, doc["id"])
         if stream:
-            events = wire.task_events(tasks.events(doc["id"]))
-            return stream_response(request, events, sse_by_default=True)
+            return stream_response(request, tasks.events(doc["id"]), sse_by_default=True)
         if wait:
             doc = await tasks.wait(doc["id"])
         reply = wire.task(doc)
@@ -116,7 +121,7 @@ class TaskRoutes:
         """Live updates: NDJSON `{data, fields}` lines (SSE on request) until a terminal status."""
         task_id = request.path_params["task_id"]
         self.tasks.get(task_id)  # 404 before streaming starts
-        return stream_response(request, wire.task_events(self.tasks.events(task_id)))
+        return stream_response(request, self.tasks.events(task_id))
 
     async def task_logs(self, request: Request) -> Response:
         """The task's logs and status events."""
