@@ -103,17 +103,6 @@ NO_EQUIVALENT: dict[str, dict[str, str]] = {
         "ToolParameterProperty": "a typed JSON Schema property; ours keeps schemas as mappings",
     },
     "inferencesh.output_meta_gen": {"AppSDKTypes": "an empty TypedDict of the generator"},
-    "inferencesh.models.base": {
-        "OrderedSchemaModel": "pydantic base ordering schema properties as declared",
-        **dict.fromkeys(
-            [
-                f"{need}{kind}FieldMixin"
-                for need in ("Optional", "Required")
-                for kind in ("Image", "Video", "Audio", "Text", "File")
-            ],
-            "an input mixin adding one File/str field (image, video, ...) to an app input",
-        ),
-    },
     "inferencesh.models.llm": {
         "ResponseState": "stream_generate's state class (test_signature_parity_036's OPEN)",
         "StreamResponse": "stream_generate's chunk class (test_signature_parity_036's OPEN)",

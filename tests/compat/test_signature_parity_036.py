@@ -34,6 +34,9 @@ ALLOWED: dict[str, dict[str, str]] = {
     "inferencesh:AsyncAgent.submit_tool_result": {"*": _AWAITABLE},
     "inferencesh.api.sockets:SocketTarget": {"*": "a type alias for annotations; nobody calls it"},
     "inferencesh.live:JsonSchema": {"*": "a type alias for annotations; nobody calls it"},
+    "inferencesh.models.base:RequiredFileFieldMixin": {
+        "file": "required, as its name says (0.36 left it optional, its bug 9)"
+    },
 }
 
 # Gaps found by this test and not fixed yet: each still fails a 0.36 call. Listed so the test
@@ -95,13 +98,6 @@ OPEN = {
     "inferencesh.llm_types_gen:DecisionNoulCriteria", "inferencesh.llm_types_gen:DecisionNoulQuestion",
     "inferencesh.llm_types_gen:DecisionScoreAnswer", "inferencesh.llm_types_gen:DecisionScoreQuestion",
     "inferencesh.llm_types_gen:LLMSettings", "inferencesh.llm_types_gen:ToolParameterProperty",
-    "inferencesh.models.base:OrderedSchemaModel",
-    "inferencesh.models.base:OrderedSchemaModel.model_json_schema",
-    "inferencesh.models.base:OptionalAudioFieldMixin", "inferencesh.models.base:OptionalFileFieldMixin",
-    "inferencesh.models.base:OptionalImageFieldMixin", "inferencesh.models.base:OptionalTextFieldMixin",
-    "inferencesh.models.base:OptionalVideoFieldMixin", "inferencesh.models.base:RequiredAudioFieldMixin",
-    "inferencesh.models.base:RequiredFileFieldMixin", "inferencesh.models.base:RequiredImageFieldMixin",
-    "inferencesh.models.base:RequiredTextFieldMixin", "inferencesh.models.base:RequiredVideoFieldMixin",
     "inferencesh.tools:InternalToolsBuilder.agent", "inferencesh.tools:InternalToolsBuilder.artifact",
     "inferencesh.tools:InternalToolsBuilder.knowledge", "inferencesh.tools:InternalToolsBuilder.meta",
     "inferencesh.tools:InternalToolsBuilder.remote",
