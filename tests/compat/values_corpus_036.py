@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict
 
 # ruff: noqa: UP006, UP035 - typing spelled as apps for 0.36 spell it
 import inferencesh
+from inferencesh import llm_types_gen
 from inferencesh.models import base
 from inferencesh.models.decision import DecisionInput, DecisionOutput, DecisionVisionInput
 from inferencesh.models.llm import ContextMessage, LLMInput, LLMOutput, build_messages
@@ -162,7 +163,32 @@ def _fields(cls: Any, data: Dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
+def _members(enum_class: Any) -> Callable[[], Any]:
+    return lambda: [[member.name, member.value, member == member.value] for member in enum_class]
+
+
 CASES: Dict[str, Callable[[], Any]] = {
+    "ltg_merge_strategy": _members(llm_types_gen.MergeStrategy),
+    "ltg_tool_call_type": _members(llm_types_gen.ToolCallType),
+    "ltg_tool_param_type": _members(llm_types_gen.ToolParamType),
+    "ltg_llm_settings_defaults": lambda: _dump(llm_types_gen.LLMSettings()),
+    "ltg_llm_settings": _validate(
+        llm_types_gen.LLMSettings,
+        {"temperature": 1.5, "stop": ["x"], "tool_choice": {"mode": "auto"}, "context_size": -1},
+    ),
+    "ltg_choice_answer": lambda: _dump(llm_types_gen.DecisionChoiceAnswer(probabilities={"a": 1})),
+    "ltg_score_answer": lambda: _dump(
+        llm_types_gen.DecisionScoreAnswer(probabilities={}, legend={"0": "low"})
+    ),
+    "ltg_noul_answer": lambda: _dump(llm_types_gen.DecisionNoulAnswer()),
+    "ltg_decision_output_model": lambda: llm_types_gen.DecisionOutput(
+        choices={"q": llm_types_gen.DecisionChoiceAnswer(choice="a", probabilities={"a": 1})},
+        scores={},
+        nouls={},
+    ).model_dump(include={"choices", "model", "input_tokens"}),
+    "ltg_question_blank_id": _validate(
+        llm_types_gen.DecisionChoiceQuestion, {"instructions": "x", "options": [{"name": "a"}]}
+    ),
     "mixin_required_path": _fields(MixinInput, {"image": "/etc/hostname", "text": "t"}),
     "mixin_optional_blanks": _fields(
         MixinInput, {"image": "/etc/hostname", "video": "", "text": ""}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from inferencesh.apps.app import BlankFilesAsNone
 from inferencesh.apps.file import File
 from pydantic import Field
+from pydantic.config import JsonDict
 
 __all__ = [
     "OptionalAudioFieldMixin",
@@ -33,9 +34,9 @@ __all__ = [
     "RequiredVideoFieldMixin",
 ]
 
-_IMAGE = {"contentMediaType": "image/*"}
-_VIDEO = {"contentMediaType": "video/*"}
-_AUDIO = {"contentMediaType": "audio/*"}
+_IMAGE: JsonDict = {"contentMediaType": "image/*"}
+_VIDEO: JsonDict = {"contentMediaType": "video/*"}
+_AUDIO: JsonDict = {"contentMediaType": "audio/*"}
 
 
 class OptionalImageFieldMixin(BlankFilesAsNone):

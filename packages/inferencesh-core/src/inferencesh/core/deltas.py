@@ -30,6 +30,8 @@ from typing import Any
 
 import msgspec
 
+from inferencesh.core._struct import WireEnum
+
 __all__ = [
     "CHAT_COMPLETION_CHUNK_TAGS",
     "DELTA_EVENT",
@@ -37,6 +39,7 @@ __all__ = [
     "DeltaAccumulator",
     "DeltaEvent",
     "MalformedDelta",
+    "MergeStrategy",
     "OutputGrowth",
     "TaskDelta",
     "class_tags",
@@ -49,6 +52,18 @@ DELTA_EVENT = "delta"
 """The ``event`` name of a delta line on task (and chat) streams."""
 
 REPLACE, CONCAT, INDEXED, NESTED = "replace", "concat", "indexed", "nested"
+
+
+class MergeStrategy(WireEnum):
+    """The merge rules as an enum (0.36's name); each member equals the rule's string, so
+    ``{"merge": MergeStrategy.CONCAT}`` and ``{"merge": "concat"}`` are the same rule."""
+
+    CONCAT = CONCAT
+    REPLACE = REPLACE
+    INDEXED = INDEXED
+    NESTED = NESTED
+
+
 _STRATEGIES = frozenset({REPLACE, CONCAT, INDEXED, NESTED})
 
 Tags = Mapping[str, Any]
