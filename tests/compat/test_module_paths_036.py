@@ -79,12 +79,7 @@ NO_EQUIVALENT: dict[str, dict[str, str]] = {
         "CREDENTIAL_KEYS": "the key order of a credential entry in functions_schema.json",
         "PROVIDER_SEED_KEYS": "the keys of a credential's provider seed in that file",
     },
-    "inferencesh.delta": {
-        "apply_delta_event": "0.36 client's helper folding a delta event into an accumulator",
-        "is_delta_event": "0.36 client's test for an event named 'delta'",
-    },
     "inferencesh.live": {
-        "SplitLiveSchema": "the NamedTuple split_live_schema returns; ours returns a plain pair",
         "WSMsgType": "aiohttp's WebSocket message kinds, for fakes; ours uses websockets",
     },
     "inferencesh.output_meta_gen": {"AppSDKTypes": "an empty TypedDict of the generator"},

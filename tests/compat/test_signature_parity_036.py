@@ -91,22 +91,12 @@ OPEN = {
     "inferencesh.models:DecisionInput.has_content",
     "inferencesh.models:DecisionVideoInput.has_content",
     "inferencesh.models:DecisionVisionInput.has_content",
-    # The 0.36 module paths (they import now): call signatures that differ there. The stream
-    # classes are built by the client, not by users (0.36: task first; ours: client first).
-    "inferencesh.client:TaskStream", "inferencesh.client:AsyncTaskStream",
-    "inferencesh.client:TaskStream.stream", "inferencesh.client:AsyncTaskStream.stream",
-    "inferencesh.decorators:normalize_credentials", "inferencesh.delta:merge_delta",
-    "inferencesh.delta:OutputDiffer.step", "inferencesh.tools:AgentToolBuilder.describe",
-    "inferencesh.tools:HTTPToolBuilder.method",
-    # ... and their names with no equivalent in ours (test_module_paths_036.NO_EQUIVALENT).
+    # Names of the 0.36 module paths with no equivalent in ours
+    # (test_module_paths_036.NO_EQUIVALENT).
     "inferencesh.client:StreamManager", "inferencesh.client:StreamManager.connect",
     "inferencesh.client:StreamManager.stop", "inferencesh.client:TaskCallback",
     "inferencesh.client:TaskCallback.on_complete", "inferencesh.client:TaskCallback.on_error",
-    "inferencesh.client:TaskCallback.on_update", "inferencesh.delta:apply_delta_event",
-    "inferencesh.delta:is_delta_event", "inferencesh.live:SplitLiveSchema",
-    "inferencesh.tools:InternalToolsBuilder.agent", "inferencesh.tools:InternalToolsBuilder.artifact",
-    "inferencesh.tools:InternalToolsBuilder.knowledge", "inferencesh.tools:InternalToolsBuilder.meta",
-    "inferencesh.tools:InternalToolsBuilder.remote",
+    "inferencesh.client:TaskCallback.on_update",
 }  # fmt: skip
 
 _POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")

@@ -160,9 +160,9 @@ def _strategy(rule: Any, name: str) -> tuple[str, Tags | None]:
     return merge, fields if isinstance(fields, Mapping) else None
 
 
-def merge_delta(state: dict[str, Any], delta: Any, tags: Tags | None = None) -> dict[str, Any]:
-    """Merge ``delta`` (a delta object, or a dict merged by ``tags``) into ``state``; returns
-    ``state``. Raises :class:`MalformedDelta` when it cannot be merged.
+def merge_delta(current: dict[str, Any], delta: Any, tags: Tags | None = None) -> dict[str, Any]:
+    """Merge ``delta`` (a delta object, or a dict merged by ``tags``) into ``current``; returns
+    ``current`` (0.36's parameter names). Raises :class:`MalformedDelta` when it cannot be merged.
 
     Example:
         >>> from inferencesh.core.deltas import LLM_DELTA_TAGS, merge_delta
@@ -189,8 +189,8 @@ def merge_delta(state: dict[str, Any], delta: Any, tags: Tags | None = None) -> 
         # Indexed and nested values recurse with the child objects' own rules; the others
         # are merged as JSON.
         value = raw if merge in (INDEXED, NESTED) else dumped
-        state[name] = _merge_value(state.get(name), value, merge, child, name)
-    return state
+        current[name] = _merge_value(current.get(name), value, merge, child, name)
+    return current
 
 
 def _merge_value(current: Any, incoming: Any, merge: str, child: Tags | None, name: str) -> Any:
