@@ -19,8 +19,12 @@ Sections (each prints its own table; ``--only`` picks some):
             generator (raw keep-alive HTTP/1.1, one connection per caller) for both. And
             the sequential wait-for-result latency versus a direct call of a worker
             (``POST /run`` on a worker process of the same app), next to the request our
-            clients send for it (``?stream=true``) and our sync and async ``client.run``. Targets: throughput at
-            least 1.0x cog; sequential latency at most 1.3x the direct call.
+            clients send for it (``?stream=true``) and versus the floor of any two-hop
+            relay written the same way (uvicorn with the platform's HTTP protocol, a raw
+            ASGI endpoint forwarding the input over the platform's ``RunChannel`` to that
+            worker; no records, no commit): those interleaved, with their processes' CPU
+            per call; then our sync and async ``client.run``. Targets: throughput at least
+            1.0x cog; sequential latency at most 1.3x the direct call.
 * worker:   the worker's ``POST /run`` per call versus a bare Starlette echo endpoint on the
             same stack (uvicorn, one process). Target: at most 1.3x.
 * lists:    ``POST /tasks/list`` and ``POST /files/list`` (first page, 50 items) with 100,
@@ -487,26 +491,116 @@ def _direct_worker(app: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
+# The floor of a relay: the platform's HTTP stack and run channel, none of its bookkeeping.
+RELAY_SERVER = """
+import asyncio, json, os, socket, sys
+import msgspec, uvicorn
+from inferencesh.platform import http_protocol
+from inferencesh.platform.worker_channel import RunChannel
+
+ready_file, worker_port = sys.argv[1], int(sys.argv[2])
+decode, encode = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode
+channel = []
+
+
+async def app(scope, receive, send):
+    if not channel:
+        channel.append(RunChannel(worker_port))
+    message = await receive()
+    body = message.get("body", b"")
+    while message.get("more_body"):
+        message = await receive()
+        body += message.get("body", b"")
+    events = []
+    await channel[0].run(encode({"input": decode(body)["input"]}), events.append)
+    reply = encode({"success": True, "status": 200, "data": {"status": 10, **events[-1]}})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(reply))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": reply})
+
+
+class Server(uvicorn.Server):
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        with open(ready_file + ".tmp", "w") as f:
+            json.dump({"port": self.port, "pid": os.getpid()}, f)
+        os.replace(ready_file + ".tmp", ready_file)
+
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.bind(("127.0.0.1", 0))
+config = uvicorn.Config(
+    app, log_level="warning", access_log=False, lifespan="off", proxy_headers=False,
+    http=http_protocol.protocol(),
+)
+server = Server(config)
+server.port = sock.getsockname()[1]
+asyncio.run(server.serve(sockets=[sock]))
+"""
+
+
+async def _interleaved(
+    cells: dict[str, tuple[int, Callable[[_Conn], Awaitable[None]], list[int]]],
+    calls: int,
+    rounds: int = 10,
+) -> dict[str, tuple[float, float]]:
+    """Each cell's median seconds per sequential call and its processes' CPU seconds per
+    call, ``calls`` in all, measured in ``rounds`` rounds in a new random order each."""
+    conns = {name: _Conn(port) for name, (port, _, _) in cells.items()}
+    for name, (_, call, _) in cells.items():
+        for _ in range(20):
+            await call(conns[name])
+    samples: dict[str, list[float]] = {name: [] for name in cells}
+    cpu = dict.fromkeys(cells, 0.0)
+    per_round = max(1, calls // rounds)
+    for _ in range(rounds):
+        for name in random.sample(list(cells), len(cells)):
+            _, call, pids = cells[name]
+            conn = conns[name]
+            before = sum(_tree_cpu(pid) for pid in pids)
+            for _ in range(per_round):
+                began = time.perf_counter()
+                await call(conn)
+                samples[name].append(time.perf_counter() - began)
+            cpu[name] += sum(_tree_cpu(pid) for pid in pids) - before
+    for conn in conns.values():
+        conn.close()
+    return {
+        name: (statistics.median(samples[name]), cpu[name] / len(samples[name])) for name in cells
+    }
+
+
 def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    latency: dict[str, float] = {}
-    with _platform(app, workers) as platform:
+    with _platform(app, workers) as platform, tempfile.TemporaryDirectory() as tmp:
         port, key = platform.port, platform.api_key  # type: ignore[attr-defined]
         pid = platform.process.pid  # type: ignore[attr-defined]
         call = _platform_call(key)
         rates["platform"], cpu["platform"] = asyncio.run(_load(port, 64, seconds, call, pid))
-        latency["platform"] = asyncio.run(_sequential(port, calls, call))
-        stream_call = _platform_stream_call(key)
-        latency["stream"] = asyncio.run(_sequential(port, calls, stream_call))
-        latency["client"] = _client_latency(platform, calls)
-        latency["async client"] = asyncio.run(_async_client_latency(platform, calls))
-    with tempfile.TemporaryDirectory() as tmp:
         proc, wport = _direct_worker(app, Path(tmp))
+        relay_script, ready = Path(tmp) / "relay.py", Path(tmp) / "relay.ready"
+        relay_script.write_text(RELAY_SERVER)
+        relay, _, rport = _start([sys.executable, str(relay_script), str(ready), str(wport)], ready)
         try:
-            latency["direct"] = asyncio.run(_sequential(wport, calls, _worker_call))
+            # The platform's processes: the server and its workers; the relay's: it and the
+            # worker it forwards to (the direct cell's worker).
+            sequential = asyncio.run(
+                _interleaved(
+                    {
+                        "direct": (wport, _worker_call, [proc.pid]),
+                        "platform": (port, call, [pid]),
+                        "stream": (port, _platform_stream_call(key), [pid]),
+                        "relay": (rport, _platform_call(""), [relay.pid, proc.pid]),
+                    },
+                    calls,
+                )
+            )
         finally:
+            _stop(relay)
             _stop(proc)
+        client = _client_latency(platform, calls)
+        async_client = asyncio.run(_async_client_latency(platform, calls))
     cog, why = _cog_python()
     if cog is not None:
         try:
@@ -528,18 +622,31 @@ def bench_platform(app: Path, workers: int, seconds: float, calls: int) -> None:
         _record("(server CPU per task / cog)", cpu_ratio, "<=", 1.0)
     else:
         print(f"\n  cog: not measured ({why})")
-    direct = latency["direct"]
-    print(f"  sequential, median of {calls} (ms):  direct worker call {direct * 1000:.2f}")
-    rows = (
-        ("platform", "POST /apps/run wait"),
-        ("stream", "POST /apps/run?stream=true"),
-        ("client", "our client.run (sync)"),
-        ("async client", "our client.run (async)"),
+    direct, direct_cpu = sequential["direct"]
+    print(f"  sequential, median of {calls} interleaved (ms), and the processes' CPU per call:")
+    print(
+        f"    {'direct worker call (POST /run)':<34} {direct * 1000:7.2f}          cpu {direct_cpu * 1000:6.3f}"
     )
-    for label, name in rows:
-        print(f"    {name:<28} {latency[label] * 1000:7.2f}   ratio {latency[label] / direct:.2f}x")
-    _record("wait-for-result / direct worker", latency["platform"] / direct, "<=", 1.3)
-    _record("client.run / direct worker", latency["client"] / direct, "<=", 1.3)
+    names = {
+        "platform": "POST /apps/run wait",
+        "stream": "POST /apps/run?stream=true",
+        "relay": "relay floor (two hops, no records)",
+    }
+    for label, name in names.items():
+        latency, used = sequential[label]
+        print(
+            f"    {name:<34} {latency * 1000:7.2f}  {latency / direct:5.2f}x  cpu {used * 1000:6.3f}"
+        )
+    for name, value in (
+        ("our client.run (sync)", client),
+        ("our client.run (async)", async_client),
+    ):
+        print(f"    {name:<34} {value * 1000:7.2f}  {value / direct:5.2f}x")
+    platform_latency, relay_latency = sequential["platform"][0], sequential["relay"][0]
+    _record("wait-for-result / direct worker", platform_latency / direct, "<=", 1.3)
+    _record("(wait-for-result / relay floor)", platform_latency / relay_latency, "<=", 1.3)
+    _record("(relay floor / direct worker)", relay_latency / direct, "<=", 1.3)
+    _record("client.run / direct worker", client / direct, "<=", 1.3)
 
 
 def _client_latency(platform: object, calls: int) -> float:

@@ -339,3 +339,22 @@ def test_a_passing_state_waits_its_own_window_not_an_older_ones(tmp_path: Path) 
 
     asyncio.run(turns())
     store.close()
+
+
+def test_tasks_one_after_another_share_a_round_timer(tmp_path: Path) -> None:
+    store = Store(tmp_path / "platform.db")
+
+    async def tasks() -> set[int]:
+        timers = set()
+        for name in ("a", "b", "c"):
+            store.put_task_soon(_task(name, TaskStatus.QUEUED))
+            timers.add(id(store._passing_timer))
+            ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            store.commit_task(_task(name, TaskStatus.COMPLETED), ended.set_result)
+            await ended
+            assert _stored(tmp_path / "platform.db", name) == int(TaskStatus.COMPLETED)
+        return timers
+
+    # One timer armed for the round, not one armed and cancelled per task.
+    assert len(asyncio.run(tasks())) == 1
+    store.close()

@@ -208,3 +208,54 @@ def test_leaving_a_run_early_closes_its_connection() -> None:
             return server.connections
 
     assert asyncio.run(main()) == 2
+
+
+def test_answers_read_in_any_pieces_by_the_connections_one_parser() -> None:
+    answer = _chunked(b'{"type": "status"}\n', b'{"type": "result", "output": 1}\n')
+
+    async def byte_by_byte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await _request(reader)
+            for i in range(len(answer)):  # every split point, each byte its own read
+                writer.write(answer[i : i + 1])
+                await writer.drain()
+                await asyncio.sleep(0)
+
+    async def all_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await _request(reader)
+            writer.write(answer)  # head, body and end in one write, as the worker answers
+
+    async def main(handler: Handler) -> list[Any]:
+        async with Server(handler) as server:
+            channel = RunChannel(server.port)
+            results = [await _events(channel) for _ in range(3)]
+            channel.close()
+            return [results, server.connections]
+
+    expected = (200, [{"type": "status"}, {"type": "result", "output": 1}])
+    for handler in (byte_by_byte, all_at_once):
+        assert asyncio.run(main(handler)) == [[expected] * 3, 1]
+
+
+def test_an_answer_that_closes_its_connection_is_read_and_the_next_run_connects_again() -> None:
+    async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _request(reader)
+        body = b'{"ok": true}\n'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+        await writer.drain()
+
+    server = Server(closing)
+
+    async def main() -> list[Any]:
+        async with server:
+            channel = RunChannel(server.port)
+            runs = [await _events(channel) for _ in range(2)]
+            channel.close()
+            return runs
+
+    assert asyncio.run(main()) == [(200, [{"ok": True}])] * 2
+    assert server.connections == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from inferencesh.platform.config import PlatformConfig, load_app
+from inferencesh.platform.config import AppEntry, PlatformConfig, load_app
 from inferencesh.platform.launcher import LocalPlatform
 from inferencesh.platform.pool import AppPool
 from inferencesh.platform.workers import WorkerError
@@ -166,3 +166,31 @@ async def test_a_pool_closed_while_a_worker_starts_hands_out_nothing(tmp_path: P
     assert gone(int((app / "pid").read_text()))
     with pytest.raises(WorkerError, match="shutting down"):
         await pool.acquire("")
+
+
+class _Idle:
+    """A stand-in for an idle worker: what the pool reads of one."""
+
+    def __init__(self, setup_key: str) -> None:
+        self.setup_key = setup_key
+        self.alive = True
+
+
+async def test_the_pool_hands_out_the_most_recently_released_worker(tmp_path: Path) -> None:
+    config = PlatformConfig(
+        data_dir=tmp_path / "data", apps=[AppEntry(name="a", directory=tmp_path)]
+    )
+    pool = AppPool(config.apps[0], config, 3)
+    older, newer, other = _Idle("{}"), _Idle("{}"), _Idle('{"x":1}')
+    pool._slots = 3
+    for worker in (older, newer, other):
+        pool._all[worker] = 0  # type: ignore[index]
+        pool.release(worker)  # type: ignore[arg-type]
+    # Same setup: the one released last, so sequential tasks stay on one warm worker.
+    assert await pool.acquire("{}") is newer
+    pool.release(newer)  # type: ignore[arg-type]
+    assert await pool.acquire("{}") is newer
+    # A matching setup still wins over a more recently released worker; without one, the
+    # most recent goes.
+    assert await pool.acquire("{}") is older
+    assert await pool.acquire('{"y":2}') is other

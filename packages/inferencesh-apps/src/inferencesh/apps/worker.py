@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 import uvicorn
+from inferencesh.apps import http_protocol
 from inferencesh.apps._atomic import write_atomic
 from inferencesh.apps.parent_watch import watch_parent
 from inferencesh.apps.runtime import (
@@ -296,6 +297,29 @@ class _Server(uvicorn.Server):
             self.should_exit = True
 
 
+def _server_config(
+    runner: AppRunner,
+    *,
+    shutdown: Callable[[], None],
+    host: str = "127.0.0.1",
+    log_level: str = "warning",
+) -> uvicorn.Config:
+    """uvicorn's configuration of the worker's server over ``runner`` (``shutdown`` is what
+    ``POST /shutdown`` calls)."""
+    return uvicorn.Config(
+        create_worker_app(runner, shutdown=shutdown),
+        host=host,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        # The worker never reads client addresses: forwarded headers change nothing, and
+        # their middleware would wrap every request.
+        proxy_headers=False,
+        http=http_protocol.protocol(),  # a run's answer in one write, not head then body
+        timeout_graceful_shutdown=int(runner.cancel_grace) + 5,
+    )
+
+
 async def serve(
     runner: AppRunner,
     *,
@@ -318,14 +342,7 @@ async def serve(
         if server is not None:
             server.should_exit = True
 
-    config = uvicorn.Config(
-        create_worker_app(runner, shutdown=request_shutdown),
-        host=host,
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=int(runner.cancel_grace) + 5,
-    )
+    config = _server_config(runner, shutdown=request_shutdown, host=host, log_level=log_level)
     ready_path = Path(ready_file) if ready_file else None
     server = _Server(config, runner, ready_path, announce)
     server.port = sock.getsockname()[1]

@@ -76,8 +76,12 @@ class AppPool:
         return self._slots
 
     def _take_idle(self, setup_key: str) -> Worker | None:
+        # The most recently released worker first (its setup matching, if one does): tasks
+        # one after another stay on one warm process instead of taking turns on all of them.
         while self._idle:
-            best = next((w for w in self._idle if w.setup_key == setup_key), self._idle[-1])
+            best = next(
+                (w for w in reversed(self._idle) if w.setup_key == setup_key), self._idle[-1]
+            )
             self._idle.remove(best)
             if best.alive:
                 return best

@@ -322,9 +322,8 @@ class Store:
         self._urgent.clear()
         for task_id in list(self._passing) if passing is None else passing:
             rows.append(_task_row(self._passing.pop(task_id)[0]))
-        if not self._passing and self._passing_timer is not None:
-            self._passing_timer.cancel()
-            self._passing_timer = None
+        # A round's timer is left to fire even when nothing waits any more: a round with
+        # nothing to write costs less than arming and cancelling a timer for every task.
         keys = [(key, *value) for key, value in self._keys.items()]
         if self._passing:  # a key whose task's record still waits, waits with it
             keys = [key for key in keys if key[1] not in self._passing]
