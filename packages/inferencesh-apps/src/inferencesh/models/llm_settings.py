@@ -3,7 +3,13 @@
 reasoning, tool and reply-format settings, every one optional.
 
 An app reads the same settings from its ``LLMInput``; this block is what a caller keeps apart
-from a conversation, say in an agent's ``core_app.input``.
+from a conversation, say in an agent's ``core_app.input``. (The example is here, not on the
+class: a model's docstring is its schema's description, which apps serve.)
+
+Example:
+    >>> from inferencesh.models.llm_settings import LLMSettings
+    >>> LLMSettings(temperature=0.2, max_tokens=256).model_dump(exclude_defaults=True)
+    {'temperature': 0.2, 'max_tokens': 256}
 """
 
 from __future__ import annotations
@@ -17,11 +23,6 @@ __all__ = ["LLMSettings"]
 class LLMSettings(BaseModel):
     """Model settings; ``None`` (or ``""``/0 for the prompt and context size) means the model's
     default. Values are stored as given: the app that receives them checks their ranges.
-
-    Example:
-        >>> from inferencesh.models.llm_settings import LLMSettings
-        >>> LLMSettings(temperature=0.2, max_tokens=256).model_dump(exclude_defaults=True)
-        {'temperature': 0.2, 'max_tokens': 256}
     """
 
     system_prompt: str = Field(default="", description="Instructions ahead of the conversation")
