@@ -18,6 +18,19 @@ import sys
 from typing import Any, Dict, List, Literal, Optional, Union
 
 from inferencesh import BaseAppInput, BaseAppOutput, BaseAppSetup, File
+from inferencesh.models.base import (
+    OptionalAudioFieldMixin,
+    OptionalFileFieldMixin,
+    OptionalImageFieldMixin,
+    OptionalTextFieldMixin,
+    OptionalVideoFieldMixin,
+    OrderedSchemaModel,
+    RequiredAudioFieldMixin,
+    RequiredFileFieldMixin,
+    RequiredImageFieldMixin,
+    RequiredTextFieldMixin,
+    RequiredVideoFieldMixin,
+)
 from inferencesh.models.llm import ContextMessage, LLMInput, LLMOutput, Message
 from inferencesh.models.output_meta import (
     AudioMeta,
@@ -141,6 +154,55 @@ class ChatLikeOutput(LLMOutput):
     pass
 
 
+class MixinFirstInput(RequiredImageFieldMixin, OptionalTextFieldMixin, BaseAppInput):
+    prompt: str = Field(description="Corpus: the prompt")
+    steps: int = 20
+
+
+class MixinLastInput(BaseAppInput, OptionalVideoFieldMixin, RequiredAudioFieldMixin):
+    seed: Optional[int] = None
+
+
+class EveryOptionalMixin(
+    OptionalImageFieldMixin,
+    OptionalVideoFieldMixin,
+    OptionalAudioFieldMixin,
+    OptionalFileFieldMixin,
+    OptionalTextFieldMixin,
+    BaseAppInput,
+):
+    pass
+
+
+class EveryRequiredMixin(
+    RequiredImageFieldMixin,
+    RequiredVideoFieldMixin,
+    RequiredAudioFieldMixin,
+    RequiredTextFieldMixin,
+    BaseAppInput,
+):
+    label: str = "x"
+
+
+class MixinOnlyModel(OptionalImageFieldMixin, RequiredTextFieldMixin):
+    weight: float = 1.0
+
+
+class RequiredFileInput(RequiredFileFieldMixin, BaseAppInput):
+    note: str = ""
+
+
+class OrderedModel(OrderedSchemaModel):
+    zulu: int
+    alpha: str = "a"
+    mid: Optional[Box] = None
+
+
+class OrderedChild(OrderedModel):
+    beta: bool = False
+    zulu: int = 3
+
+
 CORPUS: Dict[str, Any] = {
     "ScalarInput": ScalarInput,
     "FileInput": FileInput,
@@ -167,6 +229,24 @@ CORPUS: Dict[str, Any] = {
     "AppOutput": AppOutput,
     "ChatLikeInput": ChatLikeInput,
     "ChatLikeOutput": ChatLikeOutput,
+    "MixinFirstInput": MixinFirstInput,
+    "MixinLastInput": MixinLastInput,
+    "EveryOptionalMixin": EveryOptionalMixin,
+    "EveryRequiredMixin": EveryRequiredMixin,
+    "MixinOnlyModel": MixinOnlyModel,
+    "RequiredFileInput": RequiredFileInput,
+    "OrderedModel": OrderedModel,
+    "OrderedChild": OrderedChild,
+    "OptionalImageFieldMixin": OptionalImageFieldMixin,
+    "RequiredImageFieldMixin": RequiredImageFieldMixin,
+    "OptionalVideoFieldMixin": OptionalVideoFieldMixin,
+    "RequiredVideoFieldMixin": RequiredVideoFieldMixin,
+    "OptionalAudioFieldMixin": OptionalAudioFieldMixin,
+    "RequiredAudioFieldMixin": RequiredAudioFieldMixin,
+    "OptionalFileFieldMixin": OptionalFileFieldMixin,
+    "RequiredFileFieldMixin": RequiredFileFieldMixin,
+    "OptionalTextFieldMixin": OptionalTextFieldMixin,
+    "RequiredTextFieldMixin": RequiredTextFieldMixin,
 }
 
 

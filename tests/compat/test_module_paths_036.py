@@ -79,41 +79,10 @@ NO_EQUIVALENT: dict[str, dict[str, str]] = {
         "CREDENTIAL_KEYS": "the key order of a credential entry in functions_schema.json",
         "PROVIDER_SEED_KEYS": "the keys of a credential's provider seed in that file",
     },
-    "inferencesh.delta": {
-        "apply_delta_event": "0.36 client's helper folding a delta event into an accumulator",
-        "is_delta_event": "0.36 client's test for an event named 'delta'",
-    },
     "inferencesh.live": {
-        "SplitLiveSchema": "the NamedTuple split_live_schema returns; ours returns a plain pair",
         "WSMsgType": "aiohttp's WebSocket message kinds, for fakes; ours uses websockets",
     },
-    "inferencesh.llm_types_gen": {
-        "DecisionChoiceOption": "a typed question of DecisionInput; ours takes plain mappings",
-        "DecisionChoiceQuestion": "a typed question of DecisionInput; ours takes plain mappings",
-        "DecisionScoreQuestion": "a typed question of DecisionInput; ours takes plain mappings",
-        "DecisionNoulCriteria": "a typed question of DecisionInput; ours takes plain mappings",
-        "DecisionNoulQuestion": "a typed question of DecisionInput; ours takes plain mappings",
-        "DecisionChoiceAnswer": "a typed answer of DecisionOutput; ours holds plain mappings",
-        "DecisionScoreAnswer": "a typed answer of DecisionOutput; ours holds plain mappings",
-        "DecisionNoulAnswer": "a typed answer of DecisionOutput; ours holds plain mappings",
-        "LLMSettings": "the platform's stored LLM settings (prompt, sampling); not an app input",
-        "MergeStrategy": "the delta merge rules as an enum; ours spells them as strings",
-        "ToolCallType": "an enum of the one value 'function'",
-        "ToolParamType": "the JSON Schema type names as an enum",
-        "ToolParameterProperty": "a typed JSON Schema property; ours keeps schemas as mappings",
-    },
     "inferencesh.output_meta_gen": {"AppSDKTypes": "an empty TypedDict of the generator"},
-    "inferencesh.models.base": {
-        "OrderedSchemaModel": "pydantic base ordering schema properties as declared",
-        **dict.fromkeys(
-            [
-                f"{need}{kind}FieldMixin"
-                for need in ("Optional", "Required")
-                for kind in ("Image", "Video", "Audio", "Text", "File")
-            ],
-            "an input mixin adding one File/str field (image, video, ...) to an app input",
-        ),
-    },
     "inferencesh.models.stream": {"T": "a TypeVar of 0.36's implementation"},
 }
 

@@ -25,6 +25,9 @@ CALLS = [
     '.param("text", string("T")).build()',
     "internal_tools().plan().memory().build()",
     "internal_tools().all().build()",
+    "internal_tools().meta().artifact().agent(False).remote().knowledge().build()",
+    'agent_tool("helper", "acme/helper@1").describe(description="Helps").build()',
+    'http_tool("del", "https://api.example.com/x").method(m="DELETE").build()',
     'call_tool("ping", "https://api.example.com/ping").build()',
     'call_tool("order", "https://api.example.com/orders").method("GET").describe("Order status")'
     '.param("order_id", string("The order number")).build()',

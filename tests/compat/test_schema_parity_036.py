@@ -27,6 +27,8 @@ VALUES = HERE / "values_corpus_036.py"
 
 LLM_INPUTS = ("LLMInput", "AppInput", "ChatLikeInput")
 CONTEXT_HOLDERS = ("ContextMessage", *LLM_INPUTS)
+# RequiredFileFieldMixin.file is required in ours (0.36 left it optional, its bug 9).
+REQUIRED_FILE = ("RequiredFileInput", "RequiredFileFieldMixin")
 TOOL_DEFS = (
     "Tool",
     "ToolCallType",
@@ -100,6 +102,14 @@ def _without_kept_differences(name: str, schema: dict[str, Any]) -> dict[str, An
     schema = json.loads(json.dumps(schema))
     if name in LLM_INPUTS:
         schema["properties"]["temperature"].pop("maximum")
+    if name in REQUIRED_FILE:
+        schema["properties"]["file"].pop("anyOf", None)
+        schema["properties"]["file"].pop("default", None)
+        schema["properties"]["file"].pop("format", None)
+        schema["properties"]["file"].pop("type", None)
+        schema["required"] = [key for key in schema.get("required", []) if key != "file"]
+        if not schema["required"]:
+            del schema["required"]
     defs = schema.get("$defs", {})
     for tool_def in TOOL_DEFS:
         defs.pop(tool_def, None)
@@ -170,6 +180,39 @@ def test_kept_difference_temperature_up_to_2(schemas: Any) -> None:
         assert ours[name]["validation"]["properties"]["temperature"]["maximum"] == 2
 
 
+def test_kept_difference_required_file_mixin_is_required(schemas: Any) -> None:
+    published, ours = schemas
+    for name in REQUIRED_FILE:
+        theirs_file = published[name]["validation"]["properties"]["file"]
+        ours_file = ours[name]["validation"]["properties"]["file"]
+        assert theirs_file["anyOf"] == [{"format": "file", "type": "string"}, {"type": "null"}]
+        assert "file" not in published[name]["validation"].get("required", [])
+        assert (ours_file["type"], ours_file["format"]) == ("string", "file")
+        assert "default" not in ours_file
+        assert "file" in ours[name]["validation"]["required"]
+
+
+def test_mixin_fields_carry_their_media_type(schemas: Any) -> None:
+    _, ours = schemas
+    props = ours["EveryOptionalMixin"]["validation"]["properties"]
+    assert list(props) == ["text", "file", "audio", "video", "image"]
+    media = {key: value.get("contentMediaType") for key, value in props.items()}
+    assert media == {
+        "text": None,
+        "file": None,
+        "audio": "audio/*",
+        "video": "video/*",
+        "image": "image/*",
+    }
+    assert ours["MixinFirstInput"]["validation"]["required"] == ["prompt", "image"]
+    assert list(ours["OrderedChild"]["validation"]["properties"]) == [
+        "beta",
+        "zulu",
+        "alpha",
+        "mid",
+    ]
+
+
 def test_kept_difference_context_tools_are_plain_objects(schemas: Any) -> None:
     published, ours = schemas
     tools = ours["ContextMessage"]["validation"]["properties"]["tools"]
@@ -188,6 +231,12 @@ KEPT_VALUE_DIFFERENCES = {
     "output_meta_bare_video",
     # 0.36 caps LLMInput.temperature at 1, rejecting OpenAI-valid values (section 6.2, bug 12).
     "llm_temperature_1_5",
+    # 0.36 stores None in a field typed File when given a blank or None (required or not).
+    "mixin_required_image_blank",
+    # RequiredFileFieldMixin.file is required (0.36 left it optional, its bug 9).
+    "mixin_required_file_missing",
+    # llm_types_gen's questions are ours: an id is required (0.36's DecisionInput needs it too).
+    "ltg_question_blank_id",
 }
 
 
@@ -216,6 +265,12 @@ def test_kept_value_differences(values: Any) -> None:
     assert ours["output_meta_bare_video"]["ok"][0][0] == "VideoMeta"
     assert published["llm_temperature_1_5"] == {"error": "ValueError"}
     assert ours["llm_temperature_1_5"]["ok"]["temperature"] == 1.5
+    assert published["mixin_required_image_blank"] == {"ok": {"image": None}}
+    assert ours["mixin_required_image_blank"] == {"error": "ValueError"}
+    assert published["mixin_required_file_missing"] == {"ok": {"file": None}}
+    assert ours["mixin_required_file_missing"] == {"error": "ValueError"}
+    assert published["ltg_question_blank_id"]["ok"]["id"] == ""
+    assert ours["ltg_question_blank_id"] == {"error": "ValueError"}
 
 
 def test_values_the_issue_names_are_accepted(values: Any) -> None:

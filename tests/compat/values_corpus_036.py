@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict
 
 # ruff: noqa: UP006, UP035 - typing spelled as apps for 0.36 spell it
 import inferencesh
+from inferencesh import llm_types_gen
+from inferencesh.models import base
 from inferencesh.models.decision import DecisionInput, DecisionOutput, DecisionVisionInput
 from inferencesh.models.llm import ContextMessage, LLMInput, LLMOutput, build_messages
 from inferencesh.models.output_meta import OutputMeta, VideoMeta
@@ -138,7 +140,68 @@ def _requirement(data: Dict[str, Any]) -> Any:
     return [error.type, error.key, error.message, shown]
 
 
+class MixinInput(
+    base.RequiredImageFieldMixin,
+    base.OptionalVideoFieldMixin,
+    base.OptionalTextFieldMixin,
+    base.BaseAppInput,
+):
+    prompt: str = "p"
+
+
+def _fields(cls: Any, data: Dict[str, Any]) -> Callable[[], Any]:
+    """What each field of ``cls`` holds once ``data`` validates: a file's path, else the value."""
+
+    def run() -> Any:
+        model = cls.model_validate(data)
+        return {
+            name: getattr(value, "path", value)
+            for name, value in sorted(model.__dict__.items())
+            if not name.startswith("_")
+        }
+
+    return run
+
+
+def _members(enum_class: Any) -> Callable[[], Any]:
+    return lambda: [[member.name, member.value, member == member.value] for member in enum_class]
+
+
 CASES: Dict[str, Callable[[], Any]] = {
+    "ltg_merge_strategy": _members(llm_types_gen.MergeStrategy),
+    "ltg_tool_call_type": _members(llm_types_gen.ToolCallType),
+    "ltg_tool_param_type": _members(llm_types_gen.ToolParamType),
+    "ltg_llm_settings_defaults": lambda: _dump(llm_types_gen.LLMSettings()),
+    "ltg_llm_settings": _validate(
+        llm_types_gen.LLMSettings,
+        {"temperature": 1.5, "stop": ["x"], "tool_choice": {"mode": "auto"}, "context_size": -1},
+    ),
+    "ltg_choice_answer": lambda: _dump(llm_types_gen.DecisionChoiceAnswer(probabilities={"a": 1})),
+    "ltg_score_answer": lambda: _dump(
+        llm_types_gen.DecisionScoreAnswer(probabilities={}, legend={"0": "low"})
+    ),
+    "ltg_noul_answer": lambda: _dump(llm_types_gen.DecisionNoulAnswer()),
+    "ltg_decision_output_model": lambda: llm_types_gen.DecisionOutput(
+        choices={"q": llm_types_gen.DecisionChoiceAnswer(choice="a", probabilities={"a": 1})},
+        scores={},
+        nouls={},
+    ).model_dump(include={"choices", "model", "input_tokens"}),
+    "ltg_question_blank_id": _validate(
+        llm_types_gen.DecisionChoiceQuestion, {"instructions": "x", "options": [{"name": "a"}]}
+    ),
+    "mixin_required_path": _fields(MixinInput, {"image": "/etc/hostname", "text": "t"}),
+    "mixin_optional_blanks": _fields(
+        MixinInput, {"image": "/etc/hostname", "video": "", "text": ""}
+    ),
+    "mixin_optional_empty_object": _fields(base.OptionalAudioFieldMixin, {"audio": {}}),
+    "mixin_optional_none": _fields(base.OptionalFileFieldMixin, {"file": None}),
+    "mixin_file_object": _fields(base.OptionalFileFieldMixin, {"file": {"path": "/etc/hostname"}}),
+    "mixin_required_missing": _fields(MixinInput, {"text": "t"}),
+    "mixin_text_not_a_string": _fields(base.OptionalTextFieldMixin, {"text": 3}),
+    "mixin_required_text_none": _fields(base.RequiredTextFieldMixin, {"text": None}),
+    "mixin_required_text": _fields(base.RequiredTextFieldMixin, {"text": "hi"}),
+    "mixin_required_image_blank": _fields(base.RequiredImageFieldMixin, {"image": ""}),
+    "mixin_required_file_missing": _fields(base.RequiredFileFieldMixin, {}),
     "video_resolution_members": lambda: [[m.name, m.value] for m in inferencesh.VideoResolution],
     "meta_item_type_members": lambda: [[m.name, m.value] for m in inferencesh.MetaItemType],
     "video_meta_540p": _validate(VideoMeta, {"resolution": "540p", "seconds": 2}),

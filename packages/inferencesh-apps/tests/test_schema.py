@@ -176,3 +176,33 @@ def test_input_and_output_schema_helpers() -> None:
     assert output_schema(GreetOutput)["required"] == ["message"]
     with pytest.raises(TypeError, match="pydantic model class"):
         input_schema(int)  # type: ignore[arg-type]
+
+
+def test_field_mixins_add_their_field_to_an_app_input(tmp_path: Path) -> None:
+    """0.36's input mixins (``inferencesh.models.base``): one field each, with its media type."""
+    from inferencesh.models.base import (
+        OptionalTextFieldMixin,
+        OrderedSchemaModel,
+        RequiredFileFieldMixin,
+        RequiredImageFieldMixin,
+    )
+    from pydantic import ValidationError
+
+    class MixedInput(RequiredImageFieldMixin, OptionalTextFieldMixin, BaseAppInput):
+        prompt: str
+
+    assert issubclass(MixedInput, OrderedSchemaModel)
+    schema = input_schema(MixedInput)
+    assert list(schema["properties"]) == ["prompt", "text", "image"]
+    assert schema["required"] == ["prompt", "image"]
+    assert schema["properties"]["image"]["contentMediaType"] == "image/*"
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"png")
+    value = MixedInput.model_validate({"prompt": "p", "image": str(image), "text": ""})
+    assert isinstance(value.image, File) and value.image.path == str(image)
+    assert value.text == ""
+    with pytest.raises(ValidationError, match="image"):
+        MixedInput.model_validate({"prompt": "p"})
+    # Required means required (0.36's RequiredFileFieldMixin left `file` optional).
+    with pytest.raises(ValidationError, match="file"):
+        RequiredFileFieldMixin.model_validate({})

@@ -128,3 +128,42 @@ def test_options_struct() -> None:
     assert off == Reconnect(0, None, False) and off.attempts(5) == 0
     assert reconnect_options(reconnect_delay_ms=0).first_delay(0.5) == 0.0
     assert DEFAULT_RECONNECT.attempts(5) == 5 and DEFAULT_RECONNECT.first_delay(0.5) == 0.5
+
+
+def _stream_class(client: object) -> type:
+    from inferencesh.client import AsyncTaskStream, TaskStream
+
+    return AsyncTaskStream if type(client).__name__ == "AsyncInference" else TaskStream
+
+
+@pytest.mark.parametrize("task_given", [{"id": "t1", "status": 7}, "t1"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_stream_built_as_036_builds_it(
+    kind: str, task_given: object, httpx_mock: HTTPXMock
+) -> None:
+    # 0.36: TaskStream(task, client, auto_reconnect, max_reconnects, reconnect_delay_ms),
+    # read with .stream().
+    httpx_mock.add_response(url=STREAM, headers=HEADERS, content=ndjson(RUNNING, DONE))
+    updates = Driver(kind, max_retries=0).call(
+        lambda c: _stream_class(c)(task_given, c, True, 3, 10).stream()
+    )
+    assert [u.status for u in updates][-1] == TaskStatus.COMPLETED
+    assert updates[-1]["output"] == {"ok": True}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_036_built_stream_keeps_its_reconnect_arguments(kind: str, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=STREAM, headers=HEADERS, content=ndjson(RUNNING))
+    with pytest.raises(APIConnectionError, match="auto_reconnect=False"):
+        Driver(kind, max_retries=0).call(
+            lambda c: _stream_class(c)({"id": "t1"}, c, auto_reconnect=False).stream()
+        )
+    assert len(httpx_mock.get_requests(url=STREAM)) == 1
+
+
+@pytest.mark.parametrize("bad", [None, "", {"status": 1}, 42])
+def test_a_036_built_stream_needs_a_task(bad: object) -> None:
+    from inferencesh.client import TaskStream
+
+    with pytest.raises(TypeError, match="a task stream follows a Task"):
+        Driver("sync").call(lambda c: TaskStream(bad, c))

@@ -231,7 +231,9 @@ def test_a_server_started_by_a_launcher_that_dies_shuts_down(tmp_path: Path) -> 
         "from inferencesh.platform.launcher import LocalPlatform\n"
         f"platform = LocalPlatform([{str(EXAMPLES / 'hello')!r}], data_dir={str(tmp_path)!r})\n"
         "platform.start()\n"
-        f"Path({str(pid_file)!r}).write_text(str(platform.process.pid))\n"
+        # Written whole, then renamed: the test never reads a half-written file.
+        f"Path({str(pid_file)!r} + '.tmp').write_text(str(platform.process.pid))\n"
+        f"Path({str(pid_file)!r} + '.tmp').rename({str(pid_file)!r})\n"
         "time.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", launcher])
@@ -242,7 +244,7 @@ def test_a_server_started_by_a_launcher_that_dies_shuts_down(tmp_path: Path) -> 
     server = int(pid_file.read_text())
     parent.kill()  # no chance to stop the server
     parent.wait()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30  # a graceful shutdown, on a loaded machine
     while _alive(server) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(server), "the server outlived the process that started it"

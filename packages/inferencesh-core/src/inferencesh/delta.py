@@ -4,3 +4,5 @@
 from inferencesh.core.deltas import merge_delta as merge_delta
 from inferencesh.models.deltas import DeltaAccumulator as DeltaAccumulator
 from inferencesh.models.deltas import OutputDiffer as OutputDiffer
+from inferencesh.models.deltas import apply_delta_event as apply_delta_event
+from inferencesh.models.deltas import is_delta_event as is_delta_event

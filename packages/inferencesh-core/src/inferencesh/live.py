@@ -12,6 +12,7 @@ from inferencesh.core.live_schema import JsonSchema as JsonSchema
 from inferencesh.core.live_schema import LiveField as LiveField
 from inferencesh.core.live_schema import MediaType as MediaType
 from inferencesh.core.live_schema import PCMFormat as PCMFormat
+from inferencesh.core.live_schema import SplitLiveSchema as SplitLiveSchema
 from inferencesh.core.live_schema import alternative_label as alternative_label
 from inferencesh.core.live_schema import alternative_tag as alternative_tag
 from inferencesh.core.live_schema import binary_live_field as binary_live_field
@@ -32,6 +33,7 @@ __all__ = [
     "LiveUpdate",
     "MediaType",
     "PCMFormat",
+    "SplitLiveSchema",
     "access_url",
     "alternative_label",
     "alternative_tag",

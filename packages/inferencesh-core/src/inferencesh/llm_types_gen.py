@@ -3,12 +3,24 @@
 
 from inferencesh.core.agent_requests import FileRef as FileRef
 from inferencesh.core.chat import LLMContextMessage as LLMContextMessage
+from inferencesh.core.chat import ToolCallType as ToolCallType
+from inferencesh.core.chat import ToolParameterProperty as ToolParameterProperty
 from inferencesh.core.chat import ToolParameters as ToolParameters
+from inferencesh.core.chat import ToolParamType as ToolParamType
 from inferencesh.core.deltas import DeltaEvent as DeltaEvent
+from inferencesh.core.deltas import MergeStrategy as MergeStrategy
+from inferencesh.models.decision import DecisionChoiceAnswer as DecisionChoiceAnswer
+from inferencesh.models.decision import DecisionChoiceOption as DecisionChoiceOption
+from inferencesh.models.decision import DecisionChoiceQuestion as DecisionChoiceQuestion
 from inferencesh.models.decision import DecisionInput as DecisionInput
-from inferencesh.models.decision import DecisionOutput as DecisionOutput
+from inferencesh.models.decision import DecisionNoulAnswer as DecisionNoulAnswer
+from inferencesh.models.decision import DecisionNoulCriteria as DecisionNoulCriteria
+from inferencesh.models.decision import DecisionNoulQuestion as DecisionNoulQuestion
+from inferencesh.models.decision import DecisionScoreAnswer as DecisionScoreAnswer
+from inferencesh.models.decision import DecisionScoreQuestion as DecisionScoreQuestion
 from inferencesh.models.decision import DecisionVideoInput as DecisionVideoInput
 from inferencesh.models.decision import DecisionVisionInput as DecisionVisionInput
+from inferencesh.models.decision import WireDecisionOutput as DecisionOutput  # noqa: F401
 from inferencesh.models.deltas import LLMDelta as LLMDelta
 from inferencesh.models.deltas import StreamDelta as StreamDelta
 from inferencesh.models.deltas import ToolCallDelta as ToolCallDelta
@@ -25,3 +37,4 @@ from inferencesh.models.llm import ToolCallFunction as ToolCallFunction
 from inferencesh.models.llm import ToolChoice as ToolChoice
 from inferencesh.models.llm import ToolChoiceMode as ToolChoiceMode
 from inferencesh.models.llm import ToolFunction as ToolFunction
+from inferencesh.models.llm_settings import LLMSettings as LLMSettings

@@ -345,6 +345,11 @@ class AgentToolBuilder(_ToolBuilder):
         super().__init__(name)
         self._ref = check_ref(agent_ref, f"tool {name!r}: agent")
 
+    def describe(self, description: str) -> AgentToolBuilder:
+        """Set the description the LLM reads to decide when to delegate (0.36 names the
+        parameter ``description`` here)."""
+        return super().describe(description)
+
     def _body(self) -> dict[str, Any]:
         agent: dict[str, Any] = {"ref": self._ref}
         if self._params:
@@ -400,12 +405,12 @@ class HttpToolBuilder(_ToolBuilder):
         self._auth: dict[str, Any] | None = None
         self._headers: dict[str, str] = {}
 
-    def method(self, method: str) -> HttpToolBuilder:
-        """The HTTP method (default POST)."""
-        upper = method.upper() if isinstance(method, str) else ""
+    def method(self, m: str) -> HttpToolBuilder:
+        """The HTTP method ``m`` (default POST; 0.36's parameter name)."""
+        upper = m.upper() if isinstance(m, str) else ""
         if upper not in _HTTP_METHODS:
             raise ToolDefinitionError(
-                f"tool {self._name!r}: unknown HTTP method {method!r}; use one of "
+                f"tool {self._name!r}: unknown HTTP method {m!r}; use one of "
                 f"{sorted(_HTTP_METHODS)}"
             )
         self._method = upper
@@ -522,6 +527,28 @@ class InternalToolsBuilder:
     def host_context(self, enabled: bool = True) -> InternalToolsBuilder:
         """Tools for agents embedded in a host page (get_host_context, send_to_host)."""
         return self._set("host_context", enabled)
+
+    # The cloud's newer opt-in groups (0.36's setters). The local platform's agent loop has none
+    # of them: it accepts the flags and offers no tools for them.
+    def meta(self, enabled: bool = True) -> InternalToolsBuilder:
+        """Tools about the agent itself (opt-in; cloud only)."""
+        return self._set("meta", enabled)
+
+    def artifact(self, enabled: bool = True) -> InternalToolsBuilder:
+        """Tools that create and update the chat's artifacts (opt-in; cloud only)."""
+        return self._set("artifact", enabled)
+
+    def agent(self, enabled: bool = True) -> InternalToolsBuilder:
+        """Tools that spawn sub-agents on the fly (opt-in; cloud only)."""
+        return self._set("agent", enabled)
+
+    def remote(self, enabled: bool = True) -> InternalToolsBuilder:
+        """Tools that work on a remote machine the chat is attached to (opt-in; cloud only)."""
+        return self._set("remote", enabled)
+
+    def knowledge(self, enabled: bool = True) -> InternalToolsBuilder:
+        """Tools that search the team's knowledge base (opt-in; cloud only)."""
+        return self._set("knowledge", enabled)
 
     def web_search(self, enabled: bool = True) -> InternalToolsBuilder:
         """Web search."""

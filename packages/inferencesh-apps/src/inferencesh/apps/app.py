@@ -11,7 +11,15 @@ from inferencesh.apps.file import File
 from inferencesh.apps.output_meta import OutputMeta
 from pydantic import BaseModel, Field, model_validator
 
-__all__ = ["BaseApp", "BaseAppInput", "BaseAppOutput", "BaseAppSetup", "SchemaModel"]
+__all__ = [
+    "BaseApp",
+    "BaseAppInput",
+    "BaseAppOutput",
+    "BaseAppSetup",
+    "BlankFilesAsNone",
+    "OrderedSchemaModel",
+    "SchemaModel",
+]
 
 
 def _field_order(cls: type[BaseModel]) -> list[str]:
@@ -41,13 +49,9 @@ def _is_optional_file(annotation: Any) -> bool:
     return False
 
 
-class SchemaModel(BaseModel):
-    """Base of the app models: JSON schemas list the class's own new fields first, then the
-    inherited ones (as the published SDK 0.36 orders them).
-
-    Also reads an empty string or empty object sent for an ``Optional[File]`` field as ``None``,
-    which is what the platform's forms send for a file left blank.
-    """
+class BlankFilesAsNone(BaseModel):
+    """Reads an empty string or empty object sent for an ``Optional[File]`` field as ``None``,
+    which is what the platform's forms send for a file left blank (0.36 did the same)."""
 
     _optional_file_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -70,6 +74,15 @@ class SchemaModel(BaseModel):
             if blanks:
                 data = {**data, **dict.fromkeys(blanks)}
         return data
+
+
+class SchemaModel(BlankFilesAsNone):
+    """Base of the app models: JSON schemas list the class's own new fields first, then the
+    inherited ones (as the published SDK 0.36 orders them).
+
+    Also reads an empty string or empty object sent for an ``Optional[File]`` field as ``None``
+    (:class:`BlankFilesAsNone`).
+    """
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -95,6 +108,10 @@ class SchemaModel(BaseModel):
             if isinstance(required, list):
                 schema["required"] = [key for key in order if key in required]
         return schema
+
+
+OrderedSchemaModel = SchemaModel
+"""0.36's name of :class:`SchemaModel` (``inferencesh.models.base.OrderedSchemaModel``)."""
 
 
 class BaseAppInput(SchemaModel):

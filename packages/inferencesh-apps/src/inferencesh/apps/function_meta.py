@@ -79,7 +79,10 @@ _EMPTY = "; omit credentials to use the app-wide list from inf.yml"
 
 
 def _fail(where: str, message: str, error: type[Exception] = ValueError) -> Exception:
-    return error(f"@function {where}: {message}")
+    # `where` names the bad value: a path under `@function` ("credentials[0]"), or a whole label
+    # given by the caller ("@function(generate)", as 0.36's `where=` reads).
+    label = where if where.startswith("@") else f"@function {where}"
+    return error(f"{label}: {message}")
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -166,7 +169,9 @@ def _entry(raw: Any, where: str, keyed_slug: str | None = None) -> dict[str, Any
     return entry
 
 
-def normalize_credentials(credentials: Any) -> list[CredentialRequirement]:
+def normalize_credentials(
+    credentials: Any, where: str = "credentials"
+) -> list[CredentialRequirement]:
     """The credentials of ``@function(credentials=...)`` as a list of entries
     ``{slug, capabilities?, description?, optional?, secrets?, scopes?, provider?, auth?}``.
 
@@ -174,7 +179,8 @@ def normalize_credentials(credentials: Any) -> list[CredentialRequirement]:
     entries, bare slugs (``"aikido-mcp"``), dotted capabilities (``"slack.chat.write"``: slug
     ``slack``), and the older keys ``provider`` (a slug string), ``key`` (a capability or a
     slug), ``name`` and ``website`` (the provider's). Raises ``TypeError``/``ValueError`` naming
-    the bad entry.
+    the bad entry; ``where`` names the declaration in those messages (``"credentials"`` under
+    ``@function``, or a whole label starting with ``@`` such as ``"@function(generate)"``).
 
     Example:
         >>> from inferencesh.apps.function_meta import normalize_credentials
@@ -183,17 +189,17 @@ def normalize_credentials(credentials: Any) -> list[CredentialRequirement]:
     """
     if isinstance(credentials, Mapping):
         if not credentials:
-            raise _fail("credentials", "empty" + _EMPTY)
+            raise _fail(where, "empty" + _EMPTY)
         return [
-            _entry(value, f"credentials[{slug!r}]", keyed_slug=str(slug))  # type: ignore[misc]
+            _entry(value, f"{where}[{slug!r}]", keyed_slug=str(slug))  # type: ignore[misc]
             for slug, value in credentials.items()
         ]
     if isinstance(credentials, Sequence) and not isinstance(credentials, (str, bytes)):
         if not credentials:
-            raise _fail("credentials", "empty list" + _EMPTY)
-        return [_entry(raw, f"credentials[{i}]") for i, raw in enumerate(credentials)]  # type: ignore[misc]
+            raise _fail(where, "empty list" + _EMPTY)
+        return [_entry(raw, f"{where}[{i}]") for i, raw in enumerate(credentials)]  # type: ignore[misc]
     raise _fail(
-        "credentials",
+        where,
         f"expected a dict keyed by slug or a list of entries, got {type(credentials).__name__}",
         TypeError,
     )

@@ -38,8 +38,16 @@ __all__ = [
     "ChoiceAnswer",
     "ChoiceOption",
     "ChoiceQuestion",
+    "DecisionChoiceAnswer",
+    "DecisionChoiceOption",
+    "DecisionChoiceQuestion",
     "DecisionInput",
+    "DecisionNoulAnswer",
+    "DecisionNoulCriteria",
+    "DecisionNoulQuestion",
     "DecisionOutput",
+    "DecisionScoreAnswer",
+    "DecisionScoreQuestion",
     "DecisionVideoInput",
     "DecisionVisionInput",
     "NoulAnswer",
@@ -48,6 +56,7 @@ __all__ = [
     "ScoreAnswer",
     "ScoreQuestion",
     "Structured",
+    "WireDecisionOutput",
 ]
 
 Structured = Union[str, dict[str, Any], list[Any]]  # noqa: UP007 - a runtime alias
@@ -268,3 +277,42 @@ class DecisionOutput(_DecisionAnswers, BaseAppOutput):
             "output_meta": meta,
         }
         return cls.model_validate(fields | extra)
+
+
+# -- 0.36's `inferencesh.llm_types_gen` names ------------------------------------------------
+# The questions are the same classes (an id and option names are what answers are keyed by, so
+# they stay required). The answers and the output take 0.36's zero values when left out.
+
+DecisionChoiceOption = ChoiceOption
+DecisionChoiceQuestion = ChoiceQuestion
+DecisionScoreQuestion = ScoreQuestion
+DecisionNoulCriteria = NoulCriteria
+DecisionNoulQuestion = NoulQuestion
+
+
+class DecisionChoiceAnswer(ChoiceAnswer):
+    """A :class:`ChoiceAnswer` whose ``choice`` and ``confidence`` default to ``""`` and 0."""
+
+    choice: str = Field(default="", description="The option picked")
+    confidence: float = Field(default=0.0, description="The probability of the option picked")
+
+
+class DecisionScoreAnswer(ScoreAnswer):
+    """A :class:`ScoreAnswer` whose ``score``, ``normalized`` and ``confidence`` default to 0."""
+
+    score: float = Field(default=0.0, description="The level, 0 for the lowest")
+    normalized: float = Field(default=0.0, description="The score scaled to 0..1")
+    confidence: float = Field(default=0.0, description="The probability of the level given")
+
+
+class DecisionNoulAnswer(NoulAnswer):
+    """A :class:`NoulAnswer` whose ``noul`` defaults to 0."""
+
+    noul: float = Field(default=0.0, description="The probability that the statement holds")
+
+
+class WireDecisionOutput(DecisionOutput):
+    """A :class:`DecisionOutput` whose ``model`` may be left out (``""``): 0.36's
+    ``inferencesh.llm_types_gen.DecisionOutput``."""
+
+    model: str = Field(default="", description="The model that answered")

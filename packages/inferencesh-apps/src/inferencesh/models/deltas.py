@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from inferencesh.core import deltas as _core
@@ -38,6 +39,8 @@ __all__ = [
     "LLMDelta",
     "OutputDiffer",
     "StreamDelta",
+    "apply_delta_event",
+    "is_delta_event",
     "ToolCallDelta",
     "ToolCallFunctionDelta",
     "is_stream_delta",
@@ -141,13 +144,13 @@ class OutputDiffer:
     def __init__(self) -> None:
         self._growth = _core.OutputGrowth()
 
-    def step(self, output: Any) -> LLMDelta | None:
-        """The delta from the previous output to ``output`` (``None`` when nothing grew)."""
-        calls = getattr(output, "tool_calls", None) or []
+    def step(self, out: Any) -> LLMDelta | None:
+        """The delta from the previous output to ``out`` (``None`` when nothing grew)."""
+        calls = getattr(out, "tool_calls", None) or []
         fields = self._growth.step(
             {
-                "response": getattr(output, "response", None),
-                "reasoning": getattr(output, "reasoning", None),
+                "response": getattr(out, "response", None),
+                "reasoning": getattr(out, "reasoning", None),
                 "tool_calls": [
                     call.model_dump() if isinstance(call, BaseModel) else dict(call)
                     for call in calls
@@ -155,3 +158,23 @@ class OutputDiffer:
             }
         )
         return LLMDelta(**fields) if fields else None
+
+
+def is_delta_event(evt: Any) -> bool:
+    """Whether a parsed stream line (``{"event": ..., "data": ...}``) is a delta line."""
+    return isinstance(evt, Mapping) and evt.get("event") == _core.DELTA_EVENT
+
+
+def apply_delta_event(acc: DeltaAccumulator, data: Any) -> LLMDelta | None:
+    """Fold the ``data`` of a delta line (``{"delta": {...}, "seq": n}``) into ``acc``; returns
+    the :class:`LLMDelta` applied, or ``None`` when the line carries no delta. A delta that is
+    not an ``LLMDelta`` raises pydantic's ``ValidationError``; ``data`` that is not an object
+    raises ``TypeError``."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"the data of a delta line must be an object, got {type(data).__name__}")
+    raw = data.get("delta")
+    if raw is None:
+        return None
+    delta = LLMDelta.model_validate(raw)
+    acc.apply(delta)
+    return delta

@@ -10,7 +10,7 @@ response handling exist exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -36,6 +36,7 @@ from inferencesh.core.types import (
     Task,
     TaskFile,
     TaskFileRole,
+    TaskFileRoleArg,
     UploadedFile,
 )
 
@@ -241,12 +242,15 @@ def cancel(task_id: str, force: bool | None = None) -> Op[None]:
     return None
 
 
-def _role_params(role: TaskFileRole | None) -> dict[str, str] | None:
+def _role_params(role: TaskFileRoleArg | None) -> dict[str, str] | None:
     if role is None:
         return None
-    if role not in get_args(TaskFileRole):
+    if not isinstance(role, str) or role not in _ROLES:
         raise ValueError(f"role must be 'input', 'output' or None, got {role!r}")
-    return {"role": role}
+    return {"role": TaskFileRole(role).value}
+
+
+_ROLES = frozenset(member.value for member in TaskFileRole)
 
 
 def delete_task(task_id: str, files: bool) -> Op[None]:
@@ -256,7 +260,7 @@ def delete_task(task_id: str, files: bool) -> Op[None]:
     return None
 
 
-def task_files(task_id: str, role: TaskFileRole | None) -> Op[list[TaskFile]]:
+def task_files(task_id: str, role: TaskFileRoleArg | None) -> Op[list[TaskFile]]:
     """``GET /tasks/{id}/files`` (``?role=input|output``)."""
     params = _role_params(role)
     path = _id_path("/tasks", task_id, "task_id", "/files")
@@ -267,7 +271,7 @@ def task_files(task_id: str, role: TaskFileRole | None) -> Op[list[TaskFile]]:
     return result
 
 
-def delete_task_files(task_id: str, role: TaskFileRole | None) -> Op[DeletedTaskFiles]:
+def delete_task_files(task_id: str, role: TaskFileRoleArg | None) -> Op[DeletedTaskFiles]:
     """``DELETE /tasks/{id}/files`` (``?role=input|output``)."""
     params = _role_params(role)
     path = _id_path("/tasks", task_id, "task_id", "/files")

@@ -49,6 +49,9 @@ __all__ = [
     "Tool",
     "ToolFunction",
     "ToolInvocationDTO",
+    "ToolCallType",
+    "ToolParamType",
+    "ToolParameterProperty",
     "ToolParameters",
     "AgentMessageInput",
     "AgentRun",
@@ -368,6 +371,38 @@ class Chat(WireStruct, kw_only=True):
 
 
 # ---- the model's side: context messages and tools in function form ----------------------------
+
+
+class ToolCallType(WireEnum):
+    """The kind of a tool or tool call; function calls are the only kind."""
+
+    TOOL_TYPE_FUNCTION = "function"
+
+
+class ToolParamType(WireEnum):
+    """The JSON Schema type names a tool parameter may have."""
+
+    OBJECT = "object"
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    ARRAY = "array"
+    NULL = "null"
+
+
+class ToolParameterProperty(WireStruct, kw_only=True):
+    """One property of a tool's parameters as a typed JSON Schema fragment (the schema keywords
+    the platform reads; plain dicts in ``ToolParameters.properties`` work as well)."""
+
+    type: ToolParamType | None = None
+    anyOf: list[ToolParameterProperty] | None = None  # the JSON Schema keyword
+    enum: list[Any] | None = None
+    title: str = ""
+    description: str = ""
+    properties: dict[str, ToolParameterProperty] | None = None
+    items: ToolParameterProperty | None = None
+    required: list[str] | None = None
 
 
 class ToolParameters(WireStruct, kw_only=True, omit_defaults=False):

@@ -26,7 +26,7 @@ from inferencesh.core.types import (
     SessionInfo,
     Task,
     TaskFile,
-    TaskFileRole,
+    TaskFileRoleArg,
     UploadedFile,
 )
 
@@ -350,14 +350,16 @@ class Inference(_ClientBase):
             follower, running = self._creating(params, paths, upload_progress, reconnect)
             if not stream and on_delta is None:
                 return self._drive(running)  # no updates to hand out: no stream around it
-            updates = TaskStream(self, follower, on_delta, running)
+            updates = TaskStream(None, self, follower=follower, on_delta=on_delta, op=running)
             if not stream:
                 return updates.wait()
             updates._prime()
             return updates
         task = self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
-            return TaskStream(self, self._follower(task, timeout, reconnect), on_delta)
+            return TaskStream(
+                task, self, follower=self._follower(task, timeout, reconnect), on_delta=on_delta
+            )
         if not wait:
             return task
         return self._wait(task, timeout, reconnect, on_delta)
@@ -369,7 +371,9 @@ class Inference(_ClientBase):
         reconnect: Reconnect,
         on_delta: OnDelta | None = None,
     ) -> Task:
-        return TaskStream(self, self._follower(task, timeout, reconnect), on_delta).wait()
+        return TaskStream(
+            task, self, follower=self._follower(task, timeout, reconnect), on_delta=on_delta
+        ).wait()
 
     def get_task(self, task_id: str) -> Task:
         """Fetch a task (``GET /tasks/{id}``)."""
@@ -394,7 +398,7 @@ class Inference(_ClientBase):
         """
         self._drive(_ops.delete_task(task_id, files))
 
-    def task_files(self, task_id: str, *, role: TaskFileRole | None = None) -> list[TaskFile]:
+    def task_files(self, task_id: str, *, role: TaskFileRoleArg | None = None) -> list[TaskFile]:
         """The stored files a task read (``role="input"``) and wrote (``"output"``);
         ``GET /tasks/{id}/files``.
 
@@ -406,7 +410,7 @@ class Inference(_ClientBase):
         return self._drive(_ops.task_files(task_id, role))
 
     def delete_task_files(
-        self, task_id: str, *, role: TaskFileRole | None = None
+        self, task_id: str, *, role: TaskFileRoleArg | None = None
     ) -> DeletedTaskFiles:
         """Delete the stored files of a finished task and keep its record
         (``DELETE /tasks/{id}/files``); returns the ids deleted and the files skipped.
@@ -462,7 +466,7 @@ class Inference(_ClientBase):
         """
         reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
         follower = self._follower(Task(id=task_id), timeout, reconnect)
-        return TaskStream(self, follower, on_delta)
+        return TaskStream(task_id, self, follower=follower, on_delta=on_delta)
 
     # -- files ------------------------------------------------------------------------------
     def upload_file(
@@ -719,14 +723,16 @@ class AsyncInference(_ClientBase):
             follower, running = self._creating(params, paths, upload_progress, reconnect)
             if not stream and on_delta is None:
                 return await self._drive(running)  # no updates to hand out: no async generator
-            updates = AsyncTaskStream(self, follower, on_delta, running)
+            updates = AsyncTaskStream(None, self, follower=follower, on_delta=on_delta, op=running)
             if not stream:
                 return await updates.wait()
             await updates._prime()
             return updates
         task = await self._drive(_ops.create_task(params, paths, upload_progress))
         if stream:
-            return AsyncTaskStream(self, self._follower(task, timeout, reconnect), on_delta)
+            return AsyncTaskStream(
+                task, self, follower=self._follower(task, timeout, reconnect), on_delta=on_delta
+            )
         if not wait:
             return task
         return await self._wait(task, timeout, reconnect, on_delta)
@@ -756,7 +762,9 @@ class AsyncInference(_ClientBase):
         reconnect: Reconnect,
         on_delta: OnDelta | None = None,
     ) -> Task:
-        stream = AsyncTaskStream(self, self._follower(task, timeout, reconnect), on_delta)
+        stream = AsyncTaskStream(
+            task, self, follower=self._follower(task, timeout, reconnect), on_delta=on_delta
+        )
         return await stream.wait()
 
     async def get_task(self, task_id: str) -> Task:
@@ -771,12 +779,14 @@ class AsyncInference(_ClientBase):
         """Delete a finished task's record; ``files=True`` also deletes its stored files."""
         await self._drive(_ops.delete_task(task_id, files))
 
-    async def task_files(self, task_id: str, *, role: TaskFileRole | None = None) -> list[TaskFile]:
+    async def task_files(
+        self, task_id: str, *, role: TaskFileRoleArg | None = None
+    ) -> list[TaskFile]:
         """The stored files a task read (``role="input"``) and wrote (``"output"``)."""
         return await self._drive(_ops.task_files(task_id, role))
 
     async def delete_task_files(
-        self, task_id: str, *, role: TaskFileRole | None = None
+        self, task_id: str, *, role: TaskFileRoleArg | None = None
     ) -> DeletedTaskFiles:
         """Delete the stored files of a finished task and keep its record."""
         return await self._drive(_ops.delete_task_files(task_id, role))
@@ -808,7 +818,7 @@ class AsyncInference(_ClientBase):
         """Follow an existing task: an ``AsyncTaskStream`` of its updates."""
         reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
         follower = self._follower(Task(id=task_id), timeout, reconnect)
-        return AsyncTaskStream(self, follower, on_delta)
+        return AsyncTaskStream(task_id, self, follower=follower, on_delta=on_delta)
 
     # -- files ------------------------------------------------------------------------------
     async def upload_file(

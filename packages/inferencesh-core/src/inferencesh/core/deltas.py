@@ -30,6 +30,8 @@ from typing import Any
 
 import msgspec
 
+from inferencesh.core._struct import WireEnum
+
 __all__ = [
     "CHAT_COMPLETION_CHUNK_TAGS",
     "DELTA_EVENT",
@@ -37,6 +39,7 @@ __all__ = [
     "DeltaAccumulator",
     "DeltaEvent",
     "MalformedDelta",
+    "MergeStrategy",
     "OutputGrowth",
     "TaskDelta",
     "class_tags",
@@ -49,6 +52,18 @@ DELTA_EVENT = "delta"
 """The ``event`` name of a delta line on task (and chat) streams."""
 
 REPLACE, CONCAT, INDEXED, NESTED = "replace", "concat", "indexed", "nested"
+
+
+class MergeStrategy(WireEnum):
+    """The merge rules as an enum (0.36's name); each member equals the rule's string, so
+    ``{"merge": MergeStrategy.CONCAT}`` and ``{"merge": "concat"}`` are the same rule."""
+
+    CONCAT = CONCAT
+    REPLACE = REPLACE
+    INDEXED = INDEXED
+    NESTED = NESTED
+
+
 _STRATEGIES = frozenset({REPLACE, CONCAT, INDEXED, NESTED})
 
 Tags = Mapping[str, Any]
@@ -145,9 +160,9 @@ def _strategy(rule: Any, name: str) -> tuple[str, Tags | None]:
     return merge, fields if isinstance(fields, Mapping) else None
 
 
-def merge_delta(state: dict[str, Any], delta: Any, tags: Tags | None = None) -> dict[str, Any]:
-    """Merge ``delta`` (a delta object, or a dict merged by ``tags``) into ``state``; returns
-    ``state``. Raises :class:`MalformedDelta` when it cannot be merged.
+def merge_delta(current: dict[str, Any], delta: Any, tags: Tags | None = None) -> dict[str, Any]:
+    """Merge ``delta`` (a delta object, or a dict merged by ``tags``) into ``current``; returns
+    ``current`` (0.36's parameter names). Raises :class:`MalformedDelta` when it cannot be merged.
 
     Example:
         >>> from inferencesh.core.deltas import LLM_DELTA_TAGS, merge_delta
@@ -174,8 +189,8 @@ def merge_delta(state: dict[str, Any], delta: Any, tags: Tags | None = None) -> 
         # Indexed and nested values recurse with the child objects' own rules; the others
         # are merged as JSON.
         value = raw if merge in (INDEXED, NESTED) else dumped
-        state[name] = _merge_value(state.get(name), value, merge, child, name)
-    return state
+        current[name] = _merge_value(current.get(name), value, merge, child, name)
+    return current
 
 
 def _merge_value(current: Any, incoming: Any, merge: str, child: Tags | None, name: str) -> Any:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "STREAM_FORMAT",
     "LiveField",
+    "SplitLiveSchema",
     "MediaType",
     "PCMFormat",
     "alternative_label",
@@ -170,11 +171,20 @@ def _live_field(key: str, prop: Mapping[str, Any], root: Mapping[str, Any]) -> L
     )
 
 
-def split_live_schema(schema: Mapping[str, Any] | None) -> tuple[JsonSchema, list[LiveField]]:
+class SplitLiveSchema(NamedTuple):
+    """What :func:`split_live_schema` returns: unpack it as a pair or read its fields."""
+
+    ordinary: JsonSchema
+    """The schema without its live fields."""
+    live: list[LiveField]
+    """The live fields, in declared order."""
+
+
+def split_live_schema(schema: Mapping[str, Any] | None) -> SplitLiveSchema:
     """``(ordinary, live)``: the schema without its live fields (``required`` filtered to
     what is left) and the live fields in declared order."""
     if not isinstance(schema, Mapping):
-        return {}, []
+        return SplitLiveSchema({}, [])
     properties = schema.get("properties") or {}
     ordinary_props: dict[str, Any] = {}
     live: list[LiveField] = []
@@ -187,7 +197,7 @@ def split_live_schema(schema: Mapping[str, Any] | None) -> tuple[JsonSchema, lis
     ordinary["properties"] = ordinary_props
     if "required" in schema:
         ordinary["required"] = [k for k in schema.get("required") or [] if k in ordinary_props]
-    return ordinary, live
+    return SplitLiveSchema(ordinary, live)
 
 
 def binary_live_field(live: list[LiveField]) -> LiveField | None:

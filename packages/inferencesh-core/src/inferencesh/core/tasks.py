@@ -21,7 +21,7 @@ The decisions (merging, reconnecting, falling back to ``GET /tasks/{id}``, deadl
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from inferencesh.core.errors import (
     SessionError,
 )
 from inferencesh.core.protocol import EOF, NEXT, Call, Emit, Op, OpenStream
+from inferencesh.core.reconnect import reconnect_options
 from inferencesh.core.types import Task
 
 if TYPE_CHECKING:
@@ -102,6 +103,26 @@ def _transient(exc: APIConnectionError | ServerError) -> APIConnectionError | Se
     if isinstance(exc, SessionError):
         raise exc
     return exc
+
+
+def _follower_of(
+    task: Task | Mapping[str, Any] | str | None,
+    client: Inference | AsyncInference,
+    auto_reconnect: bool,
+    max_reconnects: int | None,
+    reconnect_delay_ms: float | None,
+) -> TaskFollower:
+    """The follower of a stream built as 0.36 built it: ``(task, client, reconnect...)``."""
+    if isinstance(task, Task):
+        known = task
+    elif isinstance(task, str) and task:
+        known = Task(id=task)
+    elif isinstance(task, Mapping) and isinstance(task.get("id"), str) and task["id"]:
+        known = convert(dict(task), Task, "the task of a TaskStream")
+    else:
+        raise TypeError(f"a task stream follows a Task, its dict or its id, got {task!r}")
+    reconnect = reconnect_options(auto_reconnect, max_reconnects, reconnect_delay_ms)
+    return client._follower(known, None, reconnect)
 
 
 class _StreamBase:
@@ -170,11 +191,23 @@ class TaskStream(_StreamBase):
 
     def __init__(
         self,
+        task: Task | Mapping[str, Any] | str | None,
         client: Inference,
-        follower: TaskFollower,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follower: TaskFollower | None = None,
         on_delta: OnDelta | None = None,
         op: Op[Task] | None = None,
     ) -> None:
+        """Follow ``task`` (a ``Task``, its dict or its id) with ``client``; the reconnect
+        arguments are those of ``client.stream_task``. The client passes its own ``follower``
+        (and ``op``, which may create the task first) instead."""
+        if follower is None:
+            follower = _follower_of(
+                task, client, auto_reconnect, max_reconnects, reconnect_delay_ms
+            )
         super().__init__(follower, on_delta)
         # `op` (default: `follow(follower)`) may do more first, such as create the task.
         self._run: Iterator[Any] = protocol.iterate(
@@ -218,6 +251,10 @@ class TaskStream(_StreamBase):
     def __iter__(self) -> Iterator[Task]:
         # One `map` call per batch, not a generator step per update (long streams).
         return chain(self._current, chain.from_iterable(map(self._remember, self._batches)))
+
+    def stream(self) -> Iterator[Task]:
+        """The updates (0.36's spelling of ``iter(stream)``)."""
+        return iter(self)
 
     def with_deltas(self) -> Iterator[Task | TaskDelta]:
         """Iterate the updates and, in order among them, the task's deltas (``TaskDelta``).
@@ -268,11 +305,21 @@ class AsyncTaskStream(_StreamBase):
 
     def __init__(
         self,
+        task: Task | Mapping[str, Any] | str | None,
         client: AsyncInference,
-        follower: TaskFollower,
+        auto_reconnect: bool = True,
+        max_reconnects: int | None = None,
+        reconnect_delay_ms: float | None = None,
+        *,
+        follower: TaskFollower | None = None,
         on_delta: OnDelta | None = None,
         op: Op[Task] | None = None,
     ) -> None:
+        """Follow ``task`` with ``client``; see ``TaskStream``."""
+        if follower is None:
+            follower = _follower_of(
+                task, client, auto_reconnect, max_reconnects, reconnect_delay_ms
+            )
         super().__init__(follower, on_delta)
         self._batches: AsyncIterator[Any] = protocol.aiterate(
             client, follow(follower) if op is None else op, self._outcome
@@ -317,6 +364,10 @@ class AsyncTaskStream(_StreamBase):
                 updates = [u for u in updates if type(u) is not TaskDelta]
             for update in self._remember(updates):
                 yield update
+
+    def stream(self) -> AsyncIterator[Task]:
+        """The updates (0.36's spelling of ``aiter(stream)``)."""
+        return self.__aiter__()
 
     async def with_deltas(self) -> AsyncIterator[Task | TaskDelta]:
         """Iterate the updates and, in order among them, the task's deltas (``TaskDelta``);

@@ -47,6 +47,7 @@ __all__ = [
     "TaskEvent",
     "TaskFile",
     "TaskFileRole",
+    "TaskFileRoleArg",
     "TaskLog",
     "TaskLogType",
     "TaskStatus",
@@ -326,8 +327,16 @@ class UploadedFile(WireStruct):
     updated_at: str | None = None
 
 
-TaskFileRole = Literal["input", "output"]
-"""Which side of a task a file is on: what it read (``"input"``) or wrote (``"output"``)."""
+class TaskFileRole(WireEnum):
+    """Which side of a task a file is on: what it read or wrote. Members equal their strings,
+    so ``role="input"`` and ``role=TaskFileRole.INPUT`` are the same filter."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+TaskFileRoleArg = TaskFileRole | Literal["input", "output"]
+"""A ``role`` argument: a member or its string."""
 
 
 class TaskFile(WireStruct):
