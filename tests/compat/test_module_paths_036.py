@@ -83,10 +83,6 @@ NO_EQUIVALENT: dict[str, dict[str, str]] = {
         "WSMsgType": "aiohttp's WebSocket message kinds, for fakes; ours uses websockets",
     },
     "inferencesh.output_meta_gen": {"AppSDKTypes": "an empty TypedDict of the generator"},
-    "inferencesh.models.llm": {
-        "ResponseState": "stream_generate's state class (test_signature_parity_036's OPEN)",
-        "StreamResponse": "stream_generate's chunk class (test_signature_parity_036's OPEN)",
-    },
     "inferencesh.models.stream": {"T": "a TypeVar of 0.36's implementation"},
 }
 

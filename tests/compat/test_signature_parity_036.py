@@ -57,40 +57,9 @@ ALLOWED: dict[str, dict[str, str]] = {
 # Modules of 0.36 that do not import from ours (none: the 0.36 paths are re-exports, listed in
 # docs/migration.md, "0.36 import paths"; test_module_paths_036.py checks their names).
 OPEN_MODULES: set[str] = set()
-# Callables whose 0.36 calls fail on ours (any parameter).
+# Callables whose 0.36 calls fail on ours (any parameter): the top-level API's (agents,
+# clients, errors, app authoring) all bind now.
 OPEN = {
-    # Agents: 0.36 argument names and positions (tool_invocation_id, result_or_action,
-    # attachments, channel_context, options, context), stream_all and upload_file.
-    "inferencesh:Agent", "inferencesh:AsyncAgent", "inferencesh:Inference.agent",
-    "inferencesh:AsyncInference.agent", "inferencesh:Agent.approve_tool",
-    "inferencesh:Agent.reject_tool", "inferencesh:Agent.send_message",
-    "inferencesh:Agent.stream_all", "inferencesh:Agent.submit_tool_result",
-    "inferencesh:Agent.upload_file", "inferencesh:AsyncAgent.approve_tool",
-    "inferencesh:AsyncAgent.reject_tool", "inferencesh:AsyncAgent.send_message",
-    "inferencesh:AsyncAgent.stream_all", "inferencesh:AsyncAgent.submit_tool_result",
-    "inferencesh:ToolCallInfo",
-    # Clients: on_message (server warnings), and the sync client's dead sse_* settings.
-    "inferencesh:Inference", "inferencesh:AsyncInference",
-    # Errors: 0.36 constructors (status_code, response_body, session_id).
-    "inferencesh:APIError", "inferencesh:RequirementsNotMetError", "inferencesh:SessionError",
-    "inferencesh:SessionNotFoundError", "inferencesh:SessionExpiredError",
-    "inferencesh:SessionEndedError", "inferencesh:WorkerLostError",
-    "inferencesh:RequirementsNotMetError.from_response",
-    # App authoring: BaseApp(**extra), BaseApp.run(app_input), File(initializer), the LLM
-    # helpers' extra parameters and stream classes, the decision inputs' has_content.
-    "inferencesh:BaseApp", "inferencesh:BaseApp.run", "inferencesh:File",
-    "inferencesh:build_messages", "inferencesh:stream_generate",
-    "inferencesh.models.llm:ResponseState", "inferencesh.models.llm:StreamResponse",
-    "inferencesh.models.llm:StreamResponse.has_updates",
-    "inferencesh.models.llm:StreamResponse.to_output",
-    "inferencesh.models.llm:StreamResponse.update_from_chunk",
-    "inferencesh.models.llm:ResponseTransformer.handle_function_calls",
-    "inferencesh.models.llm:ResponseTransformer.handle_reasoning",
-    "inferencesh.models.llm:ResponseTransformer.handle_tool_calls",
-    "inferencesh.models.llm:ResponseTransformer.transform_chunk",
-    "inferencesh.models:DecisionInput.has_content",
-    "inferencesh.models:DecisionVideoInput.has_content",
-    "inferencesh.models:DecisionVisionInput.has_content",
     # Names of the 0.36 module paths with no equivalent in ours
     # (test_module_paths_036.NO_EQUIVALENT).
     "inferencesh.client:StreamManager", "inferencesh.client:StreamManager.connect",
@@ -129,7 +98,11 @@ def incompatibilities(theirs: dict[str, Any] | None, ours: dict[str, Any] | None
     for slot, (name, kind, _) in enumerate(their_positional):
         if slot < len(our_positional):
             our_name = our_positional[slot][0]
-            if kind == "POSITIONAL_OR_KEYWORD" and our_name != name:
+            # A slot renamed in ours binds a 0.36 keyword call only through a keyword-only
+            # alias of the old name (the behaviour tests check the alias means the same).
+            alias = by_name.get(name)
+            renamed = alias is None or alias[1] != "KEYWORD_ONLY"
+            if kind == "POSITIONAL_OR_KEYWORD" and our_name != name and renamed:
                 problems.append(f"{name}: positional slot {slot} is {our_name!r} in ours")
         elif not var_positional:
             problems.append(f"{name}: positional slot {slot} is not accepted by ours")
@@ -255,6 +228,11 @@ def _f036(params: Any, *, wait: bool = True, auto_reconnect: bool = True) -> Non
             ["must: required by ours, not by 0.36"],
         ),
         (lambda *, wait=True, auto_reconnect=True, **kw: None, ["params: positional slot 0 is not accepted by ours"]),
+        (lambda data=None, *, params=None, wait=True, auto_reconnect=True: None, []),
+        (
+            lambda data=None, params=None, *, wait=True, auto_reconnect=True: None,
+            ["params: positional slot 0 is 'data' in ours"],
+        ),
     ],
 )  # fmt: skip
 def test_the_comparison_names_each_incompatibility(ours: Any, expected: list[str]) -> None:

@@ -234,8 +234,11 @@ class ChatState:
         self.pending = [c for c in self.pending if c.path != call.path]
         self.pending.append(call)
 
-    def queue_result(self, invocation_id: str, result: Any) -> None:
-        """Queue a tool result; on a call still awaiting approval, approve or reject instead."""
+    def queue_result(
+        self, invocation_id: str, result: Any, attachments: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Queue a tool result; on a call still awaiting approval, approve or reject instead.
+        ``attachments`` (FileRef dicts) go with the result in the request body."""
         _check_id(invocation_id)
         call = self.call(invocation_id)
         inv = self.invocation(invocation_id)
@@ -248,7 +251,10 @@ class ChatState:
                 self.queue_approve(invocation_id)
                 call.deferred = encode_result(result)
             return
-        self._queue(Call("POST", f"/tools/{invocation_id}", {"result": encode_result(result)}))
+        answer: dict[str, Any] = {"result": encode_result(result)}
+        if attachments:
+            answer["attachments"] = attachments
+        self._queue(Call("POST", f"/tools/{invocation_id}", answer))
         call.result_sent = True
 
     def queue_approve(self, invocation_id: str) -> None:

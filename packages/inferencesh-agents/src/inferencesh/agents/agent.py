@@ -6,6 +6,8 @@ Both run the same protocol procedures (``_protocol``) with the core client's eff
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -45,18 +47,74 @@ _IN_LOOP = (
 )
 
 
+_UNSET: Any = object()
+_MAX_ATTACHMENTS = 20
+
+
+def _either(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """The argument given as ``name`` or as its 0.36 name ``alias``: exactly one."""
+    if alias_value is _UNSET or alias_value is None:
+        if value is _UNSET or value is None:
+            raise TypeError(f"missing argument `{name}` (or its 0.36 name `{alias}`)")
+        return value
+    if value is not _UNSET and value is not None:
+        raise TypeError(f"got both `{name}` and its 0.36 name `{alias}`; pass one")
+    return alias_value
+
+
+def _tool_attachments(attachments: Any) -> list[dict[str, Any]] | None:
+    """0.36's tool-result attachments: FileRef dicts (``uri`` and optional ``id``,
+    ``filename``, ``content_type``, ``size``), at most 20."""
+    if not attachments:
+        return None
+    refs = list(attachments)
+    if len(refs) > _MAX_ATTACHMENTS:
+        raise AgentError(f"a tool result takes at most {_MAX_ATTACHMENTS} attachments")
+    for ref in refs:
+        if not isinstance(ref, Mapping) or not ref.get("uri"):
+            raise AgentError(
+                f"a tool result attachment is a FileRef dict with a `uri` (upload the file "
+                f"first with agent.upload_file), not {ref!r:.200}"
+            )
+    return [dict(ref) for ref in refs]
+
+
+def _no_channel_context(channel_context: Any) -> None:
+    if channel_context is not None:
+        warnings.warn(
+            "send_message(channel_context=...) is ignored (as in the published SDK 0.36)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+def _upload_options(filename: str | None) -> Any:
+    if filename is None:
+        return None
+    from inferencesh.core import UploadFileOptions
+
+    return UploadFileOptions(filename=filename)
+
+
+def _file_ref(uploaded: Any) -> dict[str, Any]:
+    keys = ("id", "uri", "filename", "content_type", "size")
+    return {key: getattr(uploaded, key) for key in keys if getattr(uploaded, key, None)}
+
+
 class _AgentBase:
     """State and argument handling shared by ``Agent`` and ``AsyncAgent``."""
 
     def __init__(
         self,
         client: Any,
-        config: AgentSource,
-        *,
+        config: AgentSource | None = None,
         context: Mapping[str, str] | None = None,
+        *,
+        options: AgentSource | None = None,
         handlers: Mapping[str, Callable[..., Any]] | None = None,
         max_reconnects: int = 5,
     ) -> None:
+        config = _either("config", config, "options", options)
         self._client = client
         self._state = p.ChatState(normalize_agent(config, handlers))
         self._context = dict(context) if context else None
@@ -145,14 +203,20 @@ class Agent(_AgentBase):
     def __init__(
         self,
         client: Inference,
-        config: AgentSource,
-        *,
+        config: AgentSource | None = None,
         context: Mapping[str, str] | None = None,
+        *,
+        options: AgentSource | None = None,
         handlers: Mapping[str, Callable[..., Any]] | None = None,
         max_reconnects: int = 5,
     ) -> None:
         super().__init__(
-            client, config, context=context, handlers=handlers, max_reconnects=max_reconnects
+            client,
+            config,
+            context,
+            options=options,
+            handlers=handlers,
+            max_reconnects=max_reconnects,
         )
 
     def _run(self, proc: Op[_T]) -> _T:
@@ -165,13 +229,17 @@ class Agent(_AgentBase):
         self,
         text: str,
         files: p.Attachments = None,
-        *,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
-        timeout: float | None = None,
         on_delta: OnDelta | None = None,
+        channel_context: Any = None,
+        *,
+        timeout: float | None = None,
     ) -> AgentResponse:
         """Send a message and return the agent's finished reply.
+
+        The positions are the published SDK 0.36's; ``channel_context`` is ignored (with a
+        ``DeprecationWarning``), as there.
 
         ``files`` are attachments: bytes, paths, data URIs, URLs or open files (uploaded first).
         ``on_message`` receives each assistant message update (``update.content`` is the new
@@ -196,6 +264,7 @@ class Agent(_AgentBase):
             >>> print(response.status, response.text)
             ready It is sunny in Paris.
         """
+        _no_channel_context(channel_context)
         return self._run(self._send(text, files, on_message, on_tool_call, timeout, on_delta))
 
     def wait(
@@ -234,15 +303,33 @@ class Agent(_AgentBase):
         chat = self.get_chat()
         return chat.output if chat is not None else None
 
-    def submit_tool_result(self, call_id: str, result: Any) -> None:
+    def submit_tool_result(
+        self,
+        call_id: str | None = None,
+        result: Any = _UNSET,
+        attachments: list[Mapping[str, Any]] | None = None,
+        *,
+        tool_invocation_id: str | None = None,
+        result_or_action: Any = _UNSET,
+    ) -> None:
         """Answer a client tool call: a string, or anything JSON-serializable (a widget action
         ``{"action": ..., "form_data": ...}`` included). For a call awaiting approval, a result
-        ``{"error": ...}`` rejects it and any other result approves it and is sent when due."""
-        self._state.queue_result(call_id, result)
+        ``{"error": ...}`` rejects it and any other result approves it and is sent when due.
+
+        ``attachments`` are FileRef dicts (``{"uri": ...}``, at most 20; upload with
+        :meth:`upload_file`) sent with the result; the local platform keeps only the result.
+        ``tool_invocation_id`` and ``result_or_action`` are the published SDK 0.36's names.
+        """
+        call_id = _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
+        result = _either("result", result, "result_or_action", result_or_action)
+        self._state.queue_result(call_id, result, _tool_attachments(attachments))
         self._run(p.flush(self._state))
 
-    def approve_tool(self, call_id: str) -> None:
-        """Approve a call that waits for a person's decision.
+    def approve_tool(
+        self, call_id: str | None = None, *, tool_invocation_id: str | None = None
+    ) -> None:
+        """Approve a call that waits for a person's decision (``tool_invocation_id`` is the
+        published SDK 0.36's name for ``call_id``).
 
         Example:
             A tool built with ``.require_approval()`` reaches ``on_tool_call`` first (the
@@ -262,11 +349,20 @@ class Agent(_AgentBase):
             delete_files {'pattern': '*.tmp'} True
             Done: deleted *.tmp
         """
-        self._state.queue_approve(call_id)
+        self._state.queue_approve(
+            _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
+        )
         self._run(p.flush(self._state))
 
-    def reject_tool(self, call_id: str, reason: str | None = None) -> None:
+    def reject_tool(
+        self,
+        call_id: str | None = None,
+        reason: str | None = None,
+        *,
+        tool_invocation_id: str | None = None,
+    ) -> None:
         """Reject a call that waits for a person's decision; the agent is told ``reason``."""
+        call_id = _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
         self._state.queue_reject(call_id, reason)
         self._run(p.flush(self._state))
 
@@ -287,6 +383,29 @@ class Agent(_AgentBase):
         """Stop the agent's current turn (no-op without a chat)."""
         if self._state.chat_id:
             self._client.http.request("POST", self._chat_path(None, "/stop"))
+
+    def stream_all(
+        self,
+        on_chat: Callable[[Chat], Any] | None = None,
+        on_message: OnMessage | None = None,
+        on_tool_call: OnToolCall | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> AgentResponse:
+        """Follow the current turn to its end with callbacks (the published SDK 0.36's call):
+        :meth:`wait` with ``on_message``, ``on_tool_call`` and ``on_delta``, then ``on_chat``
+        with the chat as the turn left it. Returns the reply."""
+        response = self.wait(on_message=on_message, on_tool_call=on_tool_call, on_delta=on_delta)
+        if on_chat is not None:
+            chat = self.get_chat()
+            if chat is not None:
+                on_chat(chat)
+        return response
+
+    def upload_file(self, data: Any, filename: str | None = None) -> dict[str, Any]:
+        """Upload a file (bytes, a path, a data URI or a binary file object) for an attachment
+        and return its FileRef dict (``id``, ``uri``, ``filename``, ``content_type``, ``size``),
+        as the published SDK 0.36 does."""
+        return _file_ref(self._client.upload_file(data, _upload_options(filename)))
 
     def stream_messages(
         self,
@@ -359,14 +478,20 @@ class AsyncAgent(_AgentBase):
     def __init__(
         self,
         client: AsyncInference,
-        config: AgentSource,
-        *,
+        config: AgentSource | None = None,
         context: Mapping[str, str] | None = None,
+        *,
+        options: AgentSource | None = None,
         handlers: Mapping[str, Callable[..., Any]] | None = None,
         max_reconnects: int = 5,
     ) -> None:
         super().__init__(
-            client, config, context=context, handlers=handlers, max_reconnects=max_reconnects
+            client,
+            config,
+            context,
+            options=options,
+            handlers=handlers,
+            max_reconnects=max_reconnects,
         )
 
     def _run(self, proc: Op[_T]) -> Awaitable[_T]:
@@ -376,13 +501,22 @@ class AsyncAgent(_AgentBase):
         self,
         text: str,
         files: p.Attachments = None,
-        *,
+        channel_context: Any = None,
         on_message: OnMessage | None = None,
         on_tool_call: OnToolCall | None = None,
-        timeout: float | None = None,
         on_delta: OnDelta | None = None,
+        *,
+        timeout: float | None = None,
+        attachments: p.Attachments = None,
     ) -> AgentResponse:
-        """Send a message and return the agent's finished reply (see ``Agent.send_message``)."""
+        """Send a message and return the agent's finished reply (see ``Agent.send_message``).
+
+        The positions are the published SDK 0.36's async ones (``channel_context`` third, and
+        ignored); ``attachments`` is its name for ``files``.
+        """
+        _no_channel_context(channel_context)
+        if attachments is not None:
+            files = _either("files", files, "attachments", attachments)
         return await self._run(self._send(text, files, on_message, on_tool_call, timeout, on_delta))
 
     async def wait(
@@ -402,18 +536,39 @@ class AsyncAgent(_AgentBase):
         chat = await self.get_chat()
         return chat.output if chat is not None else None
 
-    def submit_tool_result(self, call_id: str, result: Any) -> Awaitable[None]:
+    def submit_tool_result(
+        self,
+        call_id: str | None = None,
+        result: Any = _UNSET,
+        attachments: list[Mapping[str, Any]] | None = None,
+        *,
+        tool_invocation_id: str | None = None,
+        result_or_action: Any = _UNSET,
+    ) -> Awaitable[None]:
         """Answer a client tool call (see ``Agent.submit_tool_result``); await the result."""
-        self._state.queue_result(call_id, result)
+        call_id = _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
+        result = _either("result", result, "result_or_action", result_or_action)
+        self._state.queue_result(call_id, result, _tool_attachments(attachments))
         return _Flush(self)
 
-    def approve_tool(self, call_id: str) -> Awaitable[None]:
+    def approve_tool(
+        self, call_id: str | None = None, *, tool_invocation_id: str | None = None
+    ) -> Awaitable[None]:
         """Approve a call that waits for a person's decision."""
-        self._state.queue_approve(call_id)
+        self._state.queue_approve(
+            _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
+        )
         return _Flush(self)
 
-    def reject_tool(self, call_id: str, reason: str | None = None) -> Awaitable[None]:
+    def reject_tool(
+        self,
+        call_id: str | None = None,
+        reason: str | None = None,
+        *,
+        tool_invocation_id: str | None = None,
+    ) -> Awaitable[None]:
         """Reject a call that waits for a person's decision; the agent is told ``reason``."""
+        call_id = _either("call_id", call_id, "tool_invocation_id", tool_invocation_id)
         self._state.queue_reject(call_id, reason)
         return _Flush(self)
 
@@ -435,6 +590,31 @@ class AsyncAgent(_AgentBase):
         """Stop the agent's current turn (no-op without a chat)."""
         if self._state.chat_id:
             await self._client.http.request("POST", self._chat_path(None, "/stop"))
+
+    async def stream_all(
+        self,
+        on_chat: Callable[[Chat], Any] | None = None,
+        on_message: OnMessage | None = None,
+        on_tool_call: OnToolCall | None = None,
+        on_delta: OnDelta | None = None,
+    ) -> AgentResponse:
+        """Follow the current turn to its end with callbacks (see ``Agent.stream_all``);
+        ``on_chat`` may be a coroutine function."""
+        response = await self.wait(
+            on_message=on_message, on_tool_call=on_tool_call, on_delta=on_delta
+        )
+        if on_chat is not None:
+            chat = await self.get_chat()
+            if chat is not None:
+                outcome = on_chat(chat)
+                if inspect.isawaitable(outcome):
+                    await outcome
+        return response
+
+    async def upload_file(self, data: Any, filename: str | None = None) -> dict[str, Any]:
+        """Upload a file for an attachment and return its FileRef dict (see
+        ``Agent.upload_file``)."""
+        return _file_ref(await self._client.upload_file(data, _upload_options(filename)))
 
     def stream_messages(
         self,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from inferencesh.core.chat import ChatMessage, ToolInvocation
+from inferencesh.core.chat import ChatMessage, ToolCallFunction, ToolInvocation
 
 __all__ = ["AgentDelta", "AgentResponse", "MessageUpdate", "ToolCallInfo"]
 
@@ -51,7 +52,23 @@ class ToolCallInfo(_ReadsLikeDict):
     )
     _keys = ("id", "name", "args", "requires_approval", "type", "status", "display_name")
 
-    def __init__(self, invocation: ToolInvocation) -> None:
+    def __init__(
+        self,
+        invocation: ToolInvocation | str | None = None,
+        name: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
+        # 0.36 builds it as ToolCallInfo(id, name, args): make the invocation those describe.
+        if not isinstance(invocation, ToolInvocation):
+            if invocation is not None and id is not None:
+                raise TypeError("ToolCallInfo() got the call id twice")
+            call_id = invocation if invocation is not None else id
+            if not call_id or name is None:
+                raise TypeError("ToolCallInfo() takes an invocation, or an id, name and args")
+            function = ToolCallFunction(name=name, arguments=dict(args or {}))
+            invocation = ToolInvocation(id=call_id, function=function)
         arguments = invocation.function.arguments
         self.id: str = invocation.id
         self.name: str = invocation.function.name

@@ -188,11 +188,20 @@ class BaseApp:
         'Hello, World!'
     """
 
+    def __init__(self, **extra_data: Any) -> None:
+        """Set each keyword as an attribute (``App(model=m)`` sets ``self.model``), as the
+        published SDK 0.36's pydantic ``BaseApp`` did; the runtime calls ``App()``."""
+        for name, value in extra_data.items():
+            setattr(self, name, value)
+
     async def setup(self) -> None:
         """Load resources. The default does nothing."""
 
-    async def run(self, input_data: Any, metadata: Any = None) -> Any:
-        """Handle one request. Every app overrides this."""
+    async def run(
+        self, input_data: Any = None, metadata: Any = None, *, app_input: Any = None
+    ) -> Any:
+        """Handle one request. Every app overrides this (``app_input=`` is the published SDK
+        0.36's name for ``input_data``)."""
         raise NotImplementedError(f"{type(self).__name__}.run is not implemented")
 
     async def unload(self) -> None:

@@ -106,7 +106,13 @@ class File:
         content_type: str | None = None,
         size: int | None = None,
         filename: str | None = None,
+        initializer: str | os.PathLike[str] | dict[str, Any] | File | None = None,
     ) -> None:
+        if initializer is not None:
+            # The published SDK 0.36's name for `source`.
+            if source is not None:
+                raise TypeError("File() got both `source` and `initializer`; pass one")
+            source = initializer
         self.uri: str | None = None
         self._path: str | None = None
         self.content_type = content_type

@@ -119,6 +119,11 @@ class _DecisionFields(BaseModel):
     def _has_media(self) -> bool:
         return False
 
+    def has_content(self) -> bool:
+        """Whether there is something to evaluate: a non-empty ``state``, or (on the vision
+        and video inputs) images or videos."""
+        return self.state not in ("", {}, []) or self._has_media()
+
     @model_validator(mode="after")
     def _check_questions(self) -> Any:
         questions: list[ChoiceQuestion | ScoreQuestion | NoulQuestion] = [
@@ -140,7 +145,7 @@ class _DecisionFields(BaseModel):
             names = [option.name for option in choice.options]
             if len(set(names)) != len(names):
                 raise ValueError(f"choice {choice.id!r} has repeated option names")
-        if self.state in ("", {}, []) and not self._has_media():
+        if not self.has_content():
             raise ValueError("there is nothing to evaluate: send `state`")
         return self
 

@@ -11,11 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from inferencesh.models.llm import LLMOutput, LLMUsage
 
-__all__ = ["ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"]
+if TYPE_CHECKING:
+    from inferencesh.models.deltas import LLMDelta
+
+__all__ = [
+    "ResponseState",
+    "ResponseTransformer",
+    "StreamResponse",
+    "TimingInfo",
+    "stream_generate",
+    "timing_context",
+]
 
 
 class TimingInfo:
@@ -64,6 +74,37 @@ def timing_context() -> Iterator[TimingInfo]:
     yield TimingInfo()
 
 
+class ResponseState:
+    """What a :class:`ResponseTransformer` has made of the text so far (``transformer.state``).
+
+    ``buffer`` is the cleaned text, ``response`` and ``reasoning`` its two parts, ``tool_calls``
+    (OpenAI-style dicts) and ``function_calls`` (legacy ``{"name", "arguments"}`` dicts) what the
+    parsing hooks found in the text; both reach the output's ``tool_calls``. ``state_changes``
+    records whether reasoning (and, for hooks that set them, function or tool calls) started
+    and ended. ``usage`` is the last usage given to the transformer.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.response = ""
+        self.reasoning: str | None = None
+        self.function_calls: list[dict[str, Any]] | None = None
+        self.tool_calls: list[dict[str, Any]] | None = None
+        self.current_tool_call: dict[str, Any] | None = None
+        self.usage: LLMUsage | None = None
+        self.state_changes: dict[str, bool] = dict.fromkeys(
+            (
+                "reasoning_started",
+                "reasoning_ended",
+                "function_call_started",
+                "function_call_ended",
+                "tool_call_started",
+                "tool_call_ended",
+            ),
+            False,
+        )
+
+
 class ResponseTransformer:
     """Turns the streamed text of a local model into ``response`` and ``reasoning``.
 
@@ -71,10 +112,20 @@ class ResponseTransformer:
     override :meth:`additional_cleaning` or :meth:`split_reasoning` for other model families.
     Each :func:`stream_generate` call uses a fresh instance unless you pass one.
 
+    Every output runs the parse steps of the published SDK 0.36 on :attr:`state`, each a hook
+    to override: :meth:`transform_chunk` (clean the text), :meth:`handle_reasoning` (split off
+    the reasoning), then :meth:`handle_function_calls` and :meth:`handle_tool_calls` (find calls
+    a model writes as text, for example ``<tool_call>{...}</tool_call>``; they do nothing by
+    default). Calling the transformer, ``transformer(piece, buffer, usage)``, is the 0.36 form
+    of :meth:`feed` plus :meth:`build_output`.
+
     Streaming re-reads only what is new: text already cleaned is not cleaned again when no
-    template token can reach back into it (see :meth:`_cleaned`), and the ``<think>`` state is
-    updated from the new text. A subclass that overrides :meth:`clean_text` or
-    :meth:`additional_cleaning` gets its hook called on the whole text every time, as before.
+    template token can reach back into it (see :meth:`_cleaned`), the ``<think>`` tags are
+    looked for in the new text only, and a hook that is not overridden is not called (the
+    defaults of :meth:`transform_chunk` and :meth:`handle_reasoning` are done incrementally;
+    the tool-call hooks do nothing). A subclass that overrides one of these hooks, or
+    :meth:`clean_text`, :meth:`additional_cleaning` or :meth:`split_reasoning`, gets it called
+    on the whole text for every output, as in 0.36.
     """
 
     SPECIAL_TOKENS: tuple[str, ...] = (
@@ -89,7 +140,16 @@ class ResponseTransformer:
 
     def __init__(self, output_cls: type[LLMOutput] = LLMOutput) -> None:
         self.output_cls = output_cls
+        self.timing: TimingInfo | None = None
         self.buffer = ""
+        # Looked up once: an overridden hook runs on the whole text for every output; the
+        # defaults are replaced by incremental work proportional to each chunk.
+        cls = type(self)
+        self._overridden = frozenset(
+            name
+            for name in _PARSE_HOOKS
+            if getattr(cls, name) is not getattr(ResponseTransformer, name)
+        )
 
     @property
     def buffer(self) -> str:
@@ -105,6 +165,13 @@ class ResponseTransformer:
         self._think_at = -1  # where the last THINK_OPEN starts (-1: none yet)
         self._think_closed = False  # whether a THINK_CLOSE follows it
         self._think_scanned = 0  # how much of the buffer the think state has seen
+        # The <think> tags in the cleaned text, found incrementally (see _split_incrementally).
+        self._open_at = -1  # the first THINK_OPEN, once it lies in the settled text
+        self._open_searched = 0  # settled text before this holds no THINK_OPEN start
+        self._close_at = -1  # the first THINK_CLOSE after it, once settled
+        self._close_searched = 0
+        self._settled_reasoning: str | None = None  # the reasoning, once its end is settled
+        self.state = ResponseState()
 
     def clean_text(self, text: str) -> str:
         """Remove template tokens, then apply :meth:`additional_cleaning`."""
@@ -118,16 +185,7 @@ class ResponseTransformer:
 
     def split_reasoning(self, text: str) -> tuple[str | None, str]:
         """``(reasoning, response)`` of the text so far; an unclosed ``<think>`` is all reasoning."""
-        start = text.find(self.THINK_OPEN)
-        if start == -1:
-            return None, text
-        before = text[:start]
-        inside = start + len(self.THINK_OPEN)
-        end = text.find(self.THINK_CLOSE, inside)
-        if end == -1:
-            return text[inside:].strip() or None, before.strip()
-        reasoning = text[inside:end].strip() or None
-        return reasoning, (before + text[end + len(self.THINK_CLOSE) :]).strip()
+        return self._split_at(text, *self._find_tags(text))
 
     def in_reasoning(self) -> bool:
         """True while the model is inside an unclosed ``<think>`` block."""
@@ -153,11 +211,149 @@ class ResponseTransformer:
         usage: LLMUsage | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
     ) -> LLMOutput:
-        """The cumulative output for the text received so far."""
-        reasoning, response = self.split_reasoning(self._cleaned())
+        """The cumulative output for the text received so far: runs the parse hooks on
+        :attr:`state`, then builds ``output_cls`` from it. ``tool_calls`` (streamed by the
+        model) come first, then any the hooks found in the text."""
+        state, overridden = self.state, self._overridden
+        if "transform_chunk" in overridden:
+            self.transform_chunk(self._buffer)
+            self.handle_reasoning(state.buffer)  # arbitrary text: nothing carries over
+        else:
+            state.buffer = state.response = self._cleaned()
+            if overridden & {"handle_reasoning", "split_reasoning"}:
+                self.handle_reasoning(state.buffer)
+            else:
+                self._split_incrementally(state.buffer, len(self._settled_clean))
+        # Skipped when not overridden: the defaults do nothing, and a call per chunk adds up.
+        if "handle_function_calls" in overridden:
+            self.handle_function_calls(state.response)
+        if "handle_tool_calls" in overridden:
+            self.handle_tool_calls(state.response)
+        if usage is not None:
+            state.usage = usage
+        calls = list(tool_calls or [])
+        if state.tool_calls:
+            calls += state.tool_calls
+        if state.function_calls:
+            calls += [{"type": "function", "function": dict(f)} for f in state.function_calls]
         return self.output_cls(
-            response=response, reasoning=reasoning, tool_calls=tool_calls or None, usage=usage
+            response=state.response,
+            reasoning=state.reasoning,
+            tool_calls=calls or None,
+            usage=usage,
         )
+
+    def transform_chunk(self, chunk: str) -> None:
+        """Parse step 1: the raw text so far, cleaned (:meth:`clean_text`), becomes
+        ``state.buffer`` and ``state.response``. Override to clean differently."""
+        self.state.buffer = self.state.response = self.clean_text(chunk)
+
+    def handle_reasoning(self, text: str) -> None:
+        """Parse step 2: split ``text`` (the cleaned text so far) with :meth:`split_reasoning`
+        into ``state.reasoning`` and ``state.response``, and note in ``state.state_changes``
+        when a ``<think>`` block has started and ended."""
+        state = self.state
+        opened, closed = self._find_tags(text)
+        if "split_reasoning" in self._overridden:
+            state.reasoning, state.response = self.split_reasoning(text)
+        else:  # the same split, from the tags just found (one scan, not two)
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+        self._note_reasoning(opened, closed)
+
+    def _note_reasoning(self, opened: int, closed: int) -> None:
+        changes = self.state.state_changes
+        if opened != -1:
+            changes["reasoning_started"] = True
+            if closed != -1:
+                changes["reasoning_ended"] = True
+
+    def _find_tags(self, text: str) -> tuple[int, int]:
+        # Where the first THINK_OPEN and the first THINK_CLOSE after it start (-1: absent).
+        opened = text.find(self.THINK_OPEN)
+        if opened == -1:
+            return -1, -1
+        return opened, text.find(self.THINK_CLOSE, opened + len(self.THINK_OPEN))
+
+    def _split_at(self, text: str, opened: int, closed: int) -> tuple[str | None, str]:
+        # split_reasoning's result, given where its tags are (-1: absent).
+        if opened == -1:
+            return None, text
+        before = text[:opened]
+        inside = opened + len(self.THINK_OPEN)
+        if closed == -1:
+            return text[inside:].strip() or None, before.strip()
+        reasoning = text[inside:closed].strip() or None
+        return reasoning, (before + text[closed + len(self.THINK_CLOSE) :]).strip()
+
+    def _search(self, text: str, tag: str, start: int) -> int:
+        # The one scan of the incremental split (its own method so tests can count its work).
+        return text.find(tag, start)
+
+    def _split_incrementally(self, text: str, settled: int) -> None:
+        """The default :meth:`handle_reasoning` on ``text``, the cleaned text so far, whose
+        first ``settled`` characters only ever grow (``_settled_clean``).
+
+        A tag found inside the settled text stays where it is, and settled text searched
+        without finding one is not searched again (less one tag length, for a tag that
+        straddles the end of the search), so each chunk scans only its own text. A tag in
+        the unsettled end is looked for again every time: removing a forming token may move
+        it. Once ``</think>`` is settled, the reasoning is too and is kept, not sliced again.
+        """
+        state = self.state
+        opening, closing = self.THINK_OPEN, self.THINK_CLOSE
+        opened = self._open_at
+        if opened == -1:
+            opened = self._search(text, opening, self._open_searched)
+            if opened != -1 and opened + len(opening) <= settled:
+                self._open_at = opened
+                self._close_searched = opened + len(opening)
+            else:
+                self._open_searched = max(self._open_searched, settled - len(opening) + 1)
+        if opened == -1:
+            state.reasoning, state.response = None, text
+            return
+        inside = opened + len(opening)
+        closed = self._close_at
+        if closed == -1:
+            start = max(self._close_searched, inside)
+            closed = self._search(text, closing, start)
+            if closed != -1 and closed + len(closing) <= settled and self._open_at != -1:
+                self._close_at = closed
+            elif self._open_at != -1:
+                self._close_searched = max(start, settled - len(closing) + 1)
+        self._note_reasoning(opened, closed)
+        if closed == -1:
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+            return
+        if self._close_at == -1:  # the tag is not settled: nothing to keep yet
+            state.reasoning, state.response = self._split_at(text, opened, closed)
+            return
+        if self._settled_reasoning is None:
+            self._settled_reasoning = text[inside:closed].strip() or None
+        state.reasoning = self._settled_reasoning
+        state.response = (text[:opened] + text[closed + len(closing) :]).strip()
+
+    def handle_function_calls(self, text: str) -> None:
+        """Parse step 3, a hook: find legacy function calls in ``text`` (the response so far)
+        and put them in ``state.function_calls`` as ``{"name", "arguments"}`` dicts (and the
+        response without them in ``state.response``). Does nothing by default."""
+
+    def handle_tool_calls(self, text: str) -> None:
+        """Parse step 4, a hook: find tool calls a model writes as text in ``text`` (the
+        response so far) and put them in ``state.tool_calls`` as OpenAI-style dicts (and the
+        response without them in ``state.response``). Does nothing by default."""
+
+    def __call__(
+        self, piece: str, buffer: str, usage: LLMUsage | None = None
+    ) -> tuple[str, LLMOutput, dict[str, bool]]:
+        """The published SDK 0.36's form: add ``piece`` to ``buffer`` (the raw text so far)
+        and return ``(new buffer, output, state.state_changes)``."""
+        current = self._buffer
+        if buffer is current or buffer == current:
+            self.feed(piece)  # the usual case: the caller passes back what it was given
+        else:
+            self.buffer = buffer + piece
+        return self._buffer, self.build_output(usage=usage), self.state.state_changes
 
     def _cleaned(self) -> str:
         """``clean_text(buffer)``, cleaning only the text after the settled part.
@@ -204,6 +400,15 @@ class ResponseTransformer:
         return None
 
 
+_PARSE_HOOKS = (
+    "transform_chunk",
+    "handle_reasoning",
+    "handle_function_calls",
+    "handle_tool_calls",
+    "split_reasoning",
+)
+
+
 def _merge_tool_call(calls: list[dict[str, Any]], delta: Mapping[str, Any]) -> None:
     # OpenAI-style streams send the id and name once, then argument fragments keyed by index.
     index = delta.get("index")
@@ -222,6 +427,126 @@ def _merge_tool_call(calls: list[dict[str, Any]], delta: Mapping[str, Any]) -> N
         call["function"]["arguments"] += arguments
 
 
+class StreamResponse:
+    """What one chunk of an OpenAI-style stream brought, and the tool calls so far: the
+    published SDK 0.36's per-chunk accumulator, which :func:`stream_generate` uses too.
+
+    ``update_from_chunk(chunk, timing)`` reads a chunk: ``content`` is its text, tool-call
+    fragments merge into ``tool_calls`` by ``index`` (the id and name arrive once, the
+    arguments in pieces), ``finish_reason`` and reported ``usage_stats`` are kept.
+    ``has_updates()`` says whether the chunk changed anything, and
+    ``to_output(buffer, transformer)`` gives ``(output, new buffer)`` for it.
+    """
+
+    def __init__(self) -> None:
+        self.content = ""
+        self.tool_calls: list[dict[str, Any]] | None = None
+        self.finish_reason: str | None = None
+        self.usage_stats: dict[str, Any] = {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+            "stop_reason": "",
+        }
+        self.timing: TimingInfo | None = None
+        self._reported: Mapping[str, Any] = {}
+        self._changed = False
+
+    @property
+    def timing_stats(self) -> dict[str, float]:
+        """The timings so far (:attr:`TimingInfo.stats`; zeros before the first chunk)."""
+        if self.timing is None:
+            return TimingInfo().stats
+        return self.timing.stats
+
+    def update_from_chunk(self, chunk: Mapping[str, Any], timing: TimingInfo | None) -> None:
+        """Read one streamed chunk (``{"choices": [{"delta": ...}], "usage"?: ...}``)."""
+        self.timing = timing
+        content = ""
+        changed = arrived = False
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or choice.get("message") or {}
+            piece = delta.get("content")
+            if piece:
+                content += piece
+                changed = arrived = True
+            fragments = delta.get("tool_calls")
+            if fragments:
+                calls = self.tool_calls if self.tool_calls is not None else []
+                for fragment in fragments:
+                    _merge_tool_call(calls, fragment)
+                self.tool_calls = calls
+                changed = arrived = True
+            if choice.get("finish_reason"):
+                self.finish_reason = str(choice["finish_reason"])
+                self.usage_stats["stop_reason"] = self.finish_reason
+                changed = True
+        usage = chunk.get("usage")
+        if usage:
+            self._reported = usage
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+                self.usage_stats[key] = int(usage.get(key) or 0)
+            changed = True
+        if arrived and timing is not None:
+            timing.mark_first_token()
+        self.content = content
+        self._changed = changed
+
+    def has_updates(self) -> bool:
+        """Whether the last chunk brought text, tool calls, a finish reason or usage."""
+        return self._changed
+
+    def to_output(self, buffer: str, transformer: ResponseTransformer) -> tuple[LLMOutput, str]:
+        """``(output, new buffer)``: the last chunk's text added to ``buffer`` (the raw text so
+        far) through ``transformer``, with the tool calls so far and, once the stream finished
+        or reported usage, the usage and timings."""
+        usage = None
+        if self.finish_reason or self._reported:
+            timing = self.timing if self.timing is not None else TimingInfo()
+            usage = _usage(self._reported, self.finish_reason or "", timing, transformer)
+        new_buffer, output, _ = transformer(self.content, buffer, usage)
+        if self.tool_calls:
+            output.tool_calls = _copy_calls(self.tool_calls) + list(output.tool_calls or [])
+        return output, new_buffer
+
+
+@overload
+def stream_generate(
+    model: Any,
+    messages: list[dict[str, Any]],
+    transformer: ResponseTransformer | None = ...,
+    tools: list[dict[str, Any]] | None = ...,
+    tool_choice: Any = ...,
+    temperature: float | None = ...,
+    top_p: float | None = ...,
+    stop: list[str] | None = ...,
+    verbose: bool = ...,
+    output_cls: type[LLMOutput] = ...,
+    kwargs: Mapping[str, Any] | None = ...,
+    response_format: Any = ...,
+    with_deltas: Literal[False] = ...,
+) -> Iterator[LLMOutput]: ...
+
+
+@overload
+def stream_generate(
+    model: Any,
+    messages: list[dict[str, Any]],
+    transformer: ResponseTransformer | None = ...,
+    tools: list[dict[str, Any]] | None = ...,
+    tool_choice: Any = ...,
+    temperature: float | None = ...,
+    top_p: float | None = ...,
+    stop: list[str] | None = ...,
+    verbose: bool = ...,
+    output_cls: type[LLMOutput] = ...,
+    kwargs: Mapping[str, Any] | None = ...,
+    response_format: Any = ...,
+    *,
+    with_deltas: Literal[True],
+) -> Iterator[tuple[LLMOutput, LLMDelta | None]]: ...
+
+
 def stream_generate(
     model: Any,
     messages: list[dict[str, Any]],
@@ -235,13 +560,17 @@ def stream_generate(
     output_cls: type[LLMOutput] = LLMOutput,
     kwargs: Mapping[str, Any] | None = None,
     response_format: Any = None,
-) -> Iterator[LLMOutput]:
+    with_deltas: bool = False,
+) -> Iterator[LLMOutput] | Iterator[tuple[LLMOutput, LLMDelta | None]]:
     """Stream a chat completion from ``model.create_chat_completion(stream=True, ...)``.
 
     Yields a cumulative ``output_cls`` after every chunk that changes something (text, tool-call
     fragments, finish reason, usage) and a last one carrying the usage and timings. Tool-call
     fragments merge by ``index``, so arguments arrive whole even when only the first fragment has
     an ``id``. ``None`` sampling values are not sent.
+
+    With ``with_deltas=True`` each item is ``(output, delta)``: the :class:`LLMDelta` from the
+    previous output (``None`` when nothing grew), for apps that yield both.
     """
     transformer = transformer if transformer is not None else ResponseTransformer(output_cls)
     params: dict[str, Any] = {"messages": messages, "stream": True}
@@ -255,46 +584,45 @@ def stream_generate(
     if response_format is not None:
         params["response_format"] = response_format
     params.update(kwargs or {})
+    outputs = _generate(model, params, transformer, verbose)
+    return _with_deltas(outputs) if with_deltas else outputs
 
-    tool_calls: list[dict[str, Any]] = []
-    stop_reason = ""
-    reported: Mapping[str, Any] = {}
+
+def _generate(
+    model: Any, params: dict[str, Any], transformer: ResponseTransformer, verbose: bool
+) -> Iterator[LLMOutput]:
+    stream = StreamResponse()
     reasoning = transformer.in_reasoning()  # scans the buffer: once per chunk, not per check
     with timing_context() as timing:
+        transformer.timing = timing
         for chunk in model.create_chat_completion(**params):
-            changed = False
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or choice.get("message") or {}
-                content = delta.get("content")
-                if content:
-                    timing.mark_first_token()
-                    transformer.feed(content)
-                    was_reasoning, reasoning = reasoning, transformer.in_reasoning()
-                    if reasoning and not was_reasoning:
-                        timing.start_reasoning()
-                    elif was_reasoning and not reasoning:
-                        timing.end_reasoning()
-                    changed = True
-                for fragment in delta.get("tool_calls") or []:
-                    timing.mark_first_token()
-                    _merge_tool_call(tool_calls, fragment)
-                    changed = True
-                if choice.get("finish_reason"):
-                    stop_reason = str(choice["finish_reason"])
-                    changed = True
-            if chunk.get("usage"):
-                reported = chunk["usage"]
-                changed = True
-            if verbose and changed:
+            stream.update_from_chunk(chunk, timing)
+            if not stream.has_updates():
+                continue
+            if stream.content:
+                transformer.feed(stream.content)
+                was_reasoning, reasoning = reasoning, transformer.in_reasoning()
+                if reasoning and not was_reasoning:
+                    timing.start_reasoning()
+                elif was_reasoning and not reasoning:
+                    timing.end_reasoning()
+            if verbose:
                 print(chunk)
-            if changed:
-                yield transformer.build_output(tool_calls=_copy_calls(tool_calls))
+            yield transformer.build_output(tool_calls=_copy_calls(stream.tool_calls or []))
         if reasoning:
             timing.end_reasoning()  # the stream ended inside an unclosed <think>
         yield transformer.build_output(
-            usage=_usage(reported, stop_reason, timing, transformer),
-            tool_calls=_copy_calls(tool_calls),
+            usage=_usage(stream._reported, stream.finish_reason or "", timing, transformer),
+            tool_calls=_copy_calls(stream.tool_calls or []),
         )
+
+
+def _with_deltas(outputs: Iterator[LLMOutput]) -> Iterator[tuple[LLMOutput, LLMDelta | None]]:
+    from inferencesh.models.deltas import OutputDiffer  # deltas imports llm: import on use
+
+    differ = OutputDiffer()
+    for output in outputs:
+        yield output, differ.step(output)
 
 
 def _copy_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ import enum
 import json
 import mimetypes
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from inferencesh.apps.app import BaseAppInput, BaseAppOutput
 from inferencesh.apps.file import File
@@ -49,6 +49,9 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from inferencesh.images import ImageLimits
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -91,7 +94,14 @@ __all__ = [
 # (`from inferencesh.models.llm import stream_generate`).
 _ELSEWHERE = {
     **dict.fromkeys(
-        ["ResponseTransformer", "TimingInfo", "stream_generate", "timing_context"],
+        [
+            "ResponseState",
+            "ResponseTransformer",
+            "StreamResponse",
+            "TimingInfo",
+            "stream_generate",
+            "timing_context",
+        ],
         "inferencesh.models.generation",
     ),
     **dict.fromkeys(
@@ -588,7 +598,16 @@ _MediaMode = Literal["url", "base64"]
 class _Turn:
     """A message being assembled; never shares mutable state with the input."""
 
-    __slots__ = ("files", "images", "reasoning", "role", "text", "tool_call_id", "tool_calls")
+    __slots__ = (
+        "files",
+        "images",
+        "reasoning",
+        "reasoning_states",
+        "role",
+        "text",
+        "tool_call_id",
+        "tool_calls",
+    )
 
     def __init__(self, source: Any, role: str, text: str | None) -> None:
         self.role = role
@@ -597,6 +616,8 @@ class _Turn:
         self.files: list[File] = list(getattr(source, "files", None) or [])
         reasoning = getattr(source, "reasoning", None)
         self.reasoning = [reasoning] if reasoning else []
+        state = getattr(source, "reasoning_state", None)
+        self.reasoning_states: list[dict[str, Any]] = [state] if isinstance(state, dict) else []
         self.tool_calls = copy.deepcopy(list(getattr(source, "tool_calls", None) or []))
         self.tool_call_id: str | None = getattr(source, "tool_call_id", None)
 
@@ -605,6 +626,7 @@ class _Turn:
         self.images += other.images
         self.files += other.files
         self.reasoning += other.reasoning
+        self.reasoning_states += other.reasoning_states
         self.tool_calls += other.tool_calls
 
 
@@ -641,12 +663,14 @@ def _tool_call(call: Any) -> dict[str, Any]:
 
 def build_messages(
     input_data: Any,
-    *,
     transform_user_message: Callable[[str], str] | None = None,
     include_reasoning: bool = False,
-    reasoning_field: str | None = None,
-    image_mode: _MediaMode = "base64",
     file_mode: _MediaMode = "base64",
+    image_mode: _MediaMode = "base64",
+    image_limits: ImageLimits | None = None,
+    tool_media_as_user_message: bool = False,
+    reasoning_state_key: str | None = None,
+    reasoning_field: str | None = None,
 ) -> list[dict[str, Any]]:
     """OpenAI chat-completions messages for a :class:`ChatInput`/:class:`LLMInput` (or any object
     with the same attributes). The input is never modified.
@@ -660,6 +684,17 @@ def build_messages(
       ``tool_call_id``. ``include_reasoning`` adds assistant reasoning under ``reasoning_field``
       (``"reasoning"`` when ``None``, as in the published SDK 0.36; DeepSeek-style providers
       take ``"reasoning_content"``).
+    - ``reasoning_state_key``: an assistant message whose ``reasoning_state`` holds that key
+      sends its value as ``reasoning_details`` (the opaque provider state, signatures or
+      encrypted reasoning, that some providers need back to continue), instead of the
+      reasoning text.
+    - ``image_limits`` (an :class:`inferencesh.images.ImageLimits`): images sent inline are
+      first fitted to the provider's limits with :func:`inferencesh.images.fit_image` (needs
+      Pillow).
+    - ``tool_media_as_user_message``: a tool result's images and files go in a ``user``
+      message right after it, for providers whose tool messages take text only.
+
+    The parameters keep the published SDK 0.36's order, so its positional calls bind.
 
     Reading files for base64 blocks; in async code with large files call it through
     ``asyncio.to_thread``.
@@ -700,20 +735,50 @@ def build_messages(
     if system_prompt:
         messages.append({"role": "system", "content": system_prompt})
     field = reasoning_field or "reasoning"
+    media = _Media(image_mode, file_mode, image_limits)
     for turn in merged:
-        messages.append(_render(turn, include_reasoning, field, image_mode, file_mode))
+        moved: _Turn | None = None
+        if tool_media_as_user_message and turn.role == "tool" and (turn.images or turn.files):
+            moved = _Turn(None, "user", None)
+            moved.images, moved.files = turn.images, turn.files
+            turn.images, turn.files = [], []
+        messages.append(_render(turn, include_reasoning, field, reasoning_state_key, media))
+        if moved is not None:
+            messages.append(_render(moved, False, field, None, media))
     return messages
 
 
 build_openai_messages = build_messages
 
 
+class _Media:
+    """How images and files are sent: by URL or inline, images fitted to limits."""
+
+    __slots__ = ("file_mode", "image_limits", "image_mode")
+
+    def __init__(
+        self, image_mode: _MediaMode, file_mode: _MediaMode, image_limits: ImageLimits | None
+    ) -> None:
+        self.image_mode = image_mode
+        self.file_mode = file_mode
+        self.image_limits = image_limits
+
+    def image_url(self, image: File) -> str:
+        limits = self.image_limits
+        if limits is None or (self.image_mode == "url" and image.uri and image.is_remote()):
+            return _media_url(image, self.image_mode, "application/octet-stream")
+        from inferencesh.images import fit_image  # needs Pillow: only when limits are given
+
+        data, mime = fit_image(image.path, limits)
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _render(
     turn: _Turn,
     include_reasoning: bool,
     reasoning_field: str,
-    image_mode: _MediaMode,
-    file_mode: _MediaMode,
+    reasoning_state_key: str | None,
+    media: _Media,
 ) -> dict[str, Any]:
     text = "\n\n".join(turn.text)
     content: Any
@@ -722,10 +787,10 @@ def _render(
         if text:
             parts.append({"type": "text", "text": text})
         for image in turn.images:
-            url = _media_url(image, image_mode, "application/octet-stream")
+            url = media.image_url(image)
             parts.append({"type": "image_url", "image_url": {"url": url}})
         for file in turn.files:
-            data = _media_url(file, file_mode, "application/octet-stream")
+            data = _media_url(file, media.file_mode, "application/octet-stream")
             parts.append(
                 {"type": "file", "file": {"filename": file.filename or "file", "file_data": data}}
             )
@@ -739,9 +804,28 @@ def _render(
         message["tool_calls"] = [_tool_call(call) for call in turn.tool_calls]
     if turn.role == "tool":
         message["tool_call_id"] = turn.tool_call_id or ""
-    if include_reasoning and turn.role == "assistant" and turn.reasoning:
-        message[reasoning_field] = "\n\n".join(turn.reasoning)
+    if turn.role == "assistant":
+        details = _reasoning_details(turn, reasoning_state_key)
+        if details is not None:
+            message["reasoning_details"] = details
+        elif include_reasoning and turn.reasoning:
+            message[reasoning_field] = "\n\n".join(turn.reasoning)
     return message
+
+
+def _reasoning_details(turn: _Turn, key: str | None) -> Any:
+    # Merged turns keep each message's state: lists join, a lone value stands alone.
+    if key is None:
+        return None
+    found = [state[key] for state in turn.reasoning_states if key in state]
+    if not found:
+        return None
+    if len(found) == 1:
+        return copy.deepcopy(found[0])
+    joined: list[Any] = []
+    for value in found:
+        joined += value if isinstance(value, list) else [value]
+    return copy.deepcopy(joined)
 
 
 def build_tools(tools: Iterable[Any] | None) -> list[dict[str, Any]] | None:

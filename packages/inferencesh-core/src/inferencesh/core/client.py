@@ -7,7 +7,7 @@ here run it with the sync or the async driver of ``protocol`` over their own tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -171,6 +171,12 @@ class Inference(_ClientBase):
         upload_paths: upload input strings that are paths of existing files (default True).
         http_client: an ``httpx.Client`` to use (its proxies, certificates, limits); it is not
             closed by ``close()``.
+        on_message: accepted for code written for the published SDK 0.36, where it received
+            the server notices (``messages``) of its V3 reply envelope. Neither the local
+            platform nor the v1/v2 replies this client reads carry such notices, so it is
+            stored as ``client.on_message`` and never called.
+        sse_chunk_size, sse_mode: accepted and ignored (0.36 stored them and never read them;
+            streams here are NDJSON or SSE as the server answers).
 
     The client pools connections; use it as a context manager or call ``close()``.
 
@@ -195,7 +201,13 @@ class Inference(_ClientBase):
         api_version: int = 2,
         upload_paths: bool = True,
         http_client: httpx.Client | None = None,
+        on_message: Callable[[list[Any]], Any] | None = None,
+        sse_chunk_size: int | None = None,
+        sse_mode: str | None = None,
     ) -> None:
+        # 0.36's sse_chunk_size/sse_mode were stored and never read: accepted, ignored.
+        del sse_chunk_size, sse_mode
+        self.on_message = on_message
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -536,9 +548,21 @@ class Inference(_ClientBase):
         self._drive(_ops.end_session(session_id))
 
     # -- agents -----------------------------------------------------------------------------
-    def agent(self, config_or_ref: Any, **kwargs: Any) -> Agent:
-        """An agent chat client (needs ``inferencesh-agents``)."""
-        agent: Agent = _agents_module().Agent(self, config_or_ref, **kwargs)
+    def agent(
+        self,
+        config_or_ref: Any = None,
+        context: Mapping[str, str] | None = None,
+        *,
+        config: Any = None,
+        **kwargs: Any,
+    ) -> Agent:
+        """An agent chat client (needs ``inferencesh-agents``); ``context`` holds per-chat
+        variables, ``config`` is the published SDK 0.36's name for ``config_or_ref``."""
+        if config is not None:
+            if config_or_ref is not None:
+                raise TypeError("agent() got both `config_or_ref` and `config`; pass one")
+            config_or_ref = config
+        agent: Agent = _agents_module().Agent(self, config_or_ref, context, **kwargs)
         return agent
 
     @property
@@ -592,7 +616,12 @@ class AsyncInference(_ClientBase):
         api_version: int = 2,
         upload_paths: bool = True,
         http_client: httpx.AsyncClient | None = None,
+        on_message: Callable[[list[Any]], Any] | None = None,
+        sse_chunk_size: int | None = None,
+        sse_mode: str | None = None,
     ) -> None:
+        del sse_chunk_size, sse_mode  # as on Inference: accepted, ignored
+        self.on_message = on_message
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -843,9 +872,21 @@ class AsyncInference(_ClientBase):
         await self._drive(_ops.end_session(session_id))
 
     # -- agents -----------------------------------------------------------------------------
-    def agent(self, config_or_ref: Any, **kwargs: Any) -> AsyncAgent:
-        """An async agent chat client (needs ``inferencesh-agents``)."""
-        agent: AsyncAgent = _agents_module().AsyncAgent(self, config_or_ref, **kwargs)
+    def agent(
+        self,
+        config_or_ref: Any = None,
+        context: Mapping[str, str] | None = None,
+        *,
+        config: Any = None,
+        **kwargs: Any,
+    ) -> AsyncAgent:
+        """An async agent chat client (needs ``inferencesh-agents``); ``context`` holds per-chat
+        variables, ``config`` is the published SDK 0.36's name for ``config_or_ref``."""
+        if config is not None:
+            if config_or_ref is not None:
+                raise TypeError("agent() got both `config_or_ref` and `config`; pass one")
+            config_or_ref = config
+        agent: AsyncAgent = _agents_module().AsyncAgent(self, config_or_ref, context, **kwargs)
         return agent
 
     @property

@@ -26,12 +26,12 @@ request's method and path only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
 if TYPE_CHECKING:
-    from inferencesh.core.types import Task
+    from inferencesh.core.types import RequirementError, Task
 
 __all__ = [
     "APIConnectionError",
@@ -105,18 +105,23 @@ class APIError(InferenceError):
 
     def __init__(
         self,
-        status: int,
-        message: str,
+        status: int | None = None,
+        message: str = "",
+        body: Any = None,
         *,
         code: str | None = None,
         request_id: str | None = None,
-        body: Any = None,
+        status_code: int | None = None,
+        response_body: Any = None,
     ) -> None:
-        self.status = status
+        # `status_code` and `response_body` are the published SDK 0.36's names.
+        self.status: int = _one("status", status, "status_code", status_code)
         self.code = code
         self.message = message
         self.request_id = request_id
-        self.body = body
+        self.body = (
+            body if response_body is None else _one("body", body, "response_body", response_body)
+        )
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -132,6 +137,11 @@ class APIError(InferenceError):
     def status_code(self) -> int:
         """Alias of ``status`` (the name the published SDK used)."""
         return self.status
+
+    @property
+    def response_body(self) -> Any:
+        """Alias of ``body`` (the name the published SDK used)."""
+        return self.body
 
 
 class BadRequestError(APIError):
@@ -176,20 +186,51 @@ class RequirementsNotMetError(APIError):
 
     def __init__(
         self,
-        errors: list[dict[str, Any]],
-        status: int = 412,
+        errors: list[dict[str, Any]] | list[RequirementError],
+        status: int | None = None,
         *,
         request_id: str | None = None,
         body: Any = None,
+        status_code: int | None = None,
     ) -> None:
-        self.errors = errors
-        first = errors[0].get("message") if errors else None
+        # 0.36 code passes `RequirementError` objects: keep them as the dicts ours carry.
+        self.errors = [e if isinstance(e, dict) else _as_dict(e) for e in errors]
+        first = self.errors[0].get("message") if self.errors else None
         message = str(first) if first else "requirements not met"
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
+        if status is None and status_code is None:
+            status = 412
         super().__init__(
-            status, message, code="requirements_not_met", request_id=request_id, body=body
+            status,
+            message,
+            code="requirements_not_met",
+            request_id=request_id,
+            body=body,
+            status_code=status_code,
         )
+
+    @classmethod
+    def from_response(cls, payload: Any) -> RequirementsNotMetError:
+        """The error for a 412 reply's decoded body, ``{"errors": [...]}`` (as the published
+        SDK 0.36 reads it); a bare list of errors is read the same way.
+
+        Example:
+            >>> from inferencesh import RequirementsNotMetError
+            >>> error = RequirementsNotMetError.from_response(
+            ...     {"errors": [{"type": "secret", "key": "K", "message": "add K"}]}
+            ... )
+            >>> error.status, error.errors[0]["key"], str(error)
+            (412, 'K', 'HTTP 412 requirements_not_met: add K')
+        """
+        items = payload.get("errors") if isinstance(payload, dict) else payload
+        if not isinstance(items, list):
+            raise TypeError(
+                "RequirementsNotMetError.from_response() takes a 412 body with an `errors` "
+                f"list, not {type(payload).__name__}"
+            )
+        errors = [e if isinstance(e, dict) else {"message": str(e)} for e in items]
+        return cls(errors, 412, body=payload)
 
 
 RequirementsNotMetException = RequirementsNotMetError
@@ -197,23 +238,85 @@ RequirementsNotMetException = RequirementsNotMetError
 
 
 class SessionError(APIError):
-    """A stateful session could not be used."""
+    """A stateful session could not be used; ``session_id`` names it when known."""
+
+    session_id: str | None = None
 
 
-class SessionNotFoundError(SessionError, NotFoundError):
+class _SessionStateError(SessionError):
+    """A session error with a fixed status, built two ways:
+
+    - ours, ``Error(status, message, code=..., request_id=..., body=...)`` (a status ``int``
+      first), as the client builds them from a reply;
+    - the published SDK 0.36's, ``Error(session_id, response_body=None)`` (a session id
+      ``str`` first), whose message names the session.
+    """
+
+    _status: ClassVar[int]
+    _what: ClassVar[str]
+
+    def __init__(
+        self,
+        status: int | str | None = None,
+        message: Any = None,
+        body: Any = None,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        status_code: int | None = None,
+        response_body: Any = None,
+        session_id: str | None = None,
+    ) -> None:
+        if isinstance(status, str):  # 0.36's form: (session_id, response_body)
+            if session_id is not None:
+                raise TypeError(f"{type(self).__name__}() got the session id twice")
+            session_id, status = status, None
+            if message is not None:
+                if response_body is not None or body is not None:
+                    raise TypeError(f"{type(self).__name__}() got the response body twice")
+                response_body, message = message, None
+        if status is None and status_code is None:
+            status = self._status
+        if message is None:
+            message = f"{self._what}: {session_id}" if session_id else self._what
+        self.session_id = session_id
+        super().__init__(
+            status,
+            message,
+            body,
+            code=code,
+            request_id=request_id,
+            status_code=status_code,
+            response_body=response_body,
+        )
+
+
+class SessionNotFoundError(_SessionStateError, NotFoundError):
     """404 ``SESSION_NOT_FOUND``: no session with that id."""
 
+    _status = 404
+    _what = "session not found"
 
-class SessionExpiredError(SessionError):
+
+class SessionExpiredError(_SessionStateError):
     """410 ``SESSION_EXPIRED``: the session idled past its timeout."""
 
+    _status = 410
+    _what = "session expired"
 
-class SessionEndedError(SessionError):
+
+class SessionEndedError(_SessionStateError):
     """410 ``SESSION_ENDED``: the session was ended."""
 
+    _status = 410
+    _what = "session ended"
 
-class WorkerLostError(SessionError, ServerError):
+
+class WorkerLostError(_SessionStateError, ServerError):
     """The worker holding the session went away; its in-memory state is lost."""
+
+    _status = 500
+    _what = "worker lost for session"
 
 
 class APIConnectionError(InferenceError):
@@ -363,6 +466,25 @@ def _restore(cls: type[InferenceError], args: tuple[Any, ...], state: dict[str, 
     error.args = args
     error.__dict__.update(state)
     return error
+
+
+def _one(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """The value given under ``name`` or under its 0.36 ``alias``: exactly one is needed."""
+    if alias_value is None:
+        if value is None:
+            raise TypeError(f"missing argument `{name}` (or its 0.36 name `{alias}`)")
+        return value
+    if value is not None:
+        raise TypeError(f"got both `{name}` and its 0.36 name `{alias}`; pass one")
+    return alias_value
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    # A `RequirementError` struct (or any struct): its fields as JSON-ready values.
+    data = msgspec.to_builtins(item)
+    if not isinstance(data, dict):
+        raise TypeError(f"a requirement error is a dict or RequirementError, not {item!r}")
+    return data
 
 
 def _str(value: object) -> str | None:
