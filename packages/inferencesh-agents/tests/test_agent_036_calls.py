@@ -24,6 +24,8 @@ def test_constructor_and_client_take_036_options_and_context(client: Inference) 
         Agent(client, "ns/a@1", options="ns/b@1")
     with pytest.raises(TypeError, match="missing argument `config`"):
         Agent(client)
+    with pytest.raises(TypeError, match="both `config_or_ref` and `config`"):
+        client.agent("ns/a@1", config="ns/b@1")
 
 
 def test_tool_answers_take_036_names(client: Inference, script: Any) -> None:

@@ -53,6 +53,15 @@ _DEFAULT_MAX_RECONNECTS = 5
 _DEFAULT_RECONNECT_DELAY = 0.5  # seconds: the follower's first pause (see _follow)
 
 
+def _agent_config(config_or_ref: Any, config: Any) -> Any:
+    """The agent's config, given as ``config_or_ref`` or as 0.36's ``config``."""
+    if config is None:
+        return config_or_ref
+    if config_or_ref is not None:
+        raise TypeError("agent() got both `config_or_ref` and `config`; pass one")
+    return config
+
+
 def _agents_module() -> Any:
     try:
         import inferencesh.agents as agents
@@ -558,10 +567,7 @@ class Inference(_ClientBase):
     ) -> Agent:
         """An agent chat client (needs ``inferencesh-agents``); ``context`` holds per-chat
         variables, ``config`` is the published SDK 0.36's name for ``config_or_ref``."""
-        if config is not None:
-            if config_or_ref is not None:
-                raise TypeError("agent() got both `config_or_ref` and `config`; pass one")
-            config_or_ref = config
+        config_or_ref = _agent_config(config_or_ref, config)
         agent: Agent = _agents_module().Agent(self, config_or_ref, context, **kwargs)
         return agent
 
@@ -882,10 +888,7 @@ class AsyncInference(_ClientBase):
     ) -> AsyncAgent:
         """An async agent chat client (needs ``inferencesh-agents``); ``context`` holds per-chat
         variables, ``config`` is the published SDK 0.36's name for ``config_or_ref``."""
-        if config is not None:
-            if config_or_ref is not None:
-                raise TypeError("agent() got both `config_or_ref` and `config`; pass one")
-            config_or_ref = config
+        config_or_ref = _agent_config(config_or_ref, config)
         agent: AsyncAgent = _agents_module().AsyncAgent(self, config_or_ref, context, **kwargs)
         return agent
 
