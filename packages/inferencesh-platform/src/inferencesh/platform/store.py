@@ -1,8 +1,9 @@
 """SQLite records of tasks, sessions and files, kept under the data directory.
 
 Each record is a JSON document plus a few indexed columns, with an index for every list order
-(newest first: ``created_at DESC, id DESC``), so a page costs the same at 100 records as at
-100 000. One connection is used from the event loop thread, in WAL mode with
+(newest first: ``created_at DESC, id DESC``), and the number of tasks and of files in a
+``counts`` table kept by triggers (a list's total), so a page and its total cost the same at
+100 records as at 100 000. One connection is used from the event loop thread, in WAL mode with
 ``synchronous=NORMAL``: a commit is in the WAL when it returns, so it survives the server
 process being killed (a power cut may take the last ones back; SQLite's documented trade of
 that mode). The WAL is copied into the database by a thread with a connection of its own
