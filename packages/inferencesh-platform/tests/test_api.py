@@ -621,6 +621,31 @@ def test_webhook_receives_the_finished_task(http: httpx.Client) -> None:
         hook.server_close()
 
 
+def _listed(http: httpx.Client, kind: str) -> tuple[int, set[str]]:
+    """A list's ``total_items`` and the ids of every page of it, which the total must match."""
+    first = data(http.post(f"/{kind}/list", json={"limit": 2}))
+    ids, page = [item["id"] for item in first["items"]], first
+    while page["has_next"]:
+        page = data(http.post(f"/{kind}/list", json={"limit": 100, "cursor": page["next_cursor"]}))
+        ids += [item["id"] for item in page["items"]]
+    assert first["total_items"] == len(ids) == len(set(ids)), (kind, first["total_items"], ids)
+    return first["total_items"], set(ids)
+
+
+def test_list_totals_count_every_record(http: httpx.Client) -> None:
+    tasks, _ = _listed(http, "tasks")
+    task = run(http, "local/hello", {"prompt": "counted"}, wait=True)
+    total, ids = _listed(http, "tasks")
+    assert total == tasks + 1 and task["id"] in ids
+    files, _ = _listed(http, "files")
+    record = upload(http, b"counted", "counted.txt")
+    total, ids = _listed(http, "files")
+    assert total == files + 1 and record["id"] in ids
+    assert http.delete(f"/tasks/{task['id']}").status_code == 204
+    assert http.delete(f"/files/{record['id']}").status_code == 204
+    assert _listed(http, "tasks")[0] == tasks and _listed(http, "files")[0] == files
+
+
 def test_list_logs_and_delete_tasks_and_files(http: httpx.Client) -> None:
     task = run(http, "local/hello", {"prompt": "listed"}, wait=True)
     listing = data(http.post("/tasks/list", json={"limit": 500}))

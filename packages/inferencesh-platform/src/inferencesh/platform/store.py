@@ -1,8 +1,9 @@
 """SQLite records of tasks, sessions and files, kept under the data directory.
 
 Each record is a JSON document plus a few indexed columns, with an index for every list order
-(newest first: ``created_at DESC, id DESC``), so a page costs the same at 100 records as at
-100 000. One connection is used from the event loop thread, in WAL mode with
+(newest first: ``created_at DESC, id DESC``), and the number of tasks and of files in a
+``counts`` table kept by triggers (a list's total), so a page and its total cost the same at
+100 records as at 100 000. One connection is used from the event loop thread, in WAL mode with
 ``synchronous=NORMAL``: a commit is in the WAL when it returns, so it survives the server
 process being killed (a power cut may take the last ones back; SQLite's documented trade of
 that mode). The WAL is copied into the database by a thread with a connection of its own
@@ -59,6 +60,27 @@ Committed = Callable[[BaseException | None], None]
 _TERMINAL = tuple(sorted(int(status) for status in TERMINAL_STATUSES))
 # Written out, not bound: SQLite uses a partial index only for the condition it was made with.
 _UNFINISHED = f"status NOT IN ({', '.join(str(status) for status in _TERMINAL)})"
+
+
+def _counted(table: str) -> str:
+    """The schema that keeps ``table``'s row count in ``counts``, so a list's total is one
+    row read rather than a scan of the table. Triggers, not the store's code: the count
+    changes in the transaction that adds or deletes the row (a rollback takes both back),
+    whoever writes. Only ``AFTER INSERT`` and ``AFTER DELETE``: an upsert of an existing row
+    fires ``UPDATE`` triggers only, and a ``REPLACE`` fires the delete of the row it replaces
+    when ``recursive_triggers`` is on (the store's connection turns it on). The count of a
+    database made before this is taken once, when it is first opened: the triggers exist
+    before it is taken, and a row written in between is in ``COUNT(*)`` while its trigger
+    found no count to change."""
+    return f"""CREATE TRIGGER IF NOT EXISTS {table}_counted_in AFTER INSERT ON {table}
+    BEGIN UPDATE counts SET n = n + 1 WHERE name = '{table}'; END;
+CREATE TRIGGER IF NOT EXISTS {table}_counted_out AFTER DELETE ON {table}
+    BEGIN UPDATE counts SET n = n - 1 WHERE name = '{table}'; END;
+INSERT INTO counts (name, n) SELECT '{table}', (SELECT COUNT(*) FROM {table})
+    WHERE NOT EXISTS (SELECT 1 FROM counts WHERE name = '{table}');
+"""
+
+
 # Only unfinished tasks are in the status index (the start-up check reads it): a task's end
 # takes it out, and a task first written at its end never enters it.
 _SCHEMA = f"""
@@ -75,9 +97,10 @@ CREATE TABLE IF NOT EXISTS files (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, doc BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS files_newest ON files(created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_newest ON sessions(created_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, task_id TEXT NOT NULL, digest TEXT NOT NULL, created REAL NOT NULL);
-"""
+{_counted("tasks")}{_counted("files")}"""
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])
@@ -86,6 +109,10 @@ _PUT_TASK = (
     "INSERT INTO tasks (id, status, app, session_id, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(id) DO UPDATE SET status = excluded.status, app = excluded.app,"
     " session_id = excluded.session_id, created_at = excluded.created_at, doc = excluded.doc"
+)
+_PUT_FILE = (
+    "INSERT INTO files (id, created_at, doc) VALUES (?, ?, ?)"
+    " ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, doc = excluded.doc"
 )
 _PUT_KEY = "INSERT OR REPLACE INTO idempotency (key, task_id, digest, created) VALUES (?, ?, ?, ?)"
 _KEY_MAX_AGE = 86400.0
@@ -182,6 +209,8 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(f"PRAGMA wal_autocheckpoint={_LOOP_AUTOCHECKPOINT_PAGES}")
         self._db.execute(f"PRAGMA journal_size_limit={_WAL_KEPT_BYTES}")
+        # A REPLACE then fires the delete trigger of the row it replaces: the counts stay exact.
+        self._db.execute("PRAGMA recursive_triggers=ON")
         self._db.executescript(_SCHEMA)
         # Task writes waiting for their group commit, by task id (the newest record wins).
         self._urgent: dict[str, TaskRecord] = {}
@@ -380,7 +409,7 @@ class Store:
     def count_tasks(self) -> int:
         """How many task records exist."""
         self.flush()
-        return int(self._db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
+        return self._count("tasks")
 
     def delete_task(self, task_id: str) -> bool:
         """Delete a task record; whether it existed."""
@@ -426,11 +455,8 @@ class Store:
 
     # files
     def put_file(self, record: dict[str, Any]) -> None:
-        """Insert or replace a file record."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO files (id, created_at, doc) VALUES (?, ?, ?)",
-            (record["id"], record["created_at"], _encoder.encode(record)),
-        )
+        """Insert or update a file record."""
+        self._db.execute(_PUT_FILE, (record["id"], record["created_at"], _encoder.encode(record)))
 
     def get_file(self, file_id: str) -> dict[str, Any] | None:
         """The file record, or ``None``."""
@@ -439,7 +465,7 @@ class Store:
 
     def count_files(self) -> int:
         """How many file records exist."""
-        return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+        return self._count("files")
 
     def list_files(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Files, newest first."""
@@ -452,3 +478,8 @@ class Store:
     def delete_file(self, file_id: str) -> bool:
         """Delete a file record; whether it existed."""
         return self._db.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount > 0
+
+    def _count(self, table: str) -> int:
+        # Kept by the triggers of ``_counted``: one row read, however many records there are.
+        row = self._db.execute("SELECT n FROM counts WHERE name = ?", (table,)).fetchone()
+        return int(row[0])
