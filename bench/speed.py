@@ -805,10 +805,12 @@ def bench_lists(app: Path, sizes: list[int], calls: int) -> None:
             f"  {size:>8}{row['tasks'] * 1000:>10.2f}{row['tasks'] / base['tasks']:>8.2f}"
             f"{row['files'] * 1000:>10.2f}{row['files'] / base['files']:>8.2f}"
         )
-    if 10_000 in figures:
-        for kind in ("tasks", "files"):
-            ratio = figures[10_000][kind] / base[kind]
-            _record(f"{kind} list at 10k / at {sizes[0]}", ratio, "<=", 1.5)
+    # The target is 10k; 100k is held to the same bound (the totals are O(1) too).
+    for size, label in ((10_000, "10k"), (100_000, "100k")):
+        if size in figures:
+            for kind in ("tasks", "files"):
+                ratio = figures[size][kind] / base[kind]
+                _record(f"{kind} list at {label} / at {sizes[0]}", ratio, "<=", 1.5)
 
 
 # --------------------------------------------------------------------------------------------
