@@ -61,7 +61,11 @@ def test_on_delta_batches_merge_into_the_reply(client: Inference) -> None:
 
 def test_tool_call_deltas_reach_on_delta(client: Inference) -> None:
     calls = [{"name": "lookup", "arguments": {"word": "ion"}}]
-    config = _config({"tool_calls": calls}, _streamed("done"))
+    # The tool-call turn says a few words first, paced, so the client's stream is attached
+    # before the call ends that message even on a loaded machine (a message that ended before
+    # the stream attached arrives whole, as a message, not as deltas).
+    calling = {"text": "let me check", "chunks": 6, "delay": 0.15, "tool_calls": calls}
+    config = _config(calling, _streamed("done"))
     config["tools"] = [e2e.client_tool("lookup")]
     agent = client.agent(config, handlers={"lookup": lambda args: "a particle"})
     seen: list[AgentDelta] = []
