@@ -10,15 +10,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import uvicorn
 from inferencesh.platform.http_protocol import protocol
 from inferencesh.platform.responses import EventBatch, stream_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from test_http_protocol import _Transport
-from uvicorn.server import ServerState
+from test_http_protocol import _connected, _Transport
 
 pytestmark = pytest.mark.skipif(protocol() == "auto", reason="httptools is not installed")
 
@@ -32,14 +30,8 @@ async def _serve(events: Events, *, until: Callable[[_Transport], bool], **optio
         return stream_response(request, events(), **options)
 
     app = Starlette(routes=[Route("/", route)])
-    config = uvicorn.Config(app, lifespan="off", log_level="critical", http=protocol())
-    config.load()
-    server = config.http_protocol_class(  # type: ignore[call-arg]
-        config=config, server_state=ServerState(), app_state={}
-    )
-    transport = _Transport()
-    server.connection_made(transport)
-    server.data_received(b"GET / HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n")
+    request = b"GET / HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n"
+    transport, server = _connected(app, request)
     deadline = asyncio.get_running_loop().time() + 10
     while not until(transport):
         assert asyncio.get_running_loop().time() < deadline, transport.writes

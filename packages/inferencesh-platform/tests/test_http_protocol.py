@@ -57,8 +57,8 @@ class _Transport(asyncio.Transport):
         pass
 
 
-async def _serve(request: bytes) -> _Transport:
-    app = Starlette(routes=[Route("/plain", plain), Route("/streamed", streamed)])
+def _connected(app: Any, request: bytes) -> tuple[_Transport, Any]:
+    """The server's protocol for ``app`` on a recording transport, ``request`` received."""
     config = uvicorn.Config(app, lifespan="off", log_level="critical", http=protocol())
     config.load()
     server = config.http_protocol_class(  # type: ignore[call-arg]
@@ -67,6 +67,12 @@ async def _serve(request: bytes) -> _Transport:
     transport = _Transport()
     server.connection_made(transport)
     server.data_received(request)
+    return transport, server
+
+
+async def _serve(request: bytes) -> _Transport:
+    app = Starlette(routes=[Route("/plain", plain), Route("/streamed", streamed)])
+    transport, _ = _connected(app, request)
     for _ in range(30):  # the streamed reply's sleep included
         await asyncio.sleep(0.01)
     return transport
