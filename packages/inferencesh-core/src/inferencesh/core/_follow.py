@@ -51,12 +51,16 @@ from inferencesh.core.errors import (
     TaskFailedError,
 )
 from inferencesh.core.protocol import Call, OpenStream, Sleep, id_path
+from inferencesh.core.reconnect import MAX_RECONNECT_DELAY
 from inferencesh.core.retry import RetryState
 from inferencesh.core.streaming import TaskLine
 from inferencesh.core.types import Task, TaskStatus, parse_status
 
 _TASK_FIELDS: tuple[str, ...] = Task.__struct_fields__
 _TASK_FIELD_SET = frozenset(_TASK_FIELDS)
+
+RECONNECT_DELAY = 0.5
+"""Seconds before a task stream's first reopen, unless the call asks for another."""
 
 
 Action = OpenStream | Call | Sleep | None
@@ -131,8 +135,8 @@ class TaskFollower:
         *,
         idle_timeout: float,
         max_reconnects: int = 5,
-        reconnect_delay: float = 0.5,
-        max_reconnect_delay: float = 5.0,
+        reconnect_delay: float = RECONNECT_DELAY,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         timeout: float | None = None,
         clock: Any = time.monotonic,
         creating: bool = False,

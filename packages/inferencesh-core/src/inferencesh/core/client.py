@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 
 from inferencesh.core import _ops, protocol
-from inferencesh.core._follow import TaskFollower
+from inferencesh.core._follow import RECONNECT_DELAY, TaskFollower
 from inferencesh.core._transport import resolve_config
 from inferencesh.core.files import UploadFileOptions
 from inferencesh.core.http import AsyncHTTPClient, HTTPClient
@@ -50,7 +50,6 @@ __all__ = ["AsyncInference", "Inference", "async_inference", "inference"]
 T = TypeVar("T")
 
 _DEFAULT_MAX_RECONNECTS = 5
-_DEFAULT_RECONNECT_DELAY = 0.5  # seconds: the follower's first pause (see _follow)
 
 
 def _agent_config(config_or_ref: Any, config: Any) -> Any:
@@ -125,7 +124,7 @@ class _ClientBase:
             task if task is not None and task.status else None,
             idle_timeout=self._config.stream_idle_timeout,
             max_reconnects=reconnect.attempts(self.max_reconnects),
-            reconnect_delay=reconnect.first_delay(_DEFAULT_RECONNECT_DELAY),
+            reconnect_delay=reconnect.first_delay(RECONNECT_DELAY),
             timeout=timeout,
             creating=task is None,
             reconnect=reconnect.enabled,
