@@ -231,10 +231,7 @@ class TaskManager:
             # Runs before the runner's first step (both are scheduled now, the commit first).
             self._store.commit_task(live.record, functools.partial(self._created, live, committed))
         record = live.record
-        live.runner = loop.create_task(self._run(live, spec, live.session))
-        # Also tracked past the terminal status: a runner may still be settling its worker.
-        self._background.add(live.runner)
-        live.runner.add_done_callback(functools.partial(self._runner_done, live))
+        self._launch(live, spec)
         if committed is not None:
             await committed
         return record
@@ -265,11 +262,7 @@ class TaskManager:
         task is then stopped and never told of."""
         live = self._start(spec, idempotency)
         self._store.put_task_soon(live.record)
-        runner = live.runner = asyncio.get_running_loop().create_task(
-            self._run(live, spec, live.session)
-        )
-        self._background.add(runner)
-        runner.add_done_callback(functools.partial(self._runner_done, live))
+        runner = self._launch(live, spec)
         # The runner's first step (queued, on a worker if one is idle) comes before the first
         # batch, as it did after a commit of the new record: the stream starts further along.
         await asyncio.sleep(0)
@@ -283,6 +276,16 @@ class TaskManager:
             raise
         async for batch in self.events(live.record.id):
             yield batch
+
+    def _launch(self, live: _Live, spec: RunSpec) -> asyncio.Task[None]:
+        """Start the task's runner in a task of its own."""
+        runner = live.runner = asyncio.get_running_loop().create_task(
+            self._run(live, spec, live.session)
+        )
+        # Also tracked past the terminal status: a runner may still be settling its worker.
+        self._background.add(runner)
+        runner.add_done_callback(functools.partial(self._runner_done, live))
+        return runner
 
     def _start(self, spec: RunSpec, idempotency: tuple[str, str] | None) -> _Live:
         """A new task's live state, its session call begun and its idempotency key noted."""
